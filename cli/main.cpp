@@ -1,0 +1,2 @@
+#include <cstdio>
+int main() { std::fputs("redispebble: under construction\n", stderr); return 1; }

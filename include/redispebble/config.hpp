@@ -1,0 +1,81 @@
+// redispebble — the inputs: charm configuration and peer data. Standard library only.
+#ifndef REDISPEBBLE_CONFIG_HPP
+#define REDISPEBBLE_CONFIG_HPP
+
+#include <redispebble/secret.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+
+namespace redispebble {
+
+/// Where the admin password goes.
+enum class secret_mode {
+    /// Default. The passwords are written to a file in the storage path (mode 0600, owner
+    /// user:group) that redis-server loads as its configuration file; argv, Pebble's plan and
+    /// Pebble's logs never see them. The layer carries a salted, stretched digest of the file so a
+    /// password change still changes the plan and restarts Redis.
+    config_file,
+    /// The original design: `--requirepass P` and `--masterauth P` on the command line. Anyone who
+    /// can read /proc/PID/cmdline, `pebble plan` or Pebble's "starting" log line sees the password.
+    /// Use only where that is acceptable (throw-away test units).
+    command_line,
+};
+
+/// The charm's configuration. Every default is the documented one; a YAML file may set any key
+/// (see load_config), unknown keys are errors.
+struct redis_config {
+    bool enable_tls = false;                       ///< `enable-tls`
+    std::uint16_t port = 6379;                     ///< `port`: the plain port, or the TLS port when enable_tls
+    std::string storage_path = "/var/lib/redis";   ///< `storage-path`: data, certificates, secrets file
+    std::string service_name = "redis";            ///< `service-name`: Pebble service
+    std::string layer_label = "redis";             ///< `layer-label`: Pebble layer label
+    std::string container_name = "redis";          ///< `container-name`: Juju workload container
+    std::string user = "redis";                    ///< `user`: the service's user and files' owner
+    std::string group = "redis";                   ///< `group`
+    std::string bind_address = "0.0.0.0";          ///< `bind-address`
+    secret_mode secrets = secret_mode::config_file;///< `secrets`: "config-file" or "command-line"
+
+    friend bool operator==(const redis_config&, const redis_config&) = default;
+};
+
+/// What the peer relation says, plus this unit's own hostname.
+struct peer_data {
+    secret admin_password;    ///< `admin-password`; empty: not yet set by the leader
+    std::string current_master; ///< `current-master`: hostname of the master; empty: not yet elected
+    std::string hostname;     ///< `hostname`: this unit's hostname, announced to replicas
+
+    /// True when everything a unit needs is there.
+    [[nodiscard]] bool complete() const noexcept {
+        return !admin_password.empty() && !current_master.empty() && !hostname.empty();
+    }
+    /// True when this unit is the current master.
+    [[nodiscard]] bool is_master() const noexcept { return current_master == hostname; }
+
+    friend bool operator==(const peer_data&, const peer_data&) = default;
+};
+
+/// Parses a charm-style configuration document: a YAML mapping of the keys named on
+/// redis_config's members, each optional. Throws input_error naming the source, line, key and what
+/// was expected for: YAML syntax errors, unknown keys, wrong types (`port: "x"`, `enable-tls: 3`),
+/// out-of-range values, relative or empty paths, empty names.
+[[nodiscard]] redis_config load_config(std::string_view yaml, std::string_view source = "config");
+
+/// Parses a peer-data document: `admin-password`, `current-master`, `hostname`, all strings, all
+/// optional (an incomplete peer data set is a Waiting decision, not an error). Unknown keys and wrong
+/// types are input_error. The password never appears in an error message.
+[[nodiscard]] peer_data load_peer_data(std::string_view yaml, std::string_view source = "peer data");
+
+/// Checks a config built in code with the same rules as load_config; throws input_error.
+void validate(const redis_config& cfg);
+
+/// The YAML form load_config reads (every key written). Round-trips.
+[[nodiscard]] std::string to_yaml(const redis_config& cfg);
+
+[[nodiscard]] std::string_view to_string(secret_mode m) noexcept;
+
+} // namespace redispebble
+
+#endif

@@ -1,0 +1,11 @@
+// redispebble — the pure core in one include. Standard library only.
+#ifndef REDISPEBBLE_CORE_HPP
+#define REDISPEBBLE_CORE_HPP
+#include <redispebble/config.hpp>
+#include <redispebble/error.hpp>
+#include <redispebble/layer.hpp>
+#include <redispebble/reconcile.hpp>
+#include <redispebble/redis.hpp>
+#include <redispebble/secret.hpp>
+#include <redispebble/shlex.hpp>
+#endif

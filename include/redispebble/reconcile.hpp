@@ -1,0 +1,88 @@
+// redispebble — the reconcile decision: observed state + desired state -> what to do. Pure.
+#ifndef REDISPEBBLE_RECONCILE_HPP
+#define REDISPEBBLE_RECONCILE_HPP
+
+#include <redispebble/config.hpp>
+#include <redispebble/layer.hpp>
+#include <redispebble/redis.hpp>
+#include <redispebble/secret.hpp>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace redispebble {
+
+/// Juju's unit statuses that a reconcile can end in.
+enum class unit_status { active, waiting, blocked, maintenance };
+[[nodiscard]] std::string_view to_string(unit_status s) noexcept;
+
+/// The messages, word for word what the charm sets.
+inline constexpr std::string_view msg_waiting_for_pebble = "Waiting for Pebble in workload container";
+inline constexpr std::string_view msg_waiting_for_peer_data = "Waiting for peer data to be updated";
+inline constexpr std::string_view msg_not_enough_certificates = "Not enough certificates found";
+
+/// What the reconciler saw in the container.
+struct observed_state {
+    bool pebble_reachable = false;
+    /// The current plan, when read (nullopt when Pebble was not reachable).
+    std::optional<layer> plan;
+    /// The service's status as `GET /v1/services` reports it ("active", "inactive", "backoff",
+    /// "error"), or nullopt when not observed / not in the plan.
+    std::optional<std::string> service_current;
+    /// SHA-256 (hex) of each file as the container holds it; nullopt: the file does not exist.
+    /// A path that is not a key was not observed and is treated as different.
+    std::map<std::string, std::optional<std::string>> file_sha256;
+};
+
+/// What the unit should be: the inputs.
+struct desired_state {
+    redis_config config;
+    peer_data peer;
+    /// Certificate resources: name ("cert-file", "key-file", "ca-cert-file") -> content.
+    std::map<std::string, secret> resources;
+};
+
+/// What to do, and the status to report once it is done.
+struct decision {
+    unit_status status = unit_status::waiting;
+    std::string message;                  ///< "" for active
+    /// Whether the caller should reconcile again later even if nothing else happens (Juju:
+    /// `event.defer()`): true for Waiting, false for Active and for Blocked on bad input.
+    bool retry_later = false;
+
+    std::vector<file_spec> push;          ///< files whose content differs from the container's
+    std::optional<layer> add_layer;       ///< the layer to add with `combine: true`
+    std::string layer_label;              ///< label for add_layer
+    std::vector<std::string> restart;     ///< services to restart (after pushes and the layer)
+    std::vector<std::string> start;       ///< services to start (layer unchanged, service not running)
+
+    std::vector<difference> differences;  ///< why add_layer is set (secrets already redacted)
+    std::vector<std::string> missing_resources; ///< named when TLS is on and some are missing
+    std::string flags;                    ///< describe(redis_flags(...)): redacted, for reports
+
+    /// True when nothing has to be done.
+    [[nodiscard]] bool no_op() const noexcept {
+        return push.empty() && !add_layer && restart.empty() && start.empty();
+    }
+};
+
+/// The decision, in this order:
+/// 1. Pebble not reachable -> Waiting msg_waiting_for_pebble, retry.
+/// 2. Peer data incomplete -> Waiting msg_waiting_for_peer_data, retry.
+/// 3. enable_tls with a certificate resource missing -> Blocked msg_not_enough_certificates
+///    (missing ones named), nothing applied, no retry (the operator must attach them).
+/// 4. Files (secrets file, certificates when TLS) whose content differs -> push them.
+///    Layer differs from the plan -> add it (label, combine) and restart the service.
+///    Files differ but the layer does not -> restart the service.
+///    Layer equal but the service not running (inactive) -> start it. -> Active.
+/// 5. Nothing differs -> Active, no action.
+/// Input that cannot be used (a password Pebble's command syntax cannot carry, an invalid config)
+/// is Blocked with the input_error's message, never an exception.
+[[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired);
+
+} // namespace redispebble
+
+#endif

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs what redispebble needs from Debian's packages (only what is missing), then configures and
+# builds into ./build. Sourced by run.sh and test.sh; safe to run on its own.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+packages=(cmake g++ ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev
+          libfmt-dev libssl-dev catch2 redis-server redis-tools openssl)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "redispebble: installing ${missing[*]}" >&2
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+build="${REDISPEBBLE_BUILD_DIR:-$here/build}"
+jobs="${REDISPEBBLE_JOBS:-2}"
+if [ ! -f "$build/CMakeCache.txt" ]; then
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${REDISPEBBLE_CMAKE_ARGS:-}
+fi
+cmake --build "$build" -j "$jobs"

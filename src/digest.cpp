@@ -1,0 +1,55 @@
+#include <redispebble/digest.hpp>
+
+#include <openssl/evp.h>
+
+#include <stdexcept>
+
+namespace redispebble {
+namespace {
+std::string to_hex(const unsigned char* p, std::size_t n) {
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out(n * 2, '0');
+    for (std::size_t i = 0; i < n; ++i) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 0xf];
+    }
+    return out;
+}
+} // namespace
+
+std::string sha256_hex(std::string_view data) {
+    sha256_hasher h;
+    h.update(data);
+    return h.finish_hex();
+}
+
+std::string pbkdf2_sha256_hex(std::string_view password, std::string_view salt, std::uint32_t iterations) {
+    unsigned char out[32];
+    if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                          reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()),
+                          static_cast<int>(iterations), EVP_sha256(), sizeof out, out) != 1)
+        throw std::runtime_error("PBKDF2-HMAC-SHA256 failed");
+    return to_hex(out, sizeof out);
+}
+
+sha256_hasher::sha256_hasher() : ctx_(EVP_MD_CTX_new()) {
+    if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+        throw std::runtime_error("SHA-256 initialisation failed");
+}
+
+sha256_hasher::~sha256_hasher() { EVP_MD_CTX_free(static_cast<EVP_MD_CTX*>(ctx_)); }
+
+void sha256_hasher::update(std::string_view data) {
+    if (EVP_DigestUpdate(static_cast<EVP_MD_CTX*>(ctx_), data.data(), data.size()) != 1)
+        throw std::runtime_error("SHA-256 update failed");
+}
+
+std::string sha256_hasher::finish_hex() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    if (EVP_DigestFinal_ex(static_cast<EVP_MD_CTX*>(ctx_), md, &n) != 1)
+        throw std::runtime_error("SHA-256 final failed");
+    return to_hex(md, n);
+}
+
+} // namespace redispebble

@@ -1,0 +1,1 @@
+// The Pebble client; see include/redispebble/pebble/.

@@ -1,0 +1,1 @@
+// Implemented in its own change; see include/redispebble/redis.hpp.
