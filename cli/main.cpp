@@ -1,2 +1,66 @@
+// redispebble: keep a Redis workload running under Pebble.
+#include "cli.hpp"
+
+#include <fmt/core.h>
+
 #include <cstdio>
-int main() { std::fputs("redispebble: under construction\n", stderr); return 1; }
+#include <exception>
+#include <string>
+#include <vector>
+
+namespace {
+
+constexpr const char* usage = R"(redispebble: keep a Redis workload running under Pebble
+
+Usage:
+  redispebble plan   [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
+  redispebble help
+
+Commands:
+  plan     Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted),
+           the certificate plan, the differences against a current plan saved from `pebble plan`,
+           and the decision. With no arguments it runs on the example inputs in examples/.
+
+Inputs:
+  --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
+  --peer FILE            peer data: admin-password, current-master, hostname (YAML).
+  --plan FILE            the current Pebble plan (`pebble plan > FILE`). Default: empty plan.
+  --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
+  --hostname H           this unit's hostname (default: the peer file's, else this machine's).
+
+Exit codes:
+  0  Active (nothing to do, or done)       3  Waiting (Pebble absent, peer data incomplete)
+  1  unexpected failure                     4  Blocked (missing certificates, Redis failed to start)
+  2  bad command line or input file
+)";
+
+} // namespace
+
+int main(int argc, char** argv) {
+    using namespace redispebble::cli;
+    std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
+        std::fputs(usage, args.empty() ? stderr : stdout);
+        return args.empty() ? exit_usage : exit_ok;
+    }
+    const std::string command = args[0];
+    args.erase(args.begin());
+    for (const auto& a : args)
+        if (a == "--help" || a == "-h") {
+            std::fputs(usage, stdout);
+            return exit_ok;
+        }
+    try {
+        if (command == "plan") return cmd_plan(args);
+        throw usage_error(fmt::format("unknown command \"{}\"", command));
+    } catch (const usage_error& e) {
+        fmt::print(stderr, "redispebble: {}\nRun `redispebble --help` for usage.\n", e.what());
+        return exit_usage;
+    } catch (const redispebble::input_error& e) {
+        fmt::print(stderr, "redispebble: {}\n", e.what());
+        return exit_usage;
+    } catch (const std::exception& e) {
+        fmt::print(stderr, "redispebble: unexpected failure: {}\n", e.what());
+        return exit_failure;
+    }
+}

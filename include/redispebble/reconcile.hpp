@@ -69,6 +69,13 @@ struct decision {
     }
 };
 
+/// A command line with every password replaced by `<redacted>` (the word after --requirepass,
+/// --masterauth, -a, --pass). A command that cannot be split is withheld entirely.
+[[nodiscard]] std::string redact_command(const std::string& command);
+
+/// A copy of `l` whose service and exec-check commands are redacted: safe to print or log.
+[[nodiscard]] layer redact(layer l);
+
 /// The decision, in this order:
 /// 1. Pebble not reachable -> Waiting msg_waiting_for_pebble, retry.
 /// 2. Peer data incomplete -> Waiting msg_waiting_for_peer_data, retry.

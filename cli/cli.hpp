@@ -1,0 +1,73 @@
+// redispebble command-line tool: shared pieces.
+#ifndef REDISPEBBLE_CLI_CLI_HPP
+#define REDISPEBBLE_CLI_CLI_HPP
+
+#include <redispebble/core.hpp>
+
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace redispebble::cli {
+
+/// Exit codes, documented in `redispebble --help` and docs/cli.md.
+enum exit_code : int {
+    exit_ok = 0,          ///< done; the unit is (or would be) Active
+    exit_failure = 1,     ///< an unexpected failure (a bug, or an OS error)
+    exit_usage = 2,       ///< bad command line or bad input file
+    exit_waiting = 3,     ///< the unit is Waiting (Pebble absent, peer data incomplete): retry later
+    exit_blocked = 4,     ///< the unit is Blocked (missing certificates, Redis failed to start)
+};
+
+/// A usage error: printed with a pointer to --help, exit_usage.
+struct usage_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+/// Options shared by the subcommands.
+struct options {
+    std::optional<std::string> config_file;
+    std::optional<std::string> peer_file;
+    std::optional<std::string> plan_file;
+    std::optional<std::string> hostname;
+    std::map<std::string, std::string> resources;  ///< name -> path
+    std::optional<std::string> socket;
+    bool dry_run = false;
+    bool verbose = false;
+    double timeout_seconds = 60;
+    std::vector<std::string> positional;
+};
+
+/// Parses `args` (without the subcommand). `allowed` lists the long options the subcommand takes.
+options parse_options(const std::vector<std::string>& args, const std::vector<std::string>& allowed);
+
+/// The examples directory (source checkout, then the installed copy); throws when neither exists.
+std::string examples_dir();
+
+/// Reads a whole file; throws usage_error naming it.
+std::string read_text_file(const std::string& path, const std::string& what);
+
+/// Loads the config, the peer data (hostname from --hostname, else the file, else this machine's
+/// hostname) and the resource contents. Throws input_error / usage_error.
+desired_state load_desired(const options& opts);
+
+/// The Pebble socket: --socket, then $PEBBLE_SOCKET, then /charm/containers/<container>/pebble.socket.
+std::string socket_path(const options& opts, const redis_config& cfg);
+
+/// Prints a decision and its actions (no secret).
+void print_decision(const decision& d);
+
+int cmd_plan(const std::vector<std::string>& args);
+int cmd_apply(const std::vector<std::string>& args);
+int cmd_status(const std::vector<std::string>& args);
+int cmd_diff(const std::vector<std::string>& args);
+int cmd_exec(const std::vector<std::string>& args);
+
+/// The exit code for a decided status.
+int exit_for(unit_status s);
+
+} // namespace redispebble::cli
+
+#endif

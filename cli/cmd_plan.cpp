@@ -1,0 +1,71 @@
+// `redispebble plan`: the dry run on files. No I/O beyond reading the inputs.
+#include "cli.hpp"
+
+#include <fmt/core.h>
+
+namespace redispebble::cli {
+
+namespace {
+void print_differences(const std::vector<difference>& diffs) {
+    if (diffs.empty()) {
+        fmt::print("Differences against the current plan: none\n");
+        return;
+    }
+    fmt::print("Differences against the current plan:\n");
+    for (const auto& d : diffs) {
+        fmt::print("  {}\n", d.path);
+        fmt::print("    current: {}\n", d.current.empty() ? "<unset>" : d.current);
+        fmt::print("    desired: {}\n", d.desired.empty() ? "<unset>" : d.desired);
+    }
+}
+} // namespace
+
+int cmd_plan(const std::vector<std::string>& args) {
+    options opts = parse_options(args, {"--config", "--peer", "--plan", "--resource", "--hostname"});
+    if (!opts.positional.empty()) throw usage_error(fmt::format("plan: unexpected argument \"{}\"", opts.positional[0]));
+    if (args.empty()) {
+        const std::string dir = examples_dir();
+        opts.config_file = dir + "/config.yaml";
+        opts.peer_file = dir + "/peer.yaml";
+        opts.plan_file = dir + "/plan.yaml";
+        fmt::print("# No arguments: using the example inputs in {}\n", dir);
+    }
+    desired_state desired = load_desired(opts);
+    observed_state observed;
+    observed.pebble_reachable = true;  // a dry run reads the current plan from a file
+    observed.plan = opts.plan_file ? parse_plan(read_text_file(*opts.plan_file, "plan file"), *opts.plan_file)
+                                   : layer{};
+
+    fmt::print("# redispebble plan: a dry run, nothing is applied\n");
+    fmt::print("# config: {}, peer data: {}, current plan: {}\n", opts.config_file.value_or("<defaults>"),
+               opts.peer_file.value_or("<none>"), opts.plan_file.value_or("<empty>"));
+    const redis_config& cfg = desired.config;
+    decision d = decide(observed, desired);
+
+    if (desired.peer.complete()) {
+        try {
+            certificate_plan_result certs = certificate_plan(cfg, desired.resources);
+            layer l = make_layer(cfg, desired.peer, cfg.enable_tls ? certs.files : std::vector<file_spec>{});
+            fmt::print("\nLayer \"{}\" (added with combine):\n{}", cfg.layer_label, to_yaml(redact(l)));
+            fmt::print("\nFlags: {}\n", d.flags.empty() ? describe(redis_flags(cfg, desired.peer)) : d.flags);
+            fmt::print("Secrets: {}\n", cfg.secrets == secret_mode::config_file
+                                            ? "in " + secrets_file_path(cfg) + " (mode 600), not in argv or the plan"
+                                            : std::string("ON THE COMMAND LINE (secrets: command-line): visible in argv and the plan"));
+            fmt::print("\nCertificate plan{}:\n", cfg.enable_tls ? "" : " (TLS is off: not pushed)");
+            for (const auto& f : certs.files)
+                fmt::print("  {} -> {} (mode {}, owner {}:{}, make-dirs)\n", f.origin, f.path, f.permissions, f.user, f.group);
+            for (const auto& m : certs.missing) fmt::print("  {}: missing\n", m);
+        } catch (const input_error& e) {
+            fmt::print("\nThe layer cannot be made: {}\n", e.what());
+        }
+    } else {
+        fmt::print("\nPeer data incomplete (admin-password, current-master and hostname are all needed): no layer yet.\n");
+    }
+    fmt::print("\n");
+    print_differences(d.differences);
+    fmt::print("\n");
+    print_decision(d);
+    return exit_for(d.status);
+}
+
+} // namespace redispebble::cli
