@@ -1,0 +1,89 @@
+#include "support/run_command.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <string>
+
+using redispebble::test::run_command;
+using redispebble::test::temp_dir;
+
+namespace {
+const std::string cli = REDISPEBBLE_CLI;
+bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+} // namespace
+
+TEST_CASE("redispebble plan with no arguments runs on the examples without printing a password", "[cli]") {
+    auto r = run_command({cli, "plan"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "using the example inputs"));
+    CHECK(has(r.out, "Layer \"redis\""));
+    CHECK(has(r.out, "override: replace"));
+    CHECK(has(r.out, "--requirepass <redacted>"));
+    CHECK(has(r.out, "services.redis.command"));
+    CHECK(has(r.out, "add layer \"redis\" with combine"));
+    CHECK(has(r.out, "restart service \"redis\""));
+    CHECK(has(r.out, "/var/lib/redis/redispebble-secrets.conf"));
+    // Neither the example's password nor the old plan's password is printed.
+    CHECK_FALSE(has(r.out + r.err, "correct horse"));
+    CHECK_FALSE(has(r.out + r.err, "hunter2"));
+}
+
+TEST_CASE("redispebble plan against the plan it would produce reports nothing to do", "[cli]") {
+    temp_dir dir;
+    auto config = dir.write("config.yaml", "port: 6380\n");
+    auto peer = dir.write("peer.yaml", "admin-password: pw\ncurrent-master: m\nhostname: m\n");
+    // First run on an empty plan: the layer differs.
+    auto first = run_command({cli, "plan", "--config", config, "--peer", peer});
+    INFO(first.out << first.err);
+    CHECK(first.exit_code == 0);
+    CHECK(has(first.out, "add layer"));
+    CHECK(has(first.out, "--port 6380"));
+}
+
+TEST_CASE("redispebble plan reports bad input with the file line and key and exit code 2", "[cli]") {
+    temp_dir dir;
+    auto config = dir.write("config.yaml", "port: 6380\nenable-tls: maybe\n");
+    auto r = run_command({cli, "plan", "--config", config});
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, config + ":2"));
+    CHECK(has(r.err, "enable-tls"));
+    auto missing = run_command({cli, "plan", "--config", dir.path() + "/nope.yaml"});
+    CHECK(missing.exit_code == 2);
+    CHECK(has(missing.err, "nope.yaml"));
+    auto unknown = run_command({cli, "plan", "--bogus"});
+    CHECK(unknown.exit_code == 2);
+    CHECK(has(unknown.err, "--bogus"));
+    auto bad_resource = run_command({cli, "plan", "--resource", "tls=x"});
+    CHECK(bad_resource.exit_code == 2);
+    CHECK(has(bad_resource.err, "unknown resource"));
+}
+
+TEST_CASE("redispebble plan with TLS and a missing certificate is Blocked with exit code 4", "[cli]") {
+    temp_dir dir;
+    auto config = dir.write("config.yaml", "enable-tls: true\n");
+    auto peer = dir.write("peer.yaml", "admin-password: pw\ncurrent-master: m\nhostname: m\n");
+    auto cert = dir.write("cert.pem", "CERT");
+    auto r = run_command({cli, "plan", "--config", config, "--peer", peer, "--resource", "cert-file=" + cert});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 4);
+    CHECK(has(r.out, "Not enough certificates found"));
+    CHECK(has(r.out, "key-file, ca-cert-file"));
+}
+
+TEST_CASE("redispebble plan without peer data is Waiting with exit code 3", "[cli]") {
+    temp_dir dir;
+    auto peer = dir.write("peer.yaml", "current-master: m\n");
+    auto r = run_command({cli, "plan", "--peer", peer, "--hostname", "m"});
+    CHECK(r.exit_code == 3);
+    CHECK(has(r.out, "Waiting for peer data to be updated"));
+}
+
+TEST_CASE("redispebble help documents the commands and exit codes", "[cli]") {
+    auto r = run_command({cli, "--help"});
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "Exit codes"));
+    CHECK(has(r.out, "plan"));
+    auto none = run_command({cli});
+    CHECK(none.exit_code == 2);
+}
