@@ -5,6 +5,7 @@
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
 #include <redispebble/reconcile.hpp>
+#include <redispebble/reconcile_machine.hpp>
 #include <redispebble/redis.hpp>
 #include <redispebble/secret.hpp>
 #include <redispebble/shlex.hpp>
