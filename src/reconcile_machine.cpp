@@ -61,7 +61,8 @@ std::string redact_output(const std::string& text, const secret& password, std::
     return out;
 }
 
-reconcile_machine::reconcile_machine(desired_state desired) : desired_(std::move(desired)) {}
+reconcile_machine::reconcile_machine(desired_state desired, bool dry_run)
+    : desired_(std::move(desired)), dry_run_(dry_run) {}
 
 pebble_request reconcile_machine::start() {
     phase_ = phase::plan;
@@ -212,7 +213,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     // Observation complete: decide and act.
     decision_ = decide(observed_, desired_);
     report_.decided = decision_;
-    if (decision_.status != unit_status::active || decision_.no_op())
+    if (decision_.status != unit_status::active || decision_.no_op() || dry_run_)
         return finish(decision_.status, decision_.message, decision_.retry_later);
     return next_action();
 }

@@ -70,7 +70,9 @@ struct reconcile_report {
 /// Any failure ends the run with a report that says what was done before it; nothing throws.
 class reconcile_machine {
 public:
-    explicit reconcile_machine(desired_state desired);
+    /// With `dry_run`, the machine observes and decides, then stops: report().decided says what it
+    /// would do and actions_done stays empty.
+    explicit reconcile_machine(desired_state desired, bool dry_run = false);
 
     /// The first request.
     [[nodiscard]] pebble_request start();
@@ -93,6 +95,7 @@ private:
     std::string change_service_;
     bool pushed_ = false, layered_ = false, restarted_ = false;
     bool done_ = false;
+    bool dry_run_ = false;
 };
 
 /// Redacts Redis's and Pebble's output before it goes into a status: command lines and every

@@ -63,8 +63,8 @@ struct container {
     }
 };
 
-reconcile_report run(container& c, const desired_state& d, int* steps = nullptr) {
-    reconcile_machine m(d);
+reconcile_report run(container& c, const desired_state& d, int* steps = nullptr, bool dry_run = false) {
+    reconcile_machine m(d, dry_run);
     std::optional<pebble_request> req = m.start();
     int n = 0;
     while (req) {
@@ -221,4 +221,15 @@ TEST_CASE("redact_output keeps the last lines and hides passwords", "[reconcile-
     text += "redis-server --requirepass hunter2 --port 1\nthe password pw0rd leaked";
     auto out = redact_output(text, secret("pw0rd"), 3);
     CHECK(out == "line 29\nredis-server --requirepass <redacted> --port 1\nthe password <redacted> leaked");
+}
+
+TEST_CASE("A dry run observes and decides but changes nothing", "[reconcile-machine]") {
+    container c;
+    auto r = run(c, unit(), nullptr, true);
+    CHECK(r.status == unit_status::active);
+    CHECK(r.actions_done.empty());
+    CHECK(r.decided.add_layer);
+    CHECK(r.decided.push.size() == 1);
+    CHECK(c.writes == 0);
+    CHECK(c.restarts == 0);
 }
