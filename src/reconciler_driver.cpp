@@ -1,0 +1,297 @@
+#include <redispebble/reconciler.hpp>
+
+#include <redispebble/digest.hpp>
+#include <redispebble/error.hpp>
+#include <redispebble/layer.hpp>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+
+namespace redispebble {
+
+namespace asio = boost::asio;
+using pebble::error_code;
+using outcome = pebble_reply::outcome;
+using kind = pebble_request::kind;
+using clock = std::chrono::steady_clock;
+
+namespace {
+
+// A failed call as the machine sees it: Pebble gone, too slow, or refusing.
+pebble_reply from_error(error_code ec, const pebble::diagnostics& diag) {
+    pebble_reply r;
+    if (ec == pebble::condition::transport) r.result = outcome::unreachable;
+    else if (ec == pebble::condition::timeout) r.result = outcome::timed_out;
+    else r.result = outcome::failed;
+    r.error = diag.message.empty() ? ec.message() : diag.message;
+    return r;
+}
+
+pebble_reply plan_reply(const std::string& yaml) {
+    pebble_reply r;
+    try {
+        r.plan = parse_plan(yaml, "Pebble plan");
+    } catch (const input_error& e) {
+        r.result = outcome::failed;
+        r.error = std::string("cannot parse Pebble's plan: ") + e.what();
+    }
+    return r;
+}
+
+pebble_reply service_reply(const std::vector<pebble::service_info>& services, const std::string& name) {
+    pebble_reply r;
+    for (const auto& s : services)
+        if (s.name == name) r.service_current = s.current;
+    return r;
+}
+
+// Pull sinks that hash each file as it streams in: memory stays flat whatever the file size.
+struct hashing_pull {
+    std::map<std::string, std::shared_ptr<sha256_hasher>> hashers;
+    pebble::pull_options options(const std::vector<std::string>& paths) {
+        pebble::pull_options o;
+        for (const auto& p : paths) {
+            auto h = std::make_shared<sha256_hasher>();
+            hashers[p] = h;
+            pebble::pull_file f;
+            f.path = p;
+            f.sink = [h](std::span<const char> bytes) { h->update(std::string_view(bytes.data(), bytes.size())); };
+            o.files.push_back(std::move(f));
+        }
+        return o;
+    }
+    pebble_reply reply(const std::vector<pebble::file_result>& results) {
+        pebble_reply r;
+        for (const auto& f : results) {
+            if (f.ok()) r.file_sha256[f.path] = hashers.at(f.path)->finish_hex();
+            else if (f.ec == pebble::error::not_found) r.file_sha256[f.path] = std::nullopt;
+            // Any other per-file error: not observed, so the file is pushed again.
+        }
+        return r;
+    }
+};
+
+pebble::push_options push_request(const std::vector<file_spec>& files) {
+    pebble::push_options o;
+    for (const auto& f : files) {
+        auto p = pebble::push_file::from_string(f.path, f.content.reveal());
+        p.make_dirs = f.make_dirs;
+        p.permissions = f.permissions;
+        p.user = f.user;
+        p.group = f.group;
+        o.files.push_back(std::move(p));
+    }
+    return o;
+}
+
+pebble_reply push_reply(const std::vector<pebble::file_result>& results) {
+    pebble_reply r;
+    for (const auto& f : results)
+        if (!f.ok()) r.file_errors[f.path] = f.diag.message.empty() ? f.ec.message() : f.diag.message;
+    return r;
+}
+
+pebble::add_layer_options layer_request(const pebble_request& req) {
+    pebble::add_layer_options o;
+    o.label = req.label;
+    o.layer_yaml = to_yaml(*req.layer_to_add);
+    o.combine = true;
+    return o;
+}
+
+pebble_reply change_reply(const pebble::change& ch) {
+    pebble_reply r;
+    if (ch.failed()) {
+        r.change_failed = true;
+        r.change_error = ch.err;
+        for (const auto& t : ch.tasks)
+            if (t.status == "Error")
+                for (const auto& line : t.log) r.change_error += "\n" + line;
+    }
+    return r;
+}
+
+std::chrono::milliseconds left(clock::time_point deadline) {
+    return std::max(std::chrono::milliseconds(1),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
+}
+
+pebble_reply deadline_passed(const pebble_request& r) {
+    pebble_reply rep;
+    rep.result = outcome::timed_out;
+    rep.error = "the reconcile deadline passed before \"" + std::string(to_string(r.what)) + "\"";
+    return rep;
+}
+
+void log_step(const reconcile_options& o, const pebble_request& r) {
+    if (!o.log) return;
+    std::string line = "reconcile: " + std::string(to_string(r.what));
+    if (!r.paths.empty()) line += " (" + std::to_string(r.paths.size()) + ")";
+    if (!r.files.empty()) line += " (" + std::to_string(r.files.size()) + ")";
+    if (!r.service.empty()) line += " \"" + r.service + "\"";
+    if (!r.change_id.empty()) line += " change " + r.change_id;
+    o.log(line);
+}
+
+void log_report(const reconcile_options& o, const reconcile_report& rep) {
+    if (!o.log) return;
+    o.log("reconcile: " + std::string(to_string(rep.status)) + (rep.message.empty() ? "" : ": " + rep.message));
+}
+
+} // namespace
+
+pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::milliseconds wait_timeout) {
+    error_code ec;
+    pebble::diagnostics diag;
+    switch (r.what) {
+    case kind::get_plan: {
+        auto yaml = c.plan(ec, &diag);
+        return ec ? from_error(ec, diag) : plan_reply(yaml);
+    }
+    case kind::get_service: {
+        auto services = c.list_services({{r.service}}, ec, &diag);
+        return ec ? from_error(ec, diag) : service_reply(services, r.service);
+    }
+    case kind::read_files: {
+        hashing_pull pull;
+        auto results = c.pull(pull.options(r.paths), ec, &diag);
+        return ec ? from_error(ec, diag) : pull.reply(results);
+    }
+    case kind::push_files: {
+        auto results = c.push(push_request(r.files), ec, &diag);
+        return ec ? from_error(ec, diag) : push_reply(results);
+    }
+    case kind::add_layer:
+        c.add_layer(layer_request(r), ec, &diag);
+        return ec ? from_error(ec, diag) : pebble_reply{};
+    case kind::restart:
+    case kind::start: {
+        auto id = r.what == kind::restart ? c.restart({{r.service}}, ec, &diag) : c.start({{r.service}}, ec, &diag);
+        if (ec) return from_error(ec, diag);
+        pebble_reply rep;
+        rep.change_id = id;
+        return rep;
+    }
+    case kind::wait_change: {
+        auto ch = c.wait_change(r.change_id, {wait_timeout, false}, ec, &diag);
+        return ec ? from_error(ec, diag) : change_reply(ch);
+    }
+    }
+    return {};
+}
+
+reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
+    const auto deadline = clock::now() + opts.deadline;
+    reconcile_machine m(desired, opts.dry_run);
+    std::optional<pebble_request> req = m.start();
+    while (req) {
+        log_step(opts, *req);
+        pebble_reply rep = clock::now() >= deadline
+                               ? deadline_passed(*req)
+                               : perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+        req = m.resume(rep);
+    }
+    log_report(opts, m.report());
+    return m.report();
+}
+
+namespace {
+
+asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_request& r,
+                                            std::chrono::milliseconds wait_timeout) {
+    error_code ec;
+    pebble::diagnostics diag;
+    auto tok = asio::redirect_error(asio::use_awaitable, ec);
+    switch (r.what) {
+    case kind::get_plan: {
+        auto yaml = co_await c.async_plan(diag, tok);
+        co_return ec ? from_error(ec, diag) : plan_reply(yaml);
+    }
+    case kind::get_service: {
+        // (Named option objects: GCC 12 miscompiles braced temporaries inside co_await.)
+        pebble::services_options names;
+        names.names.push_back(r.service);
+        auto services = co_await c.async_list_services(std::move(names), diag, tok);
+        co_return ec ? from_error(ec, diag) : service_reply(services, r.service);
+    }
+    case kind::read_files: {
+        hashing_pull pull;
+        auto results = co_await c.async_pull(pull.options(r.paths), diag, tok);
+        co_return ec ? from_error(ec, diag) : pull.reply(results);
+    }
+    case kind::push_files: {
+        auto results = co_await c.async_push(push_request(r.files), diag, tok);
+        co_return ec ? from_error(ec, diag) : push_reply(results);
+    }
+    case kind::add_layer:
+        co_await c.async_add_layer(layer_request(r), diag, tok);
+        co_return ec ? from_error(ec, diag) : pebble_reply{};
+    case kind::restart:
+    case kind::start: {
+        pebble::service_options which;
+        which.names.push_back(r.service);
+        std::string id = r.what == kind::restart ? co_await c.async_restart(std::move(which), diag, tok)
+                                                 : co_await c.async_start(std::move(which), diag, tok);
+        if (ec) co_return from_error(ec, diag);
+        pebble_reply rep;
+        rep.change_id = id;
+        co_return rep;
+    }
+    case kind::wait_change: {
+        pebble::wait_change_options wait;
+        wait.timeout = wait_timeout;
+        auto ch = co_await c.async_wait_change(r.change_id, wait, diag, tok);
+        co_return ec ? from_error(ec, diag) : change_reply(ch);
+    }
+    }
+    co_return pebble_reply{};
+}
+
+asio::awaitable<reconcile_report> reconcile_coro(pebble::client& c, desired_state desired, reconcile_options opts) {
+    const auto deadline = clock::now() + opts.deadline;
+    reconcile_machine m(std::move(desired), opts.dry_run);
+    std::optional<pebble_request> req = m.start();
+    while (req) {
+        log_step(opts, *req);
+        pebble_reply rep = clock::now() >= deadline
+                               ? deadline_passed(*req)
+                               : co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
+        req = m.resume(rep);
+    }
+    log_report(opts, m.report());
+    co_return m.report();
+}
+
+} // namespace
+
+namespace detail {
+void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_options opts,
+                          asio::any_completion_handler<void(error_code, reconcile_report)> h) {
+    asio::co_spawn(c.get_executor(), reconcile_coro(c, std::move(desired), std::move(opts)),
+                   [h = std::move(h)](std::exception_ptr e, reconcile_report rep) mutable {
+                       error_code ec;
+                       if (e) {
+                           // Only cancellation or an allocation failure gets here: the machine
+                           // itself turns every Pebble failure into a report.
+                           try {
+                               std::rethrow_exception(e);
+                           } catch (const boost::system::system_error& se) {
+                               ec = se.code();
+                           } catch (...) {
+                               ec = asio::error::operation_aborted;
+                           }
+                           rep.status = unit_status::waiting;
+                           rep.message = "reconcile interrupted: " + ec.message();
+                           rep.retry_later = true;
+                       }
+                       std::move(h)(ec, std::move(rep));
+                   });
+}
+} // namespace detail
+
+} // namespace redispebble
