@@ -19,6 +19,7 @@ enum exit_code : int {
     exit_usage = 2,       ///< bad command line or bad input file
     exit_waiting = 3,     ///< the unit is Waiting (Pebble absent, peer data incomplete): retry later
     exit_blocked = 4,     ///< the unit is Blocked (missing certificates, Redis failed to start)
+    exit_differs = 5,     ///< `diff`: the container is out of sync with the inputs
 };
 
 /// A usage error: printed with a pointer to --help, exit_usage.
@@ -63,7 +64,6 @@ int cmd_plan(const std::vector<std::string>& args);
 int cmd_apply(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
 int cmd_diff(const std::vector<std::string>& args);
-int cmd_exec(const std::vector<std::string>& args);
 
 /// The exit code for a decided status.
 int exit_for(unit_status s);

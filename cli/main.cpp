@@ -14,12 +14,28 @@ constexpr const char* usage = R"(redispebble: keep a Redis workload running unde
 
 Usage:
   redispebble plan   [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
+  redispebble apply  [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]... [--hostname H]
+                     [--timeout SECONDS] [--dry-run] [--verbose]
+  redispebble status [--socket PATH] [--config FILE] [--peer FILE] ...
+  redispebble diff   [--socket PATH] [--config FILE] [--peer FILE] ...
   redispebble help
 
 Commands:
   plan     Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted),
            the certificate plan, the differences against a current plan saved from `pebble plan`,
            and the decision. With no arguments it runs on the example inputs in examples/.
+  apply    Reconcile the unit through Pebble: read the plan, the service and the files; push the
+           secrets file and certificates that differ, add the layer (combine), restart Redis and
+           wait for it; print the status. A second apply with the same inputs changes nothing.
+           --dry-run observes and decides only.
+  status   Pebble's version, the services, and whether the layer and files are in sync.
+  diff     What apply would change (exit 0 in sync, 5 out of sync).
+
+Pebble:
+  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
+                         /charm/containers/<container-name>/pebble.socket.
+  --timeout SECONDS      deadline of the whole reconcile (default 60); every request has its own.
+  --verbose              log each step to stderr (passwords are never logged).
 
 Inputs:
   --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
@@ -31,7 +47,7 @@ Inputs:
 Exit codes:
   0  Active (nothing to do, or done)       3  Waiting (Pebble absent, peer data incomplete)
   1  unexpected failure                     4  Blocked (missing certificates, Redis failed to start)
-  2  bad command line or input file
+  2  bad command line or input file         5  diff: out of sync
 )";
 
 } // namespace
@@ -52,6 +68,9 @@ int main(int argc, char** argv) {
         }
     try {
         if (command == "plan") return cmd_plan(args);
+        if (command == "apply") return cmd_apply(args);
+        if (command == "status") return cmd_status(args);
+        if (command == "diff") return cmd_diff(args);
         throw usage_error(fmt::format("unknown command \"{}\"", command));
     } catch (const usage_error& e) {
         fmt::print(stderr, "redispebble: {}\nRun `redispebble --help` for usage.\n", e.what());

@@ -1,0 +1,143 @@
+// `redispebble apply | status | diff`: reconcile one unit through its Pebble socket.
+#include "cli.hpp"
+
+#include <redispebble/reconciler.hpp>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace redispebble::cli {
+
+namespace {
+
+const std::vector<std::string> unit_options{"--config", "--peer", "--resource", "--hostname", "--socket",
+                                            "--timeout", "--verbose", "--dry-run"};
+
+struct unit_context {
+    options opts;
+    desired_state desired;
+    std::string socket;
+    std::chrono::milliseconds deadline;
+};
+
+unit_context load_unit(const std::vector<std::string>& args, const char* name) {
+    unit_context u;
+    u.opts = parse_options(args, unit_options);
+    if (!u.opts.positional.empty())
+        throw usage_error(fmt::format("{}: unexpected argument \"{}\"", name, u.opts.positional[0]));
+    u.desired = load_desired(u.opts);
+    u.socket = socket_path(u.opts, u.desired.config);
+    u.deadline = std::chrono::milliseconds(static_cast<long long>(u.opts.timeout_seconds * 1000));
+    return u;
+}
+
+pebble::client_options client_for(const unit_context& u) {
+    pebble::client_options c;
+    c.socket_path = u.socket;
+    c.request_timeout = std::min<std::chrono::milliseconds>(u.deadline, std::chrono::seconds(15));
+    c.connect_timeout = std::min<std::chrono::milliseconds>(u.deadline, std::chrono::seconds(5));
+    c.wait_slice = std::min<std::chrono::milliseconds>(c.request_timeout / 2, std::chrono::seconds(5));
+    if (c.wait_slice.count() < 1) c.wait_slice = std::chrono::milliseconds(1);
+    if (u.opts.verbose)
+        c.logger = [](pebble::log_level, std::string_view line) { fmt::print(stderr, "pebble: {}\n", line); };
+    return c;
+}
+
+reconcile_report run(const unit_context& u, bool dry_run) {
+    pebble::client c(client_for(u));
+    reconcile_options ro;
+    ro.deadline = u.deadline;
+    ro.change_timeout = u.deadline;
+    ro.dry_run = dry_run;
+    if (u.opts.verbose) ro.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
+    return reconcile(c, u.desired, ro);
+}
+
+void print_differences(const reconcile_report& r) {
+    for (const auto& d : r.decided.differences) {
+        fmt::print("  {}\n", d.path);
+        fmt::print("    current: {}\n", d.current.empty() ? "<unset>" : d.current);
+        fmt::print("    desired: {}\n", d.desired.empty() ? "<unset>" : d.desired);
+    }
+    for (const auto& f : r.decided.push) fmt::print("  file {} differs (from {})\n", f.path, f.origin);
+}
+
+void print_report(const reconcile_report& r) {
+    fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    if (r.actions_done.empty()) fmt::print("Actions done: none\n");
+    else {
+        fmt::print("Actions done:\n");
+        for (const auto& a : r.actions_done) fmt::print("  {}\n", a);
+    }
+    if (r.failed_step) fmt::print("Failed step: {}\n", *r.failed_step);
+    if (!r.decided.missing_resources.empty()) {
+        std::string names;
+        for (const auto& m : r.decided.missing_resources) names += (names.empty() ? "" : ", ") + m;
+        fmt::print("Missing resources: {}\n", names);
+    }
+    fmt::print("Retry later: {}\n", r.retry_later ? "yes" : "no");
+}
+
+} // namespace
+
+int cmd_apply(const std::vector<std::string>& args) {
+    unit_context u = load_unit(args, "apply");
+    fmt::print("# redispebble apply{}: unit {} via {}\n", u.opts.dry_run ? " --dry-run" : "", u.desired.peer.hostname,
+               u.socket);
+    reconcile_report r = run(u, u.opts.dry_run);
+    if (u.opts.dry_run) {
+        fmt::print("Differences:{}\n", r.decided.differences.empty() && r.decided.push.empty() ? " none" : "");
+        print_differences(r);
+        print_decision(r.decided);
+    }
+    print_report(r);
+    return exit_for(r.status);
+}
+
+int cmd_diff(const std::vector<std::string>& args) {
+    unit_context u = load_unit(args, "diff");
+    reconcile_report r = run(u, true);
+    if (r.status != unit_status::active) {
+        fmt::print("Cannot compare: {}: {}\n", to_string(r.status), r.message);
+        return exit_for(r.status);
+    }
+    if (r.decided.differences.empty() && r.decided.push.empty()) {
+        fmt::print("In sync: the plan and the files match the inputs\n");
+        return exit_ok;
+    }
+    fmt::print("Out of sync:\n");
+    print_differences(r);
+    return exit_differs;
+}
+
+int cmd_status(const std::vector<std::string>& args) {
+    unit_context u = load_unit(args, "status");
+    pebble::client c(client_for(u));
+    pebble::error_code ec;
+    pebble::diagnostics diag;
+    auto info = c.system_info(ec, &diag);
+    if (ec) {
+        fmt::print("Pebble: not reachable at {} ({})\n", u.socket, diag.message.empty() ? ec.message() : diag.message);
+        fmt::print("Status: waiting: {}\n", msg_waiting_for_pebble);
+        return exit_waiting;
+    }
+    fmt::print("Pebble: {} at {}\n", info.version, u.socket);
+    auto services = c.list_services({}, ec, &diag);
+    if (!ec) {
+        if (services.empty()) fmt::print("Services: none\n");
+        for (const auto& s : services)
+            fmt::print("Service {}: {} (startup {}{}{})\n", s.name, s.current, s.startup,
+                       s.current_since.empty() ? "" : ", since ", s.current_since);
+    }
+    reconcile_report r = run(u, true);
+    fmt::print("Layer and files: {}\n",
+               r.status != unit_status::active ? "not compared"
+               : r.decided.no_op()            ? "in sync"
+                                              : "out of sync (run `redispebble diff`)");
+    fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    return exit_for(r.status);
+}
+
+} // namespace redispebble::cli
