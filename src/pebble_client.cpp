@@ -5,9 +5,8 @@
 // serialized by an asynchronous lock, so one kept-alive connection serves concurrent callers.
 #include <redispebble/pebble/client.hpp>
 #include <redispebble/pebble/detail/connection.hpp>
+#include <redispebble/pebble/detail/envelope.hpp>
 #include <redispebble/pebble/detail/multipart.hpp>
-
-#include <redispebble/layer.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -97,16 +96,6 @@ error_code invalid(diagnostics& d, std::string field, std::string why) {
     d = diagnostics{};
     d.message = field + ": " + why;
     return error::invalid_option;
-}
-
-error_code kind_to_error(std::string_view kind, unsigned status) {
-    if (kind == "not-found") return error::not_found;
-    if (kind == "permission-denied" || kind == "login-required") return error::permission_denied;
-    if (kind == "generic-file-error") return error::generic_file_error;
-    if (kind == "no-default-services") return error::no_default_services;
-    if (kind.empty() && status == 404) return error::not_found;
-    if (kind.empty() && (status == 401 || status == 403)) return error::permission_denied;
-    return error::api_error;
 }
 
 /// Fills d from an error object {message, kind, value}.
@@ -244,19 +233,23 @@ struct http_result {
     std::string body;
 };
 
-struct envelope {
-    std::string type;
-    std::string change;
-    json::value result;
-};
+error_code kind_to_error(std::string_view kind, unsigned status) {
+    if (kind == "not-found") return error::not_found;
+    if (kind == "permission-denied" || kind == "login-required") return error::permission_denied;
+    if (kind == "generic-file-error") return error::generic_file_error;
+    if (kind == "no-default-services") return error::no_default_services;
+    if (kind.empty() && status == 404) return error::not_found;
+    if (kind.empty() && (status == 401 || status == 403)) return error::permission_denied;
+    return error::api_error;
+}
 
-error_code parse_envelope(const http_result& r, envelope& env, diagnostics& d) {
+error_code parse_envelope(unsigned http_status, std::string_view body, envelope& env, diagnostics& d) {
     d = diagnostics{};
-    d.status_code = static_cast<int>(r.status);
+    d.status_code = static_cast<int>(http_status);
     error_code jec;
-    auto v = json::parse(r.body, jec);
+    auto v = json::parse(body, jec);
     if (jec || !v.is_object() || !v.as_object().contains("type") || !v.as_object().at("type").is_string()) {
-        d.message = "HTTP " + std::to_string(r.status) + " response is not a Pebble JSON envelope";
+        d.message = "HTTP " + std::to_string(http_status) + " response is not a Pebble JSON envelope";
         return error::bad_envelope;
     }
     auto& o = v.as_object();
@@ -268,7 +261,7 @@ error_code parse_envelope(const http_result& r, envelope& env, diagnostics& d) {
             d.message = "error envelope without an error object";
             return error::bad_envelope;
         }
-        return error_from(env.result.get_object(), r.status, d);
+        return error_from(env.result.get_object(), http_status, d);
     }
     if (env.type != "sync" && env.type != "async") {
         d.message = "unknown envelope type \"" + env.type + "\"";
@@ -276,6 +269,10 @@ error_code parse_envelope(const http_result& r, envelope& env, diagnostics& d) {
     }
     d = diagnostics{};
     return {};
+}
+
+error_code parse_envelope(const http_result& r, envelope& env, diagnostics& d) {
+    return parse_envelope(r.status, r.body, env, d);
 }
 
 class client_impl : public std::enable_shared_from_this<client_impl> {
@@ -521,7 +518,6 @@ void client::run_blocking_(std::function<void(std::function<void()>)> start) {
     f.wait();
 }
 
-redispebble::layer client::plan_layer() { return redispebble::parse_plan(plan()); }
 
 // ---- endpoints ----------------------------------------------------------------------------------------
 

@@ -29,10 +29,6 @@
 #include <utility>
 #include <vector>
 
-namespace redispebble {
-struct layer;
-}
-
 namespace redispebble::pebble {
 
 namespace detail {
@@ -69,9 +65,6 @@ public:
     void close();
     /// Cancels every queued or running operation (they complete with operation_aborted).
     void cancel();
-
-    /// The plan parsed into the layer model (parse_plan of plan()).
-    redispebble::layer plan_layer();
 
     /// `GET /v1/system-info`: Pebble's version and boot id.
     /// Handler: `void(error_code, pebble::system_info)`.

@@ -1,0 +1,358 @@
+// The Pebble client's transport, errors, input checks and completion tokens, against scripted
+// servers.
+#include <redispebble/pebble/client.hpp>
+
+#include <redispebble/pebble/detail/multipart.hpp>
+
+#include "support/replay_server.hpp"
+#include "support/transcripts.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/use_future.hpp>
+#include <boost/beast/core/error.hpp>
+#include <catch2/catch.hpp>
+
+#include <fstream>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+namespace asio = boost::asio;
+namespace pb = redispebble::pebble;
+namespace rt = redispebble::test;
+using namespace std::chrono_literals;
+
+namespace {
+
+pb::client_options opts(const std::string& path, std::chrono::milliseconds request_timeout = 2s) {
+    pb::client_options o;
+    o.socket_path = path;
+    o.request_timeout = request_timeout;
+    o.connect_timeout = 1s;
+    return o;
+}
+
+std::string response_of(const char* name) { return rt::load_single(name).response; }
+
+std::string http_ok(const std::string& body) {
+    return "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +
+           "\r\n\r\n" + body;
+}
+
+} // namespace
+
+TEST_CASE("error codes have a category messages and conditions", "[pebble][errors]") {
+    pb::error_code ec = pb::error::timeout;
+    CHECK(std::string(ec.category().name()) == "redispebble.pebble");
+    CHECK_FALSE(ec.message().empty());
+    CHECK(ec == pb::condition::timeout);
+    CHECK(pb::error_code(boost::beast::error::timeout) == pb::condition::timeout);
+    CHECK(pb::error_code(asio::error::timed_out) == pb::condition::timeout);
+    CHECK(pb::error_code(pb::error::socket_not_found) == pb::condition::transport);
+    CHECK(pb::error_code(pb::error::connection_refused) == pb::condition::transport);
+    CHECK(pb::error_code(pb::error::bad_envelope) == pb::condition::protocol);
+    CHECK(pb::error_code(pb::error::not_found) == pb::condition::api);
+    CHECK(pb::error_code(pb::error::not_found) != pb::condition::timeout);
+    std::error_code sec = pb::error_code(pb::error::api_error);
+    CHECK(sec.value() == static_cast<int>(pb::error::api_error));
+}
+
+TEST_CASE("a missing socket is socket_not_found", "[pebble][errors]") {
+    rt::temp_dir dir;
+    pb::client c(opts(dir.path + "/nothing.socket"));
+    pb::error_code ec;
+    pb::diagnostics d;
+    c.system_info(ec, &d);
+    CHECK(ec == pb::error::socket_not_found);
+    CHECK(ec == pb::condition::transport);
+    CHECK(d.message.find("nothing.socket") != std::string::npos);
+}
+
+TEST_CASE("a socket file without a listener is connection_refused", "[pebble][errors]") {
+    rt::temp_dir dir;
+    auto path = dir.path + "/dead.socket";
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    ::close(fd);
+    pb::client c(opts(path));
+    pb::error_code ec;
+    c.plan(ec);
+    CHECK(ec == pb::error::connection_refused);
+}
+
+TEST_CASE("a server that never answers times out within the request timeout", "[pebble][errors]") {
+    rt::replay_server s({{"", rt::replay_step::action::silent}});
+    pb::client c(opts(s.socket_path(), 300ms));
+    auto start = std::chrono::steady_clock::now();
+    pb::error_code ec;
+    c.system_info(ec);
+    auto took = std::chrono::steady_clock::now() - start;
+    CHECK(ec == pb::error::timeout);
+    CHECK(ec == pb::condition::timeout);
+    CHECK(took >= 250ms);
+    CHECK(took < 1500ms);
+}
+
+TEST_CASE("a connection closed mid-response is connection_closed", "[pebble][errors]") {
+    rt::replay_server s({{response_of("01-system-info.http"), rt::replay_step::action::half_then_close}});
+    pb::client c(opts(s.socket_path()));
+    pb::error_code ec;
+    c.system_info(ec);
+    CHECK(ec == pb::error::connection_closed);
+    CHECK(ec != pb::error::socket_not_found);
+}
+
+TEST_CASE("garbage instead of HTTP is bad_http_response", "[pebble][errors]") {
+    rt::replay_server s({{"garbage garbage\r\n\r\n"}});
+    pb::client c(opts(s.socket_path()));
+    pb::error_code ec;
+    c.system_info(ec);
+    CHECK(ec == pb::error::bad_http_response);
+    CHECK(ec == pb::condition::protocol);
+}
+
+TEST_CASE("JSON without an envelope is bad_envelope", "[pebble][errors]") {
+    rt::replay_server s({{http_ok(R"({"foo":1})")}, {http_ok("not json")}});
+    pb::client c(opts(s.socket_path()));
+    pb::error_code ec;
+    pb::diagnostics d;
+    c.system_info(ec, &d);
+    CHECK(ec == pb::error::bad_envelope);
+    CHECK(d.status_code == 200);
+    c.plan(ec);
+    CHECK(ec == pb::error::bad_envelope);
+}
+
+TEST_CASE("a sync result of the wrong shape is bad_envelope", "[pebble][errors]") {
+    rt::replay_server s({{http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":42})")}});
+    pb::client c(opts(s.socket_path()));
+    pb::error_code ec;
+    c.list_services({}, ec);
+    CHECK(ec == pb::error::bad_envelope);
+}
+
+TEST_CASE("the client reconnects after the server closed the kept-alive connection", "[pebble][transport]") {
+    rt::replay_server s({{response_of("01-system-info.http"), rt::replay_step::action::respond_and_close},
+                         {response_of("03-plan-empty.http")}});
+    pb::client c(opts(s.socket_path()));
+    CHECK(c.system_info().version == "v1.26.0");
+    std::this_thread::sleep_for(50ms);  // let the close arrive
+    CHECK(c.plan() == "{}\n");
+    CHECK(s.connections() == 2);
+}
+
+TEST_CASE("an idempotent request is retried once when the stale connection drops it", "[pebble][transport]") {
+    rt::replay_server s({{response_of("01-system-info.http")},
+                         {"", rt::replay_step::action::close},
+                         {response_of("03-plan-empty.http")}});
+    pb::client c(opts(s.socket_path()));
+    c.system_info();
+    CHECK(c.plan() == "{}\n");
+    CHECK(s.connections() == 2);
+    CHECK(s.requests().size() == 3);
+}
+
+TEST_CASE("bad input is rejected before any I/O naming the field", "[pebble][errors]") {
+    rt::replay_server s({{response_of("01-system-info.http")}});
+    pb::client c(opts(s.socket_path()));
+    auto expect_invalid = [&](auto call, const std::string& field) {
+        pb::error_code ec;
+        pb::diagnostics d;
+        call(ec, d);
+        CHECK(ec == pb::error::invalid_option);
+        CHECK(d.message.find(field) != std::string::npos);
+    };
+    expect_invalid([&](auto& ec, auto& d) { c.add_layer({"", "services: {}\n", false, false}, ec, &d); }, "label");
+    expect_invalid([&](auto& ec, auto& d) { c.start({}, ec, &d); }, "names");
+    expect_invalid([&](auto& ec, auto& d) { c.list_files({"relative/path", "", false}, ec, &d); }, "path");
+    expect_invalid([&](auto& ec, auto& d) {
+        auto f = pb::push_file::from_string("/tmp/x", "secret-content");
+        f.permissions = "999";
+        c.push({{f}}, ec, &d);
+        CHECK(d.message.find("secret-content") == std::string::npos);
+    }, "permissions");
+    expect_invalid([&](auto& ec, auto& d) { c.push({{pb::push_file::from_string("rel", "x")}}, ec, &d); }, "path");
+    expect_invalid([&](auto& ec, auto& d) { c.send_signal({"SIGHUP", {}}, ec, &d); }, "services");
+    expect_invalid([&](auto& ec, auto& d) { pb::make_dir_options m;
+        m.path = "tmp/x";
+        c.make_dir(m, ec, &d); }, "path");
+    expect_invalid([&](auto& ec, auto& d) { c.wait_change("", {}, ec, &d); }, "id");
+    CHECK(s.connections() == 0);
+    CHECK(s.requests().empty());
+}
+
+TEST_CASE("the synchronous call throws api_exception with diagnostics", "[pebble][errors]") {
+    rt::replay_server s(rt::replay_server::steps_of("37-change-unknown-404.http"));
+    pb::client c(opts(s.socket_path()));
+    try {
+        c.change("999");
+        FAIL("no exception");
+    } catch (const pb::api_exception& e) {
+        CHECK(e.code() == pb::error::not_found);
+        CHECK(e.get_diagnostics().status_code == 404);
+        CHECK(std::string(e.what()).find("cannot find change") != std::string::npos);
+    }
+}
+
+TEST_CASE("callbacks futures deferred and coroutines all complete on an io_context", "[pebble][async]") {
+    rt::replay_server s({{response_of("01-system-info.http")},
+                         {response_of("03-plan-empty.http")},
+                         {response_of("18-services-start.http")},
+                         {response_of("15-services-list.http")}});
+    asio::io_context ctx;
+    pb::client c(ctx, opts(s.socket_path()));
+    std::string version, plan, change, first_service;
+    c.async_system_info([&](pb::error_code ec, pb::system_info info) {
+        CHECK_FALSE(ec);
+        version = info.version;
+    });
+    c.async_plan(asio::deferred)([&](pb::error_code ec, std::string p) {
+        CHECK_FALSE(ec);
+        plan = p;
+    });
+    asio::co_spawn(ctx, [&]() -> asio::awaitable<void> {
+        pb::service_options idle;
+        idle.names.push_back("idle");
+        change = co_await c.async_start(idle, asio::use_awaitable);
+    }, asio::detached);
+    ctx.run();
+    CHECK(version == "v1.26.0");
+    CHECK(plan == "{}\n");
+    CHECK(change == "2");
+    CHECK(s.connections() == 1);
+
+    ctx.restart();
+    std::thread t([&] {
+        auto guard = asio::make_work_guard(ctx);
+        ctx.run_for(3s);
+    });
+    auto fut = c.async_list_services({}, asio::use_future);
+    CHECK(fut.get().size() == 3);
+    ctx.stop();
+    t.join();
+}
+
+TEST_CASE("concurrent calls on one client are serialized on one connection", "[pebble][async]") {
+    std::vector<rt::replay_step> steps(8, {response_of("01-system-info.http")});
+    rt::replay_server s(steps);
+    asio::io_context ctx;
+    pb::client c(ctx, opts(s.socket_path()));
+    int done = 0;
+    for (int i = 0; i < 8; ++i)
+        c.async_system_info([&](pb::error_code ec, pb::system_info) {
+            CHECK_FALSE(ec);
+            ++done;
+        });
+    ctx.run();
+    CHECK(done == 8);
+    CHECK(s.connections() == 1);
+    CHECK(s.requests().size() == 8);
+}
+
+TEST_CASE("diagnostics reach an async caller that asks for them", "[pebble][async]") {
+    rt::replay_server s(rt::replay_server::steps_of("23-services-start-unknown-400.http"));
+    asio::io_context ctx;
+    pb::client c(ctx, opts(s.socket_path()));
+    pb::diagnostics d;
+    pb::error_code got;
+    c.async_start({{"nope"}}, d, [&](pb::error_code ec, std::string) { got = ec; });
+    ctx.run();
+    CHECK(got == pb::error::api_error);
+    CHECK(d.status_code == 400);
+    CHECK(d.message == "cannot start services: service \"nope\" does not exist");
+}
+
+TEST_CASE("a push streams a local file and a pull writes one", "[pebble][files]") {
+    rt::temp_dir dir;
+    std::string content(300 * 1024 + 17, '\0');
+    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 % 251);
+    {
+        std::ofstream out(dir.path + "/src.bin", std::ios::binary);
+        out << content;
+    }
+    // The pull answer: one files part with the content, then the response part.
+    const std::string b = "0123456789abcdef0123456789abcdef0123";
+    std::string body = "--" + b + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"/r/f.bin\"\r\n"
+                       "Content-Type: application/octet-stream\r\n\r\n" + content + "\r\n--" + b +
+                       "\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n"
+                       R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/r/f.bin"}]})" "\r\n--" + b + "--\r\n";
+    std::string pull_response = "HTTP/1.1 200 OK\r\nContent-Type: multipart/form-data; boundary=" + b +
+                                "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    rt::replay_server s({{http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/r/f.bin"}]})")},
+                         {pull_response}});
+    pb::client c(opts(s.socket_path()));
+    auto pushed = c.push({{pb::push_file::from_path("/r/f.bin", dir.path + "/src.bin")}});
+    REQUIRE(pushed.size() == 1);
+    CHECK(pushed[0].ok());
+    auto req = rt::parse_http(s.requests().at(0));
+    CHECK(req.body.find(content) != std::string::npos);
+    CHECK(req.header("content-length") == std::to_string(req.body.size()));
+
+    auto pulled = c.pull({{{"/r/f.bin", dir.path + "/copy.bin", {}}}});
+    REQUIRE(pulled.size() == 1);
+    CHECK(pulled[0].ok());
+    CHECK(rt::read_file(dir.path + "/copy.bin") == content);
+    CHECK(s.connections() == 1);
+}
+
+TEST_CASE("a push from a source without a size is sent chunked", "[pebble][files]") {
+    rt::replay_server s({{http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/r/x"}]})")}});
+    pb::client c(opts(s.socket_path()));
+    int calls = 0;
+    pb::push_file f;
+    f.path = "/r/x";
+    f.source = [&](std::span<char> out) -> std::size_t {
+        if (calls++ == 3) return 0;
+        out[0] = 'a';
+        return 1;
+    };
+    auto r = c.push({{f}});
+    CHECK(r.at(0).ok());
+    auto req = rt::parse_http(s.requests().at(0));
+    CHECK(req.header("transfer-encoding") == "chunked");
+    CHECK(req.body.find("\r\n\r\naaa\r\n--") != std::string::npos);
+}
+
+TEST_CASE("the multipart parser handles any split of its input", "[pebble][multipart]") {
+    auto raw = rt::parse_http(rt::load_single("45-files-read-two.http").response);
+    auto boundary = pb::detail::multipart_boundary(raw.header("content-type"));
+    REQUIRE(boundary.size() == 60);
+    for (std::size_t piece : {std::size_t(1), std::size_t(3), std::size_t(61), raw.body.size()}) {
+        pb::detail::multipart_parser p(boundary);
+        std::vector<std::string> names, bodies;
+        p.on_part = [&](const pb::detail::part_header& h) {
+            names.push_back(h.name + ":" + h.filename);
+            bodies.emplace_back();
+        };
+        p.on_data = [&](std::span<const char> d) { bodies.back().append(d.data(), d.size()); };
+        for (std::size_t i = 0; i < raw.body.size(); i += piece) REQUIRE(p.feed(std::string_view(raw.body).substr(i, piece)));
+        CHECK(p.done());
+        REQUIRE(names.size() == 3);
+        CHECK(names[0] == "files:/tmp/pbt-files/a.txt");
+        CHECK(bodies[0] == "A\n");
+        CHECK(bodies[1] == "B\n");
+        CHECK(names[2] == "response:");
+    }
+    pb::detail::multipart_parser bad("x");
+    CHECK_FALSE(bad.feed("--x\r\nno-end-of-headers" + std::string(20000, 'a')));
+}
+
+TEST_CASE("the logger sees requests but never file contents", "[pebble][transport]") {
+    rt::replay_server s(rt::replay_server::steps_of("43-files-push-make-dirs-owner.http"));
+    auto o = opts(s.socket_path());
+    std::vector<std::string> lines;
+    o.logger = [&](pb::log_level, std::string_view m) { lines.emplace_back(m); };
+    {
+        pb::client c(o);
+        auto f = pb::push_file::from_string("/tmp/pbt-files/owned/sub/secret.txt", "s3cret\n");
+        c.push({{f}});
+    }
+    for (auto& l : lines) CHECK(l.find("s3cret") == std::string::npos);
+}
