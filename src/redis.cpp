@@ -1,1 +1,221 @@
-// Implemented in its own change; see include/redispebble/redis.hpp.
+#include <redispebble/redis.hpp>
+
+#include <redispebble/digest.hpp>
+#include <redispebble/error.hpp>
+#include <redispebble/shlex.hpp>
+
+#include <fmt/compile.h>
+#include <fmt/core.h>
+
+namespace redispebble {
+
+namespace {
+
+std::string storage_file(const redis_config& cfg, std::string_view name) {
+    std::string base = cfg.storage_path;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    return fmt::format(FMT_STRING("{}/{}"), base == "/" ? "" : base, name);
+}
+
+void require_complete(const peer_data& peer) {
+    if (peer.admin_password.empty())
+        throw input_error("peer data", 0, 0, "admin-password", "is not set yet");
+    if (peer.current_master.empty())
+        throw input_error("peer data", 0, 0, "current-master", "is not set yet");
+    if (peer.hostname.empty()) throw input_error("peer data", 0, 0, "hostname", "is not set");
+}
+
+bool valid_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto b0 = static_cast<unsigned char>(s[i]);
+        std::size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : (b0 >> 3) == 0x1e ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        std::uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1f) : len == 3 ? (b0 & 0x0f) : (b0 & 0x07);
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (b & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+// Checks what any secret mode needs: JSON and YAML carry only UTF-8, argv and files no NUL.
+void check_password(const secret& password) {
+    const std::string& p = password.reveal();
+    if (p.find('\0') != std::string::npos)
+        throw input_error("peer data", 0, 0, "admin-password", "must not contain a NUL byte");
+    if (!valid_utf8(p)) throw input_error("peer data", 0, 0, "admin-password", "must be valid UTF-8");
+}
+
+// redis.conf string syntax (sdssplitargs): a double-quoted string where \\ \" and \xHH are escapes.
+// Every byte outside printable ASCII is written as \xHH so the file is plain ASCII.
+std::string redis_conf_quote(std::string_view value) {
+    std::string out = "\"";
+    for (char c : value) {
+        const auto b = static_cast<unsigned char>(c);
+        if (c == '\\' || c == '"') {
+            out += '\\';
+            out += c;
+        } else if (b < 0x20 || b >= 0x7f) {
+            out += fmt::format(FMT_STRING("\\x{:02x}"), b);
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::vector<std::string> argv_of(const std::vector<redis_flag>& flags, bool include_secrets) {
+    std::vector<std::string> argv;
+    for (const auto& f : flags) {
+        if (f.is_secret && !include_secrets) continue;
+        argv.push_back("--" + f.name);
+        argv.insert(argv.end(), f.values.begin(), f.values.end());
+    }
+    return argv;
+}
+
+} // namespace
+
+std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& peer) {
+    require_complete(peer);
+    const std::string& password = peer.admin_password.reveal();
+    const std::string port = std::to_string(cfg.port);
+    std::vector<redis_flag> flags{
+        {"requirepass", {password}, true},
+        {"bind", {cfg.bind_address}, false},
+        {"masterauth", {password}, true},
+        {"replica-announce-ip", {peer.hostname}, false},
+    };
+    if (cfg.enable_tls) {
+        flags.push_back({"tls-port", {port}, false});
+        flags.push_back({"port", {"0"}, false});
+        flags.push_back({"tls-cert-file", {storage_file(cfg, "redis.crt")}, false});
+        flags.push_back({"tls-key-file", {storage_file(cfg, "redis.key")}, false});
+        flags.push_back({"tls-ca-cert-file", {storage_file(cfg, "ca.crt")}, false});
+    } else {
+        flags.push_back({"port", {port}, false});
+    }
+    if (!peer.is_master()) {
+        flags.push_back({"replicaof", {peer.current_master, port}, false});
+        if (cfg.enable_tls) flags.push_back({"tls-replication", {"yes"}, false});
+    }
+    return flags;
+}
+
+std::string describe(const std::vector<redis_flag>& flags) {
+    std::string out;
+    for (const auto& f : flags) {
+        if (!out.empty()) out += ' ';
+        out += "--" + f.name;
+        for (const auto& v : f.values) out += ' ' + (f.is_secret ? std::string(redacted) : shlex_quote(v));
+    }
+    return out;
+}
+
+std::string secrets_file_path(const redis_config& cfg) { return storage_file(cfg, "redispebble-secrets.conf"); }
+
+std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer) {
+    if (cfg.secrets != secret_mode::config_file) return std::nullopt;
+    require_complete(peer);
+    check_password(peer.admin_password);
+    std::string content = "# Written by redispebble: the secret part of redis-server's configuration.\n";
+    for (const auto& f : redis_flags(cfg, peer))
+        if (f.is_secret) content += f.name + ' ' + redis_conf_quote(f.values.front()) + '\n';
+    file_spec spec;
+    spec.path = secrets_file_path(cfg);
+    spec.sha256 = sha256_hex(content);
+    spec.content = secret(std::move(content));
+    spec.permissions = "600";
+    spec.user = cfg.user;
+    spec.group = cfg.group;
+    spec.make_dirs = true;
+    spec.origin = "secrets";
+    return spec;
+}
+
+std::string secrets_digest(const redis_config& cfg, const peer_data& peer) {
+    auto file = secrets_file(cfg, peer);
+    if (!file) return {};
+    const std::string salt = "redispebble:" + cfg.storage_path + ":" + cfg.service_name;
+    return "pbkdf2-sha256:" + pbkdf2_sha256_hex(file->content.reveal(), salt, 10000);
+}
+
+certificate_plan_result certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {
+    static const std::pair<const char*, const char*> destinations[] = {
+        {"cert-file", "redis.crt"}, {"key-file", "redis.key"}, {"ca-cert-file", "ca.crt"}};
+    certificate_plan_result out;
+    for (const auto& [resource, name] : destinations) {
+        auto it = resources.find(resource);
+        if (it == resources.end()) {
+            out.missing.emplace_back(resource);
+            continue;
+        }
+        file_spec f;
+        f.path = storage_file(cfg, name);
+        f.content = it->second;
+        f.sha256 = sha256_hex(it->second.reveal());
+        f.permissions = "600";
+        f.user = cfg.user;
+        f.group = cfg.group;
+        f.make_dirs = true;
+        f.origin = resource;
+        out.files.push_back(std::move(f));
+    }
+    return out;
+}
+
+std::string redis_command(const redis_config& cfg, const peer_data& peer) {
+    const auto flags = redis_flags(cfg, peer);
+    check_password(peer.admin_password);
+    std::vector<std::string> argv{"redis-server"};
+    if (cfg.secrets == secret_mode::config_file) {
+        argv.push_back(secrets_file_path(cfg));
+        const auto rest = argv_of(flags, false);
+        argv.insert(argv.end(), rest.begin(), rest.end());
+    } else {
+        const std::string& p = peer.admin_password.reveal();
+        if (p == "[" || p == "]")
+            throw input_error("peer data", 0, 0, "admin-password",
+                              "a password that is a bare [ or ] cannot be passed on Pebble's command line "
+                              "(use secrets: config-file)");
+        if (p.rfind("--", 0) == 0)
+            throw input_error("peer data", 0, 0, "admin-password",
+                              "a password starting with -- would be read by redis-server as an option "
+                              "(use secrets: config-file)");
+        const auto rest = argv_of(flags, true);
+        argv.insert(argv.end(), rest.begin(), rest.end());
+    }
+    std::string command = shlex_join(argv);
+    // Whatever we produce must come back as the same argv through Pebble's parser.
+    if (parse_service_command(command).base != argv)
+        throw input_error("config", 0, 0, "", "internal error: the redis-server command does not round-trip");
+    return command;
+}
+
+layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vector<file_spec>& certificate_files) {
+    layer l;
+    l.summary = "Redis layer";
+    l.description = "Redis layer";
+    service& s = l.services[cfg.service_name];
+    s.override = override_kind::replace;
+    s.summary = "Redis";
+    s.command = redis_command(cfg, peer);
+    s.user = cfg.user;
+    s.group = cfg.group;
+    s.startup = "enabled";
+    if (cfg.secrets == secret_mode::config_file) s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer);
+    if (!certificate_files.empty()) {
+        std::string listing;
+        for (const auto& f : certificate_files) listing += f.path + ' ' + f.sha256 + '\n';
+        s.environment["REDISPEBBLE_FILES_DIGEST"] = "sha256:" + sha256_hex(listing);
+    }
+    return l;
+}
+
+} // namespace redispebble

@@ -147,8 +147,8 @@ TEST_CASE("TLS with all certificates pushes them under the names the flags use",
     CHECK(d.status == unit_status::active);
     std::vector<std::string> paths;
     for (const auto& f : d.push) paths.push_back(f.path);
-    CHECK(paths == std::vector<std::string>{"/var/lib/redis/redispebble-secrets.conf", "/var/lib/redis/ca.crt",
-                                            "/var/lib/redis/redis.crt", "/var/lib/redis/redis.key"});
+    CHECK(paths == std::vector<std::string>{"/var/lib/redis/redispebble-secrets.conf", "/var/lib/redis/redis.crt",
+                                            "/var/lib/redis/redis.key", "/var/lib/redis/ca.crt"});
     REQUIRE(d.add_layer);
     const auto words = parse_service_command(*d.add_layer->services.at("redis").command).base;
     for (auto flag_file : {"/var/lib/redis/redis.crt", "/var/lib/redis/redis.key", "/var/lib/redis/ca.crt"})
