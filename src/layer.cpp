@@ -1,1 +1,935 @@
-// Implemented in its own change; see include/redispebble/layer.hpp.
+// Pebble's layer model: strict parsing (yaml-cpp), emission (our own, to control quoting exactly),
+// Pebble's merge and combine rules (internals/plan/plan.go) and the semantic plan comparison.
+#include <redispebble/layer.hpp>
+
+#include <redispebble/error.hpp>
+#include <redispebble/shlex.hpp>
+
+#include <yaml-cpp/yaml.h>
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <set>
+
+namespace redispebble {
+
+// ---------------------------------------------------------------------------------------------
+// Go durations
+
+std::optional<std::int64_t> parse_go_duration(std::string_view s) noexcept {
+    // time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ ; "0" alone is valid.
+    if (s.empty()) return std::nullopt;
+    bool neg = false;
+    if (s[0] == '-' || s[0] == '+') {
+        neg = s[0] == '-';
+        s.remove_prefix(1);
+    }
+    if (s == "0") return 0;
+    if (s.empty()) return std::nullopt;
+    long double total = 0;
+    while (!s.empty()) {
+        std::size_t i = 0;
+        long double whole = 0, frac = 0, scale = 1;
+        bool digits = false;
+        while (i < s.size() && s[i] >= '0' && s[i] <= '9') whole = whole * 10 + (s[i++] - '0'), digits = true;
+        if (i < s.size() && s[i] == '.') {
+            ++i;
+            while (i < s.size() && s[i] >= '0' && s[i] <= '9') frac = frac * 10 + (s[i++] - '0'), scale *= 10, digits = true;
+        }
+        if (!digits) return std::nullopt;
+        std::size_t u = i;
+        while (u < s.size() && !(s[u] >= '0' && s[u] <= '9') && s[u] != '.') ++u;
+        const std::string_view unit = s.substr(i, u - i);
+        long double mult = 0;
+        if (unit == "ns") mult = 1;
+        else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mult = 1e3;
+        else if (unit == "ms") mult = 1e6;
+        else if (unit == "s") mult = 1e9;
+        else if (unit == "m") mult = 60e9;
+        else if (unit == "h") mult = 3600e9;
+        else return std::nullopt;
+        total += (whole + frac / scale) * mult;
+        if (total > static_cast<long double>(std::numeric_limits<std::int64_t>::max()) + 1.0L) return std::nullopt;
+        s.remove_prefix(u);
+    }
+    if (!neg && total > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    const auto v = static_cast<std::int64_t>(std::llroundl(std::min(total, static_cast<long double>(std::numeric_limits<std::int64_t>::max()))));
+    return neg ? -v : v;
+}
+
+std::string format_go_duration(std::int64_t d) {
+    // time.Duration.String().
+    if (d == 0) return "0s";
+    const bool neg = d < 0;
+    std::uint64_t u = neg ? 0 - static_cast<std::uint64_t>(d) : static_cast<std::uint64_t>(d);
+    auto frac = [](std::uint64_t v, int prec, std::string& out) {
+        // Writes v / 10^prec with trailing zeros (and a bare dot) dropped.
+        std::string digits;
+        bool print = false;
+        for (int i = 0; i < prec; ++i) {
+            const auto digit = v % 10;
+            print = print || digit != 0;
+            if (print) digits.insert(digits.begin(), static_cast<char>('0' + digit));
+            v /= 10;
+        }
+        if (print) digits.insert(digits.begin(), '.');
+        out = std::to_string(v) + digits + out;
+    };
+    std::string out;
+    if (u < 1000000000ULL) {
+        // Sub-second: ns, µs or ms with a fraction.
+        std::string unit;
+        int prec = 0;
+        if (u < 1000ULL) unit = "ns", prec = 0;
+        else if (u < 1000000ULL) unit = "\xc2\xb5s", prec = 3;
+        else unit = "ms", prec = 6;
+        out = unit;
+        frac(u, prec, out);
+    } else {
+        out = "s";
+        frac(u % 60000000000ULL, 9, out);
+        u /= 60000000000ULL;
+        if (u > 0) {
+            out = std::to_string(u % 60) + "m" + out;
+            u /= 60;
+            if (u > 0) out = std::to_string(u) + "h" + out;
+        }
+    }
+    return neg ? "-" + out : out;
+}
+
+std::string_view to_string(override_kind o) noexcept {
+    switch (o) {
+    case override_kind::merge: return "merge";
+    case override_kind::replace: return "replace";
+    case override_kind::unset: return "";
+    }
+    return "";
+}
+
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Parsing
+
+struct reader {
+    std::string source;
+
+    [[noreturn]] void fail(const YAML::Node& n, const std::string& key, const std::string& msg) const {
+        const YAML::Mark m = n.Mark();
+        throw input_error(source, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, key, msg);
+    }
+
+    std::string str(const YAML::Node& n, const std::string& key) const {
+        if (n.IsNull()) return "";
+        if (!n.IsScalar()) fail(n, key, "expected a string");
+        return n.Scalar();
+    }
+    std::optional<std::string> opt_str(const YAML::Node& n, const std::string& key) const {
+        if (n.IsNull()) return std::nullopt;
+        return str(n, key);
+    }
+    std::optional<std::string> choice(const YAML::Node& n, const std::string& key,
+                                      std::initializer_list<std::string_view> allowed) const {
+        auto v = opt_str(n, key);
+        if (!v || v->empty()) return v;
+        if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+            std::string list;
+            for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+            fail(n, key, fmt::format("invalid value \"{}\"; expected one of: {}", *v, list));
+        }
+        return v;
+    }
+    std::optional<std::string> duration(const YAML::Node& n, const std::string& key) const {
+        auto v = opt_str(n, key);
+        if (!v) return v;
+        if (!parse_go_duration(*v)) fail(n, key, fmt::format("invalid duration \"{}\"", *v));
+        return v;
+    }
+    std::optional<std::int64_t> integer(const YAML::Node& n, const std::string& key) const {
+        if (n.IsNull()) return std::nullopt;
+        if (!n.IsScalar() || n.Tag() == "!") fail(n, key, "expected an integer");
+        try {
+            std::size_t used = 0;
+            const std::string& s = n.Scalar();
+            long long v = std::stoll(s, &used, 10);
+            if (used != s.size()) throw std::invalid_argument(s);
+            return v;
+        } catch (const std::exception&) {
+            fail(n, key, fmt::format("expected an integer, got \"{}\"", n.Scalar()));
+        }
+    }
+    std::optional<double> number(const YAML::Node& n, const std::string& key) const {
+        if (n.IsNull()) return std::nullopt;
+        if (!n.IsScalar() || n.Tag() == "!") fail(n, key, "expected a number");
+        try {
+            std::size_t used = 0;
+            double v = std::stod(n.Scalar(), &used);
+            if (used != n.Scalar().size()) throw std::invalid_argument(n.Scalar());
+            return v;
+        } catch (const std::exception&) {
+            fail(n, key, fmt::format("expected a number, got \"{}\"", n.Scalar()));
+        }
+    }
+    std::vector<std::string> list(const YAML::Node& n, const std::string& key) const {
+        std::vector<std::string> out;
+        if (n.IsNull()) return out;
+        if (!n.IsSequence()) fail(n, key, "expected a list of strings");
+        for (const auto& item : n) out.push_back(str(item, key));
+        return out;
+    }
+    // map[string]string: any scalar value becomes its text, null becomes "" (as Go decodes it).
+    std::map<std::string, std::string> string_map(const YAML::Node& n, const std::string& key) const {
+        std::map<std::string, std::string> out;
+        if (n.IsNull()) return out;
+        if (!n.IsMap()) fail(n, key, "expected a mapping");
+        for (const auto& kv : n) {
+            const std::string k = str(kv.first, key);
+            if (!kv.second.IsNull() && !kv.second.IsScalar()) fail(kv.second, key + "." + k, "expected a string");
+            out[k] = kv.second.IsNull() ? "" : kv.second.Scalar();
+        }
+        return out;
+    }
+    override_kind override_of(const YAML::Node& n, const std::string& key) const {
+        auto v = choice(n, key, {"merge", "replace"});
+        if (!v || v->empty()) return override_kind::unset;
+        return *v == "merge" ? override_kind::merge : override_kind::replace;
+    }
+    // Iterates a mapping, rejecting fields that are not in `known` (Pebble decodes strictly).
+    void fields(const YAML::Node& n, const std::string& path, std::initializer_list<std::string_view> known,
+                const std::function<void(const std::string&, const YAML::Node&)>& each) const {
+        if (n.IsNull()) return;
+        if (!n.IsMap()) fail(n, path, "expected a mapping");
+        std::set<std::string> seen;
+        for (const auto& kv : n) {
+            const std::string k = str(kv.first, path);
+            const std::string here = path.empty() ? k : path + "." + k;
+            if (std::find(known.begin(), known.end(), k) == known.end()) fail(kv.first, here, "unknown field");
+            if (!seen.insert(k).second) fail(kv.first, here, "appears twice");
+            each(k, kv.second);
+        }
+    }
+};
+
+#define REDISPEBBLE_SERVICE_ACTIONS {"restart", "shutdown", "failure-shutdown", "success-shutdown", "ignore"}
+constexpr std::array<std::string_view, 5> service_actions = REDISPEBBLE_SERVICE_ACTIONS;
+
+service read_service(const reader& r, const YAML::Node& n, const std::string& path) {
+    service s;
+    r.fields(n, path,
+             {"summary", "description", "startup", "override", "command", "after", "before", "requires", "workload",
+              "environment", "user-id", "user", "group-id", "group", "working-dir", "on-success", "on-failure",
+              "on-check-failure", "backoff-delay", "backoff-factor", "backoff-limit", "kill-delay"},
+             [&](const std::string& k, const YAML::Node& v) {
+                 const std::string p = path + "." + k;
+                 if (k == "summary") s.summary = r.opt_str(v, p);
+                 else if (k == "description") s.description = r.opt_str(v, p);
+                 else if (k == "startup") s.startup = r.choice(v, p, {"enabled", "disabled"});
+                 else if (k == "override") s.override = r.override_of(v, p);
+                 else if (k == "command") s.command = r.opt_str(v, p);
+                 else if (k == "after") s.after = r.list(v, p);
+                 else if (k == "before") s.before = r.list(v, p);
+                 else if (k == "requires") s.requires_ = r.list(v, p);
+                 else if (k == "workload") s.workload = r.opt_str(v, p);
+                 else if (k == "environment") s.environment = r.string_map(v, p);
+                 else if (k == "user-id") s.user_id = r.integer(v, p);
+                 else if (k == "user") s.user = r.opt_str(v, p);
+                 else if (k == "group-id") s.group_id = r.integer(v, p);
+                 else if (k == "group") s.group = r.opt_str(v, p);
+                 else if (k == "working-dir") s.working_dir = r.opt_str(v, p);
+                 else if (k == "on-success") s.on_success = r.choice(v, p, REDISPEBBLE_SERVICE_ACTIONS);
+                 else if (k == "on-failure") s.on_failure = r.choice(v, p, REDISPEBBLE_SERVICE_ACTIONS);
+                 else if (k == "on-check-failure") {
+                     s.on_check_failure = r.string_map(v, p);
+                     for (const auto& [check, action] : s.on_check_failure)
+                         if (std::find(service_actions.begin(), service_actions.end(), action) == service_actions.end())
+                             r.fail(v, p + "." + check, fmt::format("invalid action \"{}\"", action));
+                 } else if (k == "backoff-delay") s.backoff_delay = r.duration(v, p);
+                 else if (k == "backoff-factor") {
+                     s.backoff_factor = r.number(v, p);
+                     if (s.backoff_factor && *s.backoff_factor < 1)
+                         r.fail(v, p, fmt::format("must be 1.0 or greater, not {}", *s.backoff_factor));
+                 } else if (k == "backoff-limit") s.backoff_limit = r.duration(v, p);
+                 else if (k == "kill-delay") s.kill_delay = r.duration(v, p);
+             });
+    return s;
+}
+
+check read_check(const reader& r, const YAML::Node& n, const std::string& path) {
+    check c;
+    r.fields(n, path, {"override", "level", "startup", "period", "timeout", "threshold", "http", "tcp", "exec"},
+             [&](const std::string& k, const YAML::Node& v) {
+                 const std::string p = path + "." + k;
+                 if (k == "override") c.override = r.override_of(v, p);
+                 else if (k == "level") c.level = r.choice(v, p, {"alive", "ready"});
+                 else if (k == "startup") c.startup = r.choice(v, p, {"enabled", "disabled"});
+                 else if (k == "period") c.period = r.duration(v, p);
+                 else if (k == "timeout") c.timeout = r.duration(v, p);
+                 else if (k == "threshold") c.threshold = r.integer(v, p);
+                 else if (k == "http") {
+                     http_check h;
+                     r.fields(v, p, {"url", "headers"}, [&](const std::string& hk, const YAML::Node& hv) {
+                         if (hk == "url") h.url = r.opt_str(hv, p + ".url");
+                         else h.headers = r.string_map(hv, p + ".headers");
+                     });
+                     c.http = h;
+                 } else if (k == "tcp") {
+                     tcp_check t;
+                     r.fields(v, p, {"port", "host"}, [&](const std::string& tk, const YAML::Node& tv) {
+                         if (tk == "port") t.port = r.integer(tv, p + ".port");
+                         else t.host = r.opt_str(tv, p + ".host");
+                     });
+                     c.tcp = t;
+                 } else if (k == "exec") {
+                     exec_check e;
+                     r.fields(v, p,
+                              {"command", "service-context", "environment", "user-id", "user", "group-id", "group",
+                               "working-dir"},
+                              [&](const std::string& ek, const YAML::Node& ev) {
+                                  const std::string q = p + "." + ek;
+                                  if (ek == "command") e.command = r.opt_str(ev, q);
+                                  else if (ek == "service-context") e.service_context = r.opt_str(ev, q);
+                                  else if (ek == "environment") e.environment = r.string_map(ev, q);
+                                  else if (ek == "user-id") e.user_id = r.integer(ev, q);
+                                  else if (ek == "user") e.user = r.opt_str(ev, q);
+                                  else if (ek == "group-id") e.group_id = r.integer(ev, q);
+                                  else if (ek == "group") e.group = r.opt_str(ev, q);
+                                  else e.working_dir = r.opt_str(ev, q);
+                              });
+                     c.exec = e;
+                 }
+             });
+    return c;
+}
+
+log_target read_log_target(const reader& r, const YAML::Node& n, const std::string& path) {
+    log_target t;
+    r.fields(n, path, {"override", "type", "location", "services", "labels"},
+             [&](const std::string& k, const YAML::Node& v) {
+                 const std::string p = path + "." + k;
+                 if (k == "override") t.override = r.override_of(v, p);
+                 else if (k == "type") t.type = r.choice(v, p, {"loki", "opentelemetry", "syslog"});
+                 else if (k == "location") t.location = r.opt_str(v, p);
+                 else if (k == "services") t.services = r.list(v, p);
+                 else t.labels = r.string_map(v, p);
+             });
+    return t;
+}
+
+layer read_layer(std::string_view yaml, std::string_view source) {
+    reader r{std::string(source)};
+    YAML::Node root;
+    try {
+        root = YAML::Load(std::string(yaml));
+    } catch (const YAML::Exception& e) {
+        throw input_error(r.source, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1,
+                          "", "cannot parse YAML: " + e.msg);
+    }
+    layer l;
+    r.fields(root, "", {"summary", "description", "services", "checks", "log-targets"},
+             [&](const std::string& k, const YAML::Node& v) {
+                 if (k == "summary") l.summary = r.opt_str(v, k);
+                 else if (k == "description") l.description = r.opt_str(v, k);
+                 else {
+                     if (v.IsNull()) return;
+                     if (!v.IsMap()) r.fail(v, k, "expected a mapping of names to entries");
+                     for (const auto& kv : v) {
+                         const std::string name = r.str(kv.first, k);
+                         const std::string path = k + "." + name;
+                         if (kv.second.IsNull()) r.fail(kv.first, path, "entry cannot be null");
+                         if (k == "services") l.services[name] = read_service(r, kv.second, path);
+                         else if (k == "checks") l.checks[name] = read_check(r, kv.second, path);
+                         else l.log_targets[name] = read_log_target(r, kv.second, path);
+                     }
+                 }
+             });
+    return l;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Emission
+
+bool is_plain_safe_char(unsigned char c) { return c >= 0x20 && c != 0x7f; }
+
+// Would a YAML 1.1/1.2 reader (yaml.v3's resolver) take this plain scalar as a non-string?
+bool resolves_to_non_string(const std::string& s) {
+    static const std::set<std::string> words{"", "~", "null", "Null", "NULL", "true", "True", "TRUE", "false",
+                                             "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No",
+                                             "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF",
+                                             "-.inf", "-.Inf", "-.INF", "+.inf", ".nan", ".NaN", ".NAN", "<<"};
+    if (words.count(s)) return true;
+    // Numbers: ints (decimal, 0x, 0o, 0b, with _ and sign) and floats.
+    std::size_t i = 0;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (i == s.size()) return false;
+    const std::string body = s.substr(i);
+    auto all = [&](std::size_t from, auto pred) {
+        return from < body.size() &&
+               std::all_of(body.begin() + static_cast<long>(from), body.end(), [&](char c) { return pred(c) || c == '_'; });
+    };
+    if (body.size() > 2 && body[0] == '0' && (body[1] == 'x' || body[1] == 'X'))
+        return all(2, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+    if (body.size() > 2 && body[0] == '0' && (body[1] == 'o' || body[1] == 'b'))
+        return all(2, [](char c) { return c >= '0' && c <= '9'; });
+    bool digit = false, dot = false, exp = false;
+    for (std::size_t k = 0; k < body.size(); ++k) {
+        const char c = body[k];
+        if (c >= '0' && c <= '9') digit = true;
+        else if (c == '_' && digit) continue;
+        else if (c == '.' && !dot && !exp) dot = true;
+        else if ((c == 'e' || c == 'E') && digit && !exp) {
+            exp = true;
+            if (k + 1 < body.size() && (body[k + 1] == '-' || body[k + 1] == '+')) ++k;
+        } else
+            return false;
+    }
+    return digit;
+}
+
+// Can this string be written as a plain scalar (libyaml's analysis, simplified conservatively)?
+bool plain_allowed(const std::string& s) {
+    if (s.empty()) return false;
+    if (s.front() == ' ' || s.back() == ' ') return false;
+    static const std::string_view leading = "-?:,[]{}#&*!|>'\"%@`";
+    if (leading.find(s.front()) != std::string_view::npos) {
+        // "-x", "?x", ":x" are plain-safe when not followed by a space; be conservative otherwise.
+        if (!((s.front() == '-' || s.front() == '?' || s.front() == ':') && s.size() > 1 && s[1] != ' ')) return false;
+    }
+    if (s.back() == ':') return false;
+    if (s.find(": ") != std::string::npos || s.find(" #") != std::string::npos) return false;
+    if (s.rfind("---", 0) == 0 || s.rfind("...", 0) == 0) return false;
+    for (unsigned char c : s)
+        if (!is_plain_safe_char(c)) return false;
+    return true;
+}
+
+std::string double_quoted(const std::string& s) {
+    std::string out = "\"";
+    for (unsigned char c : s) {
+        switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\t': out += "\\t"; break;
+        case '\r': out += "\\r"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02X}", c);
+            else out += static_cast<char>(c);
+        }
+    }
+    return out + "\"";
+}
+
+enum class style { ours, pebble };
+
+// A string scalar as yaml.v3 would write it (pebble) or as we send it (ours: double quotes whenever
+// a plain scalar would not round-trip; never a block scalar).
+std::string scalar(const std::string& s, style st) {
+    if (!resolves_to_non_string(s) && plain_allowed(s)) return s;
+    if (st == style::pebble && !resolves_to_non_string(s)) {
+        bool printable = true;
+        for (unsigned char c : s)
+            if (c < 0x20 || c == 0x7f) printable = false;
+        if (printable) {
+            std::string out = "'";
+            for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
+            return out + "'";
+        }
+    }
+    return double_quoted(s);
+}
+
+std::string key_text(const std::string& k, style st) { return scalar(k, st); }
+
+std::string format_float(double v) {
+    // Go's yaml.v3 writes float64 with strconv.FormatFloat(v, 'g', -1, 64); integers come out bare.
+    if (std::isfinite(v) && v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{}", static_cast<long long>(v));
+    return fmt::format("{}", v);
+}
+
+class emitter {
+public:
+    emitter(style st, int indent) : st_(st), indent_(indent) {}
+    void begin(const std::string& key, int depth) { line(depth, key_text(key, st_) + ":"); }
+    void str(const std::string& key, const std::optional<std::string>& v, int depth) {
+        if (v && !v->empty()) line(depth, key_text(key, st_) + ": " + scalar(*v, st_));
+    }
+    void str_always(const std::string& key, const std::string& v, int depth) {
+        line(depth, key_text(key, st_) + ": " + (v.empty() ? std::string("\"\"") : scalar(v, st_)));
+    }
+    void raw(const std::string& key, const std::string& v, int depth) { line(depth, key_text(key, st_) + ": " + v); }
+    void integer(const std::string& key, const std::optional<std::int64_t>& v, int depth, bool omit_zero = true) {
+        if (v && !(omit_zero && *v == 0)) raw(key, std::to_string(*v), depth);
+    }
+    void duration(const std::string& key, const std::optional<std::string>& v, int depth) {
+        if (!v) return;
+        if (st_ == style::pebble) raw(key, scalar(format_go_duration(parse_go_duration(*v).value_or(0)), st_), depth);
+        else str(key, v, depth);
+    }
+    void list(const std::string& key, const std::vector<std::string>& v, int depth, bool always = false) {
+        if (v.empty()) {
+            if (always) raw(key, "[]", depth);
+            return;
+        }
+        begin(key, depth);
+        // yaml.v3 indents sequence items under their key; so do we.
+        for (const auto& item : v) line(depth + 1, "- " + scalar(item, st_));
+    }
+    void map(const std::string& key, const std::map<std::string, std::string>& m, int depth) {
+        if (m.empty()) return;
+        begin(key, depth);
+        for (const auto& [k, v] : m) line(depth + 1, key_text(k, st_) + ": " + (v.empty() ? std::string("\"\"") : scalar(v, st_)));
+    }
+    std::string take() { return std::move(out_); }
+    style kind() const { return st_; }
+
+private:
+    void line(int depth, const std::string& text) {
+        out_.append(static_cast<std::size_t>(depth * indent_), ' ');
+        out_ += text;
+        out_ += '\n';
+    }
+    style st_;
+    int indent_;
+    std::string out_;
+};
+
+void emit_service(emitter& e, const service& s, int d) {
+    e.str("summary", s.summary, d);
+    e.str("description", s.description, d);
+    e.str("startup", s.startup, d);
+    e.str("override", std::string(to_string(s.override)), d);
+    e.str("command", s.command, d);
+    e.list("after", s.after, d);
+    e.list("before", s.before, d);
+    e.list("requires", s.requires_, d);
+    e.str("workload", s.workload, d);
+    e.map("environment", s.environment, d);
+    e.integer("user-id", s.user_id, d, false);
+    e.str("user", s.user, d);
+    e.integer("group-id", s.group_id, d, false);
+    e.str("group", s.group, d);
+    e.str("working-dir", s.working_dir, d);
+    e.str("on-success", s.on_success, d);
+    e.str("on-failure", s.on_failure, d);
+    e.map("on-check-failure", s.on_check_failure, d);
+    e.duration("backoff-delay", s.backoff_delay, d);
+    if (s.backoff_factor) e.raw("backoff-factor", format_float(*s.backoff_factor), d);
+    e.duration("backoff-limit", s.backoff_limit, d);
+    e.duration("kill-delay", s.kill_delay, d);
+}
+
+void emit_check(emitter& e, const check& c, int d) {
+    e.str("override", std::string(to_string(c.override)), d);
+    e.str("level", c.level, d);
+    e.str("startup", c.startup, d);
+    e.duration("period", c.period, d);
+    e.duration("timeout", c.timeout, d);
+    e.integer("threshold", c.threshold, d);
+    if (c.http) {
+        e.begin("http", d);
+        e.str("url", c.http->url, d + 1);
+        e.map("headers", c.http->headers, d + 1);
+    }
+    if (c.tcp) {
+        e.begin("tcp", d);
+        e.integer("port", c.tcp->port, d + 1);
+        e.str("host", c.tcp->host, d + 1);
+    }
+    if (c.exec) {
+        e.begin("exec", d);
+        e.str("command", c.exec->command, d + 1);
+        e.str("service-context", c.exec->service_context, d + 1);
+        e.map("environment", c.exec->environment, d + 1);
+        e.integer("user-id", c.exec->user_id, d + 1, false);
+        e.str("user", c.exec->user, d + 1);
+        e.integer("group-id", c.exec->group_id, d + 1, false);
+        e.str("group", c.exec->group, d + 1);
+        e.str("working-dir", c.exec->working_dir, d + 1);
+    }
+}
+
+void emit_log_target(emitter& e, const log_target& t, int d) {
+    if (e.kind() == style::pebble) {
+        // No omitempty on type, location and services in Pebble's struct.
+        e.str_always("type", t.type.value_or(""), d);
+        e.str_always("location", t.location.value_or(""), d);
+        e.list("services", t.services, d, true);
+    } else {
+        e.str("type", t.type, d);
+        e.str("location", t.location, d);
+        e.list("services", t.services, d);
+    }
+    e.str("override", std::string(to_string(t.override)), d);
+    e.map("labels", t.labels, d);
+}
+
+std::string emit(const layer& l, style st, int indent) {
+    emitter e(st, indent);
+    if (st == style::ours) {
+        e.str("summary", l.summary, 0);
+        e.str("description", l.description, 0);
+    }
+    if (!l.services.empty()) {
+        e.begin("services", 0);
+        for (const auto& [name, s] : l.services) {
+            e.begin(name, 1);
+            emit_service(e, s, 2);
+        }
+    }
+    if (!l.checks.empty()) {
+        e.begin("checks", 0);
+        for (const auto& [name, c] : l.checks) {
+            e.begin(name, 1);
+            emit_check(e, c, 2);
+        }
+    }
+    if (!l.log_targets.empty()) {
+        e.begin("log-targets", 0);
+        for (const auto& [name, t] : l.log_targets) {
+            e.begin(name, 1);
+            emit_log_target(e, t, 2);
+        }
+    }
+    std::string out = e.take();
+    return out.empty() ? "{}\n" : out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Merge
+
+template <class T>
+void set_if(std::optional<T>& dst, const std::optional<T>& src) {
+    if (src) dst = src;
+}
+void set_if_nonempty(std::optional<std::string>& dst, const std::optional<std::string>& src) {
+    if (src && !src->empty()) dst = src;
+}
+void append(std::vector<std::string>& dst, const std::vector<std::string>& src) { dst.insert(dst.end(), src.begin(), src.end()); }
+void merge_map(std::map<std::string, std::string>& dst, const std::map<std::string, std::string>& src) {
+    for (const auto& [k, v] : src) dst[k] = v;
+}
+
+void merge_service(service& s, const service& o) {
+    set_if_nonempty(s.summary, o.summary);
+    set_if_nonempty(s.description, o.description);
+    set_if_nonempty(s.startup, o.startup);
+    set_if_nonempty(s.command, o.command);
+    set_if(s.kill_delay, o.kill_delay);
+    set_if(s.user_id, o.user_id);
+    set_if_nonempty(s.user, o.user);
+    set_if(s.group_id, o.group_id);
+    set_if_nonempty(s.group, o.group);
+    set_if_nonempty(s.working_dir, o.working_dir);
+    append(s.after, o.after);
+    append(s.before, o.before);
+    append(s.requires_, o.requires_);
+    set_if_nonempty(s.workload, o.workload);
+    merge_map(s.environment, o.environment);
+    set_if_nonempty(s.on_success, o.on_success);
+    set_if_nonempty(s.on_failure, o.on_failure);
+    merge_map(s.on_check_failure, o.on_check_failure);
+    set_if(s.backoff_delay, o.backoff_delay);
+    set_if(s.backoff_factor, o.backoff_factor);
+    set_if(s.backoff_limit, o.backoff_limit);
+}
+
+void merge_check(check& c, const check& o) {
+    set_if_nonempty(c.level, o.level);
+    set_if_nonempty(c.startup, o.startup);
+    set_if(c.period, o.period);
+    set_if(c.timeout, o.timeout);
+    if (o.threshold && *o.threshold != 0) c.threshold = o.threshold;
+    if (o.http) {
+        if (!c.http) c.http.emplace();
+        set_if_nonempty(c.http->url, o.http->url);
+        merge_map(c.http->headers, o.http->headers);
+    }
+    if (o.tcp) {
+        if (!c.tcp) c.tcp.emplace();
+        if (o.tcp->port && *o.tcp->port != 0) c.tcp->port = o.tcp->port;
+        set_if_nonempty(c.tcp->host, o.tcp->host);
+    }
+    if (o.exec) {
+        if (!c.exec) c.exec.emplace();
+        set_if_nonempty(c.exec->command, o.exec->command);
+        set_if_nonempty(c.exec->service_context, o.exec->service_context);
+        merge_map(c.exec->environment, o.exec->environment);
+        set_if(c.exec->user_id, o.exec->user_id);
+        set_if_nonempty(c.exec->user, o.exec->user);
+        set_if(c.exec->group_id, o.exec->group_id);
+        set_if_nonempty(c.exec->group, o.exec->group);
+        set_if_nonempty(c.exec->working_dir, o.exec->working_dir);
+    }
+}
+
+void merge_log_target(log_target& t, const log_target& o) {
+    set_if_nonempty(t.type, o.type);
+    set_if_nonempty(t.location, o.location);
+    append(t.services, o.services);
+    merge_map(t.labels, o.labels);
+}
+
+template <class T, class F>
+void merge_entries(std::map<std::string, T>& base, const std::map<std::string, T>& upper, F merge) {
+    for (const auto& [name, entry] : upper) {
+        auto it = base.find(name);
+        if (entry.override == override_kind::merge && it != base.end()) merge(it->second, entry);
+        else base[name] = entry;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Comparison
+
+// The plan as Pebble renders it: durations by value, check threshold default, empty-string
+// optionals dropped (omitempty).
+void normalize_str(std::optional<std::string>& v) {
+    if (v && v->empty()) v.reset();
+}
+void normalize_duration(std::optional<std::string>& v) {
+    if (v) v = format_go_duration(parse_go_duration(*v).value_or(0));
+}
+
+service normalized(service s) {
+    for (auto* f : {&s.summary, &s.description, &s.startup, &s.command, &s.workload, &s.user, &s.group,
+                    &s.working_dir, &s.on_success, &s.on_failure})
+        normalize_str(*f);
+    for (auto* f : {&s.backoff_delay, &s.backoff_limit, &s.kill_delay}) normalize_duration(*f);
+    return s;
+}
+
+check normalized(check c) {
+    normalize_str(c.level);
+    normalize_str(c.startup);
+    normalize_duration(c.period);
+    normalize_duration(c.timeout);
+    if (!c.threshold || *c.threshold == 0) c.threshold = 3;
+    if (c.tcp && c.tcp->port && *c.tcp->port == 0) c.tcp->port.reset();
+    return c;
+}
+
+log_target normalized(log_target t) {
+    normalize_str(t.type);
+    normalize_str(t.location);
+    return t;
+}
+
+std::string render_list(const std::vector<std::string>& v) {
+    std::string out = "[";
+    for (const auto& s : v) out += (out.size() > 1 ? ", " : "") + s;
+    return out + "]";
+}
+
+struct differ {
+    std::vector<difference>& out;
+    std::string prefix;
+
+    void opt(const std::string& name, const std::optional<std::string>& a, const std::optional<std::string>& b) {
+        if (a != b) out.push_back({prefix + name, a.value_or(""), b.value_or("")});
+    }
+    template <class N>
+    void num(const std::string& name, const std::optional<N>& a, const std::optional<N>& b) {
+        if (a != b) out.push_back({prefix + name, a ? fmt::format("{}", *a) : "", b ? fmt::format("{}", *b) : ""});
+    }
+    void list(const std::string& name, const std::vector<std::string>& a, const std::vector<std::string>& b) {
+        if (a != b) out.push_back({prefix + name, render_list(a), render_list(b)});
+    }
+    void map(const std::string& name, const std::map<std::string, std::string>& a,
+             const std::map<std::string, std::string>& b) {
+        std::set<std::string> keys;
+        for (const auto& [k, v] : a) keys.insert(k);
+        for (const auto& [k, v] : b) keys.insert(k);
+        for (const auto& k : keys) {
+            auto ia = a.find(k), ib = b.find(k);
+            const std::optional<std::string> va = ia == a.end() ? std::nullopt : std::optional(ia->second);
+            const std::optional<std::string> vb = ib == b.end() ? std::nullopt : std::optional(ib->second);
+            if (va != vb) out.push_back({prefix + name + "." + k, va.value_or("<absent>"), vb.value_or("<absent>")});
+        }
+    }
+};
+
+void diff_service(differ& d, const service& a, const service& b) {
+    d.opt("summary", a.summary, b.summary);
+    d.opt("description", a.description, b.description);
+    d.opt("startup", a.startup, b.startup);
+    if (a.override != b.override)
+        d.out.push_back({d.prefix + "override", std::string(to_string(a.override)), std::string(to_string(b.override))});
+    d.opt("command", a.command, b.command);
+    d.list("after", a.after, b.after);
+    d.list("before", a.before, b.before);
+    d.list("requires", a.requires_, b.requires_);
+    d.opt("workload", a.workload, b.workload);
+    d.map("environment", a.environment, b.environment);
+    d.num("user-id", a.user_id, b.user_id);
+    d.opt("user", a.user, b.user);
+    d.num("group-id", a.group_id, b.group_id);
+    d.opt("group", a.group, b.group);
+    d.opt("working-dir", a.working_dir, b.working_dir);
+    d.opt("on-success", a.on_success, b.on_success);
+    d.opt("on-failure", a.on_failure, b.on_failure);
+    d.map("on-check-failure", a.on_check_failure, b.on_check_failure);
+    d.opt("backoff-delay", a.backoff_delay, b.backoff_delay);
+    d.num("backoff-factor", a.backoff_factor, b.backoff_factor);
+    d.opt("backoff-limit", a.backoff_limit, b.backoff_limit);
+    d.opt("kill-delay", a.kill_delay, b.kill_delay);
+}
+
+void diff_check(differ& d, const check& a, const check& b) {
+    if (a.override != b.override)
+        d.out.push_back({d.prefix + "override", std::string(to_string(a.override)), std::string(to_string(b.override))});
+    d.opt("level", a.level, b.level);
+    d.opt("startup", a.startup, b.startup);
+    d.opt("period", a.period, b.period);
+    d.opt("timeout", a.timeout, b.timeout);
+    d.num("threshold", a.threshold, b.threshold);
+    if (a.http != b.http) {
+        const http_check ha = a.http.value_or(http_check{}), hb = b.http.value_or(http_check{});
+        d.opt("http.url", ha.url, hb.url);
+        d.map("http.headers", ha.headers, hb.headers);
+        if (a.http.has_value() != b.http.has_value() && ha == hb)
+            d.out.push_back({d.prefix + "http", a.http ? "{}" : "<absent>", b.http ? "{}" : "<absent>"});
+    }
+    if (a.tcp != b.tcp) {
+        const tcp_check ta = a.tcp.value_or(tcp_check{}), tb = b.tcp.value_or(tcp_check{});
+        d.num("tcp.port", ta.port, tb.port);
+        d.opt("tcp.host", ta.host, tb.host);
+        if (a.tcp.has_value() != b.tcp.has_value() && ta == tb)
+            d.out.push_back({d.prefix + "tcp", a.tcp ? "{}" : "<absent>", b.tcp ? "{}" : "<absent>"});
+    }
+    if (a.exec != b.exec) {
+        const exec_check ea = a.exec.value_or(exec_check{}), eb = b.exec.value_or(exec_check{});
+        d.opt("exec.command", ea.command, eb.command);
+        d.opt("exec.service-context", ea.service_context, eb.service_context);
+        d.map("exec.environment", ea.environment, eb.environment);
+        d.num("exec.user-id", ea.user_id, eb.user_id);
+        d.opt("exec.user", ea.user, eb.user);
+        d.num("exec.group-id", ea.group_id, eb.group_id);
+        d.opt("exec.group", ea.group, eb.group);
+        d.opt("exec.working-dir", ea.working_dir, eb.working_dir);
+        if (a.exec.has_value() != b.exec.has_value() && ea == eb)
+            d.out.push_back({d.prefix + "exec", a.exec ? "{}" : "<absent>", b.exec ? "{}" : "<absent>"});
+    }
+}
+
+void diff_log_target(differ& d, const log_target& a, const log_target& b) {
+    if (a.override != b.override)
+        d.out.push_back({d.prefix + "override", std::string(to_string(a.override)), std::string(to_string(b.override))});
+    d.opt("type", a.type, b.type);
+    d.opt("location", a.location, b.location);
+    d.list("services", a.services, b.services);
+    d.map("labels", a.labels, b.labels);
+}
+
+template <class T, class Merge, class Diff>
+void diff_entries(std::vector<difference>& out, const std::string& section, const std::map<std::string, T>& plan,
+                  const std::map<std::string, T>& desired, Merge merge, Diff diff) {
+    for (const auto& [name, want] : desired) {
+        auto it = plan.find(name);
+        const std::string path = section + "." + name;
+        if (it == plan.end()) {
+            out.push_back({path, "<absent>", "<new entry>"});
+            continue;
+        }
+        // What the plan entry would be once Pebble applies the desired entry.
+        T after = want;
+        if (want.override == override_kind::merge) {
+            after = it->second;
+            merge(after, want);
+        }
+        differ d{out, path + "."};
+        diff(d, normalized(it->second), normalized(after));
+    }
+}
+
+} // namespace
+
+layer parse_layer(std::string_view yaml, std::string_view source) { return read_layer(yaml, source); }
+
+layer parse_plan(std::string_view yaml, std::string_view source) {
+    layer l = read_layer(yaml, source);
+    l.summary.reset();
+    l.description.reset();
+    return l;
+}
+
+void validate_layer(const layer& l, std::string_view label) {
+    const std::string src = std::string(label);
+    auto fail = [&](const std::string& key, const std::string& msg) { throw input_error(src, 0, 0, key, msg); };
+    if (label.rfind("pebble-", 0) == 0) fail("", "cannot use reserved label prefix \"pebble-\"");
+    for (const auto& [name, s] : l.services) {
+        if (name.empty()) fail("services", "cannot use empty string as service name");
+        if (name == "pebble") fail("services.pebble", "cannot use reserved service name \"pebble\"");
+        if (name.front() == '-') fail("services." + name, "cannot use service name \"" + name + "\": starting with \"-\" not allowed");
+        if (s.override == override_kind::unset)
+            fail("services." + name + ".override",
+                 fmt::format("layer \"{}\" must define \"override\" for service \"{}\"", label, name));
+        if (s.command) {
+            try {
+                (void)parse_service_command(*s.command);
+            } catch (const input_error& e) {
+                fail("services." + name + ".command", fmt::format("plan service \"{}\" command invalid: {}", name, e.message()));
+            }
+        }
+    }
+    for (const auto& [name, c] : l.checks) {
+        if (c.override == override_kind::unset)
+            fail("checks." + name + ".override",
+                 fmt::format("layer \"{}\" must define \"override\" for check \"{}\"", label, name));
+        const int kinds = int(c.http.has_value()) + int(c.tcp.has_value()) + int(c.exec.has_value());
+        if (kinds > 1) fail("checks." + name, "a check must have only one of http, tcp or exec");
+        if (c.period && parse_go_duration(*c.period) == 0) fail("checks." + name + ".period", "must not be zero");
+        if (c.timeout && parse_go_duration(*c.timeout) == 0) fail("checks." + name + ".timeout", "must not be zero");
+    }
+    for (const auto& [name, t] : l.log_targets) {
+        if (t.override == override_kind::unset)
+            fail("log-targets." + name + ".override",
+                 fmt::format("layer \"{}\" must define \"override\" for log target \"{}\"", label, name));
+        for (const auto& [k, v] : t.labels)
+            if (k.rfind("pebble_", 0) == 0) fail("log-targets." + name + ".labels." + k, "uses reserved prefix \"pebble_\"");
+    }
+}
+
+std::string to_yaml(const layer& l) { return emit(l, style::ours, 2); }
+
+std::string to_plan_yaml(const layer& plan) {
+    layer p = plan;
+    for (auto& [name, c] : p.checks)
+        if (!c.threshold || *c.threshold == 0) c.threshold = 3;
+    return emit(p, style::pebble, 4);
+}
+
+void merge_into(layer& base, const layer& upper) {
+    merge_entries(base.services, upper.services, merge_service);
+    merge_entries(base.checks, upper.checks, merge_check);
+    merge_entries(base.log_targets, upper.log_targets, merge_log_target);
+    if (upper.summary) base.summary = upper.summary;
+    if (upper.description) base.description = upper.description;
+}
+
+layer combine(const std::vector<layer>& layers) {
+    layer out;
+    for (const auto& l : layers) merge_into(out, l);
+    out.summary.reset();
+    out.description.reset();
+    return out;
+}
+
+std::vector<difference> plan_differences(const layer& plan, const layer& desired) {
+    std::vector<difference> out;
+    diff_entries(out, "services", plan.services, desired.services, merge_service,
+                 [](differ& d, const service& a, const service& b) { diff_service(d, a, b); });
+    diff_entries(out, "checks", plan.checks, desired.checks, merge_check,
+                 [](differ& d, const check& a, const check& b) { diff_check(d, a, b); });
+    diff_entries(out, "log-targets", plan.log_targets, desired.log_targets, merge_log_target,
+                 [](differ& d, const log_target& a, const log_target& b) { diff_log_target(d, a, b); });
+    return out;
+}
+
+} // namespace redispebble
