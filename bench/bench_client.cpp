@@ -239,7 +239,8 @@ double client_plan_us(const std::string& socket_path, int n) {
 }
 
 void latency(const std::string& socket_path, const char* against) {
-    const int n = 20000;
+    const char* env_n = std::getenv("BENCH_N");
+    const int n = env_n ? std::max(10, std::atoi(env_n)) : 20000;
     // Interleave to share machine noise between the two.
     double raw = 1e9, cli = 1e9;
     for (int round = 0; round < 3; ++round) {
@@ -317,7 +318,7 @@ int main() {
         {
             bench_server server(dir, response);
             latency(server.path(), "in-process server");
-            transfer(server.path(), "in-process server", "/big");
+            if (!std::getenv("BENCH_LATENCY_ONLY")) transfer(server.path(), "in-process server", "/big");
         }
         if (const char* bin = std::getenv("PEBBLE_BIN"); bin && *bin) {
             auto pdir = dir + "/pebble";

@@ -371,8 +371,9 @@ public:
                     out.content_type = std::string(res[http::field::content_type]);
                     out.body = std::move(res.body());
                     if (!res.keep_alive()) conn_.close();
-                    log(log_level::debug, std::string(req.method_string()) + " " + std::string(req.target()) + " -> " +
-                                              std::to_string(out.status));
+                    if (opts_.logger)
+                        log(log_level::debug, std::string(req.method_string()) + " " + std::string(req.target()) +
+                                                  " -> " + std::to_string(out.status));
                     co_return error_code{};
                 }
             }

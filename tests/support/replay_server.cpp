@@ -15,17 +15,6 @@
 
 namespace redispebble::test {
 
-temp_dir::temp_dir() {
-    char tmpl[] = "/tmp/rp-test-XXXXXX";
-    if (!::mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-    path = tmpl;
-}
-
-temp_dir::~temp_dir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-}
-
 std::vector<replay_step> replay_server::steps_of(const std::string& transcript_name) {
     std::vector<replay_step> steps;
     for (auto& ex : load_transcript(transcript_name)) steps.push_back({ex.response, replay_step::action::respond});

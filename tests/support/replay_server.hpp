@@ -3,6 +3,8 @@
 #ifndef REDISPEBBLE_TESTS_SUPPORT_REPLAY_SERVER_HPP
 #define REDISPEBBLE_TESTS_SUPPORT_REPLAY_SERVER_HPP
 
+#include "support/run_command.hpp"  // temp_dir
+
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -55,13 +57,6 @@ private:
     mutable std::mutex mutex_;
     std::vector<std::string> requests_;
     std::thread thread_;
-};
-
-/// A temporary directory removed (with its contents) on destruction.
-struct temp_dir {
-    temp_dir();
-    ~temp_dir();
-    std::string path;
 };
 
 } // namespace redispebble::test

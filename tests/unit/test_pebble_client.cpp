@@ -5,6 +5,7 @@
 #include <redispebble/pebble/detail/multipart.hpp>
 
 #include "support/replay_server.hpp"
+#include "support/run_command.hpp"
 #include "support/transcripts.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -13,7 +14,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
-#include <boost/beast/core/error.hpp>
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
 #include <fstream>
@@ -44,22 +45,6 @@ std::string http_ok(const std::string& body) {
 }
 
 } // namespace
-
-TEST_CASE("error codes have a category messages and conditions", "[pebble][errors]") {
-    pb::error_code ec = pb::error::timeout;
-    CHECK(std::string(ec.category().name()) == "redispebble.pebble");
-    CHECK_FALSE(ec.message().empty());
-    CHECK(ec == pb::condition::timeout);
-    CHECK(pb::error_code(boost::beast::error::timeout) == pb::condition::timeout);
-    CHECK(pb::error_code(asio::error::timed_out) == pb::condition::timeout);
-    CHECK(pb::error_code(pb::error::socket_not_found) == pb::condition::transport);
-    CHECK(pb::error_code(pb::error::connection_refused) == pb::condition::transport);
-    CHECK(pb::error_code(pb::error::bad_envelope) == pb::condition::protocol);
-    CHECK(pb::error_code(pb::error::not_found) == pb::condition::api);
-    CHECK(pb::error_code(pb::error::not_found) != pb::condition::timeout);
-    std::error_code sec = pb::error_code(pb::error::api_error);
-    CHECK(sec.value() == static_cast<int>(pb::error::api_error));
-}
 
 TEST_CASE("a missing socket is socket_not_found", "[pebble][errors]") {
     rt::temp_dir dir;
@@ -320,30 +305,6 @@ TEST_CASE("a push from a source without a size is sent chunked", "[pebble][files
     CHECK(req.body.find("\r\n\r\naaa\r\n--") != std::string::npos);
 }
 
-TEST_CASE("the multipart parser handles any split of its input", "[pebble][multipart]") {
-    auto raw = rt::parse_http(rt::load_single("45-files-read-two.http").response);
-    auto boundary = pb::detail::multipart_boundary(raw.header("content-type"));
-    REQUIRE(boundary.size() == 60);
-    for (std::size_t piece : {std::size_t(1), std::size_t(3), std::size_t(61), raw.body.size()}) {
-        pb::detail::multipart_parser p(boundary);
-        std::vector<std::string> names, bodies;
-        p.on_part = [&](const pb::detail::part_header& h) {
-            names.push_back(h.name + ":" + h.filename);
-            bodies.emplace_back();
-        };
-        p.on_data = [&](std::span<const char> d) { bodies.back().append(d.data(), d.size()); };
-        for (std::size_t i = 0; i < raw.body.size(); i += piece) REQUIRE(p.feed(std::string_view(raw.body).substr(i, piece)));
-        CHECK(p.done());
-        REQUIRE(names.size() == 3);
-        CHECK(names[0] == "files:/tmp/pbt-files/a.txt");
-        CHECK(bodies[0] == "A\n");
-        CHECK(bodies[1] == "B\n");
-        CHECK(names[2] == "response:");
-    }
-    pb::detail::multipart_parser bad("x");
-    CHECK_FALSE(bad.feed("--x\r\nno-end-of-headers" + std::string(20000, 'a')));
-}
-
 TEST_CASE("the logger sees requests but never file contents", "[pebble][transport]") {
     rt::replay_server s(rt::replay_server::steps_of("43-files-push-make-dirs-owner.http"));
     auto o = opts(s.socket_path());
@@ -355,4 +316,59 @@ TEST_CASE("the logger sees requests but never file contents", "[pebble][transpor
         c.push({{f}});
     }
     for (auto& l : lines) CHECK(l.find("s3cret") == std::string::npos);
+}
+
+TEST_CASE("calls without a transcript send Go's request shapes", "[pebble][transport]") {
+    const std::string change = rt::parse_http(response_of("30-change-restart-done.http")).body;
+    rt::replay_server s({{http_ok(change)},
+                         {http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":{"info":{"name":"c1","level":"alive","startup":"enabled","status":"up","successes":1,"threshold":3},"error":""}})")},
+                         {http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":{"alice":{"access":"admin","local":{"user-id":1000}},"bob":{"access":"read","basic":{"password":"*****"}}}})")},
+                         {http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":{"id":"3","user-id":0,"type":"custom","key":"k","occurrences":1}})")},
+                         {http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/a","error":{"message":"permission denied","kind":"permission-denied"}}]})")}});
+    pb::client c(opts(s.socket_path()));
+    CHECK(c.abort_change("4").id == "4");
+    auto r = c.refresh_check("c1");
+    CHECK(r.info.name == "c1");
+    CHECK(r.error.empty());
+    auto ids = c.identities();
+    REQUIRE(ids.size() == 2);
+    CHECK(ids[0].name == "alice");
+    CHECK(ids[0].local_user_id == 1000u);
+    CHECK(ids[1].has_basic);
+    CHECK(c.notice("3").key == "k");
+    pb::error_code ec;
+    pb::diagnostics d;
+    c.remove_path({"/a", false}, ec, &d);
+    CHECK(ec == pb::error::permission_denied);
+    CHECK(d.kind == "permission-denied");
+
+    auto reqs = s.requests();
+    REQUIRE(reqs.size() == 5);
+    auto body = [&](std::size_t i) { return boost::json::parse(rt::parse_http(reqs[i]).body); };
+    CHECK(rt::parse_http(reqs[0]).start_line == "POST /v1/changes/4 HTTP/1.1");
+    CHECK(body(0) == boost::json::parse(R"({"action":"abort"})"));
+    CHECK(rt::parse_http(reqs[1]).start_line == "POST /v1/checks/refresh HTTP/1.1");
+    CHECK(body(1) == boost::json::parse(R"({"name":"c1"})"));
+    CHECK(rt::parse_http(reqs[2]).start_line == "GET /v1/identities HTTP/1.1");
+    CHECK(rt::parse_http(reqs[3]).start_line == "GET /v1/notices/3 HTTP/1.1");
+    CHECK(body(4) == boost::json::parse(R"({"action":"remove","paths":[{"path":"/a"}]})"));
+}
+
+TEST_CASE("destroying a client with a call in flight completes it with an error", "[pebble][transport]") {
+    rt::replay_server s({{"", rt::replay_step::action::silent}});
+    asio::io_context ctx;
+    pb::error_code got;
+    bool called = false;
+    {
+        pb::client c(ctx, opts(s.socket_path(), 5s));
+        c.async_plan([&](pb::error_code ec, std::string) {
+            called = true;
+            got = ec;
+        });
+        ctx.run_for(100ms);
+    }
+    ctx.restart();
+    ctx.run_for(1s);
+    CHECK(called);
+    CHECK(got);
 }

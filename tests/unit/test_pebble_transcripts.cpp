@@ -6,6 +6,7 @@
 #include <redispebble/pebble/detail/multipart.hpp>
 
 #include "support/replay_server.hpp"
+#include "support/run_command.hpp"
 #include "support/transcripts.hpp"
 
 #include <boost/json.hpp>
