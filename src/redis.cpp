@@ -208,6 +208,7 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
     s.command = redis_command(cfg, peer);
     s.user = cfg.user;
     s.group = cfg.group;
+    s.working_dir = cfg.storage_path;  // redis-server keeps its dump and AOF files in its working directory
     s.startup = "enabled";
     if (cfg.secrets == secret_mode::config_file) s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer);
     if (!certificate_files.empty()) {

@@ -86,7 +86,8 @@ struct certificate_plan_result {
 [[nodiscard]] std::string redis_command(const redis_config& cfg, const peer_data& peer);
 
 /// The Pebble layer: summary and description "Redis layer"; service cfg.service_name with
-/// override replace, the command above, user and group, startup enabled; environment
+/// override replace, the command above, user and group, working-dir the storage path (where
+/// Redis writes its data), startup enabled; environment
 /// REDISPEBBLE_SECRETS_DIGEST (config_file mode) and REDISPEBBLE_FILES_DIGEST (a digest over the
 /// certificate files, so a new certificate restarts Redis) when those files exist.
 [[nodiscard]] layer make_layer(const redis_config& cfg, const peer_data& peer,

@@ -48,7 +48,7 @@ TEST_CASE("redispebble plan reports bad input with the file line and key and exi
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, config + ":2"));
     CHECK(has(r.err, "enable-tls"));
-    auto missing = run_command({cli, "plan", "--config", dir.path() + "/nope.yaml"});
+    auto missing = run_command({cli, "plan", "--config", dir.path + "/nope.yaml"});
     CHECK(missing.exit_code == 2);
     CHECK(has(missing.err, "nope.yaml"));
     auto unknown = run_command({cli, "plan", "--bogus"});

@@ -92,16 +92,16 @@ command_result run_command(const std::vector<std::string>& argv, const std::stri
 temp_dir::temp_dir() {
     std::string tmpl = (std::filesystem::temp_directory_path() / "redispebble-test-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
-    path_ = tmpl;
+    path = tmpl;
 }
 
 temp_dir::~temp_dir() {
     std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
+    std::filesystem::remove_all(path, ec);
 }
 
 std::string temp_dir::write(const std::string& name, const std::string& content) const {
-    std::string full = path_ + "/" + name;
+    std::string full = path + "/" + name;
     std::ofstream out(full, std::ios::binary);
     out << content;
     if (!out) throw std::runtime_error("cannot write " + full);

@@ -21,18 +21,15 @@ command_result run_command(const std::vector<std::string>& argv, const std::stri
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
 /// A fresh temporary directory, removed with everything in it on destruction.
-class temp_dir {
-public:
+struct temp_dir {
     temp_dir();
     ~temp_dir();
     temp_dir(const temp_dir&) = delete;
     temp_dir& operator=(const temp_dir&) = delete;
-    const std::string& path() const noexcept { return path_; }
-    /// Writes `content` to path()/name and returns the full path.
+    /// Writes `content` to path/name and returns the full path.
     std::string write(const std::string& name, const std::string& content) const;
 
-private:
-    std::string path_;
+    std::string path;
 };
 
 } // namespace redispebble::test
