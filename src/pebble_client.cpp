@@ -293,8 +293,16 @@ public:
     }
 
     // ---- the connection lock -----------------------------------------------------------------
+    // A FIFO of waiters; unlock() hands the lock to the first one by cancelling its timer.
+    struct waiter {
+        explicit waiter(const asio::strand<asio::any_io_executor>& ex)
+            : timer(ex, asio::steady_timer::time_point::max()) {}
+        asio::steady_timer timer;
+        bool aborted = false;
+    };
     bool busy_ = false;
-    std::deque<std::shared_ptr<asio::steady_timer>> waiters_;
+    std::deque<std::shared_ptr<waiter>> waiters_;
+    std::uint64_t cancel_generation_ = 0;  // bumped by cancel(): sleeping operations give up
 
     awaitable<error_code> lock() {
         if (shutdown_) co_return asio::error::operation_aborted;
@@ -302,10 +310,11 @@ public:
             busy_ = true;
             co_return error_code{};
         }
-        auto t = std::make_shared<asio::steady_timer>(strand_, asio::steady_timer::time_point::max());
-        waiters_.push_back(t);
+        auto w = std::make_shared<waiter>(strand_);
+        waiters_.push_back(w);
         error_code ec;
-        co_await t->async_wait(redirect(ec));  // unlock() cancels it: the lock is handed over
+        co_await w->timer.async_wait(redirect(ec));
+        if (w->aborted) co_return asio::error::operation_aborted;  // never became the owner
         if (shutdown_) {
             unlock();
             co_return asio::error::operation_aborted;
@@ -317,19 +326,30 @@ public:
             busy_ = false;
             return;
         }
-        auto t = waiters_.front();
+        auto w = waiters_.front();
         waiters_.pop_front();
-        t->cancel();
+        w->timer.cancel();
     }
     struct lock_guard {
         client_impl* c;
         ~lock_guard() { c->unlock(); }
     };
 
+    /// Aborts what runs (by closing the connection) and everything queued.
+    void cancel_all() {
+        ++cancel_generation_;
+        conn_.close();
+        auto queued = std::move(waiters_);
+        waiters_.clear();
+        for (auto& w : queued) {
+            w->aborted = true;
+            w->timer.cancel();
+        }
+    }
+
     void shutdown() {
         shutdown_ = true;
-        conn_.close();
-        for (auto& w : waiters_) w->cancel();
+        cancel_all();
     }
 
     // ---- one exchange ------------------------------------------------------------------------
@@ -380,7 +400,7 @@ public:
             conn_.close();
             auto mapped = map_transport_error(ec, false);
             if (attempt == 0 && reused && mapped == error::connection_closed &&
-                (idempotent || !written || ec == http::error::end_of_stream)) {
+                (idempotent || !written)) {
                 log(log_level::debug, "kept-alive connection was closed by Pebble; reconnecting");
                 continue;
             }
@@ -496,10 +516,7 @@ void client::close() {
 }
 
 void client::cancel() {
-    asio::post(impl_->strand_, [impl = impl_] {
-        impl->conn_.close();
-        for (auto& w : impl->waiters_) w->cancel();
-    });
+    asio::post(impl_->strand_, [impl = impl_] { impl->cancel_all(); });
 }
 
 void client::run_blocking_(std::function<void(std::function<void()>)> start) {
@@ -701,7 +718,9 @@ void client::wait_change_impl(handler<pebble::change> h, diagnostics* diag, std:
         auto slice_max = std::min(c.opts_.wait_slice, c.opts_.request_timeout * 3 / 4);
         if (slice_max.count() < 1) slice_max = std::chrono::milliseconds(1);
         bool polling = false;
+        const auto generation = c.cancel_generation_;
         for (;;) {
+            if (generation != c.cancel_generation_) co_return R{asio::error::operation_aborted, {}};
             auto slice = slice_max;
             if (bounded) {
                 auto left = remaining();
@@ -736,7 +755,7 @@ void client::wait_change_impl(handler<pebble::change> h, diagnostics* diag, std:
             asio::steady_timer t(c.strand_, pause);
             error_code tec;
             co_await t.async_wait(detail::redirect(tec));
-            if (c.shutdown_) co_return R{asio::error::operation_aborted, {}};
+            if (c.shutdown_ || generation != c.cancel_generation_) co_return R{asio::error::operation_aborted, {}};
         }
     });
 }

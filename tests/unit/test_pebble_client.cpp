@@ -372,3 +372,19 @@ TEST_CASE("destroying a client with a call in flight completes it with an error"
     CHECK(called);
     CHECK(got);
 }
+
+TEST_CASE("cancel aborts the running call and the queued ones", "[pebble][transport]") {
+    rt::replay_server s({{"", rt::replay_step::action::silent}});
+    asio::io_context ctx;
+    pb::client c(ctx, opts(s.socket_path(), 5s));
+    std::vector<pb::error_code> got;
+    for (int i = 0; i < 3; ++i) c.async_plan([&](pb::error_code ec, std::string) { got.push_back(ec); });
+    ctx.run_for(100ms);
+    CHECK(got.empty());
+    c.cancel();
+    auto start = std::chrono::steady_clock::now();
+    ctx.run_for(1s);
+    CHECK(std::chrono::steady_clock::now() - start < 1s);  // nothing was left to wait for
+    REQUIRE(got.size() == 3);
+    for (auto& ec : got) CHECK(ec == asio::error::operation_aborted);
+}
