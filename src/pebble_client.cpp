@@ -7,6 +7,7 @@
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/detail/envelope.hpp>
 #include <redispebble/pebble/detail/multipart.hpp>
+#include <redispebble/pebble/detail/wait_change_fsm.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -701,11 +702,6 @@ void client::wait_change_impl(handler<pebble::change> h, diagnostics* diag, std:
         using clock = std::chrono::steady_clock;
         if (id.empty()) co_return R{detail::invalid(d, "id", "must not be empty"), {}};
         if (opts.timeout.count() < 0) co_return R{detail::invalid(d, "wait_change_options.timeout", "must not be negative"), {}};
-        const bool bounded = opts.timeout.count() > 0;
-        const auto deadline = clock::now() + opts.timeout;
-        auto remaining = [&] {
-            return std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now());
-        };
         auto finish = [&](pebble::change ch) -> R {
             if (opts.fail_on_error && ch.failed()) {
                 auto ec = change_failure(ch, d);
@@ -716,46 +712,45 @@ void client::wait_change_impl(handler<pebble::change> h, diagnostics* diag, std:
         };
         // The server-side slice stays well inside the request timeout.
         auto slice_max = std::min(c.opts_.wait_slice, c.opts_.request_timeout * 3 / 4);
-        if (slice_max.count() < 1) slice_max = std::chrono::milliseconds(1);
-        bool polling = false;
+        detail::wait_change_fsm fsm(opts.timeout, slice_max, c.opts_.poll_interval, clock::now());
+        detail::wait_change_fsm::input in;
         const auto generation = c.cancel_generation_;
+        pebble::change last;
         for (;;) {
-            if (generation != c.cancel_generation_) co_return R{asio::error::operation_aborted, {}};
-            auto slice = slice_max;
-            if (bounded) {
-                auto left = remaining();
-                if (left.count() <= 0) {
+            if (c.shutdown_ || generation != c.cancel_generation_) co_return R{asio::error::operation_aborted, {}};
+            auto act = fsm.resume(in, clock::now());
+            using K = detail::wait_change_fsm::action::kind;
+            switch (act.what) {
+            case K::done:
+                co_return finish(std::move(last));
+            case K::fail:
+                if (act.ec == error::timeout) {
                     d = diagnostics{};
                     d.message = "change " + id + " not ready within " + detail::go_duration(opts.timeout);
-                    co_return R{error::timeout, {}};
                 }
-                slice = std::min(slice, left);
+                co_return R{act.ec, {}};
+            case K::sleep: {
+                asio::steady_timer t(c.strand_, act.duration);
+                error_code tec;
+                co_await t.async_wait(detail::redirect(tec));
+                in = {detail::wait_change_fsm::input::kind::slept};
+                break;
             }
-            envelope env;
-            if (!polling) {
-                auto ec = co_await c.call(http::verb::get,
-                                          "/v1/changes/" + detail::escape(id) + "/wait?timeout=" + detail::go_duration(slice),
-                                          nullptr, env, d);
-                if (!ec) co_return finish(detail::to_change(env.result));
-                if (d.status_code == 504) continue;  // not ready yet: wait again
-                if (d.status_code == 404) {
-                    // An unknown change, or a Pebble without /wait: polling tells them apart.
-                    c.log(log_level::debug, "/wait answered 404; polling the change");
-                    polling = true;
-                    continue;
+            case K::wait:
+            case K::get: {
+                auto target = "/v1/changes/" + detail::escape(id);
+                if (act.what == K::wait) target += "/wait?timeout=" + detail::go_duration(act.duration);
+                else if (fsm.polling()) c.log(log_level::debug, "polling change " + id);
+                envelope env;
+                auto ec = co_await c.call(http::verb::get, target, nullptr, env, d);
+                in = {detail::wait_change_fsm::input::kind::response, ec, d.status_code, false};
+                if (!ec) {
+                    last = detail::to_change(env.result);
+                    in.ready = last.ready;
                 }
-                co_return R{ec, {}};
+                break;
             }
-            if (auto ec = co_await c.call(http::verb::get, "/v1/changes/" + detail::escape(id), nullptr, env, d))
-                co_return R{ec, {}};
-            auto ch = detail::to_change(env.result);
-            if (ch.ready) co_return finish(std::move(ch));
-            auto pause = c.opts_.poll_interval;
-            if (bounded) pause = std::min(pause, std::max(remaining(), std::chrono::milliseconds(0)));
-            asio::steady_timer t(c.strand_, pause);
-            error_code tec;
-            co_await t.async_wait(detail::redirect(tec));
-            if (c.shutdown_ || generation != c.cancel_generation_) co_return R{asio::error::operation_aborted, {}};
+            }
         }
     });
 }
