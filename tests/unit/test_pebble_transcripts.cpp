@@ -554,7 +554,7 @@ TEST_CASE("a pull answered with a 400 envelope is an api error", "[pebble][trans
 TEST_CASE("files are listed and a missing directory is not found", "[pebble][transcripts]") {
     {
         replay r("48-files-list.http");
-        auto files = r.client.list_files({"/tmp/pbt-files", "", false});
+        auto files = r.client.list_files({"/tmp/pbt-files"});  // partial aggregates compile warning-free
         REQUIRE(files.size() == 5);
         CHECK(files[0].name == "a.txt");
         CHECK(files[0].size == 2);

@@ -25,7 +25,7 @@ using log_callback = std::function<void(log_level, std::string_view)>;
 /// The client's connection settings.
 struct client_options {
     /// Path of Pebble's socket, usually `$PEBBLE/.pebble.socket`. Required.
-    std::string socket_path;
+    std::string socket_path{};
     /// Limit for one HTTP exchange (write the request, read the whole response).
     std::chrono::milliseconds request_timeout{30s};
     /// Limit for connecting to the socket.
@@ -35,37 +35,37 @@ struct client_options {
     /// Poll interval when Pebble has no `/wait` endpoint (404 from /wait).
     std::chrono::milliseconds poll_interval{200ms};
     /// Optional sink of log lines (none by default).
-    log_callback logger;
+    log_callback logger{};
 };
 
 /// `POST /v1/layers`.
 struct add_layer_options {
-    std::string label;       ///< required, non-empty
-    std::string layer_yaml;  ///< the layer's YAML
+    std::string label{};       ///< required, non-empty
+    std::string layer_yaml{};  ///< the layer's YAML
     bool combine = false;    ///< merge into an existing layer of that label
     bool inner = false;      ///< allow inner layers ("d/label")
 };
 
 /// `GET /v1/health`.
 struct health_options {
-    std::string level;               ///< "", "alive" or "ready"
-    std::vector<std::string> names;  ///< checks, all when empty
+    std::string level{};               ///< "", "alive" or "ready"
+    std::vector<std::string> names{};  ///< checks, all when empty
 };
 
 /// `GET /v1/services`.
 struct services_options {
-    std::vector<std::string> names;  ///< all when empty
+    std::vector<std::string> names{};  ///< all when empty
 };
 
 /// `POST /v1/services` start / stop / restart: at least one name.
 struct service_options {
-    std::vector<std::string> names;
+    std::vector<std::string> names{};
 };
 
 /// `GET /v1/changes`.
 struct changes_options {
     std::string select = "in-progress";  ///< "all" | "in-progress" | "ready"
-    std::string service;                 ///< `for=`: only changes affecting this service
+    std::string service{};                 ///< `for=`: only changes affecting this service
 };
 
 /// `GET /v1/changes/{id}/wait`.
@@ -83,16 +83,16 @@ using push_source = std::function<std::size_t(std::span<char>)>;
 
 /// One file of a push. Give either local_path or source (+ size when known).
 struct push_file {
-    std::string path;        ///< destination, absolute
-    std::string local_path;  ///< file to stream from
-    push_source source;      ///< or a source callback
-    std::optional<std::uint64_t> size;  ///< size of source's data when known (else chunked)
+    std::string path{};        ///< destination, absolute
+    std::string local_path{};  ///< file to stream from
+    push_source source{};      ///< or a source callback
+    std::optional<std::uint64_t> size{};  ///< size of source's data when known (else chunked)
     bool make_dirs = false;
-    std::string permissions;            ///< 3 or 4 octal digits ("600"), empty: Pebble's default
-    std::optional<std::uint32_t> user_id;
-    std::string user;
-    std::optional<std::uint32_t> group_id;
-    std::string group;
+    std::string permissions{};            ///< 3 or 4 octal digits ("600"), empty: Pebble's default
+    std::optional<std::uint32_t> user_id{};
+    std::string user{};
+    std::optional<std::uint32_t> group_id{};
+    std::string group{};
 
     /// A push of an in-memory string (copied into the source).
     static push_file from_string(std::string path, std::string content);
@@ -102,7 +102,7 @@ struct push_file {
 
 /// `POST /v1/files` (multipart write): several files in one request.
 struct push_options {
-    std::vector<push_file> files;
+    std::vector<push_file> files{};
 };
 
 /// Receives the bytes of a pulled file, piece by piece.
@@ -110,72 +110,72 @@ using pull_sink = std::function<void(std::span<const char>)>;
 
 /// One file of a pull: give local_path (written, replaced) or sink.
 struct pull_file {
-    std::string path;        ///< remote, absolute
-    std::string local_path;
-    pull_sink sink;
+    std::string path{};        ///< remote, absolute
+    std::string local_path{};
+    pull_sink sink{};
 };
 
 /// `GET /v1/files?action=read`.
 struct pull_options {
-    std::vector<pull_file> files;
+    std::vector<pull_file> files{};
 };
 
 /// `GET /v1/files?action=list`.
 struct list_files_options {
-    std::string path;     ///< absolute
-    std::string pattern;  ///< glob on names, optional
+    std::string path{};     ///< absolute
+    std::string pattern{};  ///< glob on names, optional
     bool itself = false;  ///< list the directory itself, not its entries
 };
 
 /// One directory of `POST /v1/files {"action":"make-dirs"}`.
 struct make_dir_options {
-    std::string path;  ///< absolute
+    std::string path{};  ///< absolute
     bool make_parents = false;
-    std::string permissions;
-    std::optional<std::uint32_t> user_id;
-    std::string user;
-    std::optional<std::uint32_t> group_id;
-    std::string group;
+    std::string permissions{};
+    std::optional<std::uint32_t> user_id{};
+    std::string user{};
+    std::optional<std::uint32_t> group_id{};
+    std::string group{};
 };
 
 /// One path of `POST /v1/files {"action":"remove"}`.
 struct remove_path_options {
-    std::string path;  ///< absolute
+    std::string path{};  ///< absolute
     bool recursive = false;
 };
 
 /// `GET /v1/checks`.
 struct checks_options {
-    std::string level;               ///< "", "alive", "ready"
-    std::vector<std::string> names;  ///< all when empty
+    std::string level{};               ///< "", "alive", "ready"
+    std::vector<std::string> names{};  ///< all when empty
 };
 
 /// `POST /v1/signals`.
 struct send_signal_options {
-    std::string signal;                 ///< "SIGHUP"
-    std::vector<std::string> services;  ///< at least one
+    std::string signal{};                 ///< "SIGHUP"
+    std::vector<std::string> services{};  ///< at least one
 };
 
 /// `GET /v1/notices`.
 struct notices_options {
-    std::vector<std::string> types;
-    std::vector<std::string> keys;
-    std::string after;  ///< RFC 3339, empty: all
-    std::optional<std::uint32_t> user_id;
-    std::string users;  ///< "all" (admin only) or empty
+    std::vector<std::string> types{};
+    std::vector<std::string> keys{};
+    std::string after{};  ///< RFC 3339, empty: all
+    std::optional<std::uint32_t> user_id{};
+    std::string users{};  ///< "all" (admin only) or empty
 };
 
 /// `POST /v1/notices {"action":"add"}`.
 struct add_notice_options {
     std::string type = "custom";
-    std::string key;  ///< required ("example.com/x")
-    std::map<std::string, std::string> data;
-    std::string repeat_after;  ///< Go duration, empty: none
+    std::string key{};  ///< required ("example.com/x")
+    std::map<std::string, std::string> data{};
+    std::string repeat_after{};  ///< Go duration, empty: none
 };
 
 /// `GET /v1/logs`.
 struct logs_options {
-    std::vector<std::string> services;  ///< all when empty
+    std::vector<std::string> services{};  ///< all when empty
     int n = 30;                         ///< last n lines; negative: all
 };
 
