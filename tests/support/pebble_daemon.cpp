@@ -1,0 +1,59 @@
+#include "support/pebble_daemon.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+namespace redispebble::test {
+
+std::optional<std::string> pebble_bin() {
+    const char* bin = std::getenv("PEBBLE_BIN");
+    if (!bin || !*bin) return std::nullopt;
+    if (::access(bin, X_OK) != 0) return std::nullopt;
+    return std::string(bin);
+}
+
+pebble_daemon::pebble_daemon(const std::string& binary) : binary_(binary) {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "redispebble-pebble-XXXXXX").string();
+    if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    ::chmod(dir_.c_str(), 0755);  // services run as other users must reach their directories below
+    socket_ = dir_ + "/.pebble.socket";
+    start();
+}
+
+pebble_daemon::~pebble_daemon() {
+    stop();
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+}
+
+void pebble_daemon::start() {
+    testing::process_options opts;
+    opts.argv = {binary_, "run"};
+    opts.environment = {{"PEBBLE", dir_}};
+    process_ = std::make_unique<testing::child_process>(opts);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!std::filesystem::exists(socket_)) {
+        if (std::chrono::steady_clock::now() > deadline || !process_->running())
+            throw std::runtime_error("pebble did not start: " + process_->output());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+}
+
+void pebble_daemon::stop() {
+    if (!process_) return;
+    process_->terminate(std::chrono::seconds(10));
+    process_.reset();
+    std::error_code ec;
+    std::filesystem::remove(socket_, ec);
+}
+
+std::string pebble_daemon::output() { return process_ ? process_->output() : std::string(); }
+
+} // namespace redispebble::test
