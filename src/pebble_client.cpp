@@ -27,6 +27,7 @@
 #include <future>
 #include <random>
 #include <regex>
+#include <stdexcept>
 #include <thread>
 
 namespace redispebble::pebble {
@@ -521,6 +522,10 @@ void client::cancel() {
 }
 
 void client::run_blocking_(std::function<void(std::function<void()>)> start) {
+    // Waiting on the very thread that must do the work would never end: say so instead.
+    if ((impl_->own_ctx_ && impl_->own_thread_.get_id() == std::this_thread::get_id()) ||
+        (!impl_->user_ctx_ && impl_->strand_.running_in_this_thread()))
+        throw std::logic_error("redispebble::pebble::client: a synchronous call from the client's own I/O thread would deadlock; use the async_ form");
     auto done = std::make_shared<std::atomic<bool>>(false);
     std::promise<void> p;
     auto f = p.get_future();

@@ -18,6 +18,7 @@
 #include <catch2/catch.hpp>
 
 #include <fstream>
+#include <future>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -387,4 +388,21 @@ TEST_CASE("cancel aborts the running call and the queued ones", "[pebble][transp
     CHECK(std::chrono::steady_clock::now() - start < 1s);  // nothing was left to wait for
     REQUIRE(got.size() == 3);
     for (auto& ec : got) CHECK(ec == asio::error::operation_aborted);
+}
+
+TEST_CASE("a synchronous call from the client's own thread throws instead of deadlocking", "[pebble][async]") {
+    rt::replay_server s({{response_of("01-system-info.http")}});
+    pb::client c(opts(s.socket_path()));
+    std::promise<bool> threw;
+    c.async_system_info([&](pb::error_code, pb::system_info) {
+        try {
+            c.plan();
+            threw.set_value(false);
+        } catch (const std::logic_error&) {
+            threw.set_value(true);
+        }
+    });
+    auto f = threw.get_future();
+    REQUIRE(f.wait_for(2s) == std::future_status::ready);
+    CHECK(f.get());
 }
