@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <system_error>
 #include <thread>
@@ -26,6 +28,8 @@ struct child_process::impl {
     std::optional<int> status;
     int out_fd = -1;
     std::mutex mutex;
+    std::condition_variable drained_cv;
+    bool drained = false;  // the reader saw EOF: every writer (the child and its children) is gone
     std::string output;
     std::thread reader;
 
@@ -41,6 +45,9 @@ struct child_process::impl {
                 // Bound memory: keep the last 1 MiB of a chatty process.
                 if (output.size() > (2u << 20)) output.erase(0, output.size() - (1u << 20));
             }
+            std::lock_guard<std::mutex> lock(mutex);
+            drained = true;
+            drained_cv.notify_all();
         });
     }
 
@@ -75,36 +82,47 @@ namespace {
 
 } // namespace
 
-child_process::child_process(const process_options& opts) : impl_(new impl) {
-    if (opts.argv.empty()) {
-        delete impl_;
-        impl_ = nullptr;
-        throw std::system_error(std::make_error_code(std::errc::invalid_argument), "empty argv");
+namespace {
+
+// Closes the descriptors it holds unless released: keeps the constructor's error paths leak-free.
+struct fd_guard {
+    int fds[4] = {-1, -1, -1, -1};
+    ~fd_guard() {
+        for (int fd : fds)
+            if (fd >= 0) ::close(fd);
     }
+    static void close(int& fd) {
+        if (fd >= 0) ::close(fd);
+        fd = -1;
+    }
+};
+
+} // namespace
+
+child_process::child_process(const process_options& opts) {
+    if (opts.argv.empty())
+        throw std::system_error(std::make_error_code(std::errc::invalid_argument), "empty argv");
     // Resolve user and group before fork: getpwnam is not async-signal-safe.
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
     if (::geteuid() == 0) {
         if (opts.user) {
             passwd* pw = ::getpwnam(opts.user->c_str());
-            if (!pw) {
-                delete impl_;
-                impl_ = nullptr;
-                throw std::system_error(std::make_error_code(std::errc::invalid_argument), "unknown user " + *opts.user);
-            }
+            if (!pw)
+                throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                        "unknown user \"" + *opts.user + "\" for \"" + opts.argv[0] + "\"");
             uid = pw->pw_uid;
             gid = pw->pw_gid;
         }
         if (opts.group) {
             group* gr = ::getgrnam(opts.group->c_str());
-            if (!gr) {
-                delete impl_;
-                impl_ = nullptr;
-                throw std::system_error(std::make_error_code(std::errc::invalid_argument), "unknown group " + *opts.group);
-            }
+            if (!gr)
+                throw std::system_error(std::make_error_code(std::errc::invalid_argument),
+                                        "unknown group \"" + *opts.group + "\" for \"" + opts.argv[0] + "\"");
             gid = gr->gr_gid;
         }
     }
+    // Everything the child needs is built before fork: after fork only async-signal-safe calls.
     std::vector<std::string> env_strings;
     for (char** e = environ; *e; ++e) {
         std::string kv = *e;
@@ -119,59 +137,75 @@ child_process::child_process(const process_options& opts) : impl_(new impl) {
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
 
-    int out_pipe[2] = {-1, -1}, report[2];
-    if (::pipe2(report, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-    int out_file = -1;
-    if (opts.output_file.empty()) {
-        if (::pipe2(out_pipe, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-    } else {
-        out_file = ::open(opts.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-        if (out_file < 0) throw std::system_error(errno, std::generic_category(), "open " + opts.output_file);
+    auto state = std::make_unique<impl>();
+    fd_guard fds;
+    int& report_r = fds.fds[0];
+    int& report_w = fds.fds[1];
+    int& out_r = fds.fds[2];
+    int& out_w = fds.fds[3];
+    {
+        int report[2];
+        if (::pipe2(report, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+        report_r = report[0];
+        report_w = report[1];
     }
-    const int out_w = out_file >= 0 ? out_file : out_pipe[1];
+    if (opts.output_file.empty()) {
+        int out[2];
+        if (::pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
+        out_r = out[0];
+        out_w = out[1];
+    } else {
+        out_w = ::open(opts.output_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+        if (out_w < 0) throw std::system_error(errno, std::generic_category(), "open " + opts.output_file);
+    }
     const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
 
-    pid_t pid = ::fork();
-    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    const pid_t pid = ::fork();
+    if (pid < 0) {
+        const int err = errno;
+        if (devnull >= 0) ::close(devnull);
+        throw std::system_error(err, std::generic_category(), "fork");
+    }
     if (pid == 0) {
         ::setpgid(0, 0);  // its own process group: terminate() reaches its children too
         if (devnull >= 0) ::dup2(devnull, 0);
         ::dup2(out_w, 1);
         ::dup2(out_w, 2);
-        if (!opts.working_dir.empty() && ::chdir(opts.working_dir.c_str()) != 0) child_fail(report[1], 1);
-        if (gid && (::setgroups(0, nullptr) != 0 || ::setgid(*gid) != 0)) child_fail(report[1], 2);
-        if (uid && ::setuid(*uid) != 0) child_fail(report[1], 3);
+        if (!opts.working_dir.empty() && ::chdir(opts.working_dir.c_str()) != 0) child_fail(report_w, 1);
+        if (gid && (::setgroups(0, nullptr) != 0 || ::setgid(*gid) != 0)) child_fail(report_w, 2);
+        if (uid && ::setuid(*uid) != 0) child_fail(report_w, 3);
         sigset_t none;
         sigemptyset(&none);
         ::sigprocmask(SIG_SETMASK, &none, nullptr);
         ::signal(SIGPIPE, SIG_DFL);
         ::execvpe(argv[0], argv.data(), envp.data());
-        child_fail(report[1], 4);
+        child_fail(report_w, 4);
     }
-    ::close(report[1]);
+    // Parent. Our copies of the child's ends must go, or EOF never comes.
+    fds.close(report_w);
+    fds.close(out_w);
     if (devnull >= 0) ::close(devnull);
-    ::close(out_w);
-    impl_->pid = pid;
+    state->pid = pid;
+    // The report pipe is close-on-exec: EOF means exec succeeded, a record means it failed.
     int err[2] = {0, 0};
     ssize_t n;
     do {
-        n = ::read(report[0], err, sizeof err);
+        n = ::read(report_r, err, sizeof err);
     } while (n < 0 && errno == EINTR);
-    ::close(report[0]);
     if (n == static_cast<ssize_t>(sizeof err)) {
-        impl_->reap(0);
-        if (out_pipe[0] >= 0) ::close(out_pipe[0]);
-        delete impl_;
-        impl_ = nullptr;
+        state->reap(0);
         static const char* stages[] = {"", "cannot change to working directory", "cannot set group", "cannot set user",
                                        "cannot execute"};
-        throw std::system_error(err[1], std::generic_category(),
-                                std::string(stages[err[0] >= 1 && err[0] <= 4 ? err[0] : 4]) + " \"" + opts.argv[0] + "\"");
+        std::string what = std::string(stages[err[0] >= 1 && err[0] <= 4 ? err[0] : 4]) + " for \"" + opts.argv[0] + "\"";
+        if (err[0] == 1) what += " (" + opts.working_dir + ")";
+        throw std::system_error(err[1], std::generic_category(), what);
     }
-    if (out_pipe[0] >= 0) {
-        impl_->out_fd = out_pipe[0];
-        impl_->start_reader();
+    if (out_r >= 0) {
+        state->out_fd = out_r;
+        out_r = -1;  // owned by impl now
+        state->start_reader();
     }
+    impl_ = state.release();
 }
 
 child_process::~child_process() {
@@ -185,7 +219,7 @@ child_process::child_process(child_process&& o) noexcept : impl_(o.impl_) { o.im
 
 child_process& child_process::operator=(child_process&& o) noexcept {
     if (this != &o) {
-        this->~child_process();
+        child_process old(std::move(*this));  // terminates and reaps what this held
         impl_ = o.impl_;
         o.impl_ = nullptr;
     }
@@ -226,7 +260,12 @@ int child_process::terminate(std::chrono::milliseconds grace) {
 
 std::string child_process::output() {
     if (!impl_) return {};
-    std::lock_guard<std::mutex> lock(impl_->mutex);
+    // Once the process has exited, its output is complete when the reader has drained the pipe;
+    // wait a little for that (a grandchild that keeps the pipe open must not hang us).
+    const bool exited = impl_->reap(WNOHANG);
+    std::unique_lock<std::mutex> lock(impl_->mutex);
+    if (exited && impl_->out_fd >= 0)
+        impl_->drained_cv.wait_for(lock, std::chrono::seconds(1), [this] { return impl_->drained; });
     return impl_->output;
 }
 

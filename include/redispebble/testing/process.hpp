@@ -23,7 +23,9 @@ struct process_options {
 class child_process {
 public:
     /// Starts the process; throws std::system_error naming argv[0] when it cannot be started
-    /// (missing executable, bad user), before or right after exec.
+    /// (missing executable, bad working directory, unknown user or group): the child reports the
+    /// errno of a failed chdir/setgid/setuid/exec through a close-on-exec pipe, so the constructor
+    /// returns only once exec has succeeded. The child runs in its own process group.
     explicit child_process(const process_options& opts);
     ~child_process();
     child_process(child_process&&) noexcept;
@@ -40,7 +42,9 @@ public:
     void signal(int signo);
     /// SIGTERM, wait up to `grace`, then SIGKILL; returns the exit status.
     int terminate(std::chrono::milliseconds grace = std::chrono::seconds(2));
-    /// Everything the process has written so far (stdout and stderr, interleaved).
+    /// Everything the process has written so far (stdout and stderr, interleaved; the last 1 MiB of
+    /// a chatty process). Once the process has exited this is all of it: the call waits (up to 1 s)
+    /// for the background reader to drain the pipe. Empty with output_file.
     std::string output();
 
 private:
