@@ -36,8 +36,18 @@ template <class T>
 struct signature_of { using type = void(error_code, T); };
 template <>
 struct signature_of<void> { using type = void(error_code); };
+template <class Handler>
+struct handler_value;
+template <class T>
+struct handler_value<boost::asio::any_completion_handler<void(error_code, T)>> { using type = T; };
+template <>
+struct handler_value<boost::asio::any_completion_handler<void(error_code)>> { using type = void; };
 class client_impl;
 } // namespace detail
+
+/// A completion token, as opposed to the diagnostics& of the overloads that take one.
+template <class Token>
+concept not_diagnostics = !std::is_same_v<std::decay_t<Token>, diagnostics>;
 
 /// A Pebble API client over its Unix socket (Go's `client.Client`).
 class client {
@@ -66,833 +76,505 @@ public:
     /// Cancels every queued or running operation (they complete with operation_aborted).
     void cancel();
 
+    // Every call below comes in four forms (see the top of this file):
+    //   async_x(args..., token)   async_x(args..., diagnostics&, token)
+    //   x(args...) throwing       x(args..., error_code&, diagnostics* = nullptr)
+
     /// `GET /v1/system-info`: Pebble's version and boot id.
     /// Handler: `void(error_code, pebble::system_info)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_system_info(Token&& token = default_token{}) {
-        return initiate_<pebble::system_info>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { system_info_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::system_info_impl, nullptr, std::forward<Token>(token));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_system_info(diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<pebble::system_info>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { system_info_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::system_info_impl, &diag, std::forward<Token>(token));
     }
-    /// Synchronous system_info: throws api_exception.
-    pebble::system_info system_info() {
-        return sync_<pebble::system_info>([&](handler<pebble::system_info> h, diagnostics* d) { system_info_impl(std::move(h), d); }, nullptr, nullptr);
-    }
-    /// Synchronous system_info: sets ec (and *diag) instead of throwing.
+    pebble::system_info system_info() { return sync_(&client::system_info_impl, nullptr, nullptr); }
     pebble::system_info system_info(error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<pebble::system_info>([&](handler<pebble::system_info> h, diagnostics* d) { system_info_impl(std::move(h), d); }, &ec, diag);
+        return sync_(&client::system_info_impl, &ec, diag);
     }
 
     /// `GET /v1/health`: true when healthy; an unhealthy 502 is `false`, not an error.
     /// Handler: `void(error_code, bool)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_health(health_options opts, Token&& token = default_token{}) {
-        return initiate_<bool>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { health_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::health_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_health(health_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<bool>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { health_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::health_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous health: throws api_exception.
-    bool health(health_options opts) {
-        return sync_<bool>([&](handler<bool> h, diagnostics* d) { health_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous health: sets ec (and *diag) instead of throwing.
+    bool health(health_options opts) { return sync_(&client::health_impl, nullptr, nullptr, std::move(opts)); }
     bool health(health_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<bool>([&](handler<bool> h, diagnostics* d) { health_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::health_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/plan?format=yaml`: the combined plan as Pebble's YAML ("{}\n" when empty).
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_plan(Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { plan_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::plan_impl, nullptr, std::forward<Token>(token));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_plan(diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { plan_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::plan_impl, &diag, std::forward<Token>(token));
     }
-    /// Synchronous plan: throws api_exception.
-    std::string plan() {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { plan_impl(std::move(h), d); }, nullptr, nullptr);
-    }
-    /// Synchronous plan: sets ec (and *diag) instead of throwing.
+    std::string plan() { return sync_(&client::plan_impl, nullptr, nullptr); }
     std::string plan(error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { plan_impl(std::move(h), d); }, &ec, diag);
+        return sync_(&client::plan_impl, &ec, diag);
     }
 
     /// `POST /v1/layers`: adds (or with combine, merges) a layer. Empty label: invalid_option.
     /// Handler: `void(error_code)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_add_layer(add_layer_options opts, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { add_layer_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::add_layer_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_add_layer(add_layer_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { add_layer_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::add_layer_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous add_layer: throws api_exception.
-    void add_layer(add_layer_options opts) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { add_layer_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous add_layer: sets ec (and *diag) instead of throwing.
+    void add_layer(add_layer_options opts) { return sync_(&client::add_layer_impl, nullptr, nullptr, std::move(opts)); }
     void add_layer(add_layer_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { add_layer_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::add_layer_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/services`: sorted by name; unknown names are simply absent.
     /// Handler: `void(error_code, std::vector<service_info>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_list_services(services_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<service_info>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { list_services_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::list_services_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_list_services(services_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<service_info>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { list_services_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::list_services_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous list_services: throws api_exception.
-    std::vector<service_info> list_services(services_options opts) {
-        return sync_<std::vector<service_info>>([&](handler<std::vector<service_info>> h, diagnostics* d) { list_services_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous list_services: sets ec (and *diag) instead of throwing.
+    std::vector<service_info> list_services(services_options opts) { return sync_(&client::list_services_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<service_info> list_services(services_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<service_info>>([&](handler<std::vector<service_info>> h, diagnostics* d) { list_services_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::list_services_impl, &ec, diag, std::move(opts));
     }
 
     /// `POST /v1/services` start: completes with the change id. Empty names: invalid_option.
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_start(service_options opts, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { start_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::start_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_start(service_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { start_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::start_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous start: throws api_exception.
-    std::string start(service_options opts) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { start_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous start: sets ec (and *diag) instead of throwing.
+    std::string start(service_options opts) { return sync_(&client::start_impl, nullptr, nullptr, std::move(opts)); }
     std::string start(service_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { start_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::start_impl, &ec, diag, std::move(opts));
     }
 
     /// `POST /v1/services` stop: the change id.
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_stop(service_options opts, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { stop_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::stop_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_stop(service_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { stop_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::stop_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous stop: throws api_exception.
-    std::string stop(service_options opts) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { stop_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous stop: sets ec (and *diag) instead of throwing.
+    std::string stop(service_options opts) { return sync_(&client::stop_impl, nullptr, nullptr, std::move(opts)); }
     std::string stop(service_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { stop_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::stop_impl, &ec, diag, std::move(opts));
     }
 
     /// `POST /v1/services` restart: the change id.
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_restart(service_options opts, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { restart_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::restart_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_restart(service_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { restart_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::restart_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous restart: throws api_exception.
-    std::string restart(service_options opts) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { restart_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous restart: sets ec (and *diag) instead of throwing.
+    std::string restart(service_options opts) { return sync_(&client::restart_impl, nullptr, nullptr, std::move(opts)); }
     std::string restart(service_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { restart_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::restart_impl, &ec, diag, std::move(opts));
     }
 
     /// `POST /v1/services` replan: the change id.
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_replan(Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { replan_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::replan_impl, nullptr, std::forward<Token>(token));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_replan(diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { replan_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::replan_impl, &diag, std::forward<Token>(token));
     }
-    /// Synchronous replan: throws api_exception.
-    std::string replan() {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { replan_impl(std::move(h), d); }, nullptr, nullptr);
-    }
-    /// Synchronous replan: sets ec (and *diag) instead of throwing.
+    std::string replan() { return sync_(&client::replan_impl, nullptr, nullptr); }
     std::string replan(error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { replan_impl(std::move(h), d); }, &ec, diag);
+        return sync_(&client::replan_impl, &ec, diag);
     }
 
     /// `POST /v1/services` autostart: the change id (no_default_services when none is enabled).
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_autostart(Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { autostart_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::autostart_impl, nullptr, std::forward<Token>(token));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_autostart(diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { autostart_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::autostart_impl, &diag, std::forward<Token>(token));
     }
-    /// Synchronous autostart: throws api_exception.
-    std::string autostart() {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { autostart_impl(std::move(h), d); }, nullptr, nullptr);
-    }
-    /// Synchronous autostart: sets ec (and *diag) instead of throwing.
+    std::string autostart() { return sync_(&client::autostart_impl, nullptr, nullptr); }
     std::string autostart(error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { autostart_impl(std::move(h), d); }, &ec, diag);
+        return sync_(&client::autostart_impl, &ec, diag);
     }
 
     /// `GET /v1/changes`.
     /// Handler: `void(error_code, std::vector<pebble::change>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_changes(changes_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<pebble::change>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { changes_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::changes_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_changes(changes_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<pebble::change>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { changes_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::changes_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous changes: throws api_exception.
-    std::vector<pebble::change> changes(changes_options opts) {
-        return sync_<std::vector<pebble::change>>([&](handler<std::vector<pebble::change>> h, diagnostics* d) { changes_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous changes: sets ec (and *diag) instead of throwing.
+    std::vector<pebble::change> changes(changes_options opts) { return sync_(&client::changes_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<pebble::change> changes(changes_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<pebble::change>>([&](handler<std::vector<pebble::change>> h, diagnostics* d) { changes_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::changes_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/changes/{id}`.
     /// Handler: `void(error_code, pebble::change)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_change(std::string id, Token&& token = default_token{}) {
-        return initiate_<pebble::change>([this, a = std::make_tuple(std::move(id))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { change_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::change_impl, nullptr, std::forward<Token>(token), std::move(id));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_change(std::string id, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<pebble::change>([this, a = std::make_tuple(std::move(id))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { change_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::change_impl, &diag, std::forward<Token>(token), std::move(id));
     }
-    /// Synchronous change: throws api_exception.
-    pebble::change change(std::string id) {
-        return sync_<pebble::change>([&](handler<pebble::change> h, diagnostics* d) { change_impl(std::move(h), d, std::move(id)); }, nullptr, nullptr);
-    }
-    /// Synchronous change: sets ec (and *diag) instead of throwing.
+    pebble::change change(std::string id) { return sync_(&client::change_impl, nullptr, nullptr, std::move(id)); }
     pebble::change change(std::string id, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<pebble::change>([&](handler<pebble::change> h, diagnostics* d) { change_impl(std::move(h), d, std::move(id)); }, &ec, diag);
+        return sync_(&client::change_impl, &ec, diag, std::move(id));
     }
 
     /// `POST /v1/changes/{id}` abort.
     /// Handler: `void(error_code, pebble::change)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_abort_change(std::string id, Token&& token = default_token{}) {
-        return initiate_<pebble::change>([this, a = std::make_tuple(std::move(id))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { abort_change_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::abort_change_impl, nullptr, std::forward<Token>(token), std::move(id));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_abort_change(std::string id, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<pebble::change>([this, a = std::make_tuple(std::move(id))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { abort_change_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::abort_change_impl, &diag, std::forward<Token>(token), std::move(id));
     }
-    /// Synchronous abort_change: throws api_exception.
-    pebble::change abort_change(std::string id) {
-        return sync_<pebble::change>([&](handler<pebble::change> h, diagnostics* d) { abort_change_impl(std::move(h), d, std::move(id)); }, nullptr, nullptr);
-    }
-    /// Synchronous abort_change: sets ec (and *diag) instead of throwing.
+    pebble::change abort_change(std::string id) { return sync_(&client::abort_change_impl, nullptr, nullptr, std::move(id)); }
     pebble::change abort_change(std::string id, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<pebble::change>([&](handler<pebble::change> h, diagnostics* d) { abort_change_impl(std::move(h), d, std::move(id)); }, &ec, diag);
+        return sync_(&client::abort_change_impl, &ec, diag, std::move(id));
     }
 
     /// Waits until change `id` is ready: `/wait?timeout=` in slices, again on 504 until opts.timeout (then error::timeout), polling `GET /v1/changes/{id}` when Pebble has no /wait. A failed change is returned as such (status Error) unless opts.fail_on_error.
     /// Handler: `void(error_code, pebble::change)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_wait_change(std::string id, wait_change_options opts, Token&& token = default_token{}) {
-        return initiate_<pebble::change>([this, a = std::make_tuple(std::move(id), std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { wait_change_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::wait_change_impl, nullptr, std::forward<Token>(token), std::move(id), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_wait_change(std::string id, wait_change_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<pebble::change>([this, a = std::make_tuple(std::move(id), std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { wait_change_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::wait_change_impl, &diag, std::forward<Token>(token), std::move(id), std::move(opts));
     }
-    /// Synchronous wait_change: throws api_exception.
-    pebble::change wait_change(std::string id, wait_change_options opts) {
-        return sync_<pebble::change>([&](handler<pebble::change> h, diagnostics* d) { wait_change_impl(std::move(h), d, std::move(id), std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous wait_change: sets ec (and *diag) instead of throwing.
+    pebble::change wait_change(std::string id, wait_change_options opts) { return sync_(&client::wait_change_impl, nullptr, nullptr, std::move(id), std::move(opts)); }
     pebble::change wait_change(std::string id, wait_change_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<pebble::change>([&](handler<pebble::change> h, diagnostics* d) { wait_change_impl(std::move(h), d, std::move(id), std::move(opts)); }, &ec, diag);
+        return sync_(&client::wait_change_impl, &ec, diag, std::move(id), std::move(opts));
     }
 
     /// `POST /v1/files` multipart write of several files, streamed (memory independent of sizes). Per-file failures are in the results; the call itself fails only for transport, request-wide or local read errors.
     /// Handler: `void(error_code, std::vector<file_result>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_push(push_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { push_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::push_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_push(push_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { push_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::push_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous push: throws api_exception.
-    std::vector<file_result> push(push_options opts) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { push_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous push: sets ec (and *diag) instead of throwing.
+    std::vector<file_result> push(push_options opts) { return sync_(&client::push_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<file_result> push(push_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { push_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::push_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/files?action=read` of several files, streamed into each file's sink or local_path with bounded memory; a missing file is reported in its result.
     /// Handler: `void(error_code, std::vector<file_result>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_pull(pull_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { pull_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::pull_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_pull(pull_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { pull_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::pull_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous pull: throws api_exception.
-    std::vector<file_result> pull(pull_options opts) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { pull_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous pull: sets ec (and *diag) instead of throwing.
+    std::vector<file_result> pull(pull_options opts) { return sync_(&client::pull_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<file_result> pull(pull_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { pull_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::pull_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/files?action=list`: a missing path is error::not_found.
     /// Handler: `void(error_code, std::vector<file_info>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_list_files(list_files_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_info>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { list_files_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::list_files_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_list_files(list_files_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_info>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { list_files_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::list_files_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous list_files: throws api_exception.
-    std::vector<file_info> list_files(list_files_options opts) {
-        return sync_<std::vector<file_info>>([&](handler<std::vector<file_info>> h, diagnostics* d) { list_files_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous list_files: sets ec (and *diag) instead of throwing.
+    std::vector<file_info> list_files(list_files_options opts) { return sync_(&client::list_files_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<file_info> list_files(list_files_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<file_info>>([&](handler<std::vector<file_info>> h, diagnostics* d) { list_files_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::list_files_impl, &ec, diag, std::move(opts));
     }
 
     /// `POST /v1/files` make-dirs: per-path results.
     /// Handler: `void(error_code, std::vector<file_result>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_make_dirs(std::vector<make_dir_options> dirs, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(dirs))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { make_dirs_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::make_dirs_impl, nullptr, std::forward<Token>(token), std::move(dirs));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_make_dirs(std::vector<make_dir_options> dirs, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(dirs))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { make_dirs_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::make_dirs_impl, &diag, std::forward<Token>(token), std::move(dirs));
     }
-    /// Synchronous make_dirs: throws api_exception.
-    std::vector<file_result> make_dirs(std::vector<make_dir_options> dirs) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { make_dirs_impl(std::move(h), d, std::move(dirs)); }, nullptr, nullptr);
-    }
-    /// Synchronous make_dirs: sets ec (and *diag) instead of throwing.
+    std::vector<file_result> make_dirs(std::vector<make_dir_options> dirs) { return sync_(&client::make_dirs_impl, nullptr, nullptr, std::move(dirs)); }
     std::vector<file_result> make_dirs(std::vector<make_dir_options> dirs, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { make_dirs_impl(std::move(h), d, std::move(dirs)); }, &ec, diag);
+        return sync_(&client::make_dirs_impl, &ec, diag, std::move(dirs));
     }
 
     /// One directory (Go's MakeDir): its per-path error becomes the call's error.
     /// Handler: `void(error_code)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_make_dir(make_dir_options dir, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(dir))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { make_dir_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::make_dir_impl, nullptr, std::forward<Token>(token), std::move(dir));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_make_dir(make_dir_options dir, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(dir))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { make_dir_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::make_dir_impl, &diag, std::forward<Token>(token), std::move(dir));
     }
-    /// Synchronous make_dir: throws api_exception.
-    void make_dir(make_dir_options dir) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { make_dir_impl(std::move(h), d, std::move(dir)); }, nullptr, nullptr);
-    }
-    /// Synchronous make_dir: sets ec (and *diag) instead of throwing.
+    void make_dir(make_dir_options dir) { return sync_(&client::make_dir_impl, nullptr, nullptr, std::move(dir)); }
     void make_dir(make_dir_options dir, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { make_dir_impl(std::move(h), d, std::move(dir)); }, &ec, diag);
+        return sync_(&client::make_dir_impl, &ec, diag, std::move(dir));
     }
 
     /// `POST /v1/files` remove: per-path results.
     /// Handler: `void(error_code, std::vector<file_result>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_remove_paths(std::vector<remove_path_options> paths, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(paths))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { remove_paths_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::remove_paths_impl, nullptr, std::forward<Token>(token), std::move(paths));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_remove_paths(std::vector<remove_path_options> paths, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<file_result>>([this, a = std::make_tuple(std::move(paths))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { remove_paths_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::remove_paths_impl, &diag, std::forward<Token>(token), std::move(paths));
     }
-    /// Synchronous remove_paths: throws api_exception.
-    std::vector<file_result> remove_paths(std::vector<remove_path_options> paths) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { remove_paths_impl(std::move(h), d, std::move(paths)); }, nullptr, nullptr);
-    }
-    /// Synchronous remove_paths: sets ec (and *diag) instead of throwing.
+    std::vector<file_result> remove_paths(std::vector<remove_path_options> paths) { return sync_(&client::remove_paths_impl, nullptr, nullptr, std::move(paths)); }
     std::vector<file_result> remove_paths(std::vector<remove_path_options> paths, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<file_result>>([&](handler<std::vector<file_result>> h, diagnostics* d) { remove_paths_impl(std::move(h), d, std::move(paths)); }, &ec, diag);
+        return sync_(&client::remove_paths_impl, &ec, diag, std::move(paths));
     }
 
     /// One path (Go's RemovePath): its per-path error becomes the call's error.
     /// Handler: `void(error_code)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_remove_path(remove_path_options path, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(path))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { remove_path_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::remove_path_impl, nullptr, std::forward<Token>(token), std::move(path));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_remove_path(remove_path_options path, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(path))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { remove_path_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::remove_path_impl, &diag, std::forward<Token>(token), std::move(path));
     }
-    /// Synchronous remove_path: throws api_exception.
-    void remove_path(remove_path_options path) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { remove_path_impl(std::move(h), d, std::move(path)); }, nullptr, nullptr);
-    }
-    /// Synchronous remove_path: sets ec (and *diag) instead of throwing.
+    void remove_path(remove_path_options path) { return sync_(&client::remove_path_impl, nullptr, nullptr, std::move(path)); }
     void remove_path(remove_path_options path, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { remove_path_impl(std::move(h), d, std::move(path)); }, &ec, diag);
+        return sync_(&client::remove_path_impl, &ec, diag, std::move(path));
     }
 
     /// `GET /v1/checks`.
     /// Handler: `void(error_code, std::vector<check_info>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_checks(checks_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<check_info>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { checks_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::checks_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_checks(checks_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<check_info>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { checks_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::checks_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous checks: throws api_exception.
-    std::vector<check_info> checks(checks_options opts) {
-        return sync_<std::vector<check_info>>([&](handler<std::vector<check_info>> h, diagnostics* d) { checks_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous checks: sets ec (and *diag) instead of throwing.
+    std::vector<check_info> checks(checks_options opts) { return sync_(&client::checks_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<check_info> checks(checks_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<check_info>>([&](handler<std::vector<check_info>> h, diagnostics* d) { checks_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::checks_impl, &ec, diag, std::move(opts));
     }
 
     /// `POST /v1/checks` start: the names that changed.
     /// Handler: `void(error_code, std::vector<std::string>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_start_checks(std::vector<std::string> names, Token&& token = default_token{}) {
-        return initiate_<std::vector<std::string>>([this, a = std::make_tuple(std::move(names))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { start_checks_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::start_checks_impl, nullptr, std::forward<Token>(token), std::move(names));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_start_checks(std::vector<std::string> names, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<std::string>>([this, a = std::make_tuple(std::move(names))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { start_checks_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::start_checks_impl, &diag, std::forward<Token>(token), std::move(names));
     }
-    /// Synchronous start_checks: throws api_exception.
-    std::vector<std::string> start_checks(std::vector<std::string> names) {
-        return sync_<std::vector<std::string>>([&](handler<std::vector<std::string>> h, diagnostics* d) { start_checks_impl(std::move(h), d, std::move(names)); }, nullptr, nullptr);
-    }
-    /// Synchronous start_checks: sets ec (and *diag) instead of throwing.
+    std::vector<std::string> start_checks(std::vector<std::string> names) { return sync_(&client::start_checks_impl, nullptr, nullptr, std::move(names)); }
     std::vector<std::string> start_checks(std::vector<std::string> names, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<std::string>>([&](handler<std::vector<std::string>> h, diagnostics* d) { start_checks_impl(std::move(h), d, std::move(names)); }, &ec, diag);
+        return sync_(&client::start_checks_impl, &ec, diag, std::move(names));
     }
 
     /// `POST /v1/checks` stop: the names that changed.
     /// Handler: `void(error_code, std::vector<std::string>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_stop_checks(std::vector<std::string> names, Token&& token = default_token{}) {
-        return initiate_<std::vector<std::string>>([this, a = std::make_tuple(std::move(names))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { stop_checks_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::stop_checks_impl, nullptr, std::forward<Token>(token), std::move(names));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_stop_checks(std::vector<std::string> names, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<std::string>>([this, a = std::make_tuple(std::move(names))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { stop_checks_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::stop_checks_impl, &diag, std::forward<Token>(token), std::move(names));
     }
-    /// Synchronous stop_checks: throws api_exception.
-    std::vector<std::string> stop_checks(std::vector<std::string> names) {
-        return sync_<std::vector<std::string>>([&](handler<std::vector<std::string>> h, diagnostics* d) { stop_checks_impl(std::move(h), d, std::move(names)); }, nullptr, nullptr);
-    }
-    /// Synchronous stop_checks: sets ec (and *diag) instead of throwing.
+    std::vector<std::string> stop_checks(std::vector<std::string> names) { return sync_(&client::stop_checks_impl, nullptr, nullptr, std::move(names)); }
     std::vector<std::string> stop_checks(std::vector<std::string> names, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<std::string>>([&](handler<std::vector<std::string>> h, diagnostics* d) { stop_checks_impl(std::move(h), d, std::move(names)); }, &ec, diag);
+        return sync_(&client::stop_checks_impl, &ec, diag, std::move(names));
     }
 
     /// `POST /v1/checks/refresh`: runs one check now.
     /// Handler: `void(error_code, refresh_check_result)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_refresh_check(std::string name, Token&& token = default_token{}) {
-        return initiate_<refresh_check_result>([this, a = std::make_tuple(std::move(name))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { refresh_check_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::refresh_check_impl, nullptr, std::forward<Token>(token), std::move(name));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_refresh_check(std::string name, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<refresh_check_result>([this, a = std::make_tuple(std::move(name))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { refresh_check_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::refresh_check_impl, &diag, std::forward<Token>(token), std::move(name));
     }
-    /// Synchronous refresh_check: throws api_exception.
-    refresh_check_result refresh_check(std::string name) {
-        return sync_<refresh_check_result>([&](handler<refresh_check_result> h, diagnostics* d) { refresh_check_impl(std::move(h), d, std::move(name)); }, nullptr, nullptr);
-    }
-    /// Synchronous refresh_check: sets ec (and *diag) instead of throwing.
+    refresh_check_result refresh_check(std::string name) { return sync_(&client::refresh_check_impl, nullptr, nullptr, std::move(name)); }
     refresh_check_result refresh_check(std::string name, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<refresh_check_result>([&](handler<refresh_check_result> h, diagnostics* d) { refresh_check_impl(std::move(h), d, std::move(name)); }, &ec, diag);
+        return sync_(&client::refresh_check_impl, &ec, diag, std::move(name));
     }
 
     /// `POST /v1/signals`: a service that is not running is an api_error (HTTP 500).
     /// Handler: `void(error_code)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_send_signal(send_signal_options opts, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { send_signal_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::send_signal_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_send_signal(send_signal_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<void>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { send_signal_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::send_signal_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous send_signal: throws api_exception.
-    void send_signal(send_signal_options opts) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { send_signal_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous send_signal: sets ec (and *diag) instead of throwing.
+    void send_signal(send_signal_options opts) { return sync_(&client::send_signal_impl, nullptr, nullptr, std::move(opts)); }
     void send_signal(send_signal_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<void>([&](handler<void> h, diagnostics* d) { send_signal_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::send_signal_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/notices`.
     /// Handler: `void(error_code, std::vector<pebble::notice>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_notices(notices_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<pebble::notice>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { notices_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::notices_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_notices(notices_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<pebble::notice>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { notices_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::notices_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous notices: throws api_exception.
-    std::vector<pebble::notice> notices(notices_options opts) {
-        return sync_<std::vector<pebble::notice>>([&](handler<std::vector<pebble::notice>> h, diagnostics* d) { notices_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous notices: sets ec (and *diag) instead of throwing.
+    std::vector<pebble::notice> notices(notices_options opts) { return sync_(&client::notices_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<pebble::notice> notices(notices_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<pebble::notice>>([&](handler<std::vector<pebble::notice>> h, diagnostics* d) { notices_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::notices_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/notices/{id}`.
     /// Handler: `void(error_code, pebble::notice)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_notice(std::string id, Token&& token = default_token{}) {
-        return initiate_<pebble::notice>([this, a = std::make_tuple(std::move(id))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { notice_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::notice_impl, nullptr, std::forward<Token>(token), std::move(id));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_notice(std::string id, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<pebble::notice>([this, a = std::make_tuple(std::move(id))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { notice_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::notice_impl, &diag, std::forward<Token>(token), std::move(id));
     }
-    /// Synchronous notice: throws api_exception.
-    pebble::notice notice(std::string id) {
-        return sync_<pebble::notice>([&](handler<pebble::notice> h, diagnostics* d) { notice_impl(std::move(h), d, std::move(id)); }, nullptr, nullptr);
-    }
-    /// Synchronous notice: sets ec (and *diag) instead of throwing.
+    pebble::notice notice(std::string id) { return sync_(&client::notice_impl, nullptr, nullptr, std::move(id)); }
     pebble::notice notice(std::string id, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<pebble::notice>([&](handler<pebble::notice> h, diagnostics* d) { notice_impl(std::move(h), d, std::move(id)); }, &ec, diag);
+        return sync_(&client::notice_impl, &ec, diag, std::move(id));
     }
 
     /// `POST /v1/notices` add: the notice id.
     /// Handler: `void(error_code, std::string)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_add_notice(add_notice_options opts, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { add_notice_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::add_notice_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_add_notice(add_notice_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::string>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { add_notice_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::add_notice_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous add_notice: throws api_exception.
-    std::string add_notice(add_notice_options opts) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { add_notice_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous add_notice: sets ec (and *diag) instead of throwing.
+    std::string add_notice(add_notice_options opts) { return sync_(&client::add_notice_impl, nullptr, nullptr, std::move(opts)); }
     std::string add_notice(add_notice_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::string>([&](handler<std::string> h, diagnostics* d) { add_notice_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::add_notice_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/logs`: the last opts.n lines.
     /// Handler: `void(error_code, std::vector<log_entry>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_logs(logs_options opts, Token&& token = default_token{}) {
-        return initiate_<std::vector<log_entry>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { logs_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::logs_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_logs(logs_options opts, diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<log_entry>>([this, a = std::make_tuple(std::move(opts))](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { logs_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::logs_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
-    /// Synchronous logs: throws api_exception.
-    std::vector<log_entry> logs(logs_options opts) {
-        return sync_<std::vector<log_entry>>([&](handler<std::vector<log_entry>> h, diagnostics* d) { logs_impl(std::move(h), d, std::move(opts)); }, nullptr, nullptr);
-    }
-    /// Synchronous logs: sets ec (and *diag) instead of throwing.
+    std::vector<log_entry> logs(logs_options opts) { return sync_(&client::logs_impl, nullptr, nullptr, std::move(opts)); }
     std::vector<log_entry> logs(logs_options opts, error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<log_entry>>([&](handler<std::vector<log_entry>> h, diagnostics* d) { logs_impl(std::move(h), d, std::move(opts)); }, &ec, diag);
+        return sync_(&client::logs_impl, &ec, diag, std::move(opts));
     }
 
     /// `GET /v1/identities` (secrets dropped).
     /// Handler: `void(error_code, std::vector<identity>)`.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_identities(Token&& token = default_token{}) {
-        return initiate_<std::vector<identity>>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { identities_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, nullptr, std::forward<Token>(token));
+        return initiate_(&client::identities_impl, nullptr, std::forward<Token>(token));
     }
-    /// As above; `diag` (alive until completion) receives the server's words on failure.
-    template <class Token = default_token>
-        requires(!std::is_same_v<std::decay_t<Token>, diagnostics>)
+    template <not_diagnostics Token = default_token>
     auto async_identities(diagnostics& diag, Token&& token = default_token{}) {
-        return initiate_<std::vector<identity>>([this, a = std::tuple<>()](auto h, diagnostics* d) mutable {
-            std::apply([&](auto&&... x) { identities_impl(std::move(h), d, std::move(x)...); }, std::move(a));
-        }, &diag, std::forward<Token>(token));
+        return initiate_(&client::identities_impl, &diag, std::forward<Token>(token));
     }
-    /// Synchronous identities: throws api_exception.
-    std::vector<identity> identities() {
-        return sync_<std::vector<identity>>([&](handler<std::vector<identity>> h, diagnostics* d) { identities_impl(std::move(h), d); }, nullptr, nullptr);
-    }
-    /// Synchronous identities: sets ec (and *diag) instead of throwing.
+    std::vector<identity> identities() { return sync_(&client::identities_impl, nullptr, nullptr); }
     std::vector<identity> identities(error_code& ec, diagnostics* diag = nullptr) {
-        return sync_<std::vector<identity>>([&](handler<std::vector<identity>> h, diagnostics* d) { identities_impl(std::move(h), d); }, &ec, diag);
+        return sync_(&client::identities_impl, &ec, diag);
     }
 
 private:
-    template <class T, class F, class Token>
-    auto initiate_(F&& f, diagnostics* diag, Token&& token) {
+    template <class H, class Token, class... Args>
+    auto initiate_(void (client::*fn)(H, diagnostics*, Args...), diagnostics* diag, Token&& token,
+                   std::type_identity_t<Args>... args) {
+        using T = typename detail::handler_value<H>::type;
         return boost::asio::async_initiate<Token, typename detail::signature_of<T>::type>(
-            [](auto h, F fn, diagnostics* d) { fn(handler<T>(std::move(h)), d); }, token, std::forward<F>(f), diag);
+            [this, fn, diag](auto h, Args... a) { (this->*fn)(handler<T>(std::move(h)), diag, std::move(a)...); },
+            token, std::move(args)...);
     }
 
     /// Runs an operation to completion from a thread that is not running the client's executor.
     void run_blocking_(std::function<void(std::function<void()>)> start);
 
-    template <class T, class F>
-    T sync_(F&& start, error_code* ecp, diagnostics* diagp) {
+    template <class H, class... Args>
+    typename detail::handler_value<H>::type sync_(void (client::*fn)(H, diagnostics*, Args...), error_code* ecp,
+                                                  diagnostics* diagp, std::type_identity_t<Args>... args) {
+        using T = typename detail::handler_value<H>::type;
         diagnostics local;
         diagnostics* d = diagp ? diagp : &local;
         error_code ec;
         std::optional<std::conditional_t<std::is_void_v<T>, int, T>> value;
         run_blocking_([&](std::function<void()> done) {
             if constexpr (std::is_void_v<T>) {
-                start(handler<T>([&, done](error_code e) { ec = e; done(); }), d);
+                (this->*fn)(handler<T>([&, done](error_code e) { ec = e; done(); }), d, std::move(args)...);
             } else {
-                start(handler<T>([&, done](error_code e, T v) { ec = e; value.emplace(std::move(v)); done(); }), d);
+                (this->*fn)(handler<T>([&, done](error_code e, T v) {
+                    ec = e;
+                    value.emplace(std::move(v));
+                    done();
+                }), d, std::move(args)...);
             }
         });
         if (ecp) *ecp = ec;
@@ -902,6 +584,7 @@ private:
         }
     }
 
+    // The bodies, compiled once in src/pebble_client.cpp.
     void system_info_impl(handler<pebble::system_info> h, diagnostics* diag);
     void health_impl(handler<bool> h, diagnostics* diag, health_options opts);
     void plan_impl(handler<std::string> h, diagnostics* diag);
