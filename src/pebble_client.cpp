@@ -579,6 +579,22 @@ void client::plan_impl(handler<std::string> h, diagnostics* diag) {
     });
 }
 
+void client::plan_layer_impl(handler<redispebble::layer> h, diagnostics* diag) {
+    impl_->launch<redispebble::layer>(std::move(h), diag, [](client_impl& c, diagnostics& d) -> awaitable<res<redispebble::layer>> {
+        envelope env;
+        if (auto ec = co_await c.call(http::verb::get, "/v1/plan?format=yaml", nullptr, env, d))
+            co_return res<redispebble::layer>{ec, {}};
+        try {
+            co_return res<redispebble::layer>{{}, redispebble::parse_plan(std::string(env.result.as_string()))};
+        } catch (const std::exception& e) {
+            d = diagnostics{};
+            d.status_code = 200;
+            d.message = std::string("the plan does not parse: ") + e.what();
+        }
+        co_return res<redispebble::layer>{error::bad_envelope, {}};
+    });
+}
+
 void client::add_layer_impl(handler<void> h, diagnostics* diag, add_layer_options opts) {
     impl_->launch<void>(std::move(h), diag, [opts = std::move(opts)](client_impl& c, diagnostics& d) -> awaitable<ec_t> {
         if (opts.label.empty()) co_return detail::invalid(d, "add_layer_options.label", "must not be empty");

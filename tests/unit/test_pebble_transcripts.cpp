@@ -751,3 +751,12 @@ TEST_CASE("every transcript except the websocket upgrades is replayed here", "[p
         CHECK(src.find('"' + name + '"') != std::string::npos);
     }
 }
+
+TEST_CASE("the plan is also given parsed into the layer model", "[pebble][transcripts]") {
+    replay r("13-plan-redis-layer.http");
+    auto plan = r.client.plan_layer();
+    REQUIRE(plan.services.count("redis") == 1);
+    CHECK(plan.checks.count("redis-alive") == 1);
+    CHECK(plan.checks.count("redis-ready") == 1);
+    r.check();
+}

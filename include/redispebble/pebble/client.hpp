@@ -15,6 +15,8 @@
 #include <redispebble/pebble/options.hpp>
 #include <redispebble/pebble/types.hpp>
 
+#include <redispebble/layer.hpp>
+
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
@@ -123,6 +125,22 @@ public:
     std::string plan() { return sync_(&client::plan_impl, nullptr, nullptr); }
     std::string plan(error_code& ec, diagnostics* diag = nullptr) {
         return sync_(&client::plan_impl, &ec, diag);
+    }
+
+    /// The plan parsed into the layer model (redispebble::parse_plan of plan()); a plan that does
+    /// not parse is bad_envelope with the parser's message.
+    /// Handler: `void(error_code, redispebble::layer)`.
+    template <not_diagnostics Token = default_token>
+    auto async_plan_layer(Token&& token = default_token{}) {
+        return initiate_(&client::plan_layer_impl, nullptr, std::forward<Token>(token));
+    }
+    template <not_diagnostics Token = default_token>
+    auto async_plan_layer(diagnostics& diag, Token&& token = default_token{}) {
+        return initiate_(&client::plan_layer_impl, &diag, std::forward<Token>(token));
+    }
+    redispebble::layer plan_layer() { return sync_(&client::plan_layer_impl, nullptr, nullptr); }
+    redispebble::layer plan_layer(error_code& ec, diagnostics* diag = nullptr) {
+        return sync_(&client::plan_layer_impl, &ec, diag);
     }
 
     /// `POST /v1/layers`: adds (or with combine, merges) a layer. Empty label: invalid_option.
@@ -588,6 +606,7 @@ private:
     void system_info_impl(handler<pebble::system_info> h, diagnostics* diag);
     void health_impl(handler<bool> h, diagnostics* diag, health_options opts);
     void plan_impl(handler<std::string> h, diagnostics* diag);
+    void plan_layer_impl(handler<redispebble::layer> h, diagnostics* diag);
     void add_layer_impl(handler<void> h, diagnostics* diag, add_layer_options opts);
     void list_services_impl(handler<std::vector<service_info>> h, diagnostics* diag, services_options opts);
     void start_impl(handler<std::string> h, diagnostics* diag, service_options opts);
