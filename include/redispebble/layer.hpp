@@ -82,7 +82,7 @@ struct check {
 
 struct log_target {
     override_kind override = override_kind::unset;
-    std::optional<std::string> type;           ///< "loki" | "opentelemetry" | "syslog"
+    std::optional<std::string> type;           ///< "loki" | "opentelemetry" (Pebble v1.26)
     std::optional<std::string> location;
     std::vector<std::string> services;         ///< merge: appended
     std::map<std::string, std::string> labels; ///< merge: key by key
