@@ -1,0 +1,88 @@
+// redispebble::testing — a Pebble-compatible server on a Unix socket, for tests (yours and ours).
+//
+// It speaks Pebble v1.26's REST API with the same envelopes, status codes, messages and error kinds
+// as the recorded transcripts; layers combine with Pebble's rules and the plan renders as Pebble
+// renders it; services really run (or are simulated) with Pebble's "exited quickly" start window;
+// changes have Pebble's tasks, logs and errors; files live in the real filesystem. Faults can be
+// injected and everything that happened is recorded, so a test can assert that no restart happened.
+#ifndef REDISPEBBLE_TESTING_SERVER_HPP
+#define REDISPEBBLE_TESTING_SERVER_HPP
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace redispebble::testing {
+
+struct server_options {
+    /// Socket path; empty: `<fresh temp dir>/.pebble.socket`.
+    std::string socket_path;
+    /// Pebble's one-second "did it exit quickly" window after starting a service.
+    std::chrono::milliseconds start_window{1000};
+    /// Run service commands for real (fork/exec, user/group when root). When false, services are
+    /// simulated: they become active after the start window unless named in failing_services.
+    bool run_processes = true;
+    /// Simulated services that exit quickly (code 1) when started.
+    std::set<std::string> failing_services;
+    /// Reported by /v1/system-info.
+    std::string version = "v1.26.0";
+};
+
+/// What the server saw, for assertions.
+struct server_record {
+    struct request {
+        std::string method;
+        std::string target;
+    };
+    std::vector<request> requests;
+    std::map<std::string, int> starts;    ///< service -> processes started (restarts included)
+    std::map<std::string, int> stops;     ///< service -> stops
+    int layers_added = 0;
+    int files_written = 0;
+};
+
+/// A fault the next requests get.
+enum class fault {
+    none,
+    close_mid_response,  ///< send half the response, then close the connection
+    delay,               ///< wait `fault_delay` before answering
+    garbage,             ///< answer with bytes that are not HTTP
+    refuse,              ///< close the listener: the socket file stays, connections are refused
+};
+
+class pebble_server {
+public:
+    explicit pebble_server(server_options opts = {});
+    /// Stops the server and every service process it started.
+    ~pebble_server();
+    pebble_server(const pebble_server&) = delete;
+    pebble_server& operator=(const pebble_server&) = delete;
+
+    const std::string& socket_path() const noexcept;
+
+    /// The next `count` requests get `f` (refuse: until clear_faults()).
+    void inject(fault f, int count = 1, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+    void clear_faults();
+
+    /// What a container restart does to Pebble: every service is stopped and every layer added
+    /// through the API is forgotten (plan back to {}); changes and their ids are kept.
+    void restart_daemon();
+
+    /// A copy of the record so far.
+    server_record record() const;
+    /// Current state of a service ("active", "inactive", "backoff", "error"), "" when unknown.
+    std::string service_state(const std::string& name) const;
+    /// The plan as GET /v1/plan renders it.
+    std::string plan_yaml() const;
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;
+};
+
+} // namespace redispebble::testing
+
+#endif

@@ -1,0 +1,1587 @@
+// The Pebble-compatible test server. One io_context thread serves HTTP and runs changes; blocking
+// work (stopping a process within its kill-delay, running exec checks) runs on helper threads and
+// reports back through the io_context. State is guarded by one mutex.
+#include <redispebble/testing/server.hpp>
+
+#include <redispebble/error.hpp>
+#include <redispebble/layer.hpp>
+#include <redispebble/shlex.hpp>
+#include <redispebble/testing/process.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <fmt/core.h>
+
+#include <arpa/inet.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <filesystem>
+#include <fnmatch.h>
+#include <fstream>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace redispebble::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using asio::awaitable;
+using asio::use_awaitable;
+using error_code = boost::system::error_code;
+using local = asio::local::stream_protocol;
+
+namespace {
+
+std::string now_rfc3339(bool nanos = true) {
+    const auto now = std::chrono::system_clock::now();
+    const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
+    const std::time_t t = std::chrono::system_clock::to_time_t(secs);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::string out = buf;
+    if (nanos && ns) {
+        std::string frac = fmt::format("{:09d}", ns);
+        while (!frac.empty() && frac.back() == '0') frac.pop_back();
+        out += "." + frac;
+    }
+    return out + "Z";
+}
+
+const char* status_text(unsigned code) {
+    switch (code) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    }
+    return "Unknown";
+}
+
+struct reply {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    bool chunked = false;
+};
+
+reply sync(json::value result, unsigned status = 200) {
+    json::object o;
+    o["type"] = "sync";
+    o["status-code"] = status;
+    o["status"] = status_text(status);
+    o["result"] = std::move(result);
+    return {status, "application/json", json::serialize(o)};
+}
+
+reply async_reply(const std::string& change) {
+    json::object o;
+    o["type"] = "async";
+    o["status-code"] = 202;
+    o["status"] = "Accepted";
+    o["change"] = change;
+    o["result"] = nullptr;
+    return {202, "application/json", json::serialize(o)};
+}
+
+reply error(unsigned status, const std::string& message, const std::string& kind = "") {
+    json::object r;
+    r["message"] = message;
+    if (!kind.empty()) r["kind"] = kind;
+    json::object o;
+    o["type"] = "error";
+    o["status-code"] = status;
+    o["status"] = status_text(status);
+    o["result"] = std::move(r);
+    return {status, "application/json", json::serialize(o)};
+}
+
+// Parsed request target.
+struct target_t {
+    std::string path;
+    std::multimap<std::string, std::string> query;
+    std::string get(const std::string& k) const {
+        auto it = query.find(k);
+        return it == query.end() ? "" : it->second;
+    }
+    std::vector<std::string> all(const std::string& k) const {
+        std::vector<std::string> out;
+        for (auto [a, b] = query.equal_range(k); a != b; ++a) out.push_back(a->second);
+        return out;
+    }
+    std::vector<std::string> list(const std::string& k) const {  // "a,b" style
+        std::vector<std::string> out;
+        for (const auto& v : all(k)) {
+            std::stringstream ss(v);
+            for (std::string item; std::getline(ss, item, ',');)
+                if (!item.empty()) out.push_back(item);
+        }
+        return out;
+    }
+};
+
+std::string url_decode(std::string_view s) {
+    std::string out;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '%' && i + 2 < s.size()) {
+            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+            i += 2;
+        } else if (s[i] == '+') out += ' ';
+        else out += s[i];
+    }
+    return out;
+}
+
+target_t parse_target(std::string_view t) {
+    target_t out;
+    auto q = t.find('?');
+    out.path = std::string(t.substr(0, q));
+    if (q == std::string_view::npos) return out;
+    std::string_view rest = t.substr(q + 1);
+    while (!rest.empty()) {
+        auto amp = rest.find('&');
+        std::string_view kv = rest.substr(0, amp);
+        auto eq = kv.find('=');
+        out.query.emplace(url_decode(kv.substr(0, eq)), eq == std::string_view::npos ? "" : url_decode(kv.substr(eq + 1)));
+        if (amp == std::string_view::npos) break;
+        rest.remove_prefix(amp + 1);
+    }
+    return out;
+}
+
+// Go's json.Decoder error for a body that ends early.
+std::optional<json::value> decode_body(const std::string& body, reply& err) {
+    error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) {
+        err = error(400, body.empty() || ec == json::error::incomplete || ec == json::error::syntax
+                             ? "cannot decode data from request body: unexpected EOF"
+                             : "cannot decode data from request body: " + ec.message());
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::string str_of(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+}
+bool bool_of(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_bool() && it->value().as_bool();
+}
+std::optional<std::int64_t> int_of(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_number()) return std::nullopt;
+    return it->value().to_number<std::int64_t>();
+}
+
+std::string random_hex(std::size_t n) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::string out;
+    while (out.size() < n) out += fmt::format("{:016x}", rng());
+    return out.substr(0, n);
+}
+
+struct task_t {
+    std::string id, kind, summary, status = "Do", service;
+    std::vector<std::string> log;
+    std::string spawn_time, ready_time;
+};
+
+struct change_t {
+    std::string id, kind, summary, status = "Do";
+    std::vector<task_t> tasks;
+    bool ready = false;
+    std::string err, spawn_time, ready_time;
+    std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+};
+
+json::object task_json(const task_t& t) {
+    json::object o;
+    o["id"] = t.id;
+    o["kind"] = t.kind;
+    o["summary"] = t.summary;
+    o["status"] = t.status;
+    if (!t.log.empty()) {
+        json::array a;
+        for (const auto& l : t.log) a.push_back(json::string(l));
+        o["log"] = std::move(a);
+    }
+    o["progress"] = json::object{{"label", ""}, {"done", 1}, {"total", 1}};
+    o["spawn-time"] = t.spawn_time;
+    if (!t.ready_time.empty()) o["ready-time"] = t.ready_time;
+    return o;
+}
+
+json::object change_json(const change_t& c) {
+    json::object o;
+    o["id"] = c.id;
+    o["kind"] = c.kind;
+    o["summary"] = c.summary;
+    o["status"] = c.status;
+    if (!c.tasks.empty()) {
+        json::array a;
+        for (const auto& t : c.tasks) a.push_back(task_json(t));
+        o["tasks"] = std::move(a);
+    }
+    o["ready"] = c.ready;
+    if (!c.err.empty()) o["err"] = c.err;
+    o["spawn-time"] = c.spawn_time;
+    if (!c.ready_time.empty()) o["ready-time"] = c.ready_time;
+    return o;
+}
+
+struct service_t {
+    std::string current = "inactive";
+    std::string since = now_rfc3339();
+    bool ever_started = false;
+    bool stopping = false;
+    std::shared_ptr<child_process> process;
+    std::optional<redispebble::service> started_with;  // config at start (for replan)
+    std::size_t output_seen = 0;
+    int backoff_attempts = 0;
+};
+
+struct check_state {
+    bool stopped = false;
+    int successes = 0, failures = 0;
+    std::string status = "up";
+    std::chrono::steady_clock::time_point next_run{};
+    std::string change_id;
+};
+
+struct log_line {
+    std::string time, service, message;
+};
+
+struct notice_t {
+    std::string id, type, key, first, last, repeated;
+    std::optional<std::int64_t> user_id;
+    int occurrences = 1;
+    json::object last_data;
+};
+
+} // namespace
+
+struct pebble_server::impl {
+    server_options opts;
+    std::string temp_dir;  // owned when we made one
+    std::string socket;
+    asio::io_context io;
+    std::optional<local::acceptor> acceptor;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+    std::thread checker;
+
+    mutable std::mutex m;
+    std::vector<std::pair<std::string, layer>> layers;
+    std::map<std::string, service_t> services;
+    std::map<std::string, std::shared_ptr<change_t>> changes;
+    std::map<std::string, check_state> checks;
+    std::vector<log_line> logs;
+    std::vector<notice_t> notices;
+    int next_change = 1, next_task = 1, next_notice = 1;
+    server_record rec;
+    fault next_fault = fault::none;
+    int fault_count = 0;
+    std::chrono::milliseconds fault_delay{0};
+    std::optional<asio::steady_timer> monitor_timer;
+
+    layer plan_locked() const {
+        std::vector<layer> ls;
+        for (const auto& [label, l] : layers) ls.push_back(l);
+        return combine(ls);
+    }
+
+    // ---- notices -------------------------------------------------------------------------------
+
+    void notify_change_locked(const change_t& c) {
+        const std::string t = now_rfc3339();
+        for (auto& n : notices)
+            if (n.type == "change-update" && n.key == c.id) {
+                n.last = n.repeated = t;
+                ++n.occurrences;
+                n.last_data = {{"kind", c.kind}};
+                return;
+            }
+        notice_t n;
+        n.id = std::to_string(next_notice++);
+        n.type = "change-update";
+        n.key = c.id;
+        n.first = n.last = n.repeated = t;
+        n.last_data = {{"kind", c.kind}};
+        notices.push_back(std::move(n));
+    }
+
+    // ---- changes -------------------------------------------------------------------------------
+
+    std::shared_ptr<change_t> new_change_locked(const std::string& kind, const std::string& summary) {
+        auto c = std::make_shared<change_t>();
+        c->id = std::to_string(next_change++);
+        c->kind = kind;
+        c->summary = summary;
+        c->spawn_time = now_rfc3339();
+        changes[c->id] = c;
+        notify_change_locked(*c);
+        return c;
+    }
+
+    task_t& add_task_locked(change_t& c, const std::string& kind, const std::string& service) {
+        task_t t;
+        t.id = std::to_string(next_task++);
+        t.kind = kind;
+        t.service = service;
+        t.summary = fmt::format("{} service \"{}\"", kind == "start" ? "Start" : "Stop", service);
+        t.spawn_time = now_rfc3339();
+        c.tasks.push_back(std::move(t));
+        return c.tasks.back();
+    }
+
+    void finish_change_locked(change_t& c) {
+        bool failed = false;
+        std::string err = "cannot perform the following tasks:";
+        for (const auto& t : c.tasks)
+            if (t.status == "Error") {
+                failed = true;
+                for (auto it = t.log.rbegin(); it != t.log.rend(); ++it)
+                    if (it->find(" ERROR ") != std::string::npos) {
+                        err += fmt::format("\n- {} ({})", t.summary, it->substr(it->find(" ERROR ") + 7));
+                        break;
+                    }
+            }
+        c.status = failed ? "Error" : "Done";
+        if (failed) c.err = err;
+        c.ready = true;
+        c.ready_time = now_rfc3339();
+        notify_change_locked(c);
+        for (auto& w : c.waiters) w->cancel();
+        c.waiters.clear();
+    }
+
+    awaitable<void> run_change(std::shared_ptr<change_t> c) {
+        for (std::size_t i = 0;; ++i) {
+            std::string kind, service;
+            {
+                std::lock_guard<std::mutex> lock(m);
+                if (i >= c->tasks.size()) {
+                    finish_change_locked(*c);
+                    co_return;
+                }
+                c->status = "Doing";
+                c->tasks[i].status = "Doing";
+                kind = c->tasks[i].kind;
+                service = c->tasks[i].service;
+            }
+            std::vector<std::string> log;
+            bool ok = kind == "start" ? co_await start_service(service, log) : co_await stop_service(service, log);
+            std::lock_guard<std::mutex> lock(m);
+            task_t& t = c->tasks[i];
+            t.log = std::move(log);
+            t.status = ok ? "Done" : "Error";
+            t.ready_time = now_rfc3339();
+            if (!ok) {
+                // Later tasks of a failed change do not run (Pebble holds them).
+                for (std::size_t k = i + 1; k < c->tasks.size(); ++k) c->tasks[k].status = "Hold";
+                finish_change_locked(*c);
+                co_return;
+            }
+        }
+    }
+
+    // ---- services ------------------------------------------------------------------------------
+
+    std::optional<redispebble::service> config_locked(const std::string& name) const {
+        layer p = plan_locked();
+        auto it = p.services.find(name);
+        if (it == p.services.end()) return std::nullopt;
+        return it->second;
+    }
+
+    std::string log_prefix(const char* level) const { return now_rfc3339(false) + " " + level + " "; }
+
+    bool spawn_locked(const std::string& name, const redispebble::service& cfg, std::vector<std::string>& log) {
+        service_t& s = services[name];
+        s.started_with = cfg;
+        s.ever_started = true;
+        s.output_seen = 0;
+        ++rec.starts[name];
+        if (!opts.run_processes) {
+            s.process.reset();
+            return true;
+        }
+        try {
+            parsed_command cmd = parse_service_command(cfg.command.value_or(""));
+            process_options po;
+            po.argv = cmd.base;
+            po.argv.insert(po.argv.end(), cmd.extra.begin(), cmd.extra.end());
+            po.environment = cfg.environment;
+            po.working_dir = cfg.working_dir.value_or("");
+            if (cfg.user) po.user = cfg.user;
+            if (cfg.group) po.group = cfg.group;
+            if (po.argv.empty()) throw std::runtime_error("empty command");
+            s.process = std::make_shared<child_process>(po);
+            return true;
+        } catch (const std::exception& e) {
+            log.push_back(log_prefix("ERROR") + fmt::format("cannot start service: {}", e.what()));
+            s.current = "error";
+            s.since = now_rfc3339();
+            return false;
+        }
+    }
+
+    awaitable<bool> start_service(const std::string& name, std::vector<std::string>& log) {
+        {
+            std::lock_guard<std::mutex> lock(m);
+            service_t& s = services[name];
+            if (s.current == "active" || s.current == "starting") {
+                log.push_back(log_prefix("INFO") + fmt::format("Service \"{}\" already started.", name));
+                co_return true;
+            }
+            auto cfg = config_locked(name);
+            if (!cfg) {
+                log.push_back(log_prefix("ERROR") + fmt::format("service \"{}\" does not exist", name));
+                co_return false;
+            }
+            if (!spawn_locked(name, *cfg, log)) co_return false;
+            s.current = "starting";
+        }
+        asio::steady_timer timer(io, opts.start_window);
+        error_code ec;
+        co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+        std::lock_guard<std::mutex> lock(m);
+        service_t& s = services[name];
+        std::optional<int> exited;
+        if (s.process && !s.process->running()) exited = s.process->wait_for(std::chrono::milliseconds(0));
+        if (!opts.run_processes && opts.failing_services.count(name)) exited = 1;
+        if (!exited) {
+            s.current = "active";
+            s.since = now_rfc3339();
+            s.backoff_attempts = 0;
+            co_return true;
+        }
+        std::string output = s.process ? s.process->output() : std::string();
+        capture_output_locked(name, s);
+        std::string recent;
+        std::istringstream in(output);
+        std::vector<std::string> lines;
+        for (std::string l; std::getline(in, l);) lines.push_back(l);
+        for (std::size_t i = lines.size() > 10 ? lines.size() - 10 : 0; i < lines.size(); ++i)
+            recent += (recent.empty() ? "" : "\n") + std::string("    ") + lines[i];
+        if (!recent.empty()) log.push_back(log_prefix("INFO") + "Most recent service output:\n" + recent);
+        log.push_back(log_prefix("ERROR") +
+                      fmt::format("service start attempt: exited quickly with code {}, will restart", *exited));
+        s.current = "backoff";
+        s.since = now_rfc3339();
+        schedule_backoff_locked(name);
+        co_return false;
+    }
+
+    void schedule_backoff_locked(const std::string& name) {
+        service_t& s = services[name];
+        const int attempt = s.backoff_attempts++;
+        auto delay = std::chrono::milliseconds(std::min<long long>(500LL << std::min(attempt, 6), 30000));
+        auto timer = std::make_shared<asio::steady_timer>(io, delay);
+        timer->async_wait([this, timer, name](error_code ec) {
+            if (ec || stopping) return;
+            std::lock_guard<std::mutex> lock(m);
+            service_t& sv = services[name];
+            if (sv.current != "backoff") return;  // stopped meanwhile
+            auto cfg = config_locked(name);
+            std::vector<std::string> ignored;
+            if (!cfg || !spawn_locked(name, *cfg, ignored)) return;
+            sv.current = "starting";
+            auto check = std::make_shared<asio::steady_timer>(io, opts.start_window);
+            check->async_wait([this, check, name](error_code e2) {
+                if (e2 || stopping) return;
+                std::lock_guard<std::mutex> l2(m);
+                service_t& sv2 = services[name];
+                if (sv2.current != "starting") return;
+                const bool failed = (sv2.process && !sv2.process->running()) ||
+                                    (!opts.run_processes && opts.failing_services.count(name));
+                sv2.current = failed ? "backoff" : "active";
+                sv2.since = now_rfc3339();
+                if (failed) schedule_backoff_locked(name);
+                else sv2.backoff_attempts = 0;
+            });
+        });
+    }
+
+    awaitable<bool> stop_service(const std::string& name, std::vector<std::string>& log) {
+        std::shared_ptr<child_process> proc;
+        std::chrono::milliseconds kill_delay{5000};
+        {
+            std::lock_guard<std::mutex> lock(m);
+            service_t& s = services[name];
+            if (!s.ever_started) {
+                log.push_back(log_prefix("INFO") + fmt::format("Service \"{}\" has never been started.", name));
+                co_return true;
+            }
+            if (s.current == "inactive") {
+                log.push_back(log_prefix("INFO") + fmt::format("Service \"{}\" already stopped.", name));
+                co_return true;
+            }
+            if (auto cfg = config_locked(name); cfg && cfg->kill_delay)
+                kill_delay = std::chrono::milliseconds(parse_go_duration(*cfg->kill_delay).value_or(5000000000) / 1000000);
+            proc = s.process;
+            s.stopping = true;
+            ++rec.stops[name];
+        }
+        if (proc) {
+            // terminate() blocks up to kill_delay: run it on a helper thread.
+            asio::steady_timer done(io, std::chrono::steady_clock::time_point::max());
+            std::thread([proc, kill_delay, &done, this] {
+                proc->terminate(kill_delay);
+                asio::post(io, [&done] { done.cancel(); });
+            }).detach();
+            error_code ec;
+            co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+        }
+        std::lock_guard<std::mutex> lock(m);
+        service_t& s = services[name];
+        capture_output_locked(name, s);
+        s.process.reset();
+        s.stopping = false;
+        s.current = "inactive";
+        s.since = now_rfc3339();
+        co_return true;
+    }
+
+    void capture_output_locked(const std::string& name, service_t& s) {
+        if (!s.process) return;
+        const std::string out = s.process->output();
+        if (out.size() <= s.output_seen) return;
+        std::string fresh = out.substr(s.output_seen);
+        const auto cut = fresh.rfind('\n');
+        if (cut == std::string::npos) return;
+        fresh.resize(cut + 1);
+        s.output_seen += fresh.size();
+        std::istringstream in(fresh);
+        for (std::string l; std::getline(in, l);) logs.push_back({now_rfc3339(), name, l});
+        if (logs.size() > 10000) logs.erase(logs.begin(), logs.begin() + 5000);
+    }
+
+    // A service that exits after it became active goes to backoff and is restarted, as Pebble does.
+    void monitor() {
+        monitor_timer->expires_after(std::chrono::milliseconds(100));
+        monitor_timer->async_wait([this](error_code ec) {
+            if (ec || stopping) return;
+            {
+                std::lock_guard<std::mutex> lock(m);
+                for (auto& [name, s] : services) {
+                    capture_output_locked(name, s);
+                    if (s.current == "active" && !s.stopping && s.process && !s.process->running()) {
+                        s.current = "backoff";
+                        s.since = now_rfc3339();
+                        schedule_backoff_locked(name);
+                    }
+                }
+            }
+            monitor();
+        });
+    }
+
+    std::shared_ptr<change_t> plan_services_change_locked(const std::string& action, const std::vector<std::string>& names,
+                                                          reply& err) {
+        layer p = plan_locked();
+        for (const auto& n : names)
+            if (!p.services.count(n)) {
+                err = error(400, fmt::format("cannot {} services: service \"{}\" does not exist", action, n));
+                return nullptr;
+            }
+        std::vector<std::pair<std::string, std::string>> tasks;  // kind, service
+        if (action == "start" || action == "autostart")
+            for (const auto& n : names) tasks.emplace_back("start", n);
+        else if (action == "stop")
+            for (const auto& n : names) tasks.emplace_back("stop", n);
+        else if (action == "restart") {
+            for (const auto& n : names) tasks.emplace_back("stop", n);
+            for (const auto& n : names) tasks.emplace_back("start", n);
+        }
+        std::vector<std::string> summary_names = names;
+        if (action == "replan") {
+            std::set<std::string> touched;
+            for (const auto& [n, cfg] : p.services) {
+                auto it = services.find(n);
+                const bool running = it != services.end() && (it->second.current == "active" || it->second.current == "backoff" ||
+                                                              it->second.current == "starting");
+                if (running && it->second.started_with && !(*it->second.started_with == cfg)) {
+                    tasks.emplace_back("stop", n);
+                    touched.insert(n);
+                }
+            }
+            for (const auto& [n, cfg] : p.services)
+                if (cfg.startup == "enabled" || touched.count(n)) {
+                    tasks.emplace_back("start", n);
+                    touched.insert(n);
+                }
+            std::stable_sort(tasks.begin(), tasks.end(), [](auto& a, auto& b) { return a.first == "stop" && b.first == "start"; });
+            summary_names.assign(touched.begin(), touched.end());
+        }
+        const std::string title = std::string(1, static_cast<char>(std::toupper(action[0]))) + action.substr(1);
+        std::string summary;
+        if (tasks.empty()) summary = title + " - no services";
+        else if (summary_names.size() == 1) summary = fmt::format("{} service \"{}\"", title, summary_names[0]);
+        else summary = fmt::format("{} service \"{}\" and {} more", title, summary_names[0], summary_names.size() - 1);
+        auto c = new_change_locked(action, summary);
+        for (const auto& [kind, n] : tasks) add_task_locked(*c, kind, n);
+        return c;
+    }
+
+    // ---- HTTP ----------------------------------------------------------------------------------
+
+    reply route(const http::request<http::string_body>& req) {
+        const target_t t = parse_target(req.target());
+        const std::string& p = t.path;
+        const auto method = req.method();
+        auto only = [&](std::initializer_list<http::verb> allowed) -> std::optional<reply> {
+            if (std::find(allowed.begin(), allowed.end(), method) != allowed.end()) return std::nullopt;
+            return error(405, fmt::format("method \"{}\" not allowed", std::string(req.method_string())));
+        };
+        if (p == "/v1/system-info") {
+            if (auto r = only({http::verb::get})) return *r;
+            return sync(json::object{{"boot-id", boot_id()}, {"version", opts.version}});
+        }
+        if (p == "/v1/health") return health(t);
+        if (p == "/v1/plan") {
+            if (auto r = only({http::verb::get})) return *r;
+            const std::string f = t.get("format");
+            if (f != "yaml") return error(400, fmt::format("invalid format \"{}\"", f));
+            std::lock_guard<std::mutex> lock(m);
+            return sync(json::string(to_plan_yaml(plan_locked())));
+        }
+        if (p == "/v1/layers") {
+            if (auto r = only({http::verb::post})) return *r;
+            return add_layer(req.body());
+        }
+        if (p == "/v1/services") {
+            if (auto r = only({http::verb::get, http::verb::post})) return *r;
+            return method == http::verb::get ? list_services(t) : post_services(req.body());
+        }
+        if (p == "/v1/changes") {
+            if (auto r = only({http::verb::get})) return *r;
+            return list_changes(t);
+        }
+        if (p.rfind("/v1/changes/", 0) == 0) return change_endpoint(req, t);
+        if (p == "/v1/files") {
+            if (auto r = only({http::verb::get, http::verb::post})) return *r;
+            return method == http::verb::get ? get_files(req, t) : post_files(req);
+        }
+        if (p == "/v1/checks") {
+            if (auto r = only({http::verb::get, http::verb::post})) return *r;
+            return method == http::verb::get ? list_checks(t) : post_checks(req.body());
+        }
+        if (p == "/v1/signals") {
+            if (auto r = only({http::verb::post})) return *r;
+            return signals(req.body());
+        }
+        if (p == "/v1/notices" || p.rfind("/v1/notices/", 0) == 0) return notices_endpoint(req, t);
+        if (p == "/v1/logs") {
+            if (auto r = only({http::verb::get})) return *r;
+            return get_logs(t);
+        }
+        if (p == "/v1/identities") {
+            if (auto r = only({http::verb::get, http::verb::post})) return *r;
+            return sync(json::object{});
+        }
+        return error(404, "invalid API endpoint requested");
+    }
+
+    std::string boot_id() const {
+        static const std::string id = [] {
+            std::ifstream in("/proc/sys/kernel/random/boot_id");
+            std::string s;
+            std::getline(in, s);
+            return s;
+        }();
+        return id;
+    }
+
+    reply health(const target_t& t) {
+        std::lock_guard<std::mutex> lock(m);
+        const std::string level = t.get("level");
+        const auto names = t.list("names");
+        layer plan = plan_locked();
+        bool healthy = true;
+        for (const auto& [name, c] : plan.checks) {
+            if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+            if (level == "alive" && c.level.value_or("") != "alive") continue;
+            if (level == "ready" && c.level.value_or("") == "") { /* unset level counts for ready */ }
+            auto it = checks.find(name);
+            if (it != checks.end() && it->second.status == "down") healthy = false;
+        }
+        return sync(json::object{{"healthy", healthy}}, healthy ? 200 : 502);
+    }
+
+    reply add_layer(const std::string& body) {
+        reply err;
+        auto v = decode_body(body, err);
+        if (!v) return err;
+        if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
+        const json::object& o = v->as_object();
+        if (str_of(o, "action") != "add") return error(400, fmt::format("invalid action \"{}\"", str_of(o, "action")));
+        const std::string label = str_of(o, "label");
+        if (label.empty()) return error(400, "label must be set");
+        if (str_of(o, "format") != "yaml") return error(400, fmt::format("invalid format \"{}\"", str_of(o, "format")));
+        layer l;
+        try {
+            l = parse_layer(str_of(o, "layer"), "layer");
+        } catch (const input_error& e) {
+            return error(400, "cannot parse layer YAML: " + e.message());
+        }
+        try {
+            validate_layer(l, label);
+        } catch (const input_error& e) {
+            return error(400, e.message());
+        }
+        std::lock_guard<std::mutex> lock(m);
+        auto it = std::find_if(layers.begin(), layers.end(), [&](auto& x) { return x.first == label; });
+        if (it != layers.end()) {
+            if (!bool_of(o, "combine")) return error(400, fmt::format("layer \"{}\" already exists", label));
+            merge_into(it->second, l);
+        } else {
+            layers.emplace_back(label, l);
+        }
+        for (const auto& [name, c] : l.checks) checks[name];  // a new check starts being run
+        ++rec.layers_added;
+        return sync(true);
+    }
+
+    reply list_services(const target_t& t) {
+        std::lock_guard<std::mutex> lock(m);
+        const auto names = t.list("names");
+        layer p = plan_locked();
+        json::array a;
+        for (const auto& [name, cfg] : p.services) {
+            if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+            service_t& s = services[name];
+            json::object o;
+            o["name"] = name;
+            o["startup"] = cfg.startup.value_or("disabled") == "enabled" ? "enabled" : "disabled";
+            o["current"] = s.current == "starting" ? "active" : s.current;
+            o["current-since"] = s.since;
+            a.push_back(std::move(o));
+        }
+        return sync(std::move(a));
+    }
+
+    reply post_services(const std::string& body) {
+        reply err;
+        auto v = decode_body(body, err);
+        if (!v) return err;
+        if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
+        const json::object& o = v->as_object();
+        const std::string action = str_of(o, "action");
+        std::vector<std::string> names;
+        if (auto it = o.find("services"); it != o.end() && it->value().is_array())
+            for (const auto& n : it->value().as_array())
+                if (n.is_string()) names.emplace_back(n.as_string());
+        std::shared_ptr<change_t> c;
+        {
+            std::lock_guard<std::mutex> lock(m);
+            if (action == "replan" || action == "autostart") {
+                if (!names.empty()) return error(400, fmt::format("{} accepts no service names", action));
+                if (action == "autostart") {
+                    for (const auto& [n, cfg] : plan_locked().services)
+                        if (cfg.startup == "enabled") names.push_back(n);
+                    if (names.empty()) return error(400, "no default services", "no-default-services");
+                }
+            } else if (action == "start" || action == "stop" || action == "restart") {
+                if (names.empty()) return error(400, fmt::format("must specify services for {} action", action));
+            } else {
+                return error(400, fmt::format("invalid action \"{}\"", action));
+            }
+            c = plan_services_change_locked(action, names, err);
+            if (!c) return err;
+            if (c->tasks.empty()) finish_change_locked(*c);
+        }
+        if (!c->ready) asio::co_spawn(io, run_change(c), asio::detached);
+        return async_reply(c->id);
+    }
+
+    reply list_changes(const target_t& t) {
+        std::lock_guard<std::mutex> lock(m);
+        const std::string select = t.get("select").empty() ? "in-progress" : t.get("select");
+        const std::string for_service = t.get("for");
+        json::array a;
+        std::vector<std::shared_ptr<change_t>> sorted;
+        for (const auto& [id, c] : changes) sorted.push_back(c);
+        std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return std::stoi(x->id) < std::stoi(y->id); });
+        for (const auto& c : sorted) {
+            if (select == "in-progress" && c->ready) continue;
+            if (select == "ready" && !c->ready) continue;
+            if (!for_service.empty() &&
+                std::none_of(c->tasks.begin(), c->tasks.end(), [&](const task_t& tk) { return tk.service == for_service; }))
+                continue;
+            a.push_back(change_json(*c));
+        }
+        return sync(std::move(a));
+    }
+
+    reply change_endpoint(const http::request<http::string_body>& req, const target_t& t) {
+        std::string rest = t.path.substr(std::string("/v1/changes/").size());
+        const bool wait = rest.size() > 5 && rest.compare(rest.size() - 5, 5, "/wait") == 0;
+        if (wait) rest.resize(rest.size() - 5);
+        std::lock_guard<std::mutex> lock(m);
+        auto it = changes.find(rest);
+        if (it == changes.end()) return error(404, fmt::format("cannot find change with id \"{}\"", rest), "");
+        if (req.method() == http::verb::post && !wait) {
+            reply err;
+            auto v = decode_body(req.body(), err);
+            if (!v) return err;
+            if (!v->is_object() || str_of(v->as_object(), "action") != "abort")
+                return error(400, "change action must be \"abort\"");
+            if (it->second->ready)
+                return error(400, fmt::format("cannot abort change {} with nothing pending", rest));
+            return sync(change_json(*it->second));
+        }
+        return sync(change_json(*it->second));
+    }
+
+    // /wait needs to suspend: handled by the connection with this coroutine.
+    awaitable<reply> wait_change(const target_t& t) {
+        std::string id = t.path.substr(std::string("/v1/changes/").size());
+        id.resize(id.size() - 5);
+        std::optional<std::chrono::nanoseconds> timeout;
+        if (!t.get("timeout").empty()) {
+            auto d = parse_go_duration(t.get("timeout"));
+            if (!d) co_return error(400, fmt::format("invalid timeout: \"{}\"", t.get("timeout")));
+            timeout = std::chrono::nanoseconds(*d);
+        }
+        auto timer = std::make_shared<asio::steady_timer>(io);
+        std::shared_ptr<change_t> c;
+        {
+            std::lock_guard<std::mutex> lock(m);
+            auto it = changes.find(id);
+            if (it == changes.end()) co_return error(404, fmt::format("cannot find change with id \"{}\"", id));
+            c = it->second;
+            if (c->ready) co_return sync(change_json(*c));
+            if (timeout) timer->expires_after(*timeout);
+            else timer->expires_at(std::chrono::steady_clock::time_point::max());
+            c->waiters.push_back(timer);
+        }
+        error_code ec;
+        co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+        std::lock_guard<std::mutex> lock(m);
+        if (c->ready) co_return sync(change_json(*c));
+        co_return error(504, fmt::format("timed out waiting for change after {}", t.get("timeout")));
+    }
+
+    // ---- files ---------------------------------------------------------------------------------
+
+    static std::optional<unsigned> parse_perm(const std::string& s, unsigned dflt) {
+        if (s.empty()) return dflt;
+        if (s.size() < 3 || s.size() > 4) return std::nullopt;
+        unsigned v = 0;
+        for (char c : s) {
+            if (c < '0' || c > '7') return std::nullopt;
+            v = v * 8 + static_cast<unsigned>(c - '0');
+        }
+        return v;
+    }
+
+    static std::optional<std::pair<uid_t, gid_t>> owner_of(const json::object& o, std::string& err) {
+        auto uid = int_of(o, "user-id");
+        auto gid = int_of(o, "group-id");
+        const std::string user = str_of(o, "user"), group = str_of(o, "group");
+        if (!uid && !gid && user.empty() && group.empty()) return std::nullopt;
+        uid_t u = static_cast<uid_t>(-1);
+        gid_t g = static_cast<gid_t>(-1);
+        if (uid) u = static_cast<uid_t>(*uid);
+        if (!user.empty()) {
+            passwd* pw = ::getpwnam(user.c_str());
+            if (!pw) {
+                err = fmt::format("user: unknown user {}", user);
+                return std::nullopt;
+            }
+            u = pw->pw_uid;
+            if (group.empty() && !gid) g = pw->pw_gid;
+        }
+        if (gid) g = static_cast<gid_t>(*gid);
+        if (!group.empty()) {
+            ::group* gr = ::getgrnam(group.c_str());
+            if (!gr) {
+                err = fmt::format("group: unknown group {}", group);
+                return std::nullopt;
+            }
+            g = gr->gr_gid;
+        }
+        return std::pair{u, g};
+    }
+
+    static void make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner) {
+        std::vector<fs::path> created;
+        for (fs::path p = dir; !p.empty() && !fs::exists(p); p = p.parent_path()) created.push_back(p);
+        for (auto it = created.rbegin(); it != created.rend(); ++it) {
+            if (::mkdir(it->c_str(), perm) != 0 && errno != EEXIST)
+                throw std::runtime_error(fmt::format("mkdir {}: {}", it->string(), std::strerror(errno)));
+            ::chmod(it->c_str(), perm);
+            if (owner) (void)!::chown(it->c_str(), owner->first, owner->second);
+        }
+    }
+
+    struct part {
+        std::string name, filename, body;
+    };
+
+    static std::optional<std::vector<part>> parse_multipart(const std::string& body, const std::string& boundary) {
+        std::vector<part> parts;
+        const std::string delim = "--" + boundary;
+        std::size_t pos = body.find(delim);
+        if (pos == std::string::npos) return std::nullopt;
+        for (;;) {
+            pos += delim.size();
+            if (body.compare(pos, 2, "--") == 0) break;
+            if (body.compare(pos, 2, "\r\n") != 0) return std::nullopt;
+            pos += 2;
+            const std::size_t head_end = body.find("\r\n\r\n", pos);
+            if (head_end == std::string::npos) return std::nullopt;
+            const std::string head = body.substr(pos, head_end - pos);
+            const std::size_t next = body.find("\r\n" + delim, head_end + 4);
+            if (next == std::string::npos) return std::nullopt;
+            part pt;
+            pt.body = body.substr(head_end + 4, next - head_end - 4);
+            auto field = [&](const std::string& key) -> std::string {
+                const auto k = head.find(key + "=\"");
+                if (k == std::string::npos) return "";
+                const auto start = k + key.size() + 2;
+                return head.substr(start, head.find('"', start) - start);
+            };
+            pt.name = field("name");
+            pt.filename = field("filename");
+            parts.push_back(std::move(pt));
+            pos = next + 2;
+        }
+        return parts;
+    }
+
+    reply post_files(const http::request<http::string_body>& req) {
+        const std::string ctype = std::string(req[http::field::content_type]);
+        if (ctype.rfind("multipart/form-data", 0) == 0) return write_files(req.body(), ctype);
+        reply err;
+        auto v = decode_body(req.body(), err);
+        if (!v) return err;
+        if (!v->is_object()) return error(400, "cannot decode request body: expected an object");
+        const json::object& o = v->as_object();
+        const std::string action = str_of(o, "action");
+        json::array results;
+        if (action == "make-dirs") {
+            auto it = o.find("dirs");
+            if (it == o.end() || !it->value().is_array()) return error(400, "must specify one or more directories");
+            for (const auto& d : it->value().as_array()) {
+                const json::object& dir = d.as_object();
+                const std::string path = str_of(dir, "path");
+                json::object r{{"path", path}};
+                std::string owner_err;
+                auto owner = owner_of(dir, owner_err);
+                auto perm = parse_perm(str_of(dir, "permissions"), 0755);
+                try {
+                    if (!owner_err.empty()) throw std::runtime_error(owner_err);
+                    if (!perm) throw std::runtime_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(dir, "permissions")));
+                    if (bool_of(dir, "make-parents")) make_parents(path, *perm, owner);
+                    else if (::mkdir(path.c_str(), *perm) != 0)
+                        throw std::runtime_error(fmt::format("mkdir {}: {}", path, std::strerror(errno)));
+                    else if (owner) (void)!::chown(path.c_str(), owner->first, owner->second);
+                } catch (const std::exception& e) {
+                    r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
+                }
+                results.push_back(std::move(r));
+            }
+            return sync(std::move(results));
+        }
+        if (action == "remove") {
+            auto it = o.find("paths");
+            if (it == o.end() || !it->value().is_array()) return error(400, "must specify one or more paths");
+            for (const auto& d : it->value().as_array()) {
+                const json::object& item = d.as_object();
+                const std::string path = str_of(item, "path");
+                json::object r{{"path", path}};
+                std::error_code ec;
+                if (!fs::exists(fs::symlink_status(path, ec)))
+                    r["error"] = json::object{{"message", fmt::format("remove {}: no such file or directory", path)}, {"kind", "not-found"}};
+                else if (bool_of(item, "recursive")) fs::remove_all(path, ec);
+                else fs::remove(path, ec);
+                if (ec && !r.contains("error"))
+                    r["error"] = json::object{{"message", fmt::format("remove {}: {}", path, ec.message())}, {"kind", "generic-file-error"}};
+                results.push_back(std::move(r));
+            }
+            return sync(std::move(results));
+        }
+        return error(400, fmt::format("invalid action \"{}\"", action));
+    }
+
+    reply write_files(const std::string& body, const std::string& ctype) {
+        std::string boundary;
+        if (auto b = ctype.find("boundary="); b != std::string::npos) {
+            boundary = ctype.substr(b + 9);
+            if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.find('"', 1) - 1);
+        }
+        if (boundary.size() < 32) return error(400, fmt::format("invalid boundary \"{}\"", boundary));
+        auto parts = parse_multipart(body, boundary);
+        if (!parts || parts->empty() || (*parts)[0].name != "request")
+            return error(400, "must specify request metadata as the first part");
+        reply err;
+        auto meta = decode_body((*parts)[0].body, err);
+        if (!meta) return err;
+        const json::object& mo = meta->as_object();
+        if (str_of(mo, "action") != "write") return error(400, fmt::format("invalid action \"{}\"", str_of(mo, "action")));
+        json::array results;
+        auto files_it = mo.find("files");
+        if (files_it == mo.end() || !files_it->value().is_array()) return error(400, "must specify one or more files");
+        for (const auto& f : files_it->value().as_array()) {
+            const json::object& fo = f.as_object();
+            const std::string path = str_of(fo, "path");
+            json::object r{{"path", path}};
+            auto content = std::find_if(parts->begin() + 1, parts->end(), [&](const part& pt) { return pt.filename == path; });
+            auto perm = parse_perm(str_of(fo, "permissions"), 0644);
+            std::string owner_err;
+            auto owner = owner_of(fo, owner_err);
+            if (content == parts->end()) {
+                r["error"] = json::object{{"message", fmt::format("no file content for path \"{}\"", path)}, {"kind", "generic-file-error"}};
+            } else if (!perm) {
+                r["error"] = json::object{{"message", fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions"))},
+                                          {"kind", "generic-file-error"}};
+            } else if (!owner_err.empty()) {
+                r["error"] = json::object{{"message", owner_err}, {"kind", "generic-file-error"}};
+            } else {
+                try {
+                    const fs::path target(path);
+                    if (bool_of(fo, "make-dirs")) make_parents(target.parent_path(), 0755, owner);
+                    const std::string tmp = path + "." + random_hex(12) + "~";
+                    {
+                        std::ofstream out(tmp, std::ios::binary);
+                        if (!out) {
+                            const bool missing = !fs::exists(target.parent_path());
+                            r["error"] = json::object{{"message", fmt::format("open {}: {}", tmp, missing ? "no such file or directory" : std::strerror(errno))},
+                                                      {"kind", missing ? "not-found" : "generic-file-error"}};
+                            results.push_back(std::move(r));
+                            continue;
+                        }
+                        out << content->body;
+                    }
+                    ::chmod(tmp.c_str(), *perm);
+                    if (owner) (void)!::chown(tmp.c_str(), owner->first, owner->second);
+                    fs::rename(tmp, target);
+                    std::lock_guard<std::mutex> lock(m);
+                    ++rec.files_written;
+                } catch (const std::exception& e) {
+                    r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
+                }
+            }
+            results.push_back(std::move(r));
+        }
+        return sync(std::move(results));
+    }
+
+    reply get_files(const http::request<http::string_body>& req, const target_t& t) {
+        const std::string action = t.get("action");
+        if (action == "read") {
+            if (std::string(req[http::field::accept]) != "multipart/form-data")
+                return error(400, "must accept multipart/form-data");
+            const std::string boundary = random_hex(60);
+            std::string body;
+            json::array results;
+            for (const auto& path : t.all("path")) {
+                json::object r{{"path", path}};
+                std::ifstream in(path, std::ios::binary);
+                std::error_code ec;
+                if (!fs::exists(path, ec)) {
+                    r["error"] = json::object{{"message", fmt::format("stat {}: no such file or directory", path)}, {"kind", "not-found"}};
+                } else if (fs::is_directory(path, ec)) {
+                    r["error"] = json::object{{"message", fmt::format("can only read a regular file: \"{}\"", path)}, {"kind", "generic-file-error"}};
+                } else if (!in) {
+                    r["error"] = json::object{{"message", fmt::format("open {}: permission denied", path)}, {"kind", "permission-denied"}};
+                } else {
+                    std::ostringstream ss;
+                    ss << in.rdbuf();
+                    body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + path +
+                            "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + ss.str() + "\r\n";
+                }
+                results.push_back(std::move(r));
+            }
+            body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n" +
+                    sync(std::move(results)).body + "\r\n--" + boundary + "--\r\n";
+            return {200, "multipart/form-data; boundary=" + boundary, std::move(body)};
+        }
+        if (action == "list") {
+            const std::string path = t.get("path");
+            const std::string pattern = t.get("pattern");
+            std::error_code ec;
+            if (!fs::exists(fs::symlink_status(path, ec)))
+                return error(404, fmt::format("stat {}: no such file or directory", path), "not-found");
+            std::vector<fs::path> entries;
+            if (t.get("itself") == "true" || !fs::is_directory(path, ec)) entries.push_back(path);
+            else
+                for (const auto& e : fs::directory_iterator(path, ec)) entries.push_back(e.path());
+            std::sort(entries.begin(), entries.end());
+            json::array a;
+            for (const auto& e : entries) {
+                if (!pattern.empty() && ::fnmatch(pattern.c_str(), e.filename().c_str(), 0) != 0) continue;
+                struct stat st {};
+                if (::lstat(e.c_str(), &st) != 0) continue;
+                json::object o;
+                o["path"] = e.string();
+                o["name"] = e.filename().string();
+                const char* type = S_ISDIR(st.st_mode) ? "directory" : S_ISREG(st.st_mode) ? "file" : S_ISLNK(st.st_mode) ? "symlink"
+                                 : S_ISSOCK(st.st_mode) ? "socket" : S_ISFIFO(st.st_mode) ? "named-pipe" : "device";
+                o["type"] = type;
+                if (S_ISREG(st.st_mode)) o["size"] = static_cast<std::int64_t>(st.st_size);
+                o["permissions"] = fmt::format("{:03o}", st.st_mode & 07777);
+                std::time_t mt = st.st_mtime;
+                std::tm tm{};
+                ::gmtime_r(&mt, &tm);
+                char buf[32];
+                std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+                o["last-modified"] = buf;
+                o["user-id"] = st.st_uid;
+                if (passwd* pw = ::getpwuid(st.st_uid)) o["user"] = pw->pw_name;
+                o["group-id"] = st.st_gid;
+                if (::group* gr = ::getgrgid(st.st_gid)) o["group"] = gr->gr_name;
+                a.push_back(std::move(o));
+            }
+            return sync(std::move(a));
+        }
+        return error(400, fmt::format("invalid action \"{}\"", action));
+    }
+
+    // ---- checks, signals, notices, logs ----------------------------------------------------------
+
+    reply list_checks(const target_t& t) {
+        std::lock_guard<std::mutex> lock(m);
+        const std::string level = t.get("level");
+        const auto names = t.list("names");
+        json::array a;
+        for (const auto& [name, c] : plan_locked().checks) {
+            if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+            if (!level.empty() && c.level.value_or("") != level) continue;
+            const check_state& st = checks[name];
+            json::object o;
+            o["name"] = name;
+            if (c.level) o["level"] = *c.level;
+            o["startup"] = c.startup.value_or("enabled");
+            o["status"] = st.stopped ? "inactive" : st.status;
+            if (!st.stopped || st.successes) o["successes"] = st.successes;
+            if (st.failures) o["failures"] = st.failures;
+            o["threshold"] = c.threshold.value_or(3);
+            a.push_back(std::move(o));
+        }
+        return sync(std::move(a));
+    }
+
+    reply post_checks(const std::string& body) {
+        reply err;
+        auto v = decode_body(body, err);
+        if (!v) return err;
+        const json::object& o = v->as_object();
+        const std::string action = str_of(o, "action");
+        if (action != "start" && action != "stop") return error(400, fmt::format("invalid action \"{}\"", action));
+        std::lock_guard<std::mutex> lock(m);
+        json::array changed;
+        const layer p = plan_locked();
+        if (auto it = o.find("checks"); it != o.end() && it->value().is_array())
+            for (const auto& n : it->value().as_array()) {
+                const std::string name(n.as_string());
+                if (!p.checks.count(name)) return error(400, fmt::format("cannot find check with name \"{}\"", name));
+                check_state& st = checks[name];
+                if (st.stopped == (action == "stop")) continue;
+                st.stopped = action == "stop";
+                st.successes = st.failures = 0;
+                st.status = "up";
+                changed.push_back(json::string(name));
+            }
+        return sync(json::object{{"changed", std::move(changed)}});
+    }
+
+    // Runs due checks (tcp, exec; http is not run and stays up) on the checker thread.
+    void run_checks() {
+        while (!stopping) {
+            std::vector<std::pair<std::string, redispebble::check>> due;
+            {
+                std::lock_guard<std::mutex> lock(m);
+                const auto now = std::chrono::steady_clock::now();
+                for (const auto& [name, c] : plan_locked().checks) {
+                    check_state& st = checks[name];
+                    if (st.stopped || c.startup == "disabled" || st.next_run > now) continue;
+                    const auto period = std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
+                    st.next_run = now + period;
+                    due.emplace_back(name, c);
+                }
+            }
+            for (const auto& [name, c] : due) {
+                const bool ok = run_check(c);
+                std::lock_guard<std::mutex> lock(m);
+                check_state& st = checks[name];
+                if (ok) {
+                    ++st.successes;
+                    st.failures = 0;
+                    st.status = "up";
+                } else if (++st.failures >= c.threshold.value_or(3)) {
+                    st.status = "down";
+                }
+            }
+            for (int i = 0; i < 5 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+
+    static bool run_check(const redispebble::check& c) {
+        if (c.tcp) {
+            int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            sockaddr_in addr{};
+            addr.sin_family = AF_INET;
+            addr.sin_port = htons(static_cast<std::uint16_t>(c.tcp->port.value_or(0)));
+            ::inet_pton(AF_INET, c.tcp->host.value_or("127.0.0.1") == "localhost" ? "127.0.0.1" : c.tcp->host.value_or("127.0.0.1").c_str(),
+                        &addr.sin_addr);
+            const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+            ::close(fd);
+            return ok;
+        }
+        if (c.exec && c.exec->command) {
+            try {
+                process_options po;
+                po.argv = shlex_split(*c.exec->command);
+                po.environment = c.exec->environment;
+                child_process p(po);
+                const auto timeout = std::chrono::nanoseconds(parse_go_duration(c.timeout.value_or("3s")).value_or(3000000000));
+                auto code = p.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+                return code && *code == 0;
+            } catch (const std::exception&) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    reply signals(const std::string& body) {
+        reply err;
+        auto v = decode_body(body, err);
+        if (!v) return err;
+        const json::object& o = v->as_object();
+        const std::string sig = str_of(o, "signal");
+        static const std::map<std::string, int> known{{"SIGHUP", SIGHUP}, {"SIGINT", SIGINT}, {"SIGQUIT", SIGQUIT},
+                                                      {"SIGKILL", SIGKILL}, {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2},
+                                                      {"SIGTERM", SIGTERM}, {"SIGSTOP", SIGSTOP}, {"SIGCONT", SIGCONT}};
+        auto k = known.find(sig);
+        if (k == known.end()) return error(400, fmt::format("invalid signal name \"{}\"", sig));
+        std::lock_guard<std::mutex> lock(m);
+        if (auto it = o.find("services"); it != o.end() && it->value().is_array())
+            for (const auto& n : it->value().as_array()) {
+                const std::string name(n.as_string());
+                auto s = services.find(name);
+                if (s == services.end() || s->second.current != "active")
+                    return error(500, fmt::format("cannot send signal to \"{}\": service is not running", name));
+                if (s->second.process) s->second.process->signal(k->second);
+            }
+        return sync(true);
+    }
+
+    static json::object notice_json(const notice_t& n) {
+        json::object o;
+        o["id"] = n.id;
+        if (n.user_id) o["user-id"] = *n.user_id;
+        else o["user-id"] = nullptr;
+        o["type"] = n.type;
+        o["key"] = n.key;
+        o["first-occurred"] = n.first;
+        o["last-occurred"] = n.last;
+        o["last-repeated"] = n.repeated;
+        o["occurrences"] = n.occurrences;
+        if (!n.last_data.empty()) o["last-data"] = n.last_data;
+        o["expire-after"] = "168h0m0s";
+        return o;
+    }
+
+    reply notices_endpoint(const http::request<http::string_body>& req, const target_t& t) {
+        std::lock_guard<std::mutex> lock(m);
+        if (t.path != "/v1/notices") {
+            const std::string id = t.path.substr(std::string("/v1/notices/").size());
+            for (const auto& n : notices)
+                if (n.id == id) return sync(notice_json(n));
+            return error(404, fmt::format("cannot find notice with ID \"{}\"", id), "not-found");
+        }
+        if (req.method() == http::verb::post) {
+            reply err;
+            auto v = decode_body(req.body(), err);
+            if (!v) return err;
+            const json::object& o = v->as_object();
+            if (str_of(o, "action") != "add") return error(400, fmt::format("invalid action \"{}\"", str_of(o, "action")));
+            if (str_of(o, "type") != "custom") return error(400, "invalid type \"" + str_of(o, "type") + "\"");
+            const std::string key = str_of(o, "key");
+            if (key.empty()) return error(400, "invalid key \"\"");
+            const std::string now = now_rfc3339();
+            json::object data;
+            if (auto d = o.find("data"); d != o.end() && d->value().is_object()) data = d->value().as_object();
+            for (auto& n : notices)
+                if (n.type == "custom" && n.key == key) {
+                    ++n.occurrences;
+                    n.last = n.repeated = now;
+                    n.last_data = data;
+                    return sync(json::object{{"id", n.id}});
+                }
+            notice_t n;
+            n.id = std::to_string(next_notice++);
+            n.type = "custom";
+            n.key = key;
+            n.user_id = 0;
+            n.first = n.last = n.repeated = now;
+            n.last_data = data;
+            notices.push_back(n);
+            return sync(json::object{{"id", n.id}});
+        }
+        const auto types = t.list("types");
+        const auto keys = t.list("keys");
+        json::array a;
+        for (const auto& n : notices) {
+            if (!types.empty() && std::find(types.begin(), types.end(), n.type) == types.end()) continue;
+            if (!keys.empty() && std::find(keys.begin(), keys.end(), n.key) == keys.end()) continue;
+            a.push_back(notice_json(n));
+        }
+        return sync(std::move(a));
+    }
+
+    reply get_logs(const target_t& t) {
+        std::lock_guard<std::mutex> lock(m);
+        for (auto& [name, s] : services) capture_output_locked(name, s);
+        const auto names = t.list("services");
+        int n = 30;
+        if (!t.get("n").empty()) n = std::stoi(t.get("n"));
+        std::vector<const log_line*> picked;
+        for (const auto& l : logs)
+            if (names.empty() || std::find(names.begin(), names.end(), l.service) != names.end()) picked.push_back(&l);
+        if (n >= 0 && picked.size() > static_cast<std::size_t>(n)) picked.erase(picked.begin(), picked.end() - n);
+        std::string body;
+        for (const auto* l : picked)
+            body += json::serialize(json::object{{"time", l->time}, {"service", l->service}, {"message", l->message}}) + "\n";
+        return {200, "application/x-ndjson", std::move(body), true};
+    }
+
+    // ---- connections ---------------------------------------------------------------------------
+
+    awaitable<void> serve(local::socket sock) {
+        beast::basic_stream<local, asio::any_io_executor> stream(std::move(sock));
+        beast::flat_buffer buf;
+        for (;;) {
+            http::request_parser<http::string_body> parser;
+            parser.body_limit(std::uint64_t(4) << 30);
+            error_code ec;
+            stream.expires_never();
+            co_await http::async_read(stream, buf, parser, asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (ec == http::error::partial_message || ec == http::error::bad_content_length) {
+                    // A truncated JSON body, as in the transcripts, is still decoded (and refused).
+                }
+                co_return;
+            }
+            http::request<http::string_body> req = parser.release();
+            const target_t t = parse_target(req.target());
+            fault f = fault::none;
+            std::chrono::milliseconds delay{0};
+            {
+                std::lock_guard<std::mutex> lock(m);
+                rec.requests.push_back({std::string(req.method_string()), std::string(req.target())});
+                if (next_fault != fault::none && fault_count > 0) {
+                    f = next_fault;
+                    delay = fault_delay;
+                    if (--fault_count == 0) next_fault = fault::none;
+                }
+            }
+            if (f == fault::delay) {
+                asio::steady_timer timer(io, delay);
+                co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
+            reply r;
+            if (req.method() == http::verb::get && t.path.rfind("/v1/changes/", 0) == 0 && t.path.size() > 5 &&
+                t.path.compare(t.path.size() - 5, 5, "/wait") == 0)
+                r = co_await wait_change(t);
+            else
+                r = route(req);
+            std::string wire = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nDate: {}\r\n", r.status, status_text(r.status),
+                                           r.content_type, http_date());
+            if (r.chunked) {
+                wire += "Transfer-Encoding: chunked\r\n\r\n";
+                if (!r.body.empty()) wire += fmt::format("{:x}\r\n{}\r\n", r.body.size(), r.body);
+                wire += "0\r\n\r\n";
+            } else {
+                wire += fmt::format("Content-Length: {}\r\n\r\n{}", r.body.size(), r.body);
+            }
+            if (f == fault::garbage) wire = "this is not HTTP at all\r\n\r\n";
+            if (f == fault::close_mid_response) wire.resize(wire.size() / 2);
+            co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(use_awaitable, ec));
+            if (ec || f == fault::close_mid_response || f == fault::garbage) {
+                stream.socket().shutdown(local::socket::shutdown_both, ec);
+                co_return;
+            }
+        }
+    }
+
+    static std::string http_date() {
+        std::time_t t = std::time(nullptr);
+        std::tm tm{};
+        ::gmtime_r(&t, &tm);
+        char buf[64];
+        std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        return buf;
+    }
+
+    awaitable<void> accept_loop() {
+        for (;;) {
+            error_code ec;
+            local::socket sock = co_await acceptor->async_accept(asio::redirect_error(use_awaitable, ec));
+            if (ec) {
+                if (ec == asio::error::operation_aborted || stopping) co_return;
+                continue;
+            }
+            asio::co_spawn(io, serve(std::move(sock)), asio::detached);
+        }
+    }
+
+    void listen() {
+        std::error_code ec;
+        fs::remove(socket, ec);
+        acceptor.emplace(io);
+        acceptor->open();
+        acceptor->bind(local::endpoint(socket));
+        acceptor->listen();
+        asio::co_spawn(io, accept_loop(), asio::detached);
+    }
+
+    void stop_all_services() {
+        std::vector<std::shared_ptr<child_process>> procs;
+        {
+            std::lock_guard<std::mutex> lock(m);
+            for (auto& [name, s] : services) {
+                if (s.process) procs.push_back(s.process);
+                s.process.reset();
+                if (s.current != "inactive") s.since = now_rfc3339();
+                s.current = "inactive";
+            }
+        }
+        for (auto& p : procs) p->terminate(std::chrono::seconds(5));
+    }
+};
+
+pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>()) {
+    impl_->opts = std::move(opts);
+    if (impl_->opts.socket_path.empty()) {
+        std::string tmpl = (fs::temp_directory_path() / "redispebble-server-XXXXXX").string();
+        if (!::mkdtemp(tmpl.data())) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+        ::chmod(tmpl.c_str(), 0755);
+        impl_->temp_dir = tmpl;
+        impl_->socket = tmpl + "/.pebble.socket";
+    } else {
+        impl_->socket = impl_->opts.socket_path;
+    }
+    impl_->listen();
+    impl_->monitor_timer.emplace(impl_->io);
+    impl_->monitor();
+    impl_->thread = std::thread([this] { impl_->io.run(); });
+    impl_->checker = std::thread([this] { impl_->run_checks(); });
+}
+
+pebble_server::~pebble_server() {
+    impl_->stopping = true;
+    asio::post(impl_->io, [this] {
+        error_code ec;
+        if (impl_->acceptor) impl_->acceptor->close(ec);
+        if (impl_->monitor_timer) impl_->monitor_timer->cancel();
+    });
+    impl_->stop_all_services();
+    impl_->io.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    if (impl_->checker.joinable()) impl_->checker.join();
+    std::error_code ec;
+    fs::remove(impl_->socket, ec);
+    if (!impl_->temp_dir.empty()) fs::remove_all(impl_->temp_dir, ec);
+}
+
+const std::string& pebble_server::socket_path() const noexcept { return impl_->socket; }
+
+void pebble_server::inject(fault f, int count, std::chrono::milliseconds delay) {
+    if (f == fault::refuse) {
+        std::promise<void> done;
+        asio::post(impl_->io, [this, &done] {
+            error_code ec;
+            impl_->acceptor->close(ec);
+            // The socket file stays: connecting to it is refused.
+            done.set_value();
+        });
+        done.get_future().wait();
+        return;
+    }
+    std::lock_guard<std::mutex> lock(impl_->m);
+    impl_->next_fault = f;
+    impl_->fault_count = count;
+    impl_->fault_delay = delay;
+}
+
+void pebble_server::clear_faults() {
+    {
+        std::lock_guard<std::mutex> lock(impl_->m);
+        impl_->next_fault = fault::none;
+        impl_->fault_count = 0;
+    }
+    std::promise<void> done;
+    asio::post(impl_->io, [this, &done] {
+        if (!impl_->acceptor->is_open()) impl_->listen();
+        done.set_value();
+    });
+    done.get_future().wait();
+}
+
+void pebble_server::restart_daemon() {
+    impl_->stop_all_services();
+    std::lock_guard<std::mutex> lock(impl_->m);
+    impl_->layers.clear();
+    impl_->checks.clear();
+    for (auto& [name, s] : impl_->services) {
+        s.ever_started = false;
+        s.started_with.reset();
+    }
+}
+
+server_record pebble_server::record() const {
+    std::lock_guard<std::mutex> lock(impl_->m);
+    return impl_->rec;
+}
+
+std::string pebble_server::service_state(const std::string& name) const {
+    std::lock_guard<std::mutex> lock(impl_->m);
+    auto it = impl_->services.find(name);
+    if (it == impl_->services.end()) return impl_->plan_locked().services.count(name) ? "inactive" : "";
+    return it->second.current == "starting" ? "active" : it->second.current;
+}
+
+std::string pebble_server::plan_yaml() const {
+    std::lock_guard<std::mutex> lock(impl_->m);
+    return to_plan_yaml(impl_->plan_locked());
+}
+
+} // namespace redispebble::testing
