@@ -25,12 +25,19 @@ struct document {
     throw input_error(source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, key, msg);
 }
 
-document parse(std::string_view yaml, std::string_view source) {
+// `holds_secret`: some of yaml-cpp's messages quote bytes of the document ("unknown escape
+// character: q", "invalid unicode: ..."); for a document that holds a password only the part
+// before such a quotation is kept.
+document parse(std::string_view yaml, std::string_view source, bool holds_secret = false) {
     document doc{std::string(source), {}};
     try {
         doc.root = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
-        fail(doc.source, e.mark, "", "invalid YAML: " + e.msg);
+        std::string msg = e.msg;
+        if (holds_secret) {
+            if (auto colon = msg.find(':'); colon != std::string::npos) msg.erase(colon);
+        }
+        fail(doc.source, e.mark, "", "invalid YAML: " + msg);
     }
     if (doc.root.IsNull()) return doc;  // an empty document: every default
     if (!doc.root.IsMap()) fail(doc.source, doc.root.Mark(), "", "expected a mapping of keys to values");
@@ -55,7 +62,7 @@ void each_key(const document& doc, const std::vector<std::string>& known,
         if (std::find(known.begin(), known.end(), key) == known.end()) {
             std::string list;
             for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-            fail(doc.source, kv.first.Mark(), key, "unknown key; known keys: " + list);
+            fail(doc.source, kv.first.Mark(), key, "unknown key \"" + key + "\"; known keys: " + list);
         }
         if (std::find(seen.begin(), seen.end(), key) != seen.end())
             fail(doc.source, kv.first.Mark(), key, "appears twice");
@@ -76,7 +83,16 @@ bool as_bool(const document& doc, const std::string& key, const YAML::Node& n) {
         if (v == "true") return true;
         if (v == "false") return false;
     }
-    fail(doc.source, n.Mark(), key, "expected a boolean (true or false), got " + shown(n));
+    std::string msg = "expected a boolean (true or false), got " + shown(n);
+    if (n.IsScalar()) {
+        std::string lower = n.Scalar();
+        std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
+        static const char* const yaml11[] = {"yes", "no", "y", "n", "on", "off", "true", "false"};
+        if (std::find(std::begin(yaml11), std::end(yaml11), lower) != std::end(yaml11))
+            msg += " (only the lower-case, unquoted words true and false are booleans here; YAML 1.1's "
+                   "yes/no/on/off are not accepted)";
+    }
+    fail(doc.source, n.Mark(), key, msg);
 }
 
 std::uint16_t as_port(const document& doc, const std::string& key, const YAML::Node& n) {
@@ -90,12 +106,102 @@ std::uint16_t as_port(const document& doc, const std::string& key, const YAML::N
     fail(doc.source, n.Mark(), key, "expected an integer from 1 to 65535, got " + shown(n));
 }
 
+// Service name, layer label, container name: Juju and Pebble names, [a-z0-9-].
 void check_name(const std::string& source, int line, int column, const std::string& key, const std::string& v) {
     if (v.empty()) throw input_error(source, line, column, key, "must not be empty");
     const bool ok = std::all_of(v.begin(), v.end(), [](unsigned char c) {
-        return std::islower(c) || std::isdigit(c) || c == '-' || c == '_' || c == '.';
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
     });
-    if (!ok) throw input_error(source, line, column, key, fmt::format("expected lower-case letters, digits, '-', '_' or '.', got \"{}\"", v));
+    if (!ok)
+        throw input_error(source, line, column, key,
+                          fmt::format("expected lower-case letters, digits and '-', got \"{}\"", v));
+}
+
+// User and group: the portable POSIX name characters [A-Za-z0-9._-], not starting with '-'.
+void check_account(const std::string& source, int line, int column, const std::string& key, const std::string& v) {
+    if (v.empty()) throw input_error(source, line, column, key, "must not be empty");
+    const bool ok = v.front() != '-' && std::all_of(v.begin(), v.end(), [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.';
+    });
+    if (!ok)
+        throw input_error(source, line, column, key,
+                          fmt::format("expected a user or group name of letters, digits, '.', '_' and '-' "
+                                      "(not starting with '-'), got \"{}\"", v));
+}
+
+bool is_ipv4(std::string_view s) {
+    int parts = 0;
+    while (true) {
+        std::size_t n = 0;
+        int value = 0;
+        while (n < s.size() && s[n] >= '0' && s[n] <= '9' && n < 3) value = value * 10 + (s[n++] - '0');
+        if (n == 0 || value > 255 || (n > 1 && s[0] == '0')) return false;  // no leading zeros (octal?)
+        ++parts;
+        s.remove_prefix(n);
+        if (s.empty()) return parts == 4;
+        if (s.front() != '.' || parts == 4) return false;
+        s.remove_prefix(1);
+    }
+}
+
+// Counts the 16-bit groups of a ':'-separated run ("" has none); the last may be a dotted IPv4
+// (two groups) when `ipv4_tail`. -1 when malformed.
+int ipv6_groups(std::string_view s, bool ipv4_tail) {
+    if (s.empty()) return 0;
+    int groups = 0;
+    while (true) {
+        const std::size_t colon = s.find(':');
+        const std::string_view g = s.substr(0, colon);
+        if (colon == std::string_view::npos && ipv4_tail && g.find('.') != std::string_view::npos)
+            return is_ipv4(g) ? groups + 2 : -1;
+        if (g.empty() || g.size() > 4 || !std::all_of(g.begin(), g.end(), [](unsigned char c) { return std::isxdigit(c); }))
+            return -1;
+        ++groups;
+        if (colon == std::string_view::npos) return groups;
+        s.remove_prefix(colon + 1);
+    }
+}
+
+bool is_ipv6(std::string_view s) {
+    const std::size_t gap = s.find("::");
+    if (gap == std::string_view::npos) return ipv6_groups(s, true) == 8;
+    if (s.find("::", gap + 1) != std::string_view::npos) return false;
+    const int left = ipv6_groups(s.substr(0, gap), false);
+    const int right = ipv6_groups(s.substr(gap + 2), true);
+    return left >= 0 && right >= 0 && left + right <= 7;
+}
+
+// A host name or address as the peer relation gives it: what `--replicaof` and
+// `--replica-announce-ip` take as one word.
+void check_host(const std::string& source, int line, int column, const std::string& key, const std::string& v) {
+    const bool ok = v.front() != '-' && std::all_of(v.begin(), v.end(), [](unsigned char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+               c == '.' || c == ':';
+    });
+    if (!ok)
+        throw input_error(source, line, column, key,
+                          fmt::format("expected a host name or IP address (letters, digits, '.', '-', '_', ':', "
+                                      "not starting with '-'), got \"{}\"", v));
+}
+
+bool valid_utf8(std::string_view s) {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto b0 = static_cast<unsigned char>(s[i]);
+        const std::size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : (b0 >> 3) == 0x1e ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return false;
+        std::uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1f) : len == 3 ? (b0 & 0x0f) : (b0 & 0x07);
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xc0) != 0x80) return false;
+            cp = (cp << 6) | (b & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return false;
+        i += len;
+    }
+    return true;
 }
 
 struct position {
@@ -118,19 +224,20 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
         fail_at("storage-path", "must not contain a newline or NUL");
     for (const auto& [key, value] : {std::pair<std::string, const std::string*>{"service-name", &cfg.service_name},
                                      {"layer-label", &cfg.layer_label},
-                                     {"container-name", &cfg.container_name},
-                                     {"user", &cfg.user},
-                                     {"group", &cfg.group}}) {
+                                     {"container-name", &cfg.container_name}}) {
         const position p = where(key);
         check_name(source, p.line, p.column, key, *value);
+    }
+    for (const auto& [key, value] :
+         {std::pair<std::string, const std::string*>{"user", &cfg.user}, {"group", &cfg.group}}) {
+        const position p = where(key);
+        check_account(source, p.line, p.column, key, *value);
     }
     if (cfg.layer_label.rfind("pebble-", 0) == 0)
         fail_at("layer-label", "labels starting with \"pebble-\" are reserved by Pebble");
     const std::string& b = cfg.bind_address;
-    const bool bind_ok = !b.empty() && std::all_of(b.begin(), b.end(), [](unsigned char c) {
-        return std::isxdigit(c) || c == '.' || c == ':' || c == '-' || c == '*' || std::isalnum(c);
-    });
-    if (!bind_ok) fail_at("bind-address", fmt::format("expected an address such as 0.0.0.0 or ::, got \"{}\"", b));
+    if (!is_ipv4(b) && !is_ipv6(b))
+        fail_at("bind-address", fmt::format("expected an IPv4 or IPv6 address such as 0.0.0.0 or ::, got \"{}\"", b));
 }
 
 } // namespace
@@ -169,23 +276,54 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
 
 void validate(const redis_config& cfg) { validate_at(cfg, "config", {}); }
 
+namespace {
+
+void validate_peer_at(const peer_data& peer, const std::string& source, const std::map<std::string, position>& at) {
+    auto where = [&](const std::string& key) {
+        auto it = at.find(key);
+        return it == at.end() ? position{} : it->second;
+    };
+    // Never the value in these messages.
+    const std::string& p = peer.admin_password.reveal();
+    if (p.find('\0') != std::string::npos) {
+        const position pos = where("admin-password");
+        throw input_error(source, pos.line, pos.column, "admin-password", "must not contain a NUL byte");
+    }
+    if (!valid_utf8(p)) {
+        const position pos = where("admin-password");
+        throw input_error(source, pos.line, pos.column, "admin-password",
+                          "must be valid UTF-8 (Pebble's API carries JSON and YAML)");
+    }
+    for (const auto& [key, value] : {std::pair<std::string, const std::string*>{"current-master", &peer.current_master},
+                                     {"hostname", &peer.hostname}}) {
+        if (value->empty()) continue;  // not known yet: not an error
+        const position pos = where(key);
+        check_host(source, pos.line, pos.column, key, *value);
+    }
+}
+
+} // namespace
+
 peer_data load_peer_data(std::string_view yaml, std::string_view source) {
-    const document doc = parse(yaml, source);
+    const document doc = parse(yaml, source, true);
     peer_data peer;
+    std::map<std::string, position> at;
     each_key(doc, {"admin-password", "current-master", "hostname"}, [&](const std::string& key, const YAML::Node& v) {
+        at[key] = {v.Mark().line + 1, v.Mark().column + 1};
         if (v.IsNull()) return;  // present but empty: not set yet
         if (key == "admin-password") {
-            std::string p = as_string(doc, key, v, true);
-            if (p.find('\0') != std::string::npos) fail(doc.source, v.Mark(), key, "must not contain a NUL byte");
-            peer.admin_password = secret(std::move(p));
+            peer.admin_password = secret(as_string(doc, key, v, true));
         } else if (key == "current-master") {
             peer.current_master = as_string(doc, key, v);
         } else {
             peer.hostname = as_string(doc, key, v);
         }
     });
+    validate_peer_at(peer, doc.source, at);
     return peer;
 }
+
+void validate(const peer_data& peer) { validate_peer_at(peer, "peer data", {}); }
 
 std::string to_yaml(const redis_config& cfg) {
     YAML::Emitter out;

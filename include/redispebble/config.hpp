@@ -64,12 +64,25 @@ struct peer_data {
 [[nodiscard]] redis_config load_config(std::string_view yaml, std::string_view source = "config");
 
 /// Parses a peer-data document: `admin-password`, `current-master`, `hostname`, all strings, all
-/// optional (an incomplete peer data set is a Waiting decision, not an error). Unknown keys and wrong
-/// types are input_error. The password never appears in an error message.
+/// optional (an incomplete peer data set is a Waiting decision, not an error). Unknown keys, wrong
+/// types and the rules of validate(const peer_data&) are input_error. The password never appears
+/// in an error message (nor do the bytes some YAML syntax errors would quote).
 [[nodiscard]] peer_data load_peer_data(std::string_view yaml, std::string_view source = "peer data");
 
-/// Checks a config built in code with the same rules as load_config; throws input_error.
+/// Checks a config built in code with the same rules as load_config; throws input_error. The rules:
+/// `port` 1-65535; `storage-path` absolute, without NUL, CR or LF; `service-name`, `layer-label`,
+/// `container-name` non-empty [a-z0-9-] (Juju's names), the label not starting with "pebble-"
+/// (reserved by Pebble); `user`, `group` non-empty [A-Za-z0-9._-] not starting with '-'; and
+/// `bind-address` one IPv4 (dotted quad, no leading zeros) or IPv6 literal, checked by a small
+/// parser here (the core makes no OS calls, so no inet_pton): no host names, zone ids, `*` or
+/// Redis's `-` prefix. Booleans are only `true` and `false` (not YAML 1.1's yes/no/on/off).
 void validate(const redis_config& cfg);
+
+/// Checks peer data built in code with the same rules as load_peer_data: the password valid UTF-8
+/// without NUL (Pebble's API carries JSON and YAML), `current-master` and `hostname`, when set, a
+/// host name or address ([A-Za-z0-9._:-], not starting with '-', which redis-server would read as
+/// an option). Messages never contain the password.
+void validate(const peer_data& peer);
 
 /// The YAML form load_config reads (every key written). Round-trips.
 [[nodiscard]] std::string to_yaml(const redis_config& cfg);

@@ -121,3 +121,142 @@ TEST_CASE("Peer data loads and its errors never show the password", "[config]") 
     CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
     CHECK(peer_error("masterr: x\n").key() == "masterr");
 }
+
+TEST_CASE("Every configuration error has its exact text line and column", "[config]") {
+    auto e = config_error("port: 6380\nenable-tls: 3\n");
+    CHECK(std::string(e.what()) == "config.yaml:2:13: \"enable-tls\": expected a boolean (true or false), got \"3\"");
+    e = config_error("enable-tls: true\n\nprot: 1\n");
+    CHECK(e.line() == 3);
+    CHECK(e.column() == 1);
+    CHECK(e.key() == "prot");
+    CHECK(e.message() ==
+          "unknown key \"prot\"; known keys: enable-tls, port, storage-path, service-name, layer-label, container-name, "
+          "user, group, bind-address, secrets");
+    e = config_error("enable-tls: yes\n");
+    CHECK(e.message().find("yes/no/on/off are not accepted") != std::string::npos);
+    CHECK(config_error("enable-tls: True\n").key() == "enable-tls");
+    CHECK(config_error("enable-tls: [true]\n").message() == "expected a boolean (true or false), got a list");
+    for (const char* bad : {"0", "65536", "-1", "1.5", "99999999999", "0x10", "''"}) {
+        INFO(bad);
+        e = config_error(std::string("secrets: config-file\nport: ") + bad + "\n");
+        CHECK(e.key() == "port");
+        CHECK(e.line() == 2);
+        CHECK(e.column() == 7);
+        CHECK(e.message().rfind("expected an integer from 1 to 65535, got ", 0) == 0);
+    }
+    CHECK(load_config("port: 1\n").port == 1);
+    CHECK(load_config("port: 65535\n").port == 65535);
+}
+
+TEST_CASE("Paths names and addresses are checked with the key and line", "[config]") {
+    auto e = config_error("port: 1\nstorage-path: data\n");
+    CHECK(e.key() == "storage-path");
+    CHECK(e.line() == 2);
+    CHECK(e.message() == "expected an absolute path, got \"data\"");
+    CHECK(config_error("storage-path: ''\n").key() == "storage-path");
+    CHECK(config_error("storage-path: \"/a\\nb\"\n").message() == "must not contain a newline or NUL");
+    CHECK(config_error("storage-path: \"/a\\0b\"\n").message() == "must not contain a newline or NUL");
+
+    for (const char* key : {"service-name", "layer-label", "container-name"}) {
+        for (const char* bad : {"Redis", "a_b", "a.b", "a b", "''"}) {
+            INFO(key << " " << bad);
+            e = config_error(std::string("\n") + key + ": " + bad + "\n");
+            CHECK(e.key() == key);
+            CHECK(e.line() == 2);
+        }
+        CHECK_NOTHROW(load_config(std::string(key) + ": my-redis-2\n"));
+    }
+    e = config_error("layer-label: pebble-redis\n");
+    CHECK(e.key() == "layer-label");
+    CHECK(e.message() == "labels starting with \"pebble-\" are reserved by Pebble");
+    for (const char* key : {"user", "group"}) {
+        for (const char* bad : {"-x", "a b", "a:b", "''"}) {
+            INFO(key << " " << bad);
+            CHECK(config_error(std::string(key) + ": " + bad + "\n").key() == key);
+        }
+        CHECK_NOTHROW(load_config(std::string(key) + ": _Redis.user-1\n"));
+    }
+
+    for (const char* good : {"0.0.0.0", "127.0.0.1", "255.255.255.255", "::", "::1", "fe80::1", "2001:db8::8a2e:370:7334",
+                             "1:2:3:4:5:6:7:8", "1::", "::ffff:192.0.2.1", "1:2:3:4:5:6:1.2.3.4", "ABCD::ef"}) {
+        INFO(good);
+        CHECK(load_config(std::string("bind-address: \"") + good + "\"\n").bind_address == good);
+    }
+    for (const char* bad : {"", "256.0.0.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.", "localhost", "1:2:3:4:5:6:7:8:9",
+                            "1:2:3:4:5:6:7", ":::", "1::2::3", ":1::", "12345::", "fe80::1%eth0", "*", "-::1",
+                            " 1.2.3.4", "::1.2.3.4.5", "1.2.3.4::", "--port"}) {
+        INFO(bad);
+        e = config_error(std::string("port: 1\nbind-address: \"") + bad + "\"\n");
+        CHECK(e.key() == "bind-address");
+        CHECK(e.line() == 2);
+        CHECK(e.message().find("expected an IPv4 or IPv6 address") == 0);
+    }
+}
+
+TEST_CASE("validate checks every rule for a configuration built in code", "[config]") {
+    auto rejects = [](auto change, const char* key) {
+        redis_config cfg;
+        change(cfg);
+        try {
+            validate(cfg);
+            return false;
+        } catch (const input_error& e) {
+            return e.key() == key && e.line() == 0;
+        }
+    };
+    CHECK(rejects([](redis_config& c) { c.storage_path = std::string("/a\0b", 4); }, "storage-path"));
+    CHECK(rejects([](redis_config& c) { c.storage_path = ""; }, "storage-path"));
+    CHECK(rejects([](redis_config& c) { c.service_name = ""; }, "service-name"));
+    CHECK(rejects([](redis_config& c) { c.layer_label = "pebble-x"; }, "layer-label"));
+    CHECK(rejects([](redis_config& c) { c.container_name = "X"; }, "container-name"));
+    CHECK(rejects([](redis_config& c) { c.user = ""; }, "user"));
+    CHECK(rejects([](redis_config& c) { c.group = "-g"; }, "group"));
+    CHECK(rejects([](redis_config& c) { c.bind_address = "0.0.0.0 ::"; }, "bind-address"));
+}
+
+TEST_CASE("Peer data errors name the key and line and never show the password", "[config]") {
+    const std::string pw = "hunter2";
+    auto e = peer_error("hostname: h\nadmin-password: \"hunter2\\0\"\n");
+    CHECK(e.key() == "admin-password");
+    CHECK(e.line() == 2);
+    CHECK(e.message() == "must not contain a NUL byte");
+    CHECK(std::string(e.what()).find(pw) == std::string::npos);
+    // yaml-cpp quotes the bad escape character; for peer data that part is withheld.
+    e = peer_error("admin-password: \"hunter2\\qZ\"\n");
+    CHECK(std::string(e.what()).find("invalid YAML") != std::string::npos);
+    CHECK(std::string(e.what()).find(": q") == std::string::npos);
+    e = peer_error("admin-password: {a: hunter2}\n");
+    CHECK(std::string(e.what()).find(pw) == std::string::npos);
+    CHECK(e.message() == "expected a string, got something else");
+
+    e = peer_error("current-master: m\nhostname: --port\n");
+    CHECK(e.key() == "hostname");
+    CHECK(e.line() == 2);
+    CHECK(peer_error("current-master: a b\n").key() == "current-master");
+    CHECK(peer_error("current-master: '['\n").key() == "current-master");
+    CHECK(peer_error("hostname: x\nhostname: y\n").message() == "appears twice");
+    CHECK(peer_error("hostname: [a]\n").message() == "expected a string, got a list");
+    auto ok = load_peer_data("current-master: redis-0.redis-endpoints.model.svc.cluster.local\nhostname: \"10.1.2.3\"\n"
+                             "admin-password: \"p a\\\"s's$w\\\\ord#\xc3\xa9\"\n");
+    CHECK(ok.admin_password.reveal() == "p a\"s's$w\\ord#\xc3\xa9");
+    CHECK(ok.hostname == "10.1.2.3");
+    CHECK(load_peer_data("") == peer_data{});
+}
+
+TEST_CASE("validate of peer data rejects invalid UTF-8 without showing it", "[config]") {
+    peer_data p{secret("hunter2\xff"), "m", "h"};
+    try {
+        validate(p);
+        FAIL("no exception");
+    } catch (const input_error& e) {
+        CHECK(e.key() == "admin-password");
+        CHECK(e.message().find("UTF-8") != std::string::npos);
+        CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
+    }
+    for (const char* bad : {"\xc0\x80", "\xed\xa0\x80", "\xf4\x90\x80\x80", "\xe2\x82"}) {
+        INFO(bad);
+        CHECK_THROWS_AS(validate(peer_data{secret(bad), "m", "h"}), input_error);
+    }
+    CHECK_NOTHROW(validate(peer_data{secret("\xe2\x82\xac\xf0\x9f\x98\x80"), "m", "h"}));
+    CHECK_NOTHROW(validate(peer_data{}));  // nothing set yet is not an error
+}
