@@ -25,35 +25,10 @@ void require_complete(const peer_data& peer) {
     if (peer.hostname.empty()) throw input_error("peer data", 0, 0, "hostname", "is not set");
 }
 
-bool valid_utf8(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        std::size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : (b0 >> 3) == 0x1e ? 4 : 0;
-        if (len == 0 || i + len > s.size()) return false;
-        std::uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1f) : len == 3 ? (b0 & 0x0f) : (b0 & 0x07);
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (b & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
-// Checks what any secret mode needs: JSON and YAML carry only UTF-8, argv and files no NUL.
-void check_password(const secret& password) {
-    const std::string& p = password.reveal();
-    if (p.find('\0') != std::string::npos)
-        throw input_error("peer data", 0, 0, "admin-password", "must not contain a NUL byte");
-    if (!valid_utf8(p)) throw input_error("peer data", 0, 0, "admin-password", "must be valid UTF-8");
-}
-
-// redis.conf string syntax (sdssplitargs): a double-quoted string where \\ \" and \xHH are escapes.
-// Every byte outside printable ASCII is written as \xHH so the file is plain ASCII.
+// redis.conf string syntax (sdssplitargs): a double-quoted string where \\ \" and \xHH are escapes
+// (\n \r \t \b \a too, unused here). Every byte outside printable ASCII (controls, DEL, every byte
+// of a multi-byte UTF-8 sequence) is written as \xHH, so the file is plain ASCII and reads back as
+// the exact bytes.
 std::string redis_conf_quote(std::string_view value) {
     std::string out = "\"";
     for (char c : value) {
@@ -83,7 +58,9 @@ std::vector<std::string> argv_of(const std::vector<redis_flag>& flags, bool incl
 } // namespace
 
 std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& peer) {
+    validate(cfg);
     require_complete(peer);
+    validate(peer);  // UTF-8 password without NUL, host names redis-server reads as one value
     const std::string& password = peer.admin_password.reveal();
     const std::string port = std::to_string(cfg.port);
     std::vector<redis_flag> flags{
@@ -122,9 +99,7 @@ std::string secrets_file_path(const redis_config& cfg) { return storage_file(cfg
 
 std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer) {
     if (cfg.secrets != secret_mode::config_file) return std::nullopt;
-    require_complete(peer);
-    check_password(peer.admin_password);
-    std::string content = "# Written by redispebble: the secret part of redis-server's configuration.\n";
+    std::string content;
     for (const auto& f : redis_flags(cfg, peer))
         if (f.is_secret) content += f.name + ' ' + redis_conf_quote(f.values.front()) + '\n';
     file_spec spec;
@@ -172,7 +147,6 @@ certificate_plan_result certificate_plan(const redis_config& cfg, const std::map
 
 std::string redis_command(const redis_config& cfg, const peer_data& peer) {
     const auto flags = redis_flags(cfg, peer);
-    check_password(peer.admin_password);
     std::vector<std::string> argv{"redis-server"};
     if (cfg.secrets == secret_mode::config_file) {
         argv.push_back(secrets_file_path(cfg));

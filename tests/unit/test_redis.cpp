@@ -1,9 +1,13 @@
 #include <redispebble/redis.hpp>
 
+#include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
 
 #include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cctype>
 
 using namespace redispebble;
 using words = std::vector<std::string>;
@@ -159,4 +163,226 @@ TEST_CASE("The certificate plan maps resources to the names the flags use", "[re
     auto l1 = make_layer(cfg, p, full.files);
     full.files[0].sha256 = "different";
     CHECK(make_layer(cfg, p, full.files) != l1);
+}
+
+namespace {
+
+// Redis's sdssplitargs for one double-quoted argument (config.c reads redis.conf lines with it).
+std::string sds_unquote(const std::string& line, std::size_t& i) {
+    REQUIRE(line[i] == '"');
+    std::string out;
+    auto hex = [](char c) { return c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10; };
+    for (++i; i < line.size(); ++i) {
+        const char c = line[i];
+        if (c == '\\' && i + 3 < line.size() && line[i + 1] == 'x' && std::isxdigit(static_cast<unsigned char>(line[i + 2])) &&
+            std::isxdigit(static_cast<unsigned char>(line[i + 3]))) {
+            out += static_cast<char>(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+            i += 3;
+        } else if (c == '\\' && i + 1 < line.size()) {
+            const char n = line[++i];
+            out += n == 'n' ? '\n' : n == 'r' ? '\r' : n == 't' ? '\t' : n == 'b' ? '\b' : n == 'a' ? '\a' : n;
+        } else if (c == '"') {
+            ++i;
+            return out;
+        } else {
+            out += c;
+        }
+    }
+    FAIL("unterminated quote in " << line);
+    return out;
+}
+
+std::map<std::string, std::string> read_redis_conf(const std::string& text) {
+    std::map<std::string, std::string> out;
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+        const std::size_t end = text.find('\n', pos);
+        REQUIRE(end != std::string::npos);  // every line ends with a newline
+        const std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        const std::size_t space = line.find(' ');
+        REQUIRE(space != std::string::npos);
+        std::size_t i = space + 1;
+        out[line.substr(0, space)] = sds_unquote(line, i);
+        CHECK(i == line.size());  // sdssplitargs wants a space or the end after the closing quote
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("Master flags with TLS and replica flags without TLS are exact", "[redis]") {
+    redis_config cfg;
+    cfg.enable_tls = true;
+    cfg.storage_path = "/data";
+    cfg.bind_address = "::";
+    CHECK(argv_of(redis_flags(cfg, peer("pw", "redis-1", "redis-1"))) ==
+          words{"--requirepass", "pw", "--bind", "::", "--masterauth", "pw", "--replica-announce-ip", "redis-1",
+                "--tls-port", "6379", "--port", "0", "--tls-cert-file", "/data/redis.crt", "--tls-key-file",
+                "/data/redis.key", "--tls-ca-cert-file", "/data/ca.crt"});
+    cfg.enable_tls = false;
+    cfg.port = 7000;
+    CHECK(argv_of(redis_flags(cfg, peer("pw", "10.0.0.1", "10.0.0.2"))) ==
+          words{"--requirepass", "pw", "--bind", "::", "--masterauth", "pw", "--replica-announce-ip", "10.0.0.2",
+                "--port", "7000", "--replicaof", "10.0.0.1", "7000"});
+    // Another storage path really is another path: nothing is a fixed string.
+    cfg.enable_tls = true;
+    cfg.storage_path = "/srv/other dir";
+    const auto w = argv_of(redis_flags(cfg, peer("pw", "m", "m")));
+    CHECK(std::find(w.begin(), w.end(), "/srv/other dir/redis.crt") != w.end());
+    CHECK(std::find(w.begin(), w.end(), "{storage}/redis.crt") == w.end());
+}
+
+TEST_CASE("Flags refuse invalid configuration and peer data naming the key", "[redis]") {
+    redis_config cfg;
+    auto key_of = [&](const peer_data& p) {
+        try {
+            (void)redis_flags(cfg, p);
+        } catch (const input_error& e) {
+            return e.key();
+        }
+        return std::string("no error");
+    };
+    CHECK(key_of(peer("pw", "m", "--port")) == "hostname");
+    CHECK(key_of(peer("pw", "a b", "h")) == "current-master");
+    CHECK(key_of(peer("bad\xff", "m", "m")) == "admin-password");
+    cfg.bind_address = "--requirepass";
+    CHECK(key_of(peer("pw", "m", "m")) == "bind-address");
+}
+
+TEST_CASE("The secrets file is exactly the two directives and Redis's parser reads back the bytes", "[redis]") {
+    redis_config cfg;
+    cfg.storage_path = "/data/";
+    cfg.user = "app";
+    cfg.group = "grp";
+    auto f = secrets_file(cfg, peer("pw", "m", "h"));
+    REQUIRE(f);
+    CHECK(f->content.reveal() == "requirepass \"pw\"\nmasterauth \"pw\"\n");
+    CHECK(f->path == "/data/redispebble-secrets.conf");
+    CHECK(f->path == secrets_file_path(cfg));
+    CHECK(f->origin == "secrets");
+    CHECK(f->user == "app");
+    CHECK(f->group == "grp");
+    CHECK(f->sha256 == sha256_hex(f->content.reveal()));
+
+    std::string every_ascii;
+    for (int c = 1; c < 0x80; ++c) every_ascii += static_cast<char>(c);
+    for (const std::string& pw : {every_ascii, std::string("p a\"s's$w\\ord#\xc3\xa9"), std::string("\\x41\\\""),
+                                 std::string("\xf0\x9f\x98\x80 \xe2\x82\xac")}) {
+        auto s = secrets_file(cfg, peer(pw, "m", "h"));
+        REQUIRE(s);
+        const std::string& text = s->content.reveal();
+        // Plain printable ASCII, one directive a line.
+        CHECK(std::all_of(text.begin(), text.end(), [](char c) { return c == '\n' || (c >= 0x20 && c < 0x7f); }));
+        const auto conf = read_redis_conf(text);
+        CHECK(conf.size() == 2);
+        CHECK(conf.at("requirepass") == pw);
+        CHECK(conf.at("masterauth") == pw);
+    }
+}
+
+TEST_CASE("The secrets digest is a salted PBKDF2 of the file and deterministic", "[redis]") {
+    redis_config cfg;
+    const auto p = peer("one", "m", "h");
+    const std::string d = secrets_digest(cfg, p);
+    CHECK(d == "pbkdf2-sha256:" + pbkdf2_sha256_hex(secrets_file(cfg, p)->content.reveal(),
+                                                     "redispebble:/var/lib/redis:redis", 10000));
+    CHECK(d.size() == std::string("pbkdf2-sha256:").size() + 64);
+    CHECK(d.find(sha256_hex(secrets_file(cfg, p)->content.reveal())) == std::string::npos);
+    // The salt is per unit and service: the same password elsewhere gives another digest.
+    redis_config other = cfg;
+    other.service_name = "cache";
+    CHECK(secrets_digest(other, p) != d);
+    other = cfg;
+    other.storage_path = "/srv";
+    CHECK(secrets_digest(other, p) != d);
+    // Not a secret-bearing change: same digest.
+    other = cfg;
+    other.port = 7000;
+    other.enable_tls = true;
+    CHECK(secrets_digest(other, p) == d);
+    cfg.secrets = secret_mode::command_line;
+    CHECK(secrets_digest(cfg, p).empty());
+}
+
+TEST_CASE("No secret anywhere in the config-file layer command or description", "[redis]") {
+    redis_config cfg;
+    cfg.enable_tls = true;
+    for (const std::string& pw : {std::string("s3cret-Pass"), std::string("p a\"s's$w\\ord#\xc3\xa9"), std::string("[")}) {
+        INFO(pw);
+        const auto p = peer(pw, "redis-0", "redis-1");
+        const auto cert = certificate_plan(cfg, {{"cert-file", secret("C")}, {"key-file", secret("K")}, {"ca-cert-file", secret("A")}});
+        const layer l = make_layer(cfg, p, cert.files);
+        const std::string yaml = to_yaml(l);
+        CHECK_FALSE(contains(yaml, pw));
+        CHECK_FALSE(contains(yaml, shlex_quote(pw)));
+        const std::string command = redis_command(cfg, p);
+        CHECK_FALSE(contains(command, pw));
+        for (const auto& w : parse_service_command(command).base) CHECK_FALSE(contains(w, pw));
+        const std::string text = describe(redis_flags(cfg, p));
+        CHECK_FALSE(contains(text, pw));
+        CHECK(contains(text, "--requirepass <redacted>"));
+        CHECK(contains(text, "--masterauth <redacted>"));
+        CHECK(text.find('\n') == std::string::npos);
+        const service& s = l.services.at("redis");
+        CHECK(s.environment.count("REDISPEBBLE_SECRETS_DIGEST") == 1);
+        CHECK(s.environment.count("REDISPEBBLE_FILES_DIGEST") == 1);
+    }
+}
+
+TEST_CASE("The config-file command is redis-server then the secrets file then the other flags", "[redis]") {
+    redis_config cfg;
+    cfg.enable_tls = true;
+    cfg.storage_path = "/srv/redis data";
+    cfg.port = 6380;
+    const auto p = peer("pw", "10.0.0.1", "10.0.0.2");
+    const std::string command = redis_command(cfg, p);
+    CHECK(command ==
+          "redis-server '/srv/redis data/redispebble-secrets.conf' --bind 0.0.0.0 --replica-announce-ip 10.0.0.2 "
+          "--tls-port 6380 --port 0 --tls-cert-file '/srv/redis data/redis.crt' --tls-key-file "
+          "'/srv/redis data/redis.key' --tls-ca-cert-file '/srv/redis data/ca.crt' --replicaof 10.0.0.1 6380 "
+          "--tls-replication yes");
+    const layer l = make_layer(cfg, p);
+    const service& s = l.services.at("redis");
+    CHECK(s.command == command);
+    CHECK(s.summary == "Redis");
+    CHECK(s.working_dir == "/srv/redis data");
+    CHECK(s.environment.count("REDISPEBBLE_FILES_DIGEST") == 0);  // no certificate files given
+    CHECK(l.services.size() == 1);
+    cfg.service_name = "cache";
+    CHECK(make_layer(cfg, p).services.count("cache") == 1);
+}
+
+TEST_CASE("Command-line mode puts every flag in argv and carries more awkward passwords", "[redis]") {
+    redis_config cfg;
+    cfg.secrets = secret_mode::command_line;
+    for (std::string pw : {"[x]", "]x", "x[", "$(touch /tmp/x)", "`id`", "a\nb", "\"", "\\", "#", "' '", "-", "- -",
+                           "\xf0\x9f\x98\x80", "x --port 1"}) {
+        INFO(pw);
+        const auto p = peer(pw, "m", "h");
+        const auto cmd = parse_service_command(redis_command(cfg, p));
+        words expected{"redis-server"};
+        for (const auto& w : argv_of(redis_flags(cfg, p))) expected.push_back(w);
+        CHECK(cmd.base == expected);
+        CHECK(cmd.extra.empty());
+    }
+    const layer l = make_layer(cfg, peer("pw", "m", "h"));
+    CHECK(l.services.at("redis").environment.count("REDISPEBBLE_SECRETS_DIGEST") == 0);
+    CHECK(shlex_split(*l.services.at("redis").command)[1] == "--requirepass");
+}
+
+TEST_CASE("The files digest follows the certificate paths and contents", "[redis]") {
+    redis_config cfg;
+    const auto p = peer("pw", "m", "m");
+    auto plan = certificate_plan(cfg, {{"cert-file", secret("C")}, {"key-file", secret("K")}, {"ca-cert-file", secret("A")}});
+    const auto digest = [&](const std::vector<file_spec>& files) {
+        return make_layer(cfg, p, files).services.at("redis").environment.at("REDISPEBBLE_FILES_DIGEST");
+    };
+    const std::string d = digest(plan.files);
+    CHECK(d == digest(certificate_plan(cfg, {{"cert-file", secret("C")}, {"key-file", secret("K")}, {"ca-cert-file", secret("A")}}).files));
+    CHECK(d != digest(certificate_plan(cfg, {{"cert-file", secret("C2")}, {"key-file", secret("K")}, {"ca-cert-file", secret("A")}}).files));
+    CHECK(d.find(plan.files[1].sha256) == std::string::npos);  // one digest over the list, not the key's own
+    CHECK(plan.files[1].sha256 == sha256_hex("K"));
+    CHECK(plan.files[1].origin == "key-file");
+    CHECK(certificate_plan(cfg, {}).missing == words{"cert-file", "key-file", "ca-cert-file"});
 }
