@@ -800,7 +800,9 @@ public:
     emitter(style st, int indent) : st_(st), indent_(indent) {}
     void begin(const std::string& key, int depth) { line(depth, key_text(key, st_) + ":"); }
     void str(const std::string& key, const std::optional<std::string>& v, int depth) {
-        if (v && !v->empty()) line(depth, key_text(key, st_) + ": " + scalar(*v, st_, false, (depth + 1) * indent_));
+        // Pebble omits empty strings (omitempty); ours keeps a set empty string so it round-trips.
+        if (v && (!v->empty() || st_ == style::ours))
+            line(depth, key_text(key, st_) + ": " + (v->empty() ? std::string("\"\"") : scalar(*v, st_, false, (depth + 1) * indent_)));
     }
     void str_always(const std::string& key, const std::string& v, int depth) {
         line(depth, key_text(key, st_) + ": " + (v.empty() ? std::string("\"\"") : scalar(v, st_, false, (depth + 1) * indent_)));
@@ -848,7 +850,7 @@ void emit_service(emitter& e, const service& s, int d) {
     e.str("summary", s.summary, d);
     e.str("description", s.description, d);
     e.str("startup", s.startup, d);
-    e.str("override", std::string(to_string(s.override)), d);
+    if (s.override != override_kind::unset) e.str("override", std::string(to_string(s.override)), d);
     e.str("command", s.command, d);
     e.list("after", s.after, d);
     e.list("before", s.before, d);
@@ -870,7 +872,7 @@ void emit_service(emitter& e, const service& s, int d) {
 }
 
 void emit_check(emitter& e, const check& c, int d) {
-    e.str("override", std::string(to_string(c.override)), d);
+    if (c.override != override_kind::unset) e.str("override", std::string(to_string(c.override)), d);
     e.str("level", c.level, d);
     e.str("startup", c.startup, d);
     e.duration("period", c.period, d);
@@ -910,7 +912,7 @@ void emit_log_target(emitter& e, const log_target& t, int d) {
         e.str("location", t.location, d);
         e.list("services", t.services, d);
     }
-    e.str("override", std::string(to_string(t.override)), d);
+    if (t.override != override_kind::unset) e.str("override", std::string(to_string(t.override)), d);
     e.map("labels", t.labels, d);
 }
 
@@ -1052,6 +1054,13 @@ service normalized(service s) {
 check normalized(check c) {
     normalize_str(c.level);
     normalize_str(c.startup);
+    // CombineLayers' defaults: period 10s, timeout 3s capped at the period, threshold 3. A check
+    // that sets one of them to its default behaves exactly as one that leaves it unset.
+    if (!c.period) c.period = "10s";
+    if (!c.timeout) {
+        const auto period = parse_go_duration(*c.period).value_or(0);
+        c.timeout = format_go_duration(std::min<std::int64_t>(3'000'000'000, period));
+    }
     normalize_duration(c.period);
     normalize_duration(c.timeout);
     if (!c.threshold || *c.threshold == 0) c.threshold = 3;

@@ -7,6 +7,11 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
 using namespace redispebble;
 using namespace redispebble::test;
 
@@ -209,4 +214,216 @@ TEST_CASE("Go durations parse and render like Go", "[layer]") {
     CHECK(format_go_duration(1500) == "1.5\xc2\xb5s");
     CHECK(format_go_duration(-1) == "-1ns");
     CHECK(format_go_duration(9223372036854775807LL) == "2562047h47m16.854775807s");
+}
+
+namespace {
+
+// The plan rendering of one service whose environment is `env`.
+std::string plan_with_env(const std::map<std::string, std::string>& env) {
+    layer l;
+    auto& s = l.services["s"];
+    s.override = override_kind::replace;
+    s.command = "x";
+    s.environment = env;
+    return to_plan_yaml(l);
+}
+
+const std::string plan_head = "services:\n    s:\n        override: replace\n        command: x\n        environment:\n";
+
+const std::vector<std::string> tricky_strings{
+    "yes", "no", "No", "off", "ON", "y", "null", "~", "", "true", "False", "123", "-7", "+1", "0x1F", "0o17",
+    "0b101", "017", "08", "1_000", "1.5e3", ".5", ".inf", "-.Inf", ".nan", "1:20", "2001-12-14",
+    "2001-12-14T21:59:43.10Z", "2001-12-14 21:59:43", "1.2.3", "<<", "-", "- x", "-x", "?", "? x", ":x", ": x",
+    "a: b", "a:b", "key:", "#c", "a #b", "a#b", " lead", "trail ", "it's", "\"q\"", "'", "back\\slash",
+    "multi\nline", "\nleading newline", "trailing newline\n", "two\n\nbreaks", "a \nb", "tab\there", "\ttab",
+    "caf\xc3\xa9", "\xe2\x80\xa8sep", "nel\xc2\x85x", "ctl\x01x", "bell\x07", "[x]", "{y}", "*ref", "&anchor",
+    "!tag", "%p", "@at", "`tick", "|", ">", "---", "...", "--- x", "a,b", "p@ss: w0rd #1 'x' \"y\"",
+    "redis-server --requirepass 'p a: #s' --save \"\"", std::string(200, 'z')};
+
+} // namespace
+
+TEST_CASE("to_plan_yaml quotes strings the way yaml.v3 does", "[layer]") {
+    const std::vector<std::pair<std::string, std::string>> cases{
+        {"6392", "\"6392\""},         {"UTC", "UTC"},
+        {"yes", "\"yes\""},           {"off", "\"off\""},
+        {"true", "\"true\""},         {"null", "\"null\""},
+        {"~", "\"~\""},               {"", "\"\""},
+        {"0x1F", "\"0x1F\""},         {"1_000", "\"1_000\""},
+        {"1.5e3", "\"1.5e3\""},       {".5", "\".5\""},
+        {"1:20", "\"1:20\""},         {"2001-12-14", "\"2001-12-14\""},
+        {"1.2.3", "1.2.3"},           {"a: b", "'a: b'"},
+        {"a:b", "a:b"},               {"key:", "'key:'"},
+        {"#c", "'#c'"},               {"a #b", "'a #b'"},
+        {"a#b", "a#b"},               {" lead", "' lead'"},
+        {"trail ", "'trail '"},       {"it's", "it's"},
+        {"'q", "'''q'"},              {"-x", "-x"},
+        {"- x", "'- x'"},             {"*ref", "'*ref'"},
+        {"tab\there", "\"tab\\there\""}, {"caf\xc3\xa9", "caf\xc3\xa9"},
+        {"ctl\x01", "\"ctl\\x01\""},  {"back\\slash", "back\\slash"},
+        {"---", "'---'"},             {"<<", "\"<<\""},
+    };
+    for (const auto& [value, rendered] : cases) {
+        INFO(value);
+        CHECK(plan_with_env({{"K", value}}) == plan_head + "            K: " + rendered + "\n");
+    }
+    // Multi-line strings become literal blocks indented one level under their key.
+    CHECK(plan_with_env({{"K", "a\nb"}}) == plan_head + "            K: |-\n                a\n                b\n");
+    CHECK(plan_with_env({{"K", "a\n"}}) == plan_head + "            K: |\n                a\n");
+    CHECK(plan_with_env({{"K", "a\n\nb"}}) == plan_head + "            K: |-\n                a\n\n                b\n");
+    // yaml.v3 v3.0.1 (Pebble v1.26's) writes no break after the header, so a leading break is lost
+    // (go-yaml issue 755); Pebble's plan shows exactly this.
+    CHECK(plan_with_env({{"K", "\nb"}}) == plan_head + "            K: |4-\n                b\n");
+    // A space before a break rules out the block: double quotes.
+    CHECK(plan_with_env({{"K", "a \nb"}}) == plan_head + "            K: \"a \\nb\"\n");
+}
+
+TEST_CASE("to_plan_yaml orders map keys the way yaml.v3 sorts them", "[layer]") {
+    CHECK(plan_with_env({{"A10", "x"}, {"A2", "x"}, {"AB", "x"}, {"A_B", "x"}}) ==
+          plan_head + "            A_B: x\n            A2: x\n            A10: x\n            AB: x\n");
+    layer l;
+    for (const char* name : {"redis10", "redis2", "redis-b", "redisa"}) {
+        l.services[name].override = override_kind::replace;
+        l.services[name].command = "x";
+    }
+    const std::string yaml = to_plan_yaml(l);
+    CHECK(yaml.find("redis-b:") < yaml.find("redis2:"));
+    CHECK(yaml.find("redis2:") < yaml.find("redis10:"));
+    CHECK(yaml.find("redis10:") < yaml.find("redisa:"));
+}
+
+TEST_CASE("Every tricky string survives to_yaml and to_plan_yaml", "[layer]") {
+    std::map<std::string, std::string> env;
+    for (std::size_t i = 0; i < tricky_strings.size(); ++i) env["K" + std::to_string(i)] = tricky_strings[i];
+    for (std::size_t i = 0; i < tricky_strings.size(); ++i) {
+        INFO("string " << i << ": " << tricky_strings[i]);
+        layer l;
+        auto& s = l.services[tricky_strings[i].empty() ? "empty" : "svc"];
+        s.override = override_kind::merge;
+        s.command = tricky_strings[i];
+        s.summary = tricky_strings[i];
+        s.user = tricky_strings[i];
+        s.after = {tricky_strings[i], "b"};
+        s.environment = {{"V", tricky_strings[i]}};
+        s.on_check_failure = {{tricky_strings[i].empty() ? "c" : tricky_strings[i], "restart"}};
+        l.description = tricky_strings[i];
+        const std::string ours = to_yaml(l);
+        INFO(ours);
+        CHECK(parse_layer(ours) == l);
+        // Pebble's rendering drops empty strings (omitempty) and the layer's description.
+        if (tricky_strings[i].front() == '\n') continue;  // lost by yaml.v3 itself, see above
+        const std::string theirs = to_plan_yaml(l);
+        INFO(theirs);
+        const layer back = parse_plan(theirs);
+        const auto& bs = back.services.begin()->second;
+        CHECK(bs.environment == s.environment);
+        CHECK(bs.after == s.after);
+        CHECK(bs.on_check_failure == s.on_check_failure);
+        if (!tricky_strings[i].empty()) CHECK(bs.command == s.command);
+    }
+    layer all;
+    all.services["s"].override = override_kind::replace;
+    all.services["s"].environment = env;
+    CHECK(parse_layer(to_yaml(all)) == all);
+    auto plan_env = parse_plan(to_plan_yaml(all)).services.at("s").environment;
+    for (auto& [k, v] : env)
+        if (!v.empty() && v.front() == '\n') v.erase(0, 1);
+    CHECK(plan_env == env);
+}
+
+TEST_CASE("to_plan_yaml writes backoff-factor like Go formats a float64", "[layer]") {
+    auto render = [](double f) {
+        layer l;
+        l.services["s"].override = override_kind::replace;
+        l.services["s"].backoff_factor = f;
+        const std::string y = to_plan_yaml(l);
+        const auto at = y.find("backoff-factor: ");
+        return y.substr(at + 16, y.find('\n', at) - at - 16);
+    };
+    CHECK(render(2) == "2");
+    CHECK(render(1.5) == "1.5");
+    CHECK(render(1e6) == "1e+06");
+    CHECK(render(123456) == "123456");
+    CHECK(render(1.25e-5) == "1.25e-05");
+}
+
+TEST_CASE("Parsing follows Pebble on actions types and numbers", "[layer]") {
+    CHECK(parse_layer("services:\n  s:\n    on-success: failure-shutdown\n").services.at("s").on_success ==
+          "failure-shutdown");
+    CHECK_THROWS_AS(parse_layer("services:\n  s:\n    on-success: success-shutdown\n"), input_error);
+    CHECK(parse_layer("services:\n  s:\n    on-failure: success-shutdown\n").services.at("s").on_failure ==
+          "success-shutdown");
+    CHECK_THROWS_AS(parse_layer("services:\n  s:\n    on-failure: failure-shutdown\n"), input_error);
+    CHECK_THROWS_AS(parse_layer("services:\n  s:\n    on-check-failure: {c: failure-shutdown}\n"), input_error);
+    CHECK_THROWS_AS(parse_layer("log-targets:\n  t:\n    type: syslog\n"), input_error);
+    CHECK(parse_layer("services:\n  s:\n    backoff-factor: \"2.5\"\n").services.at("s").backoff_factor == 2.5);
+    CHECK(parse_layer("services:\n  s:\n    environment: {N: 1, E: , Z: ~, B: true}\n").services.at("s").environment ==
+          std::map<std::string, std::string>{{"N", "1"}, {"E", ""}, {"Z", ""}, {"B", "true"}});
+    CHECK(parse_layer("") == layer{});
+    CHECK(parse_layer("{}") == layer{});
+    CHECK(parse_layer("services:\n  s:\n    kill-delay: ~\n").services.at("s").kill_delay == std::nullopt);
+    const auto e = [] {
+        try {
+            (void)parse_layer("services:\n  s:\n    environment: {A: [1]}\n");
+        } catch (const input_error& err) {
+            return err.key();
+        }
+        return std::string("no error");
+    }();
+    CHECK(e == "services.s.environment.A");
+}
+
+TEST_CASE("plan_differences normalises check defaults and durations", "[layer]") {
+    const layer plan = parse_plan("checks:\n    c:\n        override: replace\n        threshold: 3\n"
+                                  "        tcp:\n            port: 80\n");
+    CHECK(plan_differences(plan, parse_layer("checks:\n  c:\n    override: replace\n    period: 10s\n"
+                                             "    timeout: 3000ms\n    threshold: 3\n    tcp: {port: 80}\n"))
+              .empty());
+    auto d = plan_differences(plan, parse_layer("checks:\n  c:\n    override: replace\n    period: 11s\n"
+                                                "    tcp: {port: 80}\n"));
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].path == "checks.c.period");
+    d = plan_differences(plan, parse_layer("checks:\n  c:\n    override: replace\n    tcp: {port: 81}\n"));
+    REQUIRE(d.size() == 1);
+    CHECK(d[0].path == "checks.c.tcp.port");
+    CHECK(plan_differences(parse_plan("services:\n    s:\n        override: merge\n        kill-delay: 1m0s\n"),
+                           parse_layer("services:\n  s:\n    override: merge\n    kill-delay: 1m\n"))
+              .empty());
+}
+
+TEST_CASE("Changing any single field of the recorded layer is exactly one difference", "[layer]") {
+    const layer plan = parse_plan(plan_result(load_single("13-plan-redis-layer.http")));
+    const layer original = parse_layer(posted_layer(load_single("12-layers-add-redis-checks.http")));
+    REQUIRE(plan_differences(plan, original).empty());
+    struct mutation {
+        std::string path;
+        std::function<void(layer&)> apply;
+    };
+    const std::vector<mutation> mutations{
+        {"services.redis.summary", [](layer& l) { l.services.at("redis").summary = "other"; }},
+        {"services.redis.startup", [](layer& l) { l.services.at("redis").startup = "disabled"; }},
+        {"services.redis.command", [](layer& l) { *l.services.at("redis").command += " --x"; }},
+        {"services.redis.environment.TZ", [](layer& l) { l.services.at("redis").environment["TZ"] = "CET"; }},
+        {"services.redis.environment.REDIS_PORT", [](layer& l) { l.services.at("redis").environment.erase("REDIS_PORT"); }},
+        {"services.redis.working-dir", [](layer& l) { l.services.at("redis").working_dir = "/tmp"; }},
+        {"services.redis.user-id", [](layer& l) { l.services.at("redis").user_id = 0; }},
+        {"services.redis.on-failure", [](layer& l) { l.services.at("redis").on_failure = "ignore"; }},
+        {"services.redis.on-check-failure.redis-alive",
+         [](layer& l) { l.services.at("redis").on_check_failure["redis-alive"] = "restart"; }},
+        {"services.redis.kill-delay", [](layer& l) { l.services.at("redis").kill_delay = "6s"; }},
+        {"services.redis.backoff-factor", [](layer& l) { l.services.at("redis").backoff_factor = 3; }},
+        {"services.redis.after", [](layer& l) { l.services.at("redis").after = {"db"}; }},
+        {"checks.redis-alive.level", [](layer& l) { l.checks.at("redis-alive").level = "ready"; }},
+        {"checks.redis-alive.threshold", [](layer& l) { l.checks.at("redis-alive").threshold = 5; }},
+        {"checks.redis-alive.exec.command", [](layer& l) { l.checks.at("redis-alive").exec->command = "true"; }},
+        {"checks.redis-ready.tcp.host", [](layer& l) { l.checks.at("redis-ready").tcp->host = "::1"; }},
+        {"checks.redis-ready.timeout", [](layer& l) { l.checks.at("redis-ready").timeout = "500ms"; }},
+    };
+    for (const auto& m : mutations) {
+        INFO(m.path);
+        layer l = original;
+        m.apply(l);
+        const auto d = plan_differences(plan, l);
+        REQUIRE(d.size() == 1);
+        CHECK(d[0].path == m.path);
+    }
 }
