@@ -24,7 +24,10 @@ namespace redispebble {
 // Go durations
 
 std::optional<std::int64_t> parse_go_duration(std::string_view s) noexcept {
-    // time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ ; "0" alone is valid.
+    // time.ParseDuration: [-+]?([0-9]*(\.[0-9]*)?[a-z]+)+ ; "0" alone is valid. Integer arithmetic
+    // with Go's overflow limits; a fraction is added as uint64(float64(f) * (float64(unit) / scale)),
+    // that is truncated, and digits beyond what fits are ignored.
+    constexpr std::uint64_t limit = std::uint64_t{1} << 63;
     if (s.empty()) return std::nullopt;
     bool neg = false;
     if (s[0] == '-' || s[0] == '+') {
@@ -33,35 +36,67 @@ std::optional<std::int64_t> parse_go_duration(std::string_view s) noexcept {
     }
     if (s == "0") return 0;
     if (s.empty()) return std::nullopt;
-    long double total = 0;
+    auto is_digit = [](char c) { return c >= '0' && c <= '9'; };
+    std::uint64_t d = 0;
     while (!s.empty()) {
+        if (!(s[0] == '.' || is_digit(s[0]))) return std::nullopt;
+        std::uint64_t v = 0, f = 0;
+        double scale = 1;
         std::size_t i = 0;
-        long double whole = 0, frac = 0, scale = 1;
-        bool digits = false;
-        while (i < s.size() && s[i] >= '0' && s[i] <= '9') whole = whole * 10 + (s[i++] - '0'), digits = true;
-        if (i < s.size() && s[i] == '.') {
-            ++i;
-            while (i < s.size() && s[i] >= '0' && s[i] <= '9') frac = frac * 10 + (s[i++] - '0'), scale *= 10, digits = true;
+        for (; i < s.size() && is_digit(s[i]); ++i) {  // leadingInt
+            if (v > limit / 10) return std::nullopt;
+            v = v * 10 + static_cast<std::uint64_t>(s[i] - '0');
+            if (v > limit) return std::nullopt;
         }
-        if (!digits) return std::nullopt;
-        std::size_t u = i;
-        while (u < s.size() && !(s[u] >= '0' && s[u] <= '9') && s[u] != '.') ++u;
-        const std::string_view unit = s.substr(i, u - i);
-        long double mult = 0;
-        if (unit == "ns") mult = 1;
-        else if (unit == "us" || unit == "\xc2\xb5s" || unit == "\xce\xbcs") mult = 1e3;
-        else if (unit == "ms") mult = 1e6;
-        else if (unit == "s") mult = 1e9;
-        else if (unit == "m") mult = 60e9;
-        else if (unit == "h") mult = 3600e9;
+        const bool pre = i > 0;
+        s.remove_prefix(i);
+        bool post = false;
+        if (!s.empty() && s[0] == '.') {  // leadingFraction
+            s.remove_prefix(1);
+            bool overflow = false;
+            for (i = 0; i < s.size() && is_digit(s[i]); ++i) {
+                if (overflow) continue;
+                if (f > (limit - 1) / 10) {
+                    overflow = true;
+                    continue;
+                }
+                const std::uint64_t y = f * 10 + static_cast<std::uint64_t>(s[i] - '0');
+                if (y > limit) {
+                    overflow = true;
+                    continue;
+                }
+                f = y;
+                scale *= 10;
+            }
+            post = i > 0;
+            s.remove_prefix(i);
+        }
+        if (!pre && !post) return std::nullopt;
+        for (i = 0; i < s.size() && s[i] != '.' && !is_digit(s[i]); ++i) {
+        }
+        if (i == 0) return std::nullopt;
+        const std::string_view u = s.substr(0, i);
+        s.remove_prefix(i);
+        std::uint64_t unit = 0;
+        if (u == "ns") unit = 1;
+        else if (u == "us" || u == "\xc2\xb5s" || u == "\xce\xbcs") unit = 1000;
+        else if (u == "ms") unit = 1000000;
+        else if (u == "s") unit = 1000000000;
+        else if (u == "m") unit = 60000000000;
+        else if (u == "h") unit = 3600000000000;
         else return std::nullopt;
-        total += (whole + frac / scale) * mult;
-        if (total > static_cast<long double>(std::numeric_limits<std::int64_t>::max()) + 1.0L) return std::nullopt;
-        s.remove_prefix(u);
+        if (v > limit / unit) return std::nullopt;
+        v *= unit;
+        if (f > 0) {
+            v += static_cast<std::uint64_t>(static_cast<double>(f) * (static_cast<double>(unit) / scale));
+            if (v > limit) return std::nullopt;
+        }
+        d += v;
+        if (d > limit) return std::nullopt;
     }
-    if (!neg && total > static_cast<long double>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
-    const auto v = static_cast<std::int64_t>(std::llroundl(std::min(total, static_cast<long double>(std::numeric_limits<std::int64_t>::max()))));
-    return neg ? -v : v;
+    if (neg) return d == limit ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(d);
+    if (d > limit - 1) return std::nullopt;
+    return static_cast<std::int64_t>(d);
 }
 
 std::string format_go_duration(std::int64_t d) {

@@ -7,7 +7,9 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -214,6 +216,33 @@ TEST_CASE("Go durations parse and render like Go", "[layer]") {
     CHECK(format_go_duration(1500) == "1.5\xc2\xb5s");
     CHECK(format_go_duration(-1) == "-1ns");
     CHECK(format_go_duration(9223372036854775807LL) == "2562047h47m16.854775807s");
+    CHECK(parse_go_duration("2562047h47m16.854775807s") == 9223372036854775807LL);
+    CHECK_FALSE(parse_go_duration("2562047h47m16.854775808s"));
+    CHECK(parse_go_duration("-2562047h47m16.854775808s") == std::numeric_limits<std::int64_t>::min());
+    CHECK(format_go_duration(std::numeric_limits<std::int64_t>::min()) == "-2562047h47m16.854775808s");
+    CHECK(parse_go_duration("0.6ns") == 0);  // Go truncates fractions of the unit
+    CHECK(parse_go_duration("1.9999999999s") == 1999999999);
+    CHECK(parse_go_duration(".5s") == 500000000);
+    CHECK(parse_go_duration("5.s") == 5000000000);
+    CHECK(parse_go_duration("+1h") == 3600000000000LL);
+    CHECK(parse_go_duration("1\xc2\xb5s") == 1000);
+    CHECK(parse_go_duration("1\xce\xbcs") == 1000);
+    CHECK(parse_go_duration("1h2m3s4ms5us6ns") == 3723004005006LL);
+    CHECK_FALSE(parse_go_duration(".s"));
+    CHECK_FALSE(parse_go_duration("-"));
+    CHECK_FALSE(parse_go_duration("1"));
+    CHECK_FALSE(parse_go_duration("1.5.5s"));
+    CHECK_FALSE(parse_go_duration("1S"));
+    CHECK(parse_go_duration("-0") == 0);
+    CHECK(format_go_duration(1) == "1ns");
+    CHECK(format_go_duration(1000) == "1\xc2\xb5s");
+    CHECK(format_go_duration(1100000) == "1.1ms");
+    CHECK(format_go_duration(3723004005006LL) == "1h2m3.004005006s");
+    CHECK(format_go_duration(-90000000000LL) == "-1m30s");
+    for (const char* text : {"1m", "90s", "1.5h", "500ms", "2h45m", "1.001s", "3us"}) {
+        INFO(text);
+        CHECK(parse_go_duration(format_go_duration(*parse_go_duration(text))) == parse_go_duration(text));
+    }
 }
 
 namespace {
