@@ -397,7 +397,10 @@ struct pebble_server::impl {
                     finish_change_locked(*c);
                     co_return;
                 }
-                c->status = "Doing";
+                if (c->status != "Doing") {
+                    c->status = "Doing";
+                    notify_change_locked(*c);  // Pebble records each status change of a change
+                }
                 c->tasks[i].status = "Doing";
                 kind = c->tasks[i].kind;
                 service = c->tasks[i].service;
@@ -752,11 +755,27 @@ struct pebble_server::impl {
         const std::string label = str_of(o, "label");
         if (label.empty()) return error(400, "label must be set");
         if (str_of(o, "format") != "yaml") return error(400, fmt::format("invalid format \"{}\"", str_of(o, "format")));
+        // Pebble checks the label while parsing, so its error carries the parse prefix.
+        if (label.rfind("pebble-", 0) == 0)
+            return error(400, "cannot parse layer YAML: cannot use reserved label prefix \"pebble-\"");
         layer l;
+        const std::string text = str_of(o, "layer");
         try {
-            l = parse_layer(str_of(o, "layer"), "layer");
+            l = parse_layer(text, "layer");
         } catch (const input_error& e) {
-            return error(400, "cannot parse layer YAML: " + e.message());
+            std::string msg = e.message();
+            const std::string syntax = "cannot parse YAML: ";
+            if (msg.rfind(syntax, 0) == 0) {
+                // A YAML syntax error: go-yaml's words and line (the last line at end of input).
+                msg = msg.substr(syntax.size());
+                if (msg.find("flow not found") != std::string::npos) msg = "did not find expected node content";
+                int lines = int(std::count(text.begin(), text.end(), '\n'));
+                if (!text.empty() && text.back() != '\n') ++lines;
+                const int line = std::max(1, std::min(e.line() > 0 ? e.line() : lines, std::max(lines, 1)));
+                return error(400, fmt::format("cannot parse layer YAML: cannot parse layer \"{}\": yaml: line {}: {}",
+                                              label, line, msg));
+            }
+            return error(400, "cannot parse layer YAML: " + msg);
         }
         try {
             validate_layer(l, label);
