@@ -98,7 +98,10 @@ bool as_bool(const document& doc, const std::string& key, const YAML::Node& n) {
 std::uint16_t as_port(const document& doc, const std::string& key, const YAML::Node& n) {
     if (n.IsScalar() && n.Tag() != "!") {
         const std::string& v = n.Scalar();
-        if (!v.empty() && v.size() <= 5 && std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+        // Plain decimal only: a leading zero is octal to YAML 1.1 readers (Go's yaml) and decimal to
+        // YAML 1.2 ones, so "06379" is refused rather than guessed.
+        if (!v.empty() && v.size() <= 5 && v.front() != '0' &&
+            std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
             const long port = std::stol(v);
             if (port >= 1 && port <= 65535) return static_cast<std::uint16_t>(port);
         }

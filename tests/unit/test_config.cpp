@@ -136,7 +136,7 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
     CHECK(e.message().find("yes/no/on/off are not accepted") != std::string::npos);
     CHECK(config_error("enable-tls: True\n").key() == "enable-tls");
     CHECK(config_error("enable-tls: [true]\n").message() == "expected a boolean (true or false), got a list");
-    for (const char* bad : {"0", "65536", "-1", "1.5", "99999999999", "0x10", "''"}) {
+    for (const char* bad : {"0", "65536", "-1", "1.5", "99999999999", "0x10", "''", "06379", "0o14353", "+80", "6_379"}) {
         INFO(bad);
         e = config_error(std::string("secrets: config-file\nport: ") + bad + "\n");
         CHECK(e.key() == "port");
