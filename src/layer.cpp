@@ -154,6 +154,32 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Parsing
 
+// Go's strconv.ParseInt(s, 0, 64) (sign, 0x / 0o / 0b / leading-0 octal prefixes).
+std::optional<std::int64_t> go_int(std::string_view s) {
+    bool neg = false;
+    if (!s.empty() && (s[0] == '+' || s[0] == '-')) neg = s[0] == '-', s.remove_prefix(1);
+    unsigned base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, s.remove_prefix(2);
+    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, s.remove_prefix(2);
+    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, s.remove_prefix(2);
+    else if (s.size() > 1 && s[0] == '0') base = 8, s.remove_prefix(1);
+    if (s.empty()) return std::nullopt;
+    std::uint64_t v = 0;
+    for (char c : s) {
+        const unsigned d = c >= '0' && c <= '9' ? unsigned(c - '0')
+                           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? unsigned((c | 0x20) - 'a' + 10)
+                                                                    : 99u;
+        if (d >= base) return std::nullopt;
+        if (v > ((std::uint64_t{1} << 63) - d) / base) return std::nullopt;
+        v = v * base + d;
+    }
+    if (neg) return v == (std::uint64_t{1} << 63) ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(v);
+    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return static_cast<std::int64_t>(v);
+}
+
+bool yaml_style_float(std::string_view s);
+
 struct reader {
     std::string source;
 
@@ -188,18 +214,24 @@ struct reader {
         if (!parse_go_duration(*v)) fail(n, key, fmt::format("invalid duration \"{}\"", *v));
         return v;
     }
+    // A Go int field decoded by yaml.v3: the scalar must resolve to !!int (decimal, 0x, 0o, 0b,
+    // leading-0 octal, underscores) or !!float (truncated); a quoted scalar is a string and fails.
     std::optional<std::int64_t> integer(const YAML::Node& n, const std::string& key) const {
         if (n.IsNull()) return std::nullopt;
         if (!n.IsScalar() || n.Tag() == "!") fail(n, key, "expected an integer");
-        try {
-            std::size_t used = 0;
-            const std::string& s = n.Scalar();
-            long long v = std::stoll(s, &used, 10);
-            if (used != s.size()) throw std::invalid_argument(s);
-            return v;
-        } catch (const std::exception&) {
-            fail(n, key, fmt::format("expected an integer, got \"{}\"", n.Scalar()));
+        const std::string& text = n.Scalar();
+        if (!text.empty() && (text[0] == '+' || text[0] == '-' || (text[0] >= '0' && text[0] <= '9'))) {
+            std::string plain;
+            for (char c : text)
+                if (c != '_') plain += c;
+            if (auto v = go_int(plain)) return v;
+            if (yaml_style_float(plain)) {
+                const double f = std::strtod(plain.c_str(), nullptr);
+                if (std::isfinite(f) && f >= -9.2233720368547758e18 && f < 9.2233720368547758e18)
+                    return static_cast<std::int64_t>(f);
+            }
         }
+        fail(n, key, fmt::format("expected an integer, got \"{}\"", text));
     }
     std::optional<double> number(const YAML::Node& n, const std::string& key) const {
         if (n.IsNull()) return std::nullopt;

@@ -387,6 +387,20 @@ TEST_CASE("Parsing follows Pebble on actions types and numbers", "[layer]") {
     CHECK(parse_layer("services:\n  s:\n    backoff-factor: \"2.5\"\n").services.at("s").backoff_factor == 2.5);
     CHECK(parse_layer("services:\n  s:\n    environment: {N: 1, E: , Z: ~, B: true}\n").services.at("s").environment ==
           std::map<std::string, std::string>{{"N", "1"}, {"E", ""}, {"Z", ""}, {"B", "true"}});
+    // Integers as yaml.v3 decodes them into a Go int; a quoted number is a string.
+    auto port = [](const std::string& text) {
+        return parse_layer("checks:\n  c:\n    tcp:\n      port: " + text + "\n").checks.at("c").tcp->port;
+    };
+    CHECK(port("6379") == 6379);
+    CHECK(port("0x18EB") == 6379);
+    CHECK(port("6_379") == 6379);
+    CHECK(port("0o14353") == 6379);
+    CHECK(port("014353") == 6379);
+    CHECK(port("+6379") == 6379);
+    CHECK(port("6379.0") == 6379);
+    CHECK_THROWS_AS(port("\"6379\""), input_error);
+    CHECK_THROWS_AS(port("x6379"), input_error);
+    CHECK_THROWS_AS(port("99999999999999999999"), input_error);
     CHECK(parse_layer("") == layer{});
     CHECK(parse_layer("{}") == layer{});
     CHECK(parse_layer("services:\n  s:\n    kill-delay: ~\n").services.at("s").kill_delay == std::nullopt);
