@@ -26,7 +26,9 @@ struct redis_flag {
 /// `--tls-port PORT --port 0 --tls-cert-file S/redis.crt --tls-key-file S/redis.key
 /// --tls-ca-cert-file S/ca.crt`, otherwise `--port PORT`; on a replica `--replicaof MASTER PORT`
 /// and, with TLS, `--tls-replication yes`. S is cfg.storage_path.
-/// Precondition: peer.complete() (throws input_error naming the missing key otherwise).
+/// Precondition: peer.complete() (throws input_error naming the missing key otherwise). Also
+/// throws input_error, naming the key, when validate(cfg) or validate(peer) rejects the inputs
+/// (see config.hpp): every value here becomes one argv word redis-server must read as a value.
 [[nodiscard]] std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& peer);
 
 /// The flags as one line with secret values replaced by `<redacted>`: safe to print or log.
@@ -80,9 +82,14 @@ struct certificate_plan_result {
 [[nodiscard]] certificate_plan_result certificate_plan(const redis_config& cfg,
                                                        const std::map<std::string, secret>& resources);
 
-/// The command Pebble runs: `redis-server [SECRETS_FILE] FLAGS...`, each word quoted for Pebble's
-/// splitting (see shlex.hpp). In secret_mode::command_line it contains the password; throws
-/// input_error for a password Pebble's command syntax cannot carry (a bare `[` or `]`).
+/// The command Pebble runs, each word quoted with shlex_quote for Pebble's splitting (see
+/// shlex.hpp). secret_mode::config_file: `redis-server S/redispebble-secrets.conf FLAGS...` with
+/// the non-secret flags only (no password anywhere). secret_mode::command_line: `redis-server
+/// FLAGS...` with every flag, password included (the documented risky option); throws
+/// input_error on "admin-password" (never showing the value) for a password it cannot carry: a
+/// bare `[` or `]` (Pebble's default-arguments group), one starting with `--` (redis-server would
+/// take it as an option), invalid UTF-8 or a NUL (in both modes). The result is checked to come
+/// back as the same argv through parse_service_command.
 [[nodiscard]] std::string redis_command(const redis_config& cfg, const peer_data& peer);
 
 /// The Pebble layer: summary and description "Redis layer"; service cfg.service_name with
