@@ -112,6 +112,12 @@ struct layer {
 /// override; a check has exactly one of http/tcp/exec. Throws input_error naming the entry.
 void validate_layer(const layer& l, std::string_view label = "layer");
 
+/// Checks what Pebble checks on the combined plan when a layer is added (Plan.Validate, without
+/// the dependency-cycle check): every service has a command; every check has exactly one of
+/// http/tcp/exec with its url/port/command set and an existing service-context; every log target
+/// has a type, a location and known services. Throws input_error with Pebble's message.
+void validate_plan(const layer& plan, std::string_view source = "plan");
+
 /// YAML for `POST /v1/layers`: 2-space indentation, fields in Pebble's order, every string that
 /// needs it quoted. parse_layer(to_yaml(l)) == l for every layer.
 [[nodiscard]] std::string to_yaml(const layer& l);

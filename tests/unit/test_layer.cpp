@@ -179,7 +179,70 @@ TEST_CASE("validate_layer checks what Pebble checks when a layer is added", "[la
     CHECK_NOTHROW(validate_layer(l, "ok"));
     CHECK_THROWS_WITH(validate_layer(l, "pebble-x"), Catch::Contains("reserved label prefix"));
     layer c = parse_layer("checks:\n  c:\n    override: replace\n    tcp: {port: 1}\n    exec: {command: x}\n");
-    CHECK_THROWS_WITH(validate_layer(c, "l"), Catch::Contains("only one of"));
+    CHECK_THROWS_WITH(validate_layer(c, "l"),
+                      Catch::Contains("plan must specify one of \"http\", \"tcp\", or \"exec\" for check \"c\""));
+}
+
+TEST_CASE("validate_layer gives Pebble's messages for what a layer alone decides", "[layer]") {
+    auto message_of = [](const std::string& yaml) -> std::string {
+        try {
+            validate_layer(parse_layer(yaml), "l");
+        } catch (const input_error& e) {
+            return e.message();
+        }
+        return "valid";
+    };
+    // The recorded 400 of transcript 10.
+    auto ex = load_single("10-layers-add-missing-override-400.http");
+    auto body = boost::json::parse(parse_http(ex.request).body).as_object();
+    auto response = boost::json::parse(parse_http(ex.response).body).as_object();
+    try {
+        validate_layer(parse_layer(std::string(body.at("layer").as_string())), std::string(body.at("label").as_string()));
+        FAIL("accepted a layer Pebble rejected");
+    } catch (const input_error& e) {
+        CHECK(e.message() == std::string(response.at("result").as_object().at("message").as_string()));
+    }
+    // What the combined plan decides is validate_plan's: a higher layer may still supply it.
+    CHECK(message_of("services:\n  x:\n    override: replace\n") == "valid");
+    CHECK(message_of("services:\n  x:\n    override: merge\n") == "valid");
+    CHECK(message_of("services:\n  pebble:\n    override: merge\n") == "cannot use reserved service name \"pebble\"");
+    CHECK(message_of("services:\n  -x:\n    override: merge\n") ==
+          "cannot use service name \"-x\": starting with \"-\" not allowed");
+    CHECK(message_of("services:\n  x:\n    override: merge\n    command: \"a 'b\"\n").find(
+              "plan service \"x\" command invalid") == 0);
+    CHECK(message_of("checks:\n  c:\n    override: replace\n    period: 0s\n    tcp: {port: 1}\n") ==
+          "plan check \"c\" period must not be zero");
+    CHECK(message_of("checks:\n  c:\n    override: replace\n") == "valid");
+    CHECK(message_of("checks:\n  c:\n    override: merge\n    threshold: 5\n") == "valid");
+    auto plan_message_of = [](const std::string& yaml) -> std::string {
+        try {
+            validate_plan(parse_plan(yaml));
+        } catch (const input_error& e) {
+            return e.message();
+        }
+        return "valid";
+    };
+    CHECK(plan_message_of("services:\n  x:\n    override: replace\n") == "plan must define \"command\" for service \"x\"");
+    CHECK(plan_message_of("checks:\n  c:\n    override: replace\n") ==
+          "plan must specify one of \"http\", \"tcp\", or \"exec\" for check \"c\"");
+    CHECK(plan_message_of("checks:\n  c:\n    override: replace\n    http: {}\n") == "plan must set \"url\" for http check \"c\"");
+    CHECK(plan_message_of("checks:\n  c:\n    tcp: {host: h}\n") == "plan must set \"port\" for tcp check \"c\"");
+    CHECK(plan_message_of("checks:\n  c:\n    exec: {command: x, service-context: s}\n") ==
+          "plan check \"c\" service context specifies non-existent service \"s\"");
+    CHECK(plan_message_of("log-targets:\n  t:\n    type: loki\n    location: l\n    services: [-all, nope]\n") ==
+          "log target \"t\" specifies unknown service \"nope\"");
+    CHECK(plan_message_of(plan_result(load_single("13-plan-redis-layer.http"))) == "valid");
+    CHECK(message_of("checks:\n  c:\n    override: replace\n    exec: {command: x}\n") == "valid");
+    CHECK(message_of("log-targets:\n  t:\n    override: merge\n    labels: {pebble_x: y}\n") ==
+          "log target \"t\": label \"pebble_x\" uses reserved prefix \"pebble_\"");
+    CHECK(message_of("log-targets:\n  t:\n    type: loki\n") == "layer \"l\" must define \"override\" for log target \"t\"");
+    layer programmatic;
+    programmatic.services["x"].override = override_kind::merge;
+    programmatic.services["x"].on_success = "success-shutdown";
+    CHECK_THROWS_WITH(validate_layer(programmatic), Catch::Contains("on-success action \"success-shutdown\" invalid"));
+    programmatic.services["x"].on_success.reset();
+    programmatic.services["x"].backoff_factor = 0.5;
+    CHECK_THROWS_WITH(validate_layer(programmatic), Catch::Contains("backoff-factor must be 1.0 or greater, not 0.5"));
 }
 
 TEST_CASE("merge_into follows Pebble's merge and replace rules", "[layer]") {
