@@ -533,3 +533,49 @@ TEST_CASE("Changing any single field of the recorded layer is exactly one differ
         CHECK(d[0].path == m.path);
     }
 }
+
+TEST_CASE("combine copies a merge entry that has nothing below it and merges checks field by field", "[layer]") {
+    const layer lower = parse_layer("checks:\n  c:\n    override: replace\n    period: 5s\n"
+                                    "    http: {url: 'http://a/', headers: {X: '1'}}\n");
+    const layer upper = parse_layer("services:\n  new:\n    override: merge\n    command: sleep 1\n"
+                                    "checks:\n  c:\n    override: merge\n    threshold: 7\n    http: {headers: {Y: '2'}}\n"
+                                    "log-targets:\n  t:\n    override: merge\n    type: loki\n    services: [new]\n");
+    const layer plan = combine({lower, upper});
+    REQUIRE(plan.services.count("new") == 1);
+    CHECK(plan.services.at("new").command == "sleep 1");
+    CHECK(plan.services.at("new").override == override_kind::merge);
+    const auto& c = plan.checks.at("c");
+    CHECK(c.period == "5s");
+    CHECK(c.threshold == 7);
+    CHECK(c.http->url == "http://a/");
+    CHECK(c.http->headers == std::map<std::string, std::string>{{"X", "1"}, {"Y", "2"}});
+    CHECK(to_plan_yaml(plan) ==
+          "services:\n    new:\n        override: merge\n        command: sleep 1\n"
+          "checks:\n    c:\n        override: replace\n        period: 5s\n        threshold: 7\n"
+          "        http:\n            url: http://a/\n            headers:\n                X: \"1\"\n                \"Y\": \"2\"\n"  // a YAML 1.1 bool, even as a key
+          "log-targets:\n    t:\n        type: loki\n        location: \"\"\n        services:\n            - new\n"
+          "        override: merge\n");
+}
+
+TEST_CASE("Checks and log targets with tricky strings round-trip through to_yaml", "[layer]") {
+    for (const auto& text : tricky_strings) {
+        INFO(text);
+        layer l;
+        auto& c = l.checks[text.empty() ? "c" : text];
+        c.override = override_kind::replace;
+        c.level = "ready";
+        c.period = "1.5s";
+        c.threshold = 4;
+        c.http = http_check{text, {{"H", text}}};
+        auto& e = l.checks["e"];
+        e.override = override_kind::merge;
+        e.exec = exec_check{text, text, {{"E", text}}, 1000, text, 1000, text, text};
+        auto& t = l.log_targets["t"];
+        t.override = override_kind::replace;
+        t.type = "opentelemetry";
+        t.location = text;
+        t.services = {text};
+        t.labels = {{"L", text}};
+        CHECK(parse_layer(to_yaml(l)) == l);
+    }
+}
