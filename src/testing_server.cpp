@@ -277,7 +277,7 @@ struct check_state {
     int successes = 0, failures = 0;
     std::string status = "up";
     std::chrono::steady_clock::time_point next_run{};
-    std::string change_id;
+    std::string change_id;  ///< the running perform-check or recover-check change
 };
 
 struct log_line {
@@ -384,7 +384,10 @@ struct pebble_server::impl {
         c.ready = true;
         c.ready_time = now_rfc3339();
         notify_change_locked(c);
-        for (auto& w : c.waiters) w->cancel();
+        // Waiters live on the io_context; this may run on the checker thread.
+        asio::post(io, [ws = std::move(c.waiters)] {
+            for (auto& w : ws) w->cancel();
+        });
         c.waiters.clear();
     }
 
@@ -790,7 +793,11 @@ struct pebble_server::impl {
         } else {
             layers.emplace_back(label, l);
         }
-        for (const auto& [name, c] : l.checks) checks[name];  // a new check starts being run
+        // A new check starts being run at once, inside its perform-check change.
+        const layer p = plan_locked();
+        for (const auto& [name, c] : p.checks)
+            if (!checks.count(name) || (checks[name].change_id.empty() && !checks[name].stopped))
+                if (c.startup.value_or("enabled") != "disabled") begin_check_change_locked(name, c, "perform-check");
         ++rec.layers_added;
         return sync(true);
     }
@@ -1194,6 +1201,49 @@ struct pebble_server::impl {
 
     // ---- checks, signals, notices, logs ----------------------------------------------------------
 
+    static const char* check_type(const redispebble::check& c) {
+        return c.http ? "HTTP" : c.tcp ? "TCP" : "exec";
+    }
+
+    /// Pebble runs each check inside a change: "perform-check" while up, "recover-check" once down.
+    void begin_check_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind) {
+        const std::string summary =
+            fmt::format("{} {} check \"{}\"", kind == "perform-check" ? "Perform" : "Recover", check_type(c), name);
+        auto ch = new_change_locked(kind, summary);
+        task_t& t = add_task_locked(*ch, kind, "");
+        t.summary = summary;
+        t.status = "Doing";
+        ch->status = "Doing";
+        notify_change_locked(*ch);
+        checks[name].change_id = ch->id;
+    }
+
+    /// Ends a check's change: "Error" with `why` in its log, "Done", or "Undone" when stopped.
+    void end_check_change_locked(const std::string& name, const std::string& status, const std::string& why = "") {
+        check_state& st = checks[name];
+        auto it = changes.find(st.change_id);
+        st.change_id.clear();
+        if (it == changes.end() || it->second->ready) return;
+        change_t& ch = *it->second;
+        for (auto& t : ch.tasks) {
+            t.status = status;
+            t.ready_time = now_rfc3339();
+            if (!why.empty()) t.log.push_back(log_prefix("ERROR") + why);
+        }
+        if (status == "Undone") {
+            ch.status = "Undone";
+            ch.ready = true;
+            ch.ready_time = now_rfc3339();
+            notify_change_locked(ch);
+            asio::post(io, [ws = std::move(ch.waiters)] {
+                for (auto& w : ws) w->cancel();
+            });
+            ch.waiters.clear();
+            return;
+        }
+        finish_change_locked(ch);
+    }
+
     reply list_checks(const target_t& t) {
         std::lock_guard<std::mutex> lock(m);
         const std::string level = t.get("level");
@@ -1211,6 +1261,7 @@ struct pebble_server::impl {
             if (!st.stopped || st.successes) o["successes"] = st.successes;
             if (st.failures) o["failures"] = st.failures;
             o["threshold"] = c.threshold.value_or(3);
+            if (!st.stopped && !st.change_id.empty()) o["change-id"] = st.change_id;
             a.push_back(std::move(o));
         }
         return sync(std::move(a));
@@ -1233,8 +1284,14 @@ struct pebble_server::impl {
                 check_state& st = checks[name];
                 if (st.stopped == (action == "stop")) continue;
                 st.stopped = action == "stop";
-                st.successes = st.failures = 0;
-                st.status = "up";
+                if (st.stopped) {
+                    end_check_change_locked(name, "Undone");  // counters are kept while stopped
+                } else {
+                    st.successes = st.failures = 0;
+                    st.status = "up";
+                    st.next_run = {};
+                    begin_check_change_locked(name, p.checks.at(name), "perform-check");
+                }
                 changed.push_back(json::string(name));
             }
         return sync(json::object{{"changed", std::move(changed)}});
@@ -1259,12 +1316,19 @@ struct pebble_server::impl {
                 const bool ok = run_check(c);
                 std::lock_guard<std::mutex> lock(m);
                 check_state& st = checks[name];
+                if (st.stopped) continue;
                 if (ok) {
                     ++st.successes;
                     st.failures = 0;
+                    if (st.status == "down") {
+                        end_check_change_locked(name, "Done");
+                        begin_check_change_locked(name, c, "perform-check");
+                    }
                     st.status = "up";
-                } else if (++st.failures >= c.threshold.value_or(3)) {
+                } else if (++st.failures >= c.threshold.value_or(3) && st.status != "down") {
                     st.status = "down";
+                    end_check_change_locked(name, "Error", fmt::format("check failed {} times in a row", st.failures));
+                    begin_check_change_locked(name, c, "recover-check");
                 }
             }
             for (int i = 0; i < 5 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
