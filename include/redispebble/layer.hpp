@@ -108,8 +108,12 @@ struct layer {
 /// Parses what `GET /v1/plan?format=yaml` returns (`"{}\n"` for an empty plan).
 [[nodiscard]] layer parse_plan(std::string_view yaml, std::string_view source = "plan");
 
-/// Checks what Pebble checks on `POST /v1/layers`: every service, check and log target has an
-/// override; a check has exactly one of http/tcp/exec. Throws input_error naming the entry.
+/// Checks what Pebble checks of the layer itself on `POST /v1/layers` (Layer.Validate and the
+/// override check of CombineLayers), with Pebble's messages: every service, check and log target
+/// has an override; reserved label prefix and service names; commands that split; actions valid
+/// for their field; backoff-factor >= 1; check level/startup values, non-zero period/timeout; at
+/// most one of http/tcp/exec; log target types and reserved label names. What only the combined
+/// plan decides (a command, exactly one check type...) is validate_plan's. Throws input_error.
 void validate_layer(const layer& l, std::string_view label = "layer");
 
 /// Checks what Pebble checks on the combined plan when a layer is added (Plan.Validate, without
