@@ -29,6 +29,7 @@ public:
         case error::change_failed: return "the change failed";
         case error::invalid_option: return "invalid option";
         case error::local_file_error: return "a local file could not be read or written";
+        case error::command_failed: return "the command exited with a non-zero status";
         }
         return "unknown redispebble.pebble error";
     }
@@ -46,7 +47,8 @@ public:
         case error::generic_file_error:
         case error::no_default_services:
         case error::api_error:
-        case error::change_failed: return make_error_condition(condition::api);
+        case error::change_failed:
+        case error::command_failed: return make_error_condition(condition::api);
         default: return {ev, *this};
         }
     }

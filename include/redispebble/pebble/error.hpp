@@ -44,6 +44,8 @@ enum class error {
     invalid_option,
     /// A local file to push could not be read, or a pulled file could not be written.
     local_file_error,
+    /// An exec'd command exited with a non-zero status (the exec result carries the exit code).
+    command_failed,
 };
 
 /// Broad classes of failure, for `ec == condition::timeout` style tests.
