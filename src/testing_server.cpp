@@ -632,6 +632,7 @@ struct pebble_server::impl {
         else if (action == "restart") {
             for (const auto& n : names) tasks.emplace_back("stop", n);
             for (const auto& n : names) tasks.emplace_back("start", n);
+            for (const auto& n : names) ++rec.restarts[n];
         }
         std::vector<std::string> summary_names = names;
         if (action == "replan") {
@@ -643,6 +644,7 @@ struct pebble_server::impl {
                 if (running && it->second.started_with && !(*it->second.started_with == cfg)) {
                     tasks.emplace_back("stop", n);
                     touched.insert(n);
+                    ++rec.restarts[n];
                 }
             }
             for (const auto& [n, cfg] : p.services)
@@ -1489,7 +1491,9 @@ struct pebble_server::impl {
             std::chrono::milliseconds delay{0};
             {
                 std::lock_guard<std::mutex> lock(m);
-                rec.requests.push_back({std::string(req.method_string()), std::string(req.target())});
+                std::string summary = req.body().substr(0, 256);
+                if (req.body().size() > 256) summary += fmt::format("... ({} bytes)", req.body().size());
+                rec.requests.push_back({std::string(req.method_string()), std::string(req.target()), std::move(summary)});
                 if (next_fault != fault::none && fault_count > 0) {
                     f = next_fault;
                     delay = fault_delay;
@@ -1589,8 +1593,14 @@ pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>
     impl_->checker = std::thread([this] { impl_->run_checks(); });
 }
 
-pebble_server::~pebble_server() {
-    impl_->stopping = true;
+std::unique_ptr<pebble_server> pebble_server::start(server_options opts) {
+    return std::make_unique<pebble_server>(std::move(opts));
+}
+
+pebble_server::~pebble_server() { stop(); }
+
+void pebble_server::stop() {
+    if (impl_->stopping.exchange(true)) return;
     asio::post(impl_->io, [this] {
         error_code ec;
         if (impl_->acceptor) impl_->acceptor->close(ec);

@@ -14,6 +14,7 @@
 #include <atomic>
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <filesystem>
 #include <regex>
 #include <string>
@@ -355,4 +356,101 @@ TEST_CASE("Many keep-alive connections are served at once", "[testing-server]") 
         });
     for (auto& t : ts) t.join();
     CHECK(ok == 80);
+}
+
+TEST_CASE("The record counts restarts and keeps request bodies and stop is idempotent", "[testing-server]") {
+    server_options o = quick();
+    o.run_processes = false;
+    auto s = pebble_server::start(o);
+    call(*s, "POST", "/v1/layers",
+         R"({"action":"add","combine":true,"label":"x","format":"yaml","layer":"services:\n  a:\n    override: replace\n    startup: enabled\n    command: /bin/x\n"})");
+    wait_change(*s, std::string(call(*s, "POST", "/v1/services", R"({"action":"replan"})").at("change").as_string()));
+    // A replan with nothing changed restarts nothing.
+    wait_change(*s, std::string(call(*s, "POST", "/v1/services", R"({"action":"replan"})").at("change").as_string()));
+    CHECK(s->record().restarts.count("a") == 0);
+    wait_change(*s, std::string(call(*s, "POST", "/v1/services", R"({"action":"restart","services":["a"]})").at("change").as_string()));
+    const auto rec = s->record();
+    CHECK(rec.restarts.at("a") == 1);
+    CHECK(rec.starts.at("a") == 2);
+    CHECK(rec.layers_added == 1);
+    REQUIRE(rec.requests.size() >= 2);
+    CHECK(rec.requests[0].method == "POST");
+    CHECK(rec.requests[0].target == "/v1/layers");
+    CHECK(rec.requests[0].body.find("\"label\":\"x\"") != std::string::npos);
+    const std::string path = s->socket_path();
+    s->stop();
+    CHECK_FALSE(std::filesystem::exists(path));
+    s->stop();
+}
+
+namespace {
+
+/// Polls GET /v1/checks until every check has `status` (or the deadline passes).
+bool checks_become(const pebble_server& s, const std::string& status, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        auto v = call(s, "GET", "/v1/checks");
+        bool all = !v.at("result").as_array().empty();
+        for (const auto& c : v.at("result").as_array())
+            if (c.at("status").as_string() != status.c_str()) all = false;
+        if (all) return true;
+        std::this_thread::sleep_for(100ms);
+    }
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("Group F transcripts run checks signals health and logs against a real redis", "[testing-server]") {
+    std::filesystem::create_directories("/tmp/redis-6392");
+    pebble_server s(quick());
+    replay_all(s, {"12-layers-add-redis-checks.http", "13-plan-redis-layer.http"});
+    auto c = call(s, "POST", "/v1/services", R"({"action":"replan"})");
+    wait_change(s, std::string(c.at("change").as_string()));
+    REQUIRE(s.service_state("redis") == "active");
+    REQUIRE(checks_become(s, "up", 10s));
+    replay_all(s, {"60-checks-list-up.http", "61-health-healthy.http", "62-checks-stop.http",
+                   "63-checks-list-after-stop.http", "64-checks-start.http", "65-signals.http",
+                   "66-signals-not-running-500.http"});
+    auto stop = call(s, "POST", "/v1/services", R"({"action":"stop","services":["redis"]})");
+    wait_change(s, std::string(stop.at("change").as_string()));
+    REQUIRE(checks_become(s, "down", 15s));
+    replay_all(s, {"67-checks-list-down.http", "68-health-unhealthy-502.http", "69-logs.http"});
+    // 69's body: the last three lines of redis's output as ndjson.
+    raw_client logs(s.socket_path());
+    auto [ec, res] = logs.roundtrip(request("GET", "/v1/logs?services=redis&n=3"));
+    REQUIRE_FALSE(ec);
+    CHECK(res[http::field::transfer_encoding] == "chunked");
+    std::istringstream lines(res.body());
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) {
+        auto v = json::parse(line);
+        CHECK(v.at("service").as_string() == "redis");
+        CHECK_FALSE(v.at("time").as_string().empty());
+        ++n;
+    }
+    CHECK(n == 3);
+    CHECK(s.record().stops.at("redis") == 1);
+}
+
+TEST_CASE("A real process that exits within the start window puts its output in the task log", "[testing-server]") {
+    pebble_server s(quick());
+    call(s, "POST", "/v1/layers", svc_layer);
+    auto c = call(s, "POST", "/v1/services", R"({"action":"start","services":["failer"]})");
+    auto done = call(s, "GET", "/v1/changes/" + std::string(c.at("change").as_string()) + "/wait?timeout=5s");
+    const auto& r = done.at("result");
+    CHECK(r.at("status").as_string() == "Error");
+    CHECK(r.at("err").as_string() ==
+          "cannot perform the following tasks:\n- Start service \"failer\" (service start attempt: exited quickly with code 3, will restart)");
+    const auto& log = r.at("tasks").at(0).at("log").as_array();
+    REQUIRE(log.size() == 2);
+    CHECK(std::string(log[0].as_string()).find("INFO Most recent service output:\n    failer starting") != std::string::npos);
+    CHECK(s.service_state("failer") == "backoff");
+    // Pebble keeps restarting it with backoff until it is stopped.
+    std::this_thread::sleep_for(1500ms);
+    CHECK(s.record().starts.at("failer") >= 2);
+    auto stop = call(s, "POST", "/v1/services", R"({"action":"stop","services":["failer"]})");
+    wait_change(s, std::string(stop.at("change").as_string()));
+    CHECK(s.service_state("failer") == "inactive");
 }

@@ -36,10 +36,12 @@ struct server_record {
     struct request {
         std::string method;
         std::string target;
+        std::string body;  ///< the first 256 bytes of the body, with "... (N bytes)" when longer
     };
     std::vector<request> requests;
     std::map<std::string, int> starts;    ///< service -> processes started (restarts included)
     std::map<std::string, int> stops;     ///< service -> stops
+    std::map<std::string, int> restarts;  ///< service -> restarts (restart action, or replan of a changed config)
     int layers_added = 0;
     int files_written = 0;
 };
@@ -55,9 +57,15 @@ enum class fault {
 
 class pebble_server {
 public:
+    /// Listens at once and serves on its own threads (one io_context thread, one checks thread).
     explicit pebble_server(server_options opts = {});
+    /// The same, on the heap: `auto pebble = pebble_server::start({.start_window = 200ms});`.
+    static std::unique_ptr<pebble_server> start(server_options opts = {});
     /// Stops the server and every service process it started.
     ~pebble_server();
+    /// Closes the listener and every connection, stops every service (SIGTERM, then SIGKILL after
+    /// the kill-delay) and removes the socket and temporary directory. Idempotent.
+    void stop();
     pebble_server(const pebble_server&) = delete;
     pebble_server& operator=(const pebble_server&) = delete;
 
