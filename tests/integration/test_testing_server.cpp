@@ -243,14 +243,6 @@ TEST_CASE("Group G transcript replays on one keep-alive connection", "[testing-s
     CHECK(s.record().starts.at("redis") == 1);
 }
 
-TEST_CASE("Exec and websocket transcripts are not served yet", "[testing-server]") {
-    // 54-59 (exec, websocket upgrades) belong to a later issue.
-    pebble_server s(quick());
-    unsigned st = 0;
-    call(s, "POST", "/v1/exec", R"({"command":["/bin/echo","hi"]})", &st);
-    CHECK(st >= 400);
-}
-
 TEST_CASE("A fake service that exits quickly fails the change and goes to backoff", "[testing-server]") {
     server_options o = quick();
     o.run_processes = false;
