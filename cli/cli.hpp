@@ -64,6 +64,7 @@ int cmd_plan(const std::vector<std::string>& args);
 int cmd_apply(const std::vector<std::string>& args);
 int cmd_status(const std::vector<std::string>& args);
 int cmd_diff(const std::vector<std::string>& args);
+int cmd_exec(const std::vector<std::string>& args);
 
 /// The exit code for a decided status.
 int exit_for(unit_status s);

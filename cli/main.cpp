@@ -18,6 +18,7 @@ Usage:
                      [--timeout SECONDS] [--dry-run] [--verbose]
   redispebble status [--socket PATH] [--config FILE] [--peer FILE] ...
   redispebble diff   [--socket PATH] [--config FILE] [--peer FILE] ...
+  redispebble exec   [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
   redispebble help
 
 Commands:
@@ -30,6 +31,8 @@ Commands:
            --dry-run observes and decides only.
   status   Pebble's version, the services, and whether the layer and files are in sync.
   diff     What apply would change (exit 0 in sync, 5 out of sync).
+  exec     Run a command through Pebble (like `pebble exec`): stdin, stdout and stderr are passed
+           through and its exit code becomes ours (socket: --socket, $PEBBLE_SOCKET, $PEBBLE).
 
 Pebble:
   --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
@@ -61,16 +64,19 @@ int main(int argc, char** argv) {
     }
     const std::string command = args[0];
     args.erase(args.begin());
-    for (const auto& a : args)
+    for (const auto& a : args) {
+        if (a == "--" && command == "exec") break;  // the command's own options are its own
         if (a == "--help" || a == "-h") {
             std::fputs(usage, stdout);
             return exit_ok;
         }
+    }
     try {
         if (command == "plan") return cmd_plan(args);
         if (command == "apply") return cmd_apply(args);
         if (command == "status") return cmd_status(args);
         if (command == "diff") return cmd_diff(args);
+        if (command == "exec") return cmd_exec(args);
         throw usage_error(fmt::format("unknown command \"{}\"", command));
     } catch (const usage_error& e) {
         fmt::print(stderr, "redispebble: {}\nRun `redispebble --help` for usage.\n", e.what());

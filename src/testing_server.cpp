@@ -51,6 +51,14 @@ using asio::use_awaitable;
 using error_code = boost::system::error_code;
 using local = asio::local::stream_protocol;
 
+namespace detail {
+// Exec, logs follow and the notices long-poll: src/testing_server_exec.cpp. 0: not ours; 1: answered;
+// 2: answered and the connection taken over (websocket) or finished.
+awaitable<int> serve_streaming(server_host& host, beast::basic_stream<local, asio::any_io_executor>& stream,
+                               http::request<http::string_body>& req, const std::string& path,
+                               const std::multimap<std::string, std::string>& query);
+} // namespace detail
+
 namespace {
 
 std::string now_rfc3339(bool nanos = true) {
@@ -216,6 +224,7 @@ struct task_t {
     std::string id, kind, summary, status = "Do", service;
     std::vector<std::string> log;
     std::string spawn_time, ready_time;
+    json::object data;  // exec: {"exit-code": N}
 };
 
 struct change_t {
@@ -240,6 +249,7 @@ json::object task_json(const task_t& t) {
     o["progress"] = json::object{{"label", ""}, {"done", 1}, {"total", 1}};
     o["spawn-time"] = t.spawn_time;
     if (!t.ready_time.empty()) o["ready-time"] = t.ready_time;
+    if (!t.data.empty()) o["data"] = t.data;
     return o;
 }
 
@@ -293,7 +303,7 @@ struct notice_t {
 
 } // namespace
 
-struct pebble_server::impl {
+struct pebble_server::impl : detail::server_host {
     server_options opts;
     std::string temp_dir;  // owned when we made one
     std::string socket;
@@ -1452,6 +1462,53 @@ struct pebble_server::impl {
         return sync(std::move(a));
     }
 
+    // ---- the streaming endpoints' view of the server (detail::server_host) -----------------------
+    std::pair<std::string, std::string> begin_exec(const std::string& summary) override {
+        std::lock_guard<std::mutex> lock(m);
+        auto c = new_change_locked("exec", summary);
+        c->status = "Doing";
+        task_t t;
+        t.id = std::to_string(next_task++);
+        t.kind = "exec";
+        t.summary = summary;
+        t.status = "Doing";
+        t.spawn_time = now_rfc3339();
+        c->tasks.push_back(std::move(t));
+        return {c->id, c->tasks.back().id};
+    }
+    void finish_exec(const std::string& change_id, int exit_code, const std::string& err) override {
+        std::lock_guard<std::mutex> lock(m);
+        auto it = changes.find(change_id);
+        if (it == changes.end() || it->second->tasks.empty()) return;
+        task_t& t = it->second->tasks.front();
+        t.data = json::object{{"exit-code", exit_code}};
+        t.status = err.empty() ? "Done" : "Error";
+        t.ready_time = now_rfc3339();
+        if (!err.empty()) t.log.push_back(now_rfc3339(false) + " ERROR " + err);
+        finish_change_locked(*it->second);
+    }
+    std::string logs_after(std::size_t& pos, const std::vector<std::string>& names, int n) override {
+        std::lock_guard<std::mutex> lock(m);
+        for (auto& [name, s] : services) capture_output_locked(name, s);
+        std::vector<const log_line*> picked;
+        const std::size_t from = pos == std::string::npos ? 0 : std::min(pos, logs.size());
+        for (std::size_t i = from; i < logs.size(); ++i)
+            if (names.empty() || std::find(names.begin(), names.end(), logs[i].service) != names.end()) picked.push_back(&logs[i]);
+        if (pos == std::string::npos && n >= 0 && picked.size() > static_cast<std::size_t>(n))
+            picked.erase(picked.begin(), picked.end() - n);
+        pos = logs.size();
+        std::string body;
+        for (const auto* l : picked)
+            body += json::serialize(json::object{{"time", l->time}, {"service", l->service}, {"message", l->message}}) + "\n";
+        return body;
+    }
+    std::string get_json(const std::string& target, unsigned& status) override {
+        http::request<http::string_body> req{http::verb::get, target, 11};
+        reply r = route(req);
+        status = r.status;
+        return r.body;
+    }
+
     reply get_logs(const target_t& t) {
         std::lock_guard<std::mutex> lock(m);
         for (auto& [name, s] : services) capture_output_locked(name, s);
@@ -1503,6 +1560,10 @@ struct pebble_server::impl {
             if (f == fault::delay) {
                 asio::steady_timer timer(io, delay);
                 co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+            }
+            if (int streamed = co_await detail::serve_streaming(*this, stream, req, t.path, t.query)) {
+                if (streamed == 2) co_return;
+                continue;
             }
             reply r;
             if (req.method() == http::verb::get && t.path.rfind("/v1/changes/", 0) == 0 && t.path.size() > 5 &&

@@ -13,6 +13,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace redispebble::testing {
@@ -54,6 +55,22 @@ enum class fault {
     garbage,             ///< answer with bytes that are not HTTP
     refuse,              ///< close the listener: the socket file stays, connections are refused
 };
+
+namespace detail {
+/// What the streaming endpoints (exec, logs follow, notices long-poll; src/testing_server_exec.cpp)
+/// need from the server. Not public API.
+struct server_host {
+    virtual ~server_host() = default;
+    /// A new "exec" change with one running task: {change id, task id}.
+    virtual std::pair<std::string, std::string> begin_exec(const std::string& summary) = 0;
+    /// Finishes it with task data {"exit-code": code}; a non-empty `err` fails the task with it.
+    virtual void finish_exec(const std::string& change_id, int exit_code, const std::string& err) = 0;
+    /// The ndjson log lines written since `pos` (npos: the last `n`, all when n < 0), advancing pos.
+    virtual std::string logs_after(std::size_t& pos, const std::vector<std::string>& services, int n) = 0;
+    /// Routes a GET like any other request: the response body, and its status in `status`.
+    virtual std::string get_json(const std::string& target, unsigned& status) = 0;
+};
+} // namespace detail
 
 class pebble_server {
 public:

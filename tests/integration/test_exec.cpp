@@ -1,0 +1,315 @@
+// Exec over websockets, logs following and the notices long-poll, against the test server and (when
+// PEBBLE_BIN names one) a real Pebble.
+#include <redispebble/pebble/exec.hpp>
+
+#include <redispebble/testing/server.hpp>
+
+#include "support/pebble_daemon.hpp"
+#include "support/run_command.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/asio/use_future.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace std::chrono_literals;
+namespace pebble = redispebble::pebble;
+
+namespace {
+
+struct backend {
+    virtual ~backend() = default;
+    virtual std::string socket_path() = 0;
+};
+
+struct real_pebble : backend {
+    redispebble::test::pebble_daemon daemon;
+    explicit real_pebble(const std::string& bin) : daemon(bin) {}
+    std::string socket_path() override { return daemon.socket_path(); }
+};
+
+struct test_server : backend {
+    redispebble::testing::pebble_server server;
+    test_server() : server(options()) {}
+    static redispebble::testing::server_options options() {
+        redispebble::testing::server_options o;
+        o.start_window = 300ms;
+        return o;
+    }
+    std::string socket_path() override { return server.socket_path(); }
+};
+
+/// Runs `body` against the test server, and against real Pebble when PEBBLE_BIN is set.
+void on_each_backend(const std::function<void(backend&)>& body) {
+    {
+        INFO("backend: test server");
+        test_server b;
+        body(b);
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        INFO("backend: real pebble");
+        real_pebble b(*bin);
+        body(b);
+    } else {
+        WARN("PEBBLE_BIN is not set: the real-Pebble run is skipped");
+    }
+}
+
+pebble::client_options client_opts(backend& b) {
+    pebble::client_options o;
+    o.socket_path = b.socket_path();
+    o.request_timeout = 10s;
+    return o;
+}
+
+pebble::exec_options cmd(std::vector<std::string> argv) {
+    pebble::exec_options o;
+    o.command = std::move(argv);
+    o.timeout = 20s;
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("exec runs echo and collects its output with exit code 0", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        auto o = cmd({"/bin/echo", "hi"});
+        o.environment["GREETING"] = "hello";
+        o.working_dir = "/tmp";
+        pebble::error_code ec;
+        pebble::diagnostics d;
+        auto r = pebble::exec(c, o, ec, &d);
+        REQUIRE_FALSE(ec);
+        CHECK(r.exit_code == 0);
+        CHECK(r.stdout_data == "hi\n");
+        CHECK_FALSE(r.truncated);
+        CHECK_FALSE(r.change_id.empty());
+        // The daemon's environment never reaches the diagnostics.
+        CHECK(d.message.find("PATH") == std::string::npos);
+
+        auto env = cmd({"/bin/sh", "-c", "echo $GREETING; pwd"});
+        env.environment["GREETING"] = "hello";
+        env.working_dir = "/tmp";
+        auto r2 = pebble::exec(c, env);
+        CHECK(r2.stdout_data == "hello\n/tmp\n");
+    });
+}
+
+TEST_CASE("exec of a command that exits 7 fails with command_failed and keeps the exit code", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        pebble::error_code ec;
+        pebble::diagnostics d;
+        auto r = pebble::exec(c, cmd({"/bin/sh", "-c", "echo partial; echo broken >&2; exit 7"}), ec, &d);
+        CHECK(ec == pebble::error::command_failed);
+        CHECK(ec == pebble::condition::api);
+        CHECK(r.exit_code == 7);
+        CHECK(r.stdout_data == "partial\nbroken\n");
+        CHECK(d.message.find("exited with code 7") != std::string::npos);
+        CHECK(d.value.find("broken") != std::string::npos);
+        // The throwing form throws api_exception with the same code.
+        try {
+            pebble::exec(c, cmd({"/bin/sh", "-c", "exit 7"}));
+            FAIL("no exception");
+        } catch (const pebble::api_exception& e) {
+            CHECK(e.code() == pebble::error::command_failed);
+        }
+    });
+}
+
+TEST_CASE("exec of a command that outlives its timeout fails with a timeout", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        auto o = cmd({"/bin/sleep", "10"});
+        o.timeout = 500ms;
+        pebble::error_code ec;
+        pebble::diagnostics d;
+        const auto t0 = std::chrono::steady_clock::now();
+        auto r = pebble::exec(c, o, ec, &d);
+        CHECK(ec == pebble::condition::timeout);
+        CHECK(r.exit_code == -1);
+        CHECK(d.message.find("timed out after") != std::string::npos);
+        CHECK(std::chrono::steady_clock::now() - t0 < 8s);
+    });
+}
+
+TEST_CASE("a signal sent to a running exec ends it with 128 plus the signal", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        auto started = pebble::async_start_exec(c, cmd({"/bin/sleep", "30"}), boost::asio::use_future);
+        REQUIRE(started.wait_for(10s) == std::future_status::ready);
+        auto p = started.get();
+        REQUIRE(p.valid());
+        std::this_thread::sleep_for(200ms);  // let the command start
+        auto sig = p.async_send_signal("SIGTERM", boost::asio::use_future);
+        REQUIRE(sig.wait_for(10s) == std::future_status::ready);
+        sig.get();
+        pebble::error_code ec;
+        pebble::exec_result r;
+        std::promise<void> done;
+        p.async_wait([&](pebble::error_code e, pebble::exec_result res) {
+            ec = e;
+            r = std::move(res);
+            done.set_value();
+        });
+        REQUIRE(done.get_future().wait_for(10s) == std::future_status::ready);
+        CHECK(ec == pebble::error::command_failed);
+        CHECK(r.exit_code == 128 + 15);
+    });
+}
+
+TEST_CASE("exec streams 8 MiB of stdin to wc with bounded memory", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        constexpr std::size_t total = 8 * 1024 * 1024;
+        std::size_t sent = 0, max_chunk = 0;
+        auto o = cmd({"/usr/bin/wc", "-c"});
+        o.stdin_source = [&](std::span<char> buf) -> std::size_t {
+            std::size_t n = std::min(buf.size(), total - sent);
+            std::fill_n(buf.begin(), n, 'x');
+            sent += n;
+            max_chunk = std::max(max_chunk, buf.size());
+            return n;
+        };
+        o.max_output = 64;
+        auto r = pebble::exec(c, o);
+        CHECK(sent == total);
+        CHECK(max_chunk <= 64 * 1024);  // the source fills one bounded buffer at a time
+        CHECK(r.stdout_data.find("8388608") != std::string::npos);
+
+        // Output larger than max_output is truncated, not kept whole.
+        auto big = cmd({"/bin/sh", "-c", "head -c 300000 /dev/zero"});
+        big.max_output = 1000;
+        auto r2 = pebble::exec(c, big);
+        CHECK(r2.stdout_data.size() == 1000);
+        CHECK(r2.truncated);
+        // A sink sees all of it.
+        std::size_t seen = 0;
+        auto sunk = cmd({"/bin/sh", "-c", "head -c 300000 /dev/zero"});
+        sunk.stdout_sink = [&](std::string_view s) { seen += s.size(); };
+        auto r3 = pebble::exec(c, sunk);
+        CHECK(seen == 300000);
+        CHECK(r3.stdout_data.empty());
+    });
+}
+
+TEST_CASE("exec with split stderr keeps the two streams apart and takes stdin from a string", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        auto o = cmd({"/bin/sh", "-c", "cat; echo err >&2"});
+        o.split_stderr = true;
+        o.stdin_data = "from stdin\n";
+        auto r = pebble::exec(c, o);
+        CHECK(r.stdout_data == "from stdin\n");
+        CHECK(r.stderr_data == "err\n");
+    });
+}
+
+TEST_CASE("exec of a missing binary is Pebble's 400 cannot find executable", "[exec]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        pebble::error_code ec;
+        pebble::diagnostics d;
+        pebble::exec(c, cmd({"nosuchbinary"}), ec, &d);
+        CHECK(ec == pebble::error::api_error);
+        CHECK(d.status_code == 400);
+        CHECK(d.message == "cannot find executable \"nosuchbinary\"");
+        // An empty command never reaches Pebble.
+        pebble::exec(c, cmd({}), ec, &d);
+        CHECK(ec == pebble::error::invalid_option);
+    });
+}
+
+TEST_CASE("following logs receives lines written after the follow started", "[exec][logs]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        pebble::add_layer_options layer;
+        layer.label = "ticker";
+        layer.layer_yaml = "services:\n  ticker:\n    override: replace\n    command: /bin/sh -c 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done'\n";
+        c.add_layer(layer);
+        pebble::service_options so;
+        so.names = {"ticker"};
+        pebble::wait_change_options wo;
+        wo.timeout = 10s;
+        c.wait_change(c.start(so), wo);
+        std::vector<pebble::log_entry> got;
+        pebble::logs_options lo;
+        lo.services = {"ticker"};
+        lo.n = 0;
+        auto f = pebble::async_follow_logs(
+            c, lo,
+            [&](const pebble::log_entry& e) {
+                got.push_back(e);
+                return got.size() < 3;
+            },
+            pebble::follow_stopper{}, boost::asio::use_future);
+        REQUIRE(f.wait_for(15s) == std::future_status::ready);
+        f.get();
+        REQUIRE(got.size() == 3);
+        CHECK(got[0].service == "ticker");
+        CHECK(got[0].message.rfind("tick", 0) == 0);
+        CHECK(got[1].message != got[0].message);
+
+        // stop() from another thread ends a follow that gets nothing.
+        pebble::follow_stopper stop;
+        pebble::logs_options none;
+        none.services = {"nosuchservice"};
+        auto f2 = pebble::async_follow_logs(c, none, [](const pebble::log_entry&) { return true; }, stop,
+                                            boost::asio::use_future);
+        std::this_thread::sleep_for(300ms);
+        stop.stop();
+        REQUIRE(f2.wait_for(5s) == std::future_status::ready);
+        f2.get();
+        c.stop(so);
+    });
+}
+
+TEST_CASE("waiting for notices returns a notice added during the wait and nothing at the timeout", "[exec][notices]") {
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        const std::string key = "example.com/exec-test-" + std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+        pebble::notices_options no;
+        no.keys = {key};
+        auto w = pebble::async_wait_notices(c, no, 5s, boost::asio::use_future);
+        std::this_thread::sleep_for(300ms);
+        pebble::add_notice_options an;
+        an.key = key;
+        c.add_notice(an);
+        REQUIRE(w.wait_for(10s) == std::future_status::ready);
+        auto got = w.get();
+        REQUIRE(got.size() == 1);
+        CHECK(got[0].key == key);
+
+        pebble::notices_options other;
+        other.keys = {"example.com/never-added"};
+        const auto t0 = std::chrono::steady_clock::now();
+        auto empty = pebble::wait_notices(c, other, 300ms);
+        CHECK(empty.empty());
+        CHECK(std::chrono::steady_clock::now() - t0 >= 250ms);
+        CHECK(std::chrono::steady_clock::now() - t0 < 5s);
+    });
+}
+
+TEST_CASE("the CLI exec passes the output and the exit code on", "[exec][cli]") {
+    on_each_backend([](backend& b) {
+        auto r = redispebble::test::run_command({REDISPEBBLE_CLI, "exec", "--socket", b.socket_path(), "--env", "X=42", "--",
+                                                 "/bin/sh", "-c", "echo out $X; read line; echo got $line; echo err >&2; exit 3"},
+                                                "typed\n", {}, 30s);
+        CHECK(r.exit_code == 3);
+        CHECK(r.out == "out 42\ngot typed\n");
+        CHECK(r.err == "err\n");
+        auto missing = redispebble::test::run_command({REDISPEBBLE_CLI, "exec", "--socket", b.socket_path(), "--", "nosuchbinary"},
+                                                      "", {}, 30s);
+        CHECK(missing.exit_code == 1);
+        CHECK(missing.err.find("cannot find executable") != std::string::npos);
+    });
+}
