@@ -785,7 +785,7 @@ awaitable<error_code> follow(client_options copts, logs_options opts, log_sink s
     while (!p.is_done()) {
         p.get().body().data = buf.data();
         p.get().body().size = buf.size();
-        co_await http::async_read(stream, conn->buffer(), p, detail::redirect(ec));
+        co_await http::async_read_some(stream, conn->buffer(), p, detail::redirect(ec));
         if (ec == http::error::need_buffer) ec = {};
         std::size_t n = buf.size() - p.get().body().size;
         pending.append(buf.data(), n);
