@@ -86,7 +86,52 @@ decision blocked(decision d, std::string message) {
 
 } // namespace
 
+prepared_desired prepare(const desired_state& desired) {
+    prepared_desired p;
+    const redis_config& cfg = desired.config;
+    decision d;
+    d.layer_label = cfg.layer_label;
+    try {
+        validate(cfg);
+    } catch (const input_error& e) {
+        p.verdict = blocked(std::move(d), e.what());
+        return p;
+    }
+    if (!desired.peer.complete()) {
+        d.status = unit_status::waiting;
+        d.message = std::string(msg_waiting_for_peer_data);
+        d.retry_later = true;
+        p.verdict = std::move(d);
+        return p;
+    }
+    std::vector<file_spec> certificates;
+    if (cfg.enable_tls) {
+        auto plan = certificate_plan(cfg, desired.resources);
+        if (!plan.complete()) {
+            d.missing_resources = plan.missing;
+            p.verdict = blocked(std::move(d), std::string(msg_not_enough_certificates));
+            return p;
+        }
+        certificates = std::move(plan.files);
+    }
+    try {
+        p.flags = describe(redis_flags(cfg, desired.peer));
+        p.wanted = make_layer(cfg, desired.peer, certificates);
+        if (auto secrets = secrets_file(cfg, desired.peer)) p.files.push_back(std::move(*secrets));
+    } catch (const input_error& e) {
+        p.verdict = blocked(std::move(d), e.what());
+        return p;
+    }
+    p.files.insert(p.files.end(), certificates.begin(), certificates.end());
+    return p;
+}
+
 decision decide(const observed_state& observed, const desired_state& desired) {
+    if (!observed.pebble_reachable) return decide(observed, desired, prepared_desired{});
+    return decide(observed, desired, prepare(desired));
+}
+
+decision decide(const observed_state& observed, const desired_state& desired, const prepared_desired& prepared) {
     decision d;
     const redis_config& cfg = desired.config;
     d.layer_label = cfg.layer_label;
@@ -97,52 +142,20 @@ decision decide(const observed_state& observed, const desired_state& desired) {
         d.retry_later = true;
         return d;
     }
-    try {
-        validate(cfg);
-    } catch (const input_error& e) {
-        return blocked(std::move(d), e.what());
-    }
-    if (!desired.peer.complete()) {
-        d.status = unit_status::waiting;
-        d.message = std::string(msg_waiting_for_peer_data);
-        d.retry_later = true;
-        return d;
-    }
+    if (prepared.verdict) return *prepared.verdict;
+    d.flags = prepared.flags;
 
-    std::vector<file_spec> certificates;
-    if (cfg.enable_tls) {
-        auto plan = certificate_plan(cfg, desired.resources);
-        if (!plan.complete()) {
-            d.missing_resources = plan.missing;
-            return blocked(std::move(d), std::string(msg_not_enough_certificates));
-        }
-        certificates = std::move(plan.files);
-    }
-
-    layer wanted;
-    std::optional<file_spec> secrets;
-    try {
-        d.flags = describe(redis_flags(cfg, desired.peer));
-        wanted = make_layer(cfg, desired.peer, certificates);
-        secrets = secrets_file(cfg, desired.peer);
-    } catch (const input_error& e) {
-        return blocked(std::move(d), e.what());
-    }
-
-    std::vector<file_spec> files = certificates;
-    if (secrets) files.insert(files.begin(), *secrets);
-    for (auto& f : files) {
+    for (const auto& f : prepared.files) {
         auto it = observed.file_sha256.find(f.path);
-        if (it == observed.file_sha256.end() || !it->second || *it->second != f.sha256)
-            d.push.push_back(std::move(f));
+        if (it == observed.file_sha256.end() || !it->second || *it->second != f.sha256) d.push.push_back(f);
     }
 
     const layer current = observed.plan.value_or(layer{});
-    d.differences = plan_differences(current, wanted);
+    d.differences = plan_differences(current, prepared.wanted);
     for (auto& diff : d.differences) redact(diff, desired.peer.admin_password);
 
     if (!d.differences.empty()) {
-        d.add_layer = std::move(wanted);
+        d.add_layer = prepared.wanted;
         d.restart.push_back(cfg.service_name);
     } else if (!d.push.empty()) {
         // Redis reads its certificates and configuration file only when it starts.

@@ -62,7 +62,7 @@ std::string redact_output(const std::string& text, const secret& password, std::
 }
 
 reconcile_machine::reconcile_machine(desired_state desired, bool dry_run)
-    : desired_(std::move(desired)), dry_run_(dry_run) {}
+    : desired_(std::move(desired)), prepared_(prepare(desired_)), dry_run_(dry_run) {}
 
 pebble_request reconcile_machine::start() {
     phase_ = phase::plan;
@@ -135,7 +135,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         observed_.pebble_reachable = true;
         observed_.plan = reply.plan.value_or(layer{});
         // Decide once with what is known: a Waiting or Blocked unit needs no further look.
-        decision first = decide(observed_, desired_);
+        decision first = decide(observed_, desired_, prepared_);
         if (first.status != unit_status::active && first.no_op()) {
             report_.decided = first;
             return finish(first.status, first.message, first.retry_later);
@@ -148,7 +148,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     case phase::service: {
         if (reply.result == o::unreachable) return fail(reply, "list services");
         if (reply.result == o::ok) observed_.service_current = reply.service_current;
-        decision first = decide(observed_, desired_);
+        decision first = decide(observed_, desired_, prepared_);
         std::vector<std::string> paths;
         for (const auto& f : first.push) paths.push_back(f.path);
         if (paths.empty()) break;  // nothing to read: decide now
@@ -211,7 +211,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return std::nullopt;
     }
     // Observation complete: decide and act.
-    decision_ = decide(observed_, desired_);
+    decision_ = decide(observed_, desired_, prepared_);
     report_.decided = decision_;
     if (decision_.status != unit_status::active || decision_.no_op() || dry_run_)
         return finish(decision_.status, decision_.message, decision_.retry_later);

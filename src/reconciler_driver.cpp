@@ -235,8 +235,10 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
     case kind::start: {
         pebble::service_options which;
         which.names.push_back(r.service);
-        std::string id = r.what == kind::restart ? co_await c.async_restart(std::move(which), diag, tok)
-                                                 : co_await c.async_start(std::move(which), diag, tok);
+        // (No co_await inside ?: either: GCC 12 destroys the result twice.)
+        std::string id;
+        if (r.what == kind::restart) id = co_await c.async_restart(std::move(which), diag, tok);
+        else id = co_await c.async_start(std::move(which), diag, tok);
         if (ec) co_return from_error(ec, diag);
         pebble_reply rep;
         rep.change_id = id;
@@ -258,9 +260,9 @@ asio::awaitable<reconcile_report> reconcile_coro(pebble::client& c, desired_stat
     std::optional<pebble_request> req = m.start();
     while (req) {
         log_step(opts, *req);
-        pebble_reply rep = clock::now() >= deadline
-                               ? deadline_passed(*req)
-                               : co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
+        pebble_reply rep;
+        if (clock::now() >= deadline) rep = deadline_passed(*req);
+        else rep = co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
         req = m.resume(rep);
     }
     log_report(opts, m.report());

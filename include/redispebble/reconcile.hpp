@@ -90,6 +90,20 @@ struct decision {
 /// is Blocked with the input_error's message, never an exception.
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired);
 
+/// The part of decide() that depends on the inputs alone: the layer (with its PBKDF2 digest), the
+/// files, the redacted flags, or the verdict when the inputs alone decide (invalid configuration,
+/// incomplete peer data, missing certificates). Compute it once per reconcile; decide() with it
+/// gives the same decision as decide() without it.
+struct prepared_desired {
+    std::optional<decision> verdict;
+    layer wanted;
+    std::vector<file_spec> files;
+    std::string flags;
+};
+[[nodiscard]] prepared_desired prepare(const desired_state& desired);
+[[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired,
+                              const prepared_desired& prepared);
+
 } // namespace redispebble
 
 #endif

@@ -88,6 +88,7 @@ private:
 
     enum class phase { plan, service, files, push, layer, restart, start, wait, finished };
     desired_state desired_;
+    prepared_desired prepared_;  // computed once: the layer's digest is deliberately slow
     observed_state observed_;
     decision decision_;
     reconcile_report report_;
