@@ -141,15 +141,26 @@ struct exec_session {
     pid_t pid = -1;
     bool exited = false;
     int status = 0;
+    /// A server destroyed mid-exec (its io_context drops this session) leaves no process behind.
+    ~exec_session() {
+        if (pid > 0 && !exited) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, nullptr, 0);
+        }
+    }
 };
 
 std::mutex sessions_m;
-std::map<std::pair<server_host*, std::string>, std::shared_ptr<exec_session>> sessions;
+// Weak: a session lives in its run_session coroutine, so it ends with the server's io_context.
+std::map<std::pair<server_host*, std::string>, std::weak_ptr<exec_session>> sessions;
 
 std::shared_ptr<exec_session> find_session(server_host* h, const std::string& task) {
     std::lock_guard<std::mutex> lock(sessions_m);
     auto it = sessions.find({h, task});
-    return it == sessions.end() ? nullptr : it->second;
+    if (it == sessions.end()) return nullptr;
+    auto s = it->second.lock();
+    if (!s) sessions.erase(it);
+    return s;
 }
 
 void drop_session(server_host* h, const std::string& task) {
@@ -416,6 +427,7 @@ awaitable<void> post_exec(server_host& host, stream_type& stream, const http::re
     s->task_id = ids.second;
     {
         std::lock_guard<std::mutex> lock(sessions_m);
+        for (auto it = sessions.begin(); it != sessions.end();) it = it->second.expired() ? sessions.erase(it) : std::next(it);
         sessions[{&host, s->task_id}] = s;
     }
     asio::co_spawn(stream.get_executor(), run_session(s), asio::detached);

@@ -34,6 +34,8 @@
 namespace redispebble::pebble {
 
 /// Reads the next bytes of standard input into the buffer; returns how many (0 at the end).
+/// Called on the exec's I/O strand: while it blocks, output is not read either, so a source that
+/// waits for data (a terminal, an idle pipe) delays the output until it returns.
 using exec_source = std::function<std::size_t(std::span<char>)>;
 /// Receives the next bytes of the command's output, as they arrive.
 using exec_sink = std::function<void(std::string_view)>;
