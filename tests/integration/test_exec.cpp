@@ -6,10 +6,18 @@
 
 #include "support/pebble_daemon.hpp"
 #include "support/run_command.hpp"
+#include "support/transcripts.hpp"
 
 #include <catch2/catch.hpp>
 
 #include <boost/asio/use_future.hpp>
+
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/json.hpp>
+
+#include <sys/socket.h>
+#include <sys/time.h>
 
 #include <atomic>
 #include <chrono>
@@ -311,5 +319,79 @@ TEST_CASE("the CLI exec passes the output and the exit code on", "[exec][cli]") 
                                                       "", {}, 30s);
         CHECK(missing.exit_code == 1);
         CHECK(missing.err.find("cannot find executable") != std::string::npos);
+    });
+}
+
+namespace {
+
+/// A blocking Unix-socket client with a receive timeout, for byte-exact checks.
+struct raw_socket {
+    boost::asio::io_context io;
+    boost::asio::local::stream_protocol::socket s{io};
+    explicit raw_socket(const std::string& path) {
+        s.connect(boost::asio::local::stream_protocol::endpoint(path));
+        timeval tv{5, 0};
+        ::setsockopt(s.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
+    void send(const std::string& bytes) { boost::asio::write(s, boost::asio::buffer(bytes)); }
+    /// Reads until `done(received)` or the peer closes / the timeout hits.
+    std::string read_until(const std::function<bool(const std::string&)>& done) {
+        std::string got;
+        char buf[4096];
+        while (!done(got)) {
+            auto n = ::recv(s.native_handle(), buf, sizeof buf, 0);
+            if (n <= 0) break;
+            got.append(buf, static_cast<std::size_t>(n));
+        }
+        return got;
+    }
+};
+
+std::string head_of(const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n") + 4); }
+
+} // namespace
+
+TEST_CASE("the exec websockets carry the frames of transcripts 56 and 57 byte for byte", "[exec]") {
+    using redispebble::test::load_single;
+    on_each_backend([](backend& b) {
+        // POST /v1/exec exactly as recorded (55), then the recorded handshakes with our task id.
+        raw_socket post(b.socket_path());
+        post.send(load_single("55-exec-echo.http").request);
+        auto answer = post.read_until([](const std::string& g) {
+            auto h = g.find("\r\n\r\n");
+            if (h == std::string::npos) return false;
+            auto cl = g.find("Content-Length: ");
+            return cl != std::string::npos && g.size() >= h + 4 + std::stoul(g.substr(cl + 16));
+        });
+        REQUIRE(answer.rfind("HTTP/1.1 202 Accepted\r\n", 0) == 0);
+        auto v = boost::json::parse(answer.substr(answer.find("\r\n\r\n") + 4));
+        const std::string task = boost::json::value_to<std::string>(v.at("result").at("task-id"));
+        auto with_task = [&](std::string req) {
+            const std::string from = "/v1/tasks/1/";
+            req.replace(req.find(from), from.size(), "/v1/tasks/" + task + "/");
+            return req;
+        };
+        const auto t56 = load_single("56-exec-ws-control-handshake.http");
+        const auto t57 = load_single("57-exec-ws-stdio.http");
+        raw_socket control(b.socket_path());
+        control.send(with_task(t56.request));
+        auto chead = control.read_until([](const std::string& g) { return g.find("\r\n\r\n") != std::string::npos; });
+        CHECK(chead.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0);
+        CHECK(chead.find("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n") != std::string::npos);
+
+        raw_socket stdio(b.socket_path());
+        stdio.send(with_task(t57.request));
+        const std::string expected_frames = t57.response.substr(head_of(t57.response).size());
+        REQUIRE(expected_frames == std::string("\x82\x03hi\n\x81\x11{\"command\":\"end\"}"));
+        auto got = stdio.read_until([&](const std::string& g) {
+            auto h = g.find("\r\n\r\n");
+            return h != std::string::npos && g.size() >= h + 4 + expected_frames.size();
+        });
+        REQUIRE(got.find("\r\n\r\n") != std::string::npos);
+        CHECK(got.rfind("HTTP/1.1 101 Switching Protocols\r\n", 0) == 0);
+        CHECK(got.substr(head_of(got).size()) == expected_frames);
+        // Control is then dropped without a close frame: the peer closes, having sent nothing.
+        auto after = control.read_until([](const std::string&) { return false; });
+        CHECK(after.empty());
     });
 }
