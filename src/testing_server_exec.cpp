@@ -111,6 +111,24 @@ std::chrono::milliseconds parse_duration(const std::string& s) {
     return std::chrono::milliseconds(static_cast<std::int64_t>(total));
 }
 
+/// Go's time.Duration.String() for whole milliseconds ("500ms", "1.5s", "1m30s", "1h0m0s").
+std::string go_duration_string(std::chrono::milliseconds d) {
+    std::int64_t ms = d.count();
+    if (ms == 0) return "0s";
+    if (ms < 1000) return fmt::format("{}ms", ms);
+    std::string secs = fmt::format("{}", (ms % 60000) / 1000);
+    if (ms % 1000 != 0) {
+        std::string frac = fmt::format("{:03}", ms % 1000);
+        while (frac.back() == '0') frac.pop_back();
+        secs += "." + frac;
+    }
+    secs += "s";
+    const std::int64_t minutes = ms / 60000;
+    if (minutes == 0) return secs;
+    if (minutes < 60) return fmt::format("{}m{}", minutes, secs);
+    return fmt::format("{}h{}m{}", minutes / 60, minutes % 60, secs);
+}
+
 std::string find_executable(const std::string& name, const std::map<std::string, std::string>& env) {
     auto ok = [](const std::string& p) {
         struct stat st {};
@@ -362,7 +380,7 @@ awaitable<void> run_session(std::shared_ptr<exec_session> s) {
     else if (WIFSIGNALED(s->status)) code = 128 + WTERMSIG(s->status);
     if (timed_out)
         s->host->finish_exec(s->change_id, -1,
-                             fmt::format("timed out after {}ms: context deadline exceeded", s->timeout.count()));
+                             fmt::format("timed out after {}: context deadline exceeded", go_duration_string(s->timeout)));
     else
         s->host->finish_exec(s->change_id, code, "");
     drop_session(s->host, s->task_id);
