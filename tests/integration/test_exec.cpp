@@ -16,6 +16,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/json.hpp>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 
@@ -76,6 +77,12 @@ pebble::client_options client_opts(backend& b) {
     o.socket_path = b.socket_path();
     o.request_timeout = 10s;
     return o;
+}
+
+long max_rss_kib() {
+    rusage ru{};
+    ::getrusage(RUSAGE_SELF, &ru);
+    return ru.ru_maxrss;
 }
 
 pebble::exec_options cmd(std::vector<std::string> argv) {
@@ -208,6 +215,16 @@ TEST_CASE("exec streams 8 MiB of stdin to wc with bounded memory", "[exec]") {
         auto r3 = pebble::exec(c, sunk);
         CHECK(seen == 300000);
         CHECK(r3.stdout_data.empty());
+
+        // 32 MiB through a sink (and, with the test server, through this process twice) leaves
+        // the peak memory of the process nearly where it was.
+        const auto before = max_rss_kib();
+        std::size_t streamed = 0;
+        auto huge = cmd({"/bin/sh", "-c", "head -c 33554432 /dev/zero"});
+        huge.stdout_sink = [&](std::string_view s) { streamed += s.size(); };
+        pebble::exec(c, huge);
+        CHECK(streamed == 33554432);
+        CHECK(max_rss_kib() - before < 16 * 1024);
     });
 }
 
