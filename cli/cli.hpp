@@ -37,6 +37,7 @@ struct options {
     std::optional<std::string> socket;
     bool dry_run = false;
     bool verbose = false;
+    bool retry = false;
     double timeout_seconds = 60;
     std::vector<std::string> positional;
 };

@@ -13,7 +13,7 @@ namespace redispebble::cli {
 namespace {
 
 const std::vector<std::string> unit_options{"--config", "--peer", "--resource", "--hostname", "--socket",
-                                            "--timeout", "--verbose", "--dry-run"};
+                                            "--timeout", "--verbose", "--dry-run", "--retry"};
 
 struct unit_context {
     options opts;
@@ -51,6 +51,7 @@ reconcile_report run(const unit_context& u, bool dry_run) {
     ro.deadline = u.deadline;
     ro.change_timeout = u.deadline;
     ro.dry_run = dry_run;
+    if (u.opts.retry) ro.retry_backoff = std::chrono::milliseconds(500);
     if (u.opts.verbose) ro.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
     return reconcile(c, u.desired, ro);
 }
@@ -72,6 +73,7 @@ void print_report(const reconcile_report& r) {
         for (const auto& a : r.actions_done) fmt::print("  {}\n", a);
     }
     if (r.failed_step) fmt::print("Failed step: {}\n", *r.failed_step);
+    if (r.attempts > 1) fmt::print("Attempts: {}\n", r.attempts);
     if (!r.decided.missing_resources.empty()) {
         std::string names;
         for (const auto& m : r.decided.missing_resources) names += (names.empty() ? "" : ", ") + m;

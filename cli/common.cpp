@@ -42,6 +42,7 @@ options parse_options(const std::vector<std::string>& args, const std::vector<st
         };
         if (a == "--dry-run") o.dry_run = true;
         else if (a == "--verbose") o.verbose = true;
+        else if (a == "--retry") o.retry = true;
         else if (a == "--config") o.config_file = need_value();
         else if (a == "--peer") o.peer_file = need_value();
         else if (a == "--plan") o.plan_file = need_value();

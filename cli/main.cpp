@@ -15,7 +15,7 @@ constexpr const char* usage = R"(redispebble: keep a Redis workload running unde
 Usage:
   redispebble plan   [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
   redispebble apply  [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]... [--hostname H]
-                     [--timeout SECONDS] [--dry-run] [--verbose]
+                     [--timeout SECONDS] [--retry] [--dry-run] [--verbose]
   redispebble status [--socket PATH] [--config FILE] [--peer FILE] ...
   redispebble diff   [--socket PATH] [--config FILE] [--peer FILE] ...
   redispebble exec   [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
@@ -38,6 +38,8 @@ Pebble:
   --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
                          /charm/containers/<container-name>/pebble.socket.
   --timeout SECONDS      deadline of the whole reconcile (default 60); every request has its own.
+  --retry                while Pebble is absent (or a step times out), try again with backoff
+                         (0.5 s, doubling, at most 10 s) until the deadline.
   --verbose              log each step to stderr (passwords are never logged).
 
 Inputs:

@@ -5,12 +5,14 @@
 #include <redispebble/layer.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <thread>
 
 namespace redispebble {
 
@@ -138,6 +140,17 @@ void log_step(const reconcile_options& o, const pebble_request& r) {
     o.log(line);
 }
 
+// Only what time can fix is retried: Pebble absent or lost, a step or change past its time.
+bool should_retry(const reconcile_report& r, std::chrono::milliseconds backoff, clock::time_point deadline) {
+    if (backoff.count() <= 0 || r.status != unit_status::waiting || !r.retry_later) return false;
+    if (r.message != msg_waiting_for_pebble && !r.failed_step) return false;
+    return clock::now() + backoff < deadline;
+}
+
+std::chrono::milliseconds next_backoff(std::chrono::milliseconds b) {
+    return std::min<std::chrono::milliseconds>(b * 2, std::chrono::seconds(10));
+}
+
 void log_report(const reconcile_options& o, const reconcile_report& rep) {
     if (!o.log) return;
     o.log("reconcile: " + std::string(to_string(rep.status)) + (rep.message.empty() ? "" : ": " + rep.message));
@@ -187,17 +200,25 @@ pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::mi
 
 reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
     const auto deadline = clock::now() + opts.deadline;
-    reconcile_machine m(desired, opts.dry_run);
-    std::optional<pebble_request> req = m.start();
-    while (req) {
-        log_step(opts, *req);
-        pebble_reply rep = clock::now() >= deadline
-                               ? deadline_passed(*req)
-                               : perform(c, *req, std::min(opts.change_timeout, left(deadline)));
-        req = m.resume(rep);
+    auto backoff = opts.retry_backoff;
+    for (int attempt = 1;; ++attempt) {
+        reconcile_machine m(desired, opts.dry_run);
+        std::optional<pebble_request> req = m.start();
+        while (req) {
+            log_step(opts, *req);
+            pebble_reply rep = clock::now() >= deadline
+                                   ? deadline_passed(*req)
+                                   : perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+            req = m.resume(rep);
+        }
+        log_report(opts, m.report());
+        reconcile_report report = m.report();
+        report.attempts = attempt;
+        if (!should_retry(report, backoff, deadline)) return report;
+        if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
+        std::this_thread::sleep_for(backoff);
+        backoff = next_backoff(backoff);
     }
-    log_report(opts, m.report());
-    return m.report();
 }
 
 namespace {
@@ -256,17 +277,26 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
 
 asio::awaitable<reconcile_report> reconcile_coro(pebble::client& c, desired_state desired, reconcile_options opts) {
     const auto deadline = clock::now() + opts.deadline;
-    reconcile_machine m(std::move(desired), opts.dry_run);
-    std::optional<pebble_request> req = m.start();
-    while (req) {
-        log_step(opts, *req);
-        pebble_reply rep;
-        if (clock::now() >= deadline) rep = deadline_passed(*req);
-        else rep = co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
-        req = m.resume(rep);
+    auto backoff = opts.retry_backoff;
+    for (int attempt = 1;; ++attempt) {
+        reconcile_machine m(desired, opts.dry_run);
+        std::optional<pebble_request> req = m.start();
+        while (req) {
+            log_step(opts, *req);
+            pebble_reply rep;
+            if (clock::now() >= deadline) rep = deadline_passed(*req);
+            else rep = co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
+            req = m.resume(rep);
+        }
+        log_report(opts, m.report());
+        reconcile_report report = m.report();
+        report.attempts = attempt;
+        if (!should_retry(report, backoff, deadline)) co_return report;
+        if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
+        asio::steady_timer timer(c.get_executor(), backoff);
+        co_await timer.async_wait(asio::use_awaitable);
+        backoff = next_backoff(backoff);
     }
-    log_report(opts, m.report());
-    co_return m.report();
 }
 
 } // namespace

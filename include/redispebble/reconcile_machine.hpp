@@ -62,6 +62,7 @@ struct reconcile_report {
     decision decided;                         ///< the decision the actions came from
     std::vector<std::string> actions_done;    ///< in order: "pushed /var/lib/redis/redis.crt", ...
     std::optional<std::string> failed_step;   ///< the step that failed, when one did
+    int attempts = 1;                         ///< runs made (more than one with retry_backoff)
     [[nodiscard]] int restarts() const noexcept;  ///< restart/start actions carried out
     [[nodiscard]] int writes() const noexcept;    ///< files pushed plus layers added
 };

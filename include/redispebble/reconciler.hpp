@@ -21,6 +21,10 @@ struct reconcile_options {
     std::chrono::milliseconds change_timeout{std::chrono::seconds(30)};
     /// Observe and decide only: nothing is written, added or restarted.
     bool dry_run = false;
+    /// When positive, a run that ends Waiting because Pebble was absent or lost, or a step ran out
+    /// of time, is tried again after this delay, doubling (capped at 10 s) until the deadline.
+    /// Zero (the default): one run; the report's retry_later tells the caller to come back.
+    std::chrono::milliseconds retry_backoff{0};
     /// Progress lines (no secrets in them), e.g. "reconcile: push files (1)".
     std::function<void(std::string_view)> log;
 };

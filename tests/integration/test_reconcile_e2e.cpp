@@ -305,3 +305,41 @@ TEST_CASE("Pebble absent is Waiting and a restarted Pebble converges on the next
         WARN("PEBBLE_BIN is not set: the restarted-Pebble scenario is skipped");
     }
 }
+
+#ifdef REDISPEBBLE_HAVE_TEST_SERVER
+TEST_CASE("With retry_backoff a reconcile waits for Pebble to appear and then converges", "[e2e]") {
+    temp_dir root;
+    const std::string socket = root.path + "/late.socket";
+    auto inputs = unit_inputs(root.path, "127.0.0.1", 6379, "127.0.0.1", "late-Pass");
+    std::unique_ptr<testing::pebble_server> late;
+    std::thread starter([&] {
+        std::this_thread::sleep_for(400ms);
+        testing::server_options o;
+        o.socket_path = socket;
+        o.run_processes = false;
+        o.start_window = 50ms;
+        late = std::make_unique<testing::pebble_server>(o);
+    });
+    pebble::client_options co;
+    co.socket_path = socket;
+    pebble::client c(co);
+    reconcile_options ro;
+    ro.deadline = 20s;
+    ro.retry_backoff = 100ms;
+    auto r = reconcile(c, inputs, ro);
+    starter.join();
+    INFO(describe(r));
+    CHECK(r.status == unit_status::active);
+    CHECK(r.attempts > 1);
+    CHECK(r.restarts() == 1);
+    // Without a backoff there is one attempt only, and the caller is told to come back.
+    temp_dir other;
+    pebble::client_options co2;
+    co2.socket_path = other.path + "/absent.socket";
+    pebble::client c2(co2);
+    auto once = reconcile(c2, inputs, {});
+    CHECK(once.attempts == 1);
+    CHECK(once.status == unit_status::waiting);
+    CHECK(once.retry_later);
+}
+#endif
