@@ -445,6 +445,13 @@ awaitable<void> run_exec(std::shared_ptr<exec_state> s) {
         s->finish(error::timeout, std::move(d));
         co_return;
     }
+    // A server that closes an output socket instead of sending "end" has still finished it: the
+    // change says how the command ended.
+    auto ended = [](error_code& e) {
+        if (e == websocket::error::closed || e == asio::error::eof || e == asio::error::connection_reset) e = {};
+    };
+    ended(out_ec);
+    ended(err_ec);
     if (auto e = out_ec ? out_ec : err_ec) {
         d.message = "exec of \"" + s->program + "\": output stream broke: " + e.message();
         s->finish(e == error::bad_envelope ? e : map_transport_error(e, false), std::move(d));
