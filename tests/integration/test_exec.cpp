@@ -413,3 +413,35 @@ TEST_CASE("the exec websockets carry the frames of transcripts 56 and 57 byte fo
         CHECK(after.empty());
     });
 }
+
+TEST_CASE("a terminal exec gets its size and a resize from the control websocket", "[exec]") {
+    // The test server runs commands on pipes only (no pseudo-terminal): real Pebble only.
+    auto bin = redispebble::test::pebble_bin();
+    if (!bin) {
+        WARN("PEBBLE_BIN is not set: the terminal exec test is skipped");
+        return;
+    }
+    real_pebble b(*bin);
+    pebble::client c(client_opts(b));
+    auto o = cmd({"/bin/sh", "-c", "stty size; sleep 1; stty size"});
+    o.terminal = true;
+    o.interactive = true;  // stdin is the terminal too (stty reads the size from it)
+    o.width = 100;
+    o.height = 40;
+    auto started = pebble::async_start_exec(c, o, boost::asio::use_future);
+    REQUIRE(started.wait_for(10s) == std::future_status::ready);
+    auto p = started.get();
+    std::this_thread::sleep_for(300ms);
+    auto rs = p.async_resize(120, 50, boost::asio::use_future);
+    REQUIRE(rs.wait_for(10s) == std::future_status::ready);
+    rs.get();
+    std::promise<std::pair<pebble::error_code, pebble::exec_result>> pr;
+    p.async_wait([&](pebble::error_code e, pebble::exec_result res) { pr.set_value({e, std::move(res)}); });
+    auto w = pr.get_future();
+    REQUIRE(w.wait_for(10s) == std::future_status::ready);
+    auto [ec, r] = w.get();
+    INFO(r.stdout_data);
+    CHECK_FALSE(ec);
+    CHECK(r.exit_code == 0);
+    CHECK(r.stdout_data == "40 100\r\n50 120\r\n");
+}
