@@ -5,6 +5,9 @@
 #if __has_include(<redispebble/pebble/client.hpp>)
 #include <redispebble/pebble/client.hpp>
 #endif
+#if __has_include(<redispebble/pebble/exec.hpp>)
+#include <redispebble/pebble/exec.hpp>
+#endif
 #if __has_include(<redispebble/reconciler.hpp>)
 #include <redispebble/reconciler.hpp>
 #endif
