@@ -6,6 +6,7 @@
 #include <redispebble/pebble/client.hpp>
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/detail/envelope.hpp>
+#include <redispebble/pebble/detail/json_util.hpp>
 #include <redispebble/pebble/detail/multipart.hpp>
 #include <redispebble/pebble/detail/wait_change_fsm.hpp>
 
@@ -49,10 +50,6 @@ auto redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable,
 
 // ---- small JSON readers (absent or mistyped fields read as empty) -------------------------------
 
-std::string str(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string{};
-}
 std::int64_t num(const json::object& o, std::string_view k) {
     auto* v = o.if_contains(k);
     if (!v) return 0;
@@ -60,11 +57,6 @@ std::int64_t num(const json::object& o, std::string_view k) {
     if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
     if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
     return 0;
-}
-std::optional<std::int64_t> opt_num(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    if (!v || v->is_null()) return std::nullopt;
-    return num(o, k);
 }
 bool boolean(const json::object& o, std::string_view k) {
     auto* v = o.if_contains(k);
@@ -94,11 +86,6 @@ std::string join(const std::vector<std::string>& v) {
 
 // ---- errors ---------------------------------------------------------------------------------------
 
-error_code invalid(diagnostics& d, std::string field, std::string why) {
-    d = diagnostics{};
-    d.message = field + ": " + why;
-    return error::invalid_option;
-}
 
 /// Fills d from an error object {message, kind, value}.
 error_code error_from(const json::object& e, unsigned status, diagnostics& d) {
@@ -121,36 +108,8 @@ bool valid_permissions(const std::string& p) {
 
 // ---- URLs ---------------------------------------------------------------------------------------
 
-std::string escape(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string r;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
-            r += static_cast<char>(c);
-        } else {
-            r += '%';
-            r += hex[c >> 4];
-            r += hex[c & 15];
-        }
-    }
-    return r;
-}
 
-struct query {
-    std::string s;
-    query& add(std::string_view k, std::string_view v) {
-        s += s.empty() ? '?' : '&';
-        s += escape(k);
-        s += '=';
-        s += escape(v);
-        return *this;
-    }
-};
 
-std::string go_duration(std::chrono::milliseconds ms) {
-    if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
-    return std::to_string(ms.count()) + "ms";
-}
 
 // ---- parsed values ------------------------------------------------------------------------------
 
@@ -226,6 +185,45 @@ error_code first_result_error(const std::vector<file_result>& r, diagnostics& d)
 }
 
 } // namespace
+
+// ---- shared with exec (declared in detail/json_util.hpp) ----------------------------------------
+
+std::string str(const json::object& o, std::string_view k) {
+    auto* v = o.if_contains(k);
+    return v && v->is_string() ? std::string(v->get_string()) : std::string{};
+}
+
+std::optional<std::int64_t> opt_num(const json::object& o, std::string_view k) {
+    auto* v = o.if_contains(k);
+    if (!v || !v->is_number()) return std::nullopt;  // never a made-up value (an exec's exit code)
+    return num(o, k);
+}
+
+error_code invalid(diagnostics& d, std::string field, std::string why) {
+    d = diagnostics{};
+    d.message = field + ": " + why;
+    return error::invalid_option;
+}
+
+std::string escape(std::string_view s) {
+    static const char* hex = "0123456789ABCDEF";
+    std::string r;
+    for (unsigned char c : s) {
+        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
+            r += static_cast<char>(c);
+        } else {
+            r += '%';
+            r += hex[c >> 4];
+            r += hex[c & 15];
+        }
+    }
+    return r;
+}
+
+std::string go_duration(std::chrono::milliseconds ms) {
+    if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
+    return std::to_string(ms.count()) + "ms";
+}
 
 // ---- the shared state of a client ---------------------------------------------------------------
 
@@ -1294,7 +1292,7 @@ void client::send_signal_impl(handler<void> h, diagnostics* diag, send_signal_op
     });
 }
 
-namespace {
+namespace detail {
 notice to_notice(const json::object& o) {
     notice n;
     n.id = detail::str(o, "id");
@@ -1311,7 +1309,7 @@ notice to_notice(const json::object& o) {
     n.expire_after = detail::str(o, "expire-after");
     return n;
 }
-} // namespace
+} // namespace detail
 
 void client::notices_impl(handler<std::vector<pebble::notice>> h, diagnostics* diag, notices_options opts) {
     using R = std::vector<pebble::notice>;
@@ -1325,7 +1323,7 @@ void client::notices_impl(handler<std::vector<pebble::notice>> h, diagnostics* d
         envelope env;
         if (auto ec = co_await c.call(http::verb::get, "/v1/notices" + q.s, nullptr, env, d)) co_return res<R>{ec, {}};
         R r;
-        for (auto& e : env.result.as_array()) r.push_back(to_notice(e.as_object()));
+        for (auto& e : env.result.as_array()) r.push_back(detail::to_notice(e.as_object()));
         co_return res<R>{{}, std::move(r)};
     });
 }
@@ -1336,7 +1334,7 @@ void client::notice_impl(handler<pebble::notice> h, diagnostics* diag, std::stri
         if (id.empty()) co_return res<R>{detail::invalid(d, "id", "must not be empty"), {}};
         envelope env;
         if (auto ec = co_await c.call(http::verb::get, "/v1/notices/" + detail::escape(id), nullptr, env, d)) co_return res<R>{ec, {}};
-        co_return res<R>{{}, to_notice(env.result.as_object())};
+        co_return res<R>{{}, detail::to_notice(env.result.as_object())};
     });
 }
 

@@ -9,6 +9,7 @@
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/detail/envelope.hpp>
 #include <redispebble/pebble/detail/exec_sansio.hpp>
+#include <redispebble/pebble/detail/json_util.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -52,51 +53,10 @@ constexpr std::size_t max_log_line = 1024 * 1024;
 
 auto redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
-std::string str(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    return v && v->is_string() ? std::string(v->get_string()) : std::string{};
-}
-std::optional<std::int64_t> opt_num(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    if (!v) return std::nullopt;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-    return std::nullopt;
-}
 
-std::string escape(std::string_view s) {
-    static const char* hex = "0123456789ABCDEF";
-    std::string r;
-    for (unsigned char c : s) {
-        if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~' || c == ',') {
-            r += static_cast<char>(c);
-        } else {
-            r += '%';
-            r += hex[c >> 4];
-            r += hex[c & 15];
-        }
-    }
-    return r;
-}
 
-void add_query(std::string& q, std::string_view k, std::string_view v) {
-    q += q.empty() ? '?' : '&';
-    q += escape(k);
-    q += '=';
-    q += escape(v);
-}
 
-std::string go_duration(std::chrono::milliseconds ms) {
-    if (ms.count() % 1000 == 0) return std::to_string(ms.count() / 1000) + "s";
-    return std::to_string(ms.count()) + "ms";
-}
 
-error_code invalid(diagnostics& d, std::string field, std::string why) {
-    d = diagnostics{};
-    d.message = field + ": " + why;
-    return error::invalid_option;
-}
 
 http::request<http::string_body> make_request(http::verb v, std::string target) {
     http::request<http::string_body> req{v, target, 11};
@@ -132,23 +92,6 @@ awaitable<error_code> exchange(const client_options& o, http::request<http::stri
     co_return error_code{};
 }
 
-notice to_notice(const json::object& o) {
-    notice n;
-    n.id = str(o, "id");
-    if (auto u = opt_num(o, "user-id")) n.user_id = static_cast<std::uint32_t>(*u);
-    n.type = str(o, "type");
-    n.key = str(o, "key");
-    n.first_occurred = str(o, "first-occurred");
-    n.last_occurred = str(o, "last-occurred");
-    n.last_repeated = str(o, "last-repeated");
-    n.occurrences = static_cast<int>(opt_num(o, "occurrences").value_or(0));
-    if (auto* ld = o.if_contains("last-data"); ld && ld->is_object())
-        for (auto& [k, v] : ld->get_object())
-            n.last_data[std::string(k)] = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
-    n.repeat_after = str(o, "repeat-after");
-    n.expire_after = str(o, "expire-after");
-    return n;
-}
 
 template <class H, class... V>
 void complete(H h, V... v) {
@@ -647,14 +590,14 @@ void detail::wait_notices_impl(client& c, notices_options opts, std::chrono::mil
             diagnostics d;
             if (timeout.count() < 0)
                 co_return std::make_tuple(invalid(d, "timeout", "must not be negative"), d, R{});
-            std::string q;
-            if (!opts.users.empty()) add_query(q, "users", opts.users);
-            if (opts.user_id) add_query(q, "user-id", std::to_string(*opts.user_id));
-            for (auto& t : opts.types) add_query(q, "types", t);
-            for (auto& k : opts.keys) add_query(q, "keys", k);
-            if (!opts.after.empty()) add_query(q, "after", opts.after);
-            add_query(q, "timeout", go_duration(timeout));
-            auto req = make_request(http::verb::get, "/v1/notices" + q);
+            detail::query q;
+            if (!opts.users.empty()) q.add("users", opts.users);
+            if (opts.user_id) q.add("user-id", std::to_string(*opts.user_id));
+            for (auto& t : opts.types) q.add("types", t);
+            for (auto& k : opts.keys) q.add("keys", k);
+            if (!opts.after.empty()) q.add("after", opts.after);
+            q.add("timeout", go_duration(timeout));
+            auto req = make_request(http::verb::get, "/v1/notices" + q.s);
             unsigned status = 0;
             std::string body;
             if (auto ec = co_await exchange(copts, req, status, body, d, timeout + copts.request_timeout))
@@ -765,11 +708,11 @@ awaitable<error_code> follow(client_options copts, logs_options opts, log_sink s
         d.message = "cannot connect to " + copts.socket_path;
         co_return stop.stopped() ? error_code{} : ec;
     }
-    std::string q;
-    detail::add_query(q, "follow", "true");
-    for (auto& s : opts.services) detail::add_query(q, "services", s);
-    detail::add_query(q, "n", std::to_string(opts.n));
-    auto req = detail::make_request(http::verb::get, "/v1/logs" + q);
+    detail::query q;
+    q.add("follow", "true");
+    for (auto& s : opts.services) q.add("services", s);
+    q.add("n", std::to_string(opts.n));
+    auto req = detail::make_request(http::verb::get, "/v1/logs" + q.s);
     error_code ec;
     auto& stream = conn->stream();
     stream.expires_after(copts.request_timeout);
