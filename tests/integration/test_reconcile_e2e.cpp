@@ -4,6 +4,7 @@
 #include <redispebble/reconciler.hpp>
 
 #include "support/pebble_daemon.hpp"
+#include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
 #include "support/transcripts.hpp"
 
@@ -26,7 +27,8 @@ using redispebble::test::temp_dir;
 
 namespace {
 
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+using test::eventually;
+using test::has;
 
 // One Pebble to reconcile against.
 struct backend {
@@ -83,24 +85,7 @@ desired_state unit_inputs(const std::string& root, const std::string& ip, int po
 
 test::command_result cli(const std::string& ip, int port, const std::optional<std::string>& password,
                          std::vector<std::string> args, const std::string& tls_dir = "") {
-    std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", ip, "-p", std::to_string(port), "--no-auth-warning"};
-    if (!tls_dir.empty())
-        for (const std::string& a : std::vector<std::string>{"--tls", "--cacert", tls_dir + "/ca-cert.pem", "--cert",
-                                                             tls_dir + "/server-cert.pem", "--key", tls_dir + "/server-key.pem"})
-            argv.push_back(a);
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::map<std::string, std::string> env;
-    if (password) env["REDISCLI_AUTH"] = *password;
-    return run_command(argv, {}, env, 10s);
-}
-
-bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (ok()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return ok();
+    return test::redis_cli(ip, port, password, args, tls_dir);
 }
 
 reconcile_report run(const std::string& socket, const desired_state& d) {
@@ -192,26 +177,19 @@ TEST_CASE("TLS units use the pushed certificates and a missing one is Blocked", 
         auto pebble = make();
         temp_dir root, certs;
         std::filesystem::permissions(root.path, std::filesystem::perms(0755));
-        const std::string script =
-            "set -e; cd '" + certs.path + "';"
-            "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca-cert.pem -days 2 -subj /CN=ca 2>/dev/null;"
-            "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out s.csr -subj /CN=redis 2>/dev/null;"
-            "printf 'subjectAltName=IP:127.0.0.1\\n' > san.ext;"
-            "openssl x509 -req -in s.csr -CA ca-cert.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem -days 2 "
-            "-extfile san.ext 2>/dev/null";
-        REQUIRE(run_command({"/bin/sh", "-c", script}, {}, {}, 60s).exit_code == 0);
+        const auto tls = test::make_test_certificates(certs.path);
         const int port = testing::free_tcp_port();
         auto inputs = unit_inputs(root.path, "127.0.0.1", port, "127.0.0.1", "tls-Pass");
         inputs.config.enable_tls = true;
-        inputs.resources["cert-file"] = secret(test::read_file(certs.path + "/server-cert.pem"));
-        inputs.resources["ca-cert-file"] = secret(test::read_file(certs.path + "/ca-cert.pem"));
+        inputs.resources["cert-file"] = tls.resources.at("cert-file");
+        inputs.resources["ca-cert-file"] = tls.resources.at("ca-cert-file");
 
         auto blocked = run(pebble->socket_path(), inputs);
         CHECK(blocked.status == unit_status::blocked);
         CHECK(blocked.message == "Not enough certificates found");
         CHECK(blocked.actions_done.empty());
 
-        inputs.resources["key-file"] = secret(test::read_file(certs.path + "/server-key.pem"));
+        inputs.resources["key-file"] = tls.resources.at("key-file");
         auto r = run(pebble->socket_path(), inputs);
         INFO(describe(r));
         REQUIRE(r.status == unit_status::active);

@@ -6,6 +6,7 @@
 #include <redispebble/shlex.hpp>
 #include <redispebble/testing/process.hpp>
 
+#include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
 #include "support/transcripts.hpp"
 
@@ -23,32 +24,8 @@ using redispebble::test::temp_dir;
 
 namespace {
 
-bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
-
-struct tls_material {
-    std::map<std::string, secret> resources;  // the charm's resources, by resource name
-    std::string dir;                          // where the client's copies are
-};
-
-// A CA and one certificate for both units (SANs 127.0.0.2 and 127.0.0.3), made by openssl. The
-// files get other names than the ones Redis reads, as Juju's resources do.
-tls_material make_certificates(const std::string& dir) {
-    const std::string script =
-        "set -e; cd '" + dir + "';"
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca-cert.pem -days 2 -subj /CN=test-ca 2>/dev/null;"
-        "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=redis 2>/dev/null;"
-        "printf 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\\n' > san.ext;"
-        "openssl x509 -req -in server.csr -CA ca-cert.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem "
-        "-days 2 -extfile san.ext 2>/dev/null";
-    auto r = run_command({"/bin/sh", "-c", script}, {}, {}, 60s);
-    REQUIRE(r.exit_code == 0);
-    tls_material m;
-    m.dir = dir;
-    m.resources["cert-file"] = secret(redispebble::test::read_file(dir + "/server-cert.pem"));
-    m.resources["key-file"] = secret(redispebble::test::read_file(dir + "/server-key.pem"));
-    m.resources["ca-cert-file"] = secret(redispebble::test::read_file(dir + "/ca-cert.pem"));
-    return m;
-}
+using tls_material = test::test_certificates;
+using test::has;
 
 void write_file(const file_spec& f) {
     std::filesystem::create_directories(std::filesystem::path(f.path).parent_path());
@@ -101,28 +78,11 @@ struct cli_target {
     const tls_material* tls = nullptr;
 };
 
-// redis-cli with the password in REDISCLI_AUTH (never in argv).
 test::command_result cli(const cli_target& t, const std::optional<std::string>& password, std::vector<std::string> args) {
-    std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", t.ip, "-p", std::to_string(t.port), "--no-auth-warning"};
-    if (t.tls) {
-        for (std::string a : std::vector<std::string>{"--tls", "--cacert", t.tls->dir + "/ca-cert.pem", "--cert",
-                                                      t.tls->dir + "/server-cert.pem", "--key", t.tls->dir + "/server-key.pem"})
-            argv.push_back(a);
-    }
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::map<std::string, std::string> env;
-    if (password) env["REDISCLI_AUTH"] = *password;
-    return run_command(argv, {}, env, 10s);
+    return test::redis_cli(t.ip, t.port, password, args, t.tls ? t.tls->dir : "");
 }
 
-bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (ok()) return true;
-        std::this_thread::sleep_for(50ms);
-    }
-    return ok();
-}
+bool wait_until(const std::function<bool()>& ok, std::chrono::milliseconds timeout) { return test::eventually(ok, timeout); }
 
 void require_up(unit& u, const cli_target& t, const std::string& password) {
     const bool up = wait_until([&] { return has(cli(t, password, {"PING"}).out, "PONG"); }, 10s);
@@ -194,7 +154,7 @@ TEST_CASE("Awkward passwords work in both secret modes", "[redis-server]") {
 
 TEST_CASE("TLS with certificates made by openssl serves TLS only and replicates over TLS", "[redis-server]") {
     temp_dir certs_dir, master_dir, replica_dir;
-    const tls_material tls = make_certificates(certs_dir.path);
+    const tls_material tls = test::make_test_certificates(certs_dir.path);
     const int port = testing::free_tcp_port();
     const std::string pw = "tls-Pass";
     auto master = start_unit(master_dir.path, "127.0.0.2", port, "127.0.0.2", pw, secret_mode::config_file, &tls);

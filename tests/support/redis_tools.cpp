@@ -1,0 +1,50 @@
+#include "support/redis_tools.hpp"
+
+#include "support/transcripts.hpp"
+
+#include <stdexcept>
+#include <thread>
+
+namespace redispebble::test {
+
+test_certificates make_test_certificates(const std::string& dir) {
+    const std::string script =
+        "set -e; cd '" + dir + "';"
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca-cert.pem -days 2 -subj /CN=test-ca 2>/dev/null;"
+        "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=redis 2>/dev/null;"
+        "printf 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\\n' > san.ext;"
+        "openssl x509 -req -in server.csr -CA ca-cert.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem "
+        "-days 2 -extfile san.ext 2>/dev/null";
+    auto r = run_command({"/bin/sh", "-c", script}, {}, {}, std::chrono::seconds(60));
+    if (r.exit_code != 0) throw std::runtime_error("openssl could not make the test certificates: " + r.err);
+    test_certificates c;
+    c.dir = dir;
+    c.resources["cert-file"] = secret(read_file(dir + "/server-cert.pem"));
+    c.resources["key-file"] = secret(read_file(dir + "/server-key.pem"));
+    c.resources["ca-cert-file"] = secret(read_file(dir + "/ca-cert.pem"));
+    return c;
+}
+
+command_result redis_cli(const std::string& ip, int port, const std::optional<std::string>& password,
+                         const std::vector<std::string>& args, const std::string& tls_dir) {
+    std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", ip, "-p", std::to_string(port), "--no-auth-warning"};
+    if (!tls_dir.empty())
+        for (const std::string& a : std::vector<std::string>{"--tls", "--cacert", tls_dir + "/ca-cert.pem", "--cert",
+                                                             tls_dir + "/server-cert.pem", "--key", tls_dir + "/server-key.pem"})
+            argv.push_back(a);
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::map<std::string, std::string> env;
+    if (password) env["REDISCLI_AUTH"] = *password;
+    return run_command(argv, {}, env, std::chrono::seconds(10));
+}
+
+bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (ok()) return true;
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return ok();
+}
+
+} // namespace redispebble::test

@@ -1,0 +1,39 @@
+// Test support shared by the real-Redis tests: redis-cli, test certificates, polling.
+#ifndef REDISPEBBLE_TESTS_SUPPORT_REDIS_TOOLS_HPP
+#define REDISPEBBLE_TESTS_SUPPORT_REDIS_TOOLS_HPP
+
+#include "support/run_command.hpp"
+
+#include <redispebble/secret.hpp>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace redispebble::test {
+
+inline bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+/// A CA and one server certificate (SANs 127.0.0.1, .2 and .3) made by the openssl CLI in `dir`:
+/// ca-cert.pem, server-cert.pem, server-key.pem, under other names than the ones Redis reads, as
+/// Juju's resources are. Throws std::runtime_error when openssl fails.
+struct test_certificates {
+    std::string dir;
+    std::map<std::string, secret> resources;  ///< "cert-file", "key-file", "ca-cert-file" -> content
+};
+test_certificates make_test_certificates(const std::string& dir);
+
+/// redis-cli against ip:port; the password goes in REDISCLI_AUTH (never argv); with `tls_dir`,
+/// over TLS with the client certificate from make_test_certificates.
+command_result redis_cli(const std::string& ip, int port, const std::optional<std::string>& password,
+                         const std::vector<std::string>& args, const std::string& tls_dir = "");
+
+/// Polls `ok` every 50 ms until it holds or `timeout` passes; its last answer.
+bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+
+} // namespace redispebble::test
+
+#endif
