@@ -1,6 +1,8 @@
 #include "support/pebble_daemon.hpp"
 
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +12,24 @@
 #include <thread>
 
 namespace redispebble::test {
+
+namespace {
+
+// True when a client can connect to the Unix socket at `path`: Pebble creates the socket file a
+// moment before it accepts, so the file's existence alone is a race.
+bool accepts_connections(const std::string& path) {
+    sockaddr_un addr{};
+    if (path.size() >= sizeof(addr.sun_path)) return false;
+    addr.sun_family = AF_UNIX;
+    path.copy(addr.sun_path, path.size());
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)) == 0;
+    ::close(fd);
+    return ok;
+}
+
+} // namespace
 
 std::optional<std::string> pebble_bin() {
     const char* bin = std::getenv("PEBBLE_BIN");
@@ -39,7 +59,7 @@ void pebble_daemon::start() {
     opts.environment = {{"PEBBLE", dir_}};
     process_ = std::make_unique<testing::child_process>(opts);
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (!std::filesystem::exists(socket_)) {
+    while (!accepts_connections(socket_)) {
         if (std::chrono::steady_clock::now() > deadline || !process_->running())
             throw std::runtime_error("pebble did not start: " + process_->output());
         std::this_thread::sleep_for(std::chrono::milliseconds(10));
