@@ -62,6 +62,10 @@ void print_differences(const reconcile_report& r) {
         fmt::print("    current: {}\n", d.current.empty() ? "<unset>" : d.current);
         fmt::print("    desired: {}\n", d.desired.empty() ? "<unset>" : d.desired);
     }
+    if (const auto& st = r.decided.storage) {
+        if (st->make) fmt::print("  storage-path {} is missing: make it ({}:{}, {})\n", st->path, st->user, st->group, st->permissions);
+        if (st->chown) fmt::print("  storage-path {} is not owned by {}:{}: change its owner (recursive)\n", st->path, st->user, st->group);
+    }
     for (const auto& f : r.decided.push) fmt::print("  file {} differs (from {})\n", f.path, f.origin);
 }
 
@@ -72,6 +76,7 @@ void print_report(const reconcile_report& r) {
         fmt::print("Actions done:\n");
         for (const auto& a : r.actions_done) fmt::print("  {}\n", a);
     }
+    if (!r.redis_state.empty()) fmt::print("Redis: {}\n", r.redis_state);
     if (r.failed_step) fmt::print("Failed step: {}\n", *r.failed_step);
     if (r.attempts > 1) fmt::print("Attempts: {}\n", r.attempts);
     if (!r.decided.missing_resources.empty()) {
@@ -90,7 +95,8 @@ int cmd_apply(const std::vector<std::string>& args) {
                u.socket);
     reconcile_report r = run(u, u.opts.dry_run);
     if (u.opts.dry_run) {
-        fmt::print("Differences:{}\n", r.decided.differences.empty() && r.decided.push.empty() ? " none" : "");
+        fmt::print("Differences:{}\n",
+                   r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage ? " none" : "");
         print_differences(r);
         print_decision(r.decided);
     }
@@ -105,8 +111,8 @@ int cmd_diff(const std::vector<std::string>& args) {
         fmt::print("Cannot compare: {}: {}\n", to_string(r.status), r.message);
         return exit_for(r.status);
     }
-    if (r.decided.differences.empty() && r.decided.push.empty()) {
-        fmt::print("In sync: the plan and the files match the inputs\n");
+    if (r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage) {
+        fmt::print("In sync: the plan, the files and the storage directory match the inputs\n");
         return exit_ok;
     }
     fmt::print("Out of sync:\n");

@@ -77,6 +77,27 @@ void redact(difference& d, const secret& password) {
     }
 }
 
+// The storage rule of decide(): see storage_fix.
+std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen, const redis_config& cfg) {
+    storage_fix f;
+    f.path = cfg.storage_path;
+    f.user = cfg.user;
+    f.group = cfg.group;
+    f.command = {"chown", "-R", "--", cfg.user + ":" + cfg.group, cfg.storage_path};
+    if (!seen) {
+        f.make = f.chown = true;
+    } else if (!seen->exists) {
+        f.make = true;  // made with the owner: nothing to chown
+    } else if (seen->type != "directory") {
+        return std::nullopt;  // decide() reports it
+    } else if (seen->user != cfg.user || seen->group != cfg.group) {
+        f.chown = true;
+    } else {
+        return std::nullopt;
+    }
+    return f;
+}
+
 decision blocked(decision d, std::string message) {
     d.status = unit_status::blocked;
     d.message = std::move(message);
@@ -145,6 +166,11 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     if (prepared.verdict) return *prepared.verdict;
     d.flags = prepared.flags;
 
+    if (observed.storage && observed.storage->exists && observed.storage->type != "directory")
+        return blocked(std::move(d), "storage-path " + cfg.storage_path + " exists and is not a directory (" +
+                                         observed.storage->type + ")");
+    d.storage = storage_fix_for(observed.storage, cfg);
+
     for (const auto& f : prepared.files) {
         auto it = observed.file_sha256.find(f.path);
         if (it == observed.file_sha256.end() || !it->second || *it->second != f.sha256) d.push.push_back(f);
@@ -163,8 +189,12 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     } else if (observed.service_current &&
                (*observed.service_current == "inactive" || *observed.service_current == "error")) {
         d.start.push_back(cfg.service_name);
+    } else if (observed.service_current && *observed.service_current == "backoff" && d.storage) {
+        // It may be failing for want of its directory: start it afresh once the storage is fixed.
+        d.restart.push_back(cfg.service_name);
     } else if (observed.service_current && *observed.service_current == "backoff") {
         // Pebble is already restarting it after a failure; restarting it ourselves would not help.
+        // (reconcile_machine then reads the service's logs and reports Blocked with them.)
         d.status = unit_status::waiting;
         d.message = "Service " + cfg.service_name + " is restarting after a failure (Pebble backoff)";
         d.retry_later = true;

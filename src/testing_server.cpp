@@ -30,6 +30,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <filesystem>
 #include <fnmatch.h>
 #include <fstream>
@@ -976,6 +977,13 @@ struct pebble_server::impl : detail::server_host {
         return std::pair{u, g};
     }
 
+    // Go's syscall.Errno text: strerror's words in lower case ("file exists").
+    static std::string go_errno_text(int err) {
+        std::string t = std::strerror(err);
+        if (!t.empty()) t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
+        return t;
+    }
+
     static void make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner) {
         std::vector<fs::path> created;
         for (fs::path p = dir; !p.empty() && !fs::exists(p); p = p.parent_path()) created.push_back(p);
@@ -1047,7 +1055,7 @@ struct pebble_server::impl : detail::server_host {
                     if (!perm) throw std::runtime_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(dir, "permissions")));
                     if (bool_of(dir, "make-parents")) make_parents(path, *perm, owner);
                     else if (::mkdir(path.c_str(), *perm) != 0)
-                        throw std::runtime_error(fmt::format("mkdir {}: {}", path, std::strerror(errno)));
+                        throw std::runtime_error(fmt::format("mkdir {}: {}", path, go_errno_text(errno)));
                     else if (owner) (void)!::chown(path.c_str(), owner->first, owner->second);
                 } catch (const std::exception& e) {
                     r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
@@ -1174,10 +1182,13 @@ struct pebble_server::impl : detail::server_host {
             const std::string path = t.get("path");
             const std::string pattern = t.get("pattern");
             std::error_code ec;
-            if (!fs::exists(fs::symlink_status(path, ec)))
+            if (!fs::exists(fs::status(path, ec)))  // os.Stat: a dangling symlink is not found
                 return error(404, fmt::format("stat {}: no such file or directory", path), "not-found");
             std::vector<fs::path> entries;
-            if (t.get("itself") == "true" || !fs::is_directory(path, ec)) entries.push_back(path);
+            // As Pebble's listFiles: the path itself (itself=true, or not a directory) is stat'ed
+            // through a symlink (os.Stat); a directory's entries are not (os.ReadDir).
+            const bool single = t.get("itself") == "true" || !fs::is_directory(path, ec);
+            if (single) entries.push_back(path);
             else
                 for (const auto& e : fs::directory_iterator(path, ec)) entries.push_back(e.path());
             std::sort(entries.begin(), entries.end());
@@ -1185,7 +1196,7 @@ struct pebble_server::impl : detail::server_host {
             for (const auto& e : entries) {
                 if (!pattern.empty() && ::fnmatch(pattern.c_str(), e.filename().c_str(), 0) != 0) continue;
                 struct stat st {};
-                if (::lstat(e.c_str(), &st) != 0) continue;
+                if ((single ? ::stat(e.c_str(), &st) : ::lstat(e.c_str(), &st)) != 0) continue;
                 json::object o;
                 o["path"] = e.string();
                 o["name"] = e.filename().string();
@@ -1193,7 +1204,7 @@ struct pebble_server::impl : detail::server_host {
                                  : S_ISSOCK(st.st_mode) ? "socket" : S_ISFIFO(st.st_mode) ? "named-pipe" : "device";
                 o["type"] = type;
                 if (S_ISREG(st.st_mode)) o["size"] = static_cast<std::int64_t>(st.st_size);
-                o["permissions"] = fmt::format("{:03o}", st.st_mode & 07777);
+                o["permissions"] = fmt::format("{:03o}", st.st_mode & 0777);  // Go's mode.Perm()
                 std::time_t mt = st.st_mtime;
                 std::tm tm{};
                 ::gmtime_r(&mt, &tm);

@@ -7,6 +7,7 @@
 #include <redispebble/redis.hpp>
 #include <redispebble/secret.hpp>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,14 @@ inline constexpr std::string_view msg_waiting_for_pebble = "Waiting for Pebble i
 inline constexpr std::string_view msg_waiting_for_peer_data = "Waiting for peer data to be updated";
 inline constexpr std::string_view msg_not_enough_certificates = "Not enough certificates found";
 
+/// A path as `GET /v1/files?action=list&path=P&itself=true` shows it (Pebble's fileInfoResult).
+struct path_state {
+    bool exists = false;      ///< false: Pebble answered not-found
+    std::string type;         ///< "directory", "file", "symlink", ... (Pebble stats through symlinks)
+    std::string user, group;  ///< owner names as the container resolves them; "" when it cannot
+    std::optional<std::uint32_t> user_id, group_id;
+};
+
 /// What the reconciler saw in the container.
 struct observed_state {
     bool pebble_reachable = false;
@@ -35,6 +44,25 @@ struct observed_state {
     /// SHA-256 (hex) of each file as the container holds it; nullopt: the file does not exist.
     /// A path that is not a key was not observed and is treated as different.
     std::map<std::string, std::optional<std::string>> file_sha256;
+    /// The storage directory (`storage-path`) itself; nullopt: not observed, treated as not in
+    /// order (it is made and its owner set).
+    std::optional<path_state> storage;
+};
+
+/// What to do so the storage directory exists and belongs to the service's user and group
+/// before Redis starts (docs/reconcile.md, "Storage"). Both steps go through Pebble:
+/// - make: `POST /v1/files {"action": "make-dirs"}` with make-parents, permissions, user, group.
+///   Pebble (osutil.Mkdir with ExistOK) leaves an existing directory as it is: owner unchanged.
+/// - chown: `POST /v1/exec` of `command`: `chown -R -- USER:GROUP PATH`, run by Pebble's own user,
+///   recursive because a volume adopted from elsewhere holds files (appendonlydir, dump.rdb) Redis
+///   must rewrite. Only when the directory's own owner differs, so never on an in-sync unit.
+struct storage_fix {
+    std::string path;
+    std::string user, group;
+    std::string permissions = "750";    ///< for a directory that is made
+    bool make = false;
+    bool chown = false;
+    std::vector<std::string> command;   ///< chown's argv (no secrets)
 };
 
 /// What the unit should be: the inputs.
@@ -53,6 +81,7 @@ struct decision {
     /// `event.defer()`): true for Waiting, false for Active and for Blocked on bad input.
     bool retry_later = false;
 
+    std::optional<storage_fix> storage;   ///< first of all: the storage directory is not in order
     std::vector<file_spec> push;          ///< files whose content differs from the container's
     std::optional<layer> add_layer;       ///< the layer to add with `combine: true`
     std::string layer_label;              ///< label for add_layer
@@ -65,7 +94,7 @@ struct decision {
 
     /// True when nothing has to be done.
     [[nodiscard]] bool no_op() const noexcept {
-        return push.empty() && !add_layer && restart.empty() && start.empty();
+        return !storage && push.empty() && !add_layer && restart.empty() && start.empty();
     }
 };
 
@@ -81,7 +110,10 @@ struct decision {
 /// 2. Peer data incomplete -> Waiting msg_waiting_for_peer_data, retry.
 /// 3. enable_tls with a certificate resource missing -> Blocked msg_not_enough_certificates
 ///    (missing ones named), nothing applied, no retry (the operator must attach them).
-/// 4. Files (secrets file, certificates when TLS) whose content differs -> push them.
+/// 4. Storage directory missing, not observed, or owned by another user or group than
+///    `user`:`group` -> storage_fix (before anything else; it alone restarts nothing). A storage
+///    path that exists and is not a directory -> Blocked naming it, nothing applied.
+///    Files (secrets file, certificates when TLS) whose content differs -> push them.
 ///    Layer differs from the plan -> add it (label, combine) and restart the service.
 ///    Files differ but the layer does not -> restart the service.
 ///    Layer equal but the service not running (inactive) -> start it. -> Active.

@@ -10,7 +10,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -88,14 +93,24 @@ test::command_result cli(const std::string& ip, int port, const std::optional<st
     return test::redis_cli(ip, port, password, args, tls_dir);
 }
 
-reconcile_report run(const std::string& socket, const desired_state& d) {
+reconcile_report run(const std::string& socket, const desired_state& d, probe_options probe = {}) {
     pebble::client_options o;
     o.socket_path = socket;
     o.request_timeout = 10s;
     pebble::client c(o);
     reconcile_options ro;
     ro.deadline = 30s;
+    ro.probe = probe;
     return reconcile(c, d, ro);
+}
+
+// The owner of `path` as names.
+std::pair<std::string, std::string> owner_of(const std::string& path) {
+    struct stat st {};
+    REQUIRE(::stat(path.c_str(), &st) == 0);
+    const passwd* pw = ::getpwuid(st.st_uid);
+    const group* gr = ::getgrgid(st.st_gid);
+    return {pw ? pw->pw_name : std::to_string(st.st_uid), gr ? gr->gr_name : std::to_string(st.st_gid)};
 }
 
 std::string describe(const reconcile_report& r) {
@@ -120,7 +135,8 @@ TEST_CASE("A fresh unit becomes Active and reconciling again restarts nothing an
         INFO(describe(first));
         REQUIRE(first.status == unit_status::active);
         CHECK(first.restarts() == 1);
-        CHECK(first.writes() == 2);
+        CHECK(first.writes() == 3);  // the storage directory, the secrets file, the layer
+        CHECK(first.redis_state == "role master");
         CHECK(eventually([&] { return has(cli("127.0.0.1", port, "first-Password", {"PING"}).out, "PONG"); }));
         CHECK(has(cli("127.0.0.1", port, std::nullopt, {"PING"}).out, "NOAUTH"));
 
@@ -162,7 +178,8 @@ TEST_CASE("A master unit and a replica unit replicate through their own Pebbles"
         auto rr = run(pebble_r->socket_path(), replica);
         INFO(describe(rm) << " / " << describe(rr));
         REQUIRE(rm.status == unit_status::active);
-        REQUIRE(rr.status == unit_status::active);
+        REQUIRE(rr.status == unit_status::active);  // the probe saw master_link_status:up
+        CHECK(has(rr.redis_state, "link up"));
         CHECK(eventually([&] {
             return has(cli("127.0.0.3", port, "shared-Pass", {"INFO", "replication"}).out, "master_link_status:up");
         }, 15s));
@@ -193,7 +210,7 @@ TEST_CASE("TLS units use the pushed certificates and a missing one is Blocked", 
         auto r = run(pebble->socket_path(), inputs);
         INFO(describe(r));
         REQUIRE(r.status == unit_status::active);
-        CHECK(r.writes() == 5);  // secrets file, three certificates, the layer
+        CHECK(r.writes() == 6);  // storage directory, secrets file, three certificates, the layer
         for (auto f : {"redis.crt", "redis.key", "ca.crt"})
             CHECK(std::filesystem::exists(inputs.config.storage_path + "/" + f));
         CHECK(eventually([&] { return has(cli("127.0.0.1", port, "tls-Pass", {"PING"}, certs.path).out, "PONG"); }));
@@ -220,6 +237,119 @@ TEST_CASE("Redis that cannot start is Blocked with its output and no password", 
         CHECK_FALSE(has(r.message, "secret-Pass"));
         CHECK(r.retry_later);
         CHECK(r.failed_step);
+        // Unchanged inputs: Pebble keeps the service in backoff, and the reason stays in the report.
+        for (int i = 0; i < 2; ++i) {
+            auto again = run(pebble->socket_path(), inputs);
+            INFO(describe(again));
+            CHECK(again.status == unit_status::blocked);
+            CHECK(has(again.message, "Address already in use"));
+            CHECK_FALSE(has(again.message, "secret-Pass"));
+            CHECK(again.restarts() == 0);
+            CHECK(again.writes() == 0);
+        }
+    }
+}
+
+TEST_CASE("An existing root-owned storage directory is given to the service user so SAVE works and data survives a restart", "[e2e][storage]") {
+    for (auto& [name, make] : backends()) {
+        for (auto mode : {secret_mode::config_file, secret_mode::command_line}) {
+            INFO("backend: " << name << ", secrets mode " << (mode == secret_mode::config_file ? "config-file" : "command-line"));
+            auto pebble = make();
+            temp_dir root;
+            std::filesystem::permissions(root.path, std::filesystem::perms(0755));
+            // An attached volume: an existing directory owned by root, mode 755, with a file in it.
+            const std::string storage = root.path + "/storage";
+            std::filesystem::create_directory(storage);
+            std::filesystem::permissions(storage, std::filesystem::perms(0755));
+            { std::ofstream(storage + "/lost+found.txt") << "x"; }
+            REQUIRE(owner_of(storage).first == "root");
+            const int port = testing::free_tcp_port();
+            auto inputs = unit_inputs(root.path, "127.0.0.1", port, "127.0.0.1", "vol-Pass");
+            inputs.config.secrets = mode;
+            inputs.config.user = "nobody";
+            inputs.config.group = "nogroup";
+            auto r = run(pebble->socket_path(), inputs);
+            INFO(describe(r));
+            REQUIRE(r.status == unit_status::active);
+            CHECK(owner_of(storage) == std::pair<std::string, std::string>{"nobody", "nogroup"});
+            CHECK(owner_of(storage + "/lost+found.txt").first == "nobody");  // recursive: see docs/reconcile.md
+            CHECK(has(cli("127.0.0.1", port, "vol-Pass", {"SET", "kept", "yes"}).out, "OK"));
+            CHECK(has(cli("127.0.0.1", port, "vol-Pass", {"SAVE"}).out, "OK"));
+            CHECK(std::filesystem::exists(storage + "/dump.rdb"));
+
+            // In sync: nothing written, nothing restarted.
+            auto again = run(pebble->socket_path(), inputs);
+            INFO(describe(again));
+            CHECK(again.status == unit_status::active);
+            CHECK(again.writes() == 0);
+            CHECK(again.restarts() == 0);
+
+            // Redis restarted: the key written before is there after.
+            pebble::client_options o;
+            o.socket_path = pebble->socket_path();
+            pebble::client c(o);
+            auto id = c.restart({{"redis"}});
+            CHECK_FALSE(c.wait_change(id, {20s, false}).failed());
+            CHECK(eventually([&] { return has(cli("127.0.0.1", port, "vol-Pass", {"GET", "kept"}).out, "yes"); }));
+        }
+    }
+}
+
+TEST_CASE("With secrets on the command line a missing storage path is made and Redis starts in it", "[e2e][storage]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        temp_dir root;
+        std::filesystem::permissions(root.path, std::filesystem::perms(0755));
+        const int port = testing::free_tcp_port();
+        auto inputs = unit_inputs(root.path, "127.0.0.1", port, "127.0.0.1", "cl-Pass");
+        inputs.config.storage_path = root.path + "/volumes/redis";  // two levels missing
+        inputs.config.secrets = secret_mode::command_line;
+        auto r = run(pebble->socket_path(), inputs);
+        INFO(describe(r));
+        REQUIRE(r.status == unit_status::active);
+        CHECK(r.actions_done.front() == "made directory " + inputs.config.storage_path + " (redis:redis, 750)");
+        CHECK(owner_of(inputs.config.storage_path) == std::pair<std::string, std::string>{"redis", "redis"});
+        CHECK(has(cli("127.0.0.1", port, "cl-Pass", {"SAVE"}).out, "OK"));
+        auto again = run(pebble->socket_path(), inputs);
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
+    }
+}
+
+TEST_CASE("A replica with a wrong masterauth is Waiting naming its master then Blocked with Redis's reason", "[e2e][probe]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble_m = make();
+        auto pebble_r = make();
+        temp_dir root_m, root_r;
+        for (auto* r : {&root_m, &root_r}) std::filesystem::permissions(r->path, std::filesystem::perms(0755));
+        const int port = testing::free_tcp_port();
+        auto master = unit_inputs(root_m.path, "127.0.0.2", port, "127.0.0.2", "master-Pass");
+        // The replica's peer data carries another password: its masterauth is wrong for this master.
+        auto replica = unit_inputs(root_r.path, "127.0.0.3", port, "127.0.0.2", "other-Pass");
+        REQUIRE(run(pebble_m->socket_path(), master).status == unit_status::active);
+        probe_options patient;
+        patient.link_bound = 3600s;
+        patient.settle = 1s;
+        auto waiting = run(pebble_r->socket_path(), replica, patient);
+        INFO(describe(waiting));
+        CHECK(waiting.status == unit_status::waiting);
+        CHECK(has(waiting.message, "Replica of 127.0.0.2:" + std::to_string(port) + ": link to the master is down"));
+        CHECK(waiting.restarts() == 1);
+
+        probe_options bounded;
+        bounded.link_bound = 1s;
+        reconcile_report blocked;
+        CHECK(eventually([&] {
+            blocked = run(pebble_r->socket_path(), replica, bounded);
+            return blocked.status == unit_status::blocked && has(blocked.message, "WRONGPASS");
+        }, 15s));
+        INFO(describe(blocked));
+        CHECK(has(blocked.message, "Replica of 127.0.0.2:" + std::to_string(port) + " cannot sync with its master"));
+        CHECK(blocked.restarts() == 0);
+        CHECK(blocked.writes() == 0);
+        for (const auto* pw : {"master-Pass", "other-Pass"}) CHECK_FALSE(has(blocked.message, pw));
     }
 }
 
@@ -304,6 +434,7 @@ TEST_CASE("With retry_backoff a reconcile waits for Pebble to appear and then co
     reconcile_options ro;
     ro.deadline = 20s;
     ro.retry_backoff = 100ms;
+    ro.probe.enabled = false;  // run_processes = false: there is no Redis to ask
     auto r = reconcile(c, inputs, ro);
     starter.join();
     INFO(describe(r));
@@ -315,9 +446,65 @@ TEST_CASE("With retry_backoff a reconcile waits for Pebble to appear and then co
     pebble::client_options co2;
     co2.socket_path = other.path + "/absent.socket";
     pebble::client c2(co2);
-    auto once = reconcile(c2, inputs, {});
+    reconcile_options ro2;
+    ro2.probe.enabled = false;
+    auto once = reconcile(c2, inputs, ro2);
     CHECK(once.attempts == 1);
     CHECK(once.status == unit_status::waiting);
     CHECK(once.retry_later);
 }
 #endif
+
+TEST_CASE("make-dirs leaves an existing directory and its owner alone and list itself=true names the owner", "[e2e][storage]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        temp_dir root;
+        const std::string vol = root.path + "/vol";
+        std::filesystem::create_directory(vol);
+        std::filesystem::permissions(vol, std::filesystem::perms(0755));
+        pebble::client_options o;
+        o.socket_path = pebble->socket_path();
+        pebble::client c(o);
+
+        pebble::make_dir_options d;
+        d.path = vol;
+        d.make_parents = true;
+        d.permissions = "750";
+        d.user = "nobody";
+        d.group = "nogroup";
+        auto results = c.make_dirs({d});
+        REQUIRE(results.size() == 1);
+        CHECK(results[0].ok());
+        CHECK(owner_of(vol) == std::pair<std::string, std::string>{"root", "root"});  // unchanged
+        d.make_parents = false;
+        results = c.make_dirs({d});
+        REQUIRE(results.size() == 1);
+        CHECK(results[0].diag.message == "mkdir " + vol + ": file exists");
+
+        d.path = root.path + "/a/b";
+        d.make_parents = true;
+        CHECK(c.make_dirs({d})[0].ok());
+        CHECK(owner_of(root.path + "/a") == std::pair<std::string, std::string>{"nobody", "nogroup"});  // parents too
+
+        pebble::list_files_options l;
+        l.path = vol;
+        l.itself = true;
+        auto listed = c.list_files(l);
+        REQUIRE(listed.size() == 1);
+        CHECK(listed[0].type == "directory");
+        CHECK(listed[0].user == "root");
+        CHECK(listed[0].group == "root");
+        CHECK(listed[0].permissions == "755");
+        std::filesystem::create_directory_symlink(vol, root.path + "/link");
+        l.path = root.path + "/link";
+        listed = c.list_files(l);
+        REQUIRE(listed.size() == 1);
+        CHECK(listed[0].type == "directory");  // os.Stat follows the link
+        CHECK(listed[0].name == "link");
+        l.path = root.path + "/missing";
+        pebble::error_code ec;
+        c.list_files(l, ec);
+        CHECK(ec == pebble::error::not_found);
+    }
+}

@@ -28,6 +28,7 @@ observed_state reachable(layer plan = {}) {
 observed_state after(const decision& d, observed_state o) {
     if (d.add_layer) merge_into(*o.plan, *d.add_layer);
     for (const auto& f : d.push) o.file_sha256[f.path] = f.sha256;
+    if (d.storage) o.storage = path_state{true, "directory", d.storage->user, d.storage->group, 1, 1};
     o.service_current = "active";
     return o;
 }
@@ -217,4 +218,56 @@ TEST_CASE("redact_command hides the word after each password option", "[reconcil
     CHECK(redact_command("redis-cli -a pw ping") == "redis-cli -a '<redacted>' ping");
     CHECK(redact_command("redis-server --port 1") == "redis-server --port 1");
     CHECK(redact_command("redis-server --requirepass 'unterminated") == "<unparsable command withheld>");
+}
+
+TEST_CASE("The storage directory is made when missing and re-owned when another user owns it", "[reconcile]") {
+    auto des = ready_master();
+    auto o = after(decide(reachable(), des), reachable());
+    CHECK(decide(o, des).no_op());
+
+    o.storage = path_state{};  // not found
+    auto d = decide(o, des);
+    REQUIRE(d.storage);
+    CHECK(d.storage->make);
+    CHECK_FALSE(d.storage->chown);
+    CHECK(d.storage->path == "/var/lib/redis");
+    CHECK(d.restart.empty());
+
+    o.storage = path_state{true, "directory", "root", "root", 0, 0};
+    d = decide(o, des);
+    REQUIRE(d.storage);
+    CHECK_FALSE(d.storage->make);
+    CHECK(d.storage->chown);
+    CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+    CHECK(d.restart.empty());  // re-owning alone restarts nothing
+    CHECK(d.status == unit_status::active);
+
+    o.storage = path_state{true, "directory", "redis", "root", 0, 0};
+    CHECK(decide(o, des).storage);
+
+    o.storage.reset();  // not observed: made (a no-op if it exists) and re-owned
+    d = decide(o, des);
+    REQUIRE(d.storage);
+    CHECK(d.storage->make);
+    CHECK(d.storage->chown);
+}
+
+TEST_CASE("A storage path that is not a directory is Blocked naming it", "[reconcile]") {
+    auto des = ready_master();
+    auto o = reachable();
+    o.storage = path_state{true, "file", "root", "root", 0, 0};
+    auto d = decide(o, des);
+    CHECK(d.status == unit_status::blocked);
+    CHECK(d.message == "storage-path /var/lib/redis exists and is not a directory (file)");
+    CHECK(d.no_op());
+}
+
+TEST_CASE("A service in backoff is restarted once its storage directory is fixed", "[reconcile]") {
+    auto des = ready_master();
+    auto o = after(decide(reachable(), des), reachable());
+    o.service_current = "backoff";
+    o.storage = path_state{};
+    auto d = decide(o, des);
+    CHECK(d.status == unit_status::active);
+    CHECK(d.restart == std::vector<std::string>{"redis"});
 }
