@@ -20,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #if __has_include(<redispebble/testing/server.hpp>)
@@ -42,6 +43,8 @@ struct backend {
     virtual ~backend() = default;
     virtual std::string socket_path() = 0;
     virtual std::string name() = 0;
+    /// What the daemon keeps on disk and prints (real Pebble: its state file and output).
+    virtual std::string kept_text() { return ""; }
 };
 
 struct real_pebble : backend {
@@ -49,6 +52,12 @@ struct real_pebble : backend {
     explicit real_pebble(const std::string& bin) : daemon(bin) {}
     std::string socket_path() override { return daemon.socket_path(); }
     std::string name() override { return "real pebble"; }
+    std::string kept_text() override {
+        std::ifstream in(daemon.state_dir() + "/.pebble.state", std::ios::binary);
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        return ss.str() + daemon.output();
+    }
 };
 
 #ifdef REDISPEBBLE_HAVE_TEST_SERVER
@@ -158,11 +167,23 @@ TEST_CASE("A fresh unit becomes Active and reconciling again restarts nothing an
         CHECK(eventually([&] { return has(cli("127.0.0.1", port, "first-Password", {"PING"}).out, "PONG"); }));
         CHECK(has(cli("127.0.0.1", port, std::nullopt, {"PING"}).out, "NOAUTH"));
 
-        // The password is nowhere in Pebble's plan.
+        // The password is nowhere in Pebble's plan, nor in any change, task or log line the
+        // reconcile left (the probe's exec included), nor in what Pebble keeps on disk.
         pebble::client_options o;
         o.socket_path = pebble->socket_path();
         pebble::client c(o);
         CHECK_FALSE(has(c.plan(), "first-Password"));
+        std::string seen;
+        for (const auto& ch : c.changes({"all", ""})) {
+            seen += ch.summary + ch.err + ch.data;
+            for (const auto& t : ch.tasks) {
+                seen += t.summary;
+                for (const auto& l : t.log) seen += l;
+            }
+        }
+        for (const auto& l : c.logs({{}, -1})) seen += l.message;
+        CHECK(has(seen, "Execute command \"redis-cli\""));
+        CHECK_FALSE(has(seen + pebble->kept_text(), "first-Password"));
 
         auto second = run(pebble->socket_path(), inputs);
         INFO(describe(second));
