@@ -8,6 +8,8 @@
 #include "support/run_command.hpp"
 #include "support/transcripts.hpp"
 
+#include <boost/asio/io_context.hpp>
+
 #include <catch2/catch.hpp>
 
 #include <grp.h>
@@ -18,6 +20,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 #if __has_include(<redispebble/testing/server.hpp>)
@@ -40,6 +43,8 @@ struct backend {
     virtual ~backend() = default;
     virtual std::string socket_path() = 0;
     virtual std::string name() = 0;
+    /// What the daemon keeps on disk and prints (real Pebble: its state file and output).
+    virtual std::string kept_text() { return ""; }
 };
 
 struct real_pebble : backend {
@@ -47,6 +52,12 @@ struct real_pebble : backend {
     explicit real_pebble(const std::string& bin) : daemon(bin) {}
     std::string socket_path() override { return daemon.socket_path(); }
     std::string name() override { return "real pebble"; }
+    std::string kept_text() override {
+        std::ifstream in(daemon.state_dir() + "/.pebble.state", std::ios::binary);
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        return ss.str() + daemon.output();
+    }
 };
 
 #ifdef REDISPEBBLE_HAVE_TEST_SERVER
@@ -104,6 +115,22 @@ reconcile_report run(const std::string& socket, const desired_state& d, probe_op
     return reconcile(c, d, ro);
 }
 
+// The same through async_reconcile on an io_context (the driver's coroutine path).
+reconcile_report run_async(const std::string& socket, const desired_state& d, probe_options probe = {}) {
+    boost::asio::io_context io;
+    pebble::client_options o;
+    o.socket_path = socket;
+    o.request_timeout = 10s;
+    pebble::client c(io, o);
+    reconcile_options ro;
+    ro.deadline = 30s;
+    ro.probe = probe;
+    reconcile_report out;
+    async_reconcile(c, d, ro, [&](pebble::error_code, reconcile_report r) { out = std::move(r); });
+    io.run();
+    return out;
+}
+
 // The owner of `path` as names.
 std::pair<std::string, std::string> owner_of(const std::string& path) {
     struct stat st {};
@@ -140,11 +167,23 @@ TEST_CASE("A fresh unit becomes Active and reconciling again restarts nothing an
         CHECK(eventually([&] { return has(cli("127.0.0.1", port, "first-Password", {"PING"}).out, "PONG"); }));
         CHECK(has(cli("127.0.0.1", port, std::nullopt, {"PING"}).out, "NOAUTH"));
 
-        // The password is nowhere in Pebble's plan.
+        // The password is nowhere in Pebble's plan, nor in any change, task or log line the
+        // reconcile left (the probe's exec included), nor in what Pebble keeps on disk.
         pebble::client_options o;
         o.socket_path = pebble->socket_path();
         pebble::client c(o);
         CHECK_FALSE(has(c.plan(), "first-Password"));
+        std::string seen;
+        for (const auto& ch : c.changes({"all", ""})) {
+            seen += ch.summary + ch.err + ch.data;
+            for (const auto& t : ch.tasks) {
+                seen += t.summary;
+                for (const auto& l : t.log) seen += l;
+            }
+        }
+        for (const auto& l : c.logs({{}, -1})) seen += l.message;
+        CHECK(has(seen, "Execute command \"redis-cli\""));
+        CHECK_FALSE(has(seen + pebble->kept_text(), "first-Password"));
 
         auto second = run(pebble->socket_path(), inputs);
         INFO(describe(second));
@@ -239,7 +278,7 @@ TEST_CASE("Redis that cannot start is Blocked with its output and no password", 
         CHECK(r.failed_step);
         // Unchanged inputs: Pebble keeps the service in backoff, and the reason stays in the report.
         for (int i = 0; i < 2; ++i) {
-            auto again = run(pebble->socket_path(), inputs);
+            auto again = i == 0 ? run(pebble->socket_path(), inputs) : run_async(pebble->socket_path(), inputs);
             INFO(describe(again));
             CHECK(again.status == unit_status::blocked);
             CHECK(has(again.message, "Address already in use"));
@@ -268,7 +307,8 @@ TEST_CASE("An existing root-owned storage directory is given to the service user
             inputs.config.secrets = mode;
             inputs.config.user = "nobody";
             inputs.config.group = "nogroup";
-            auto r = run(pebble->socket_path(), inputs);
+            auto r = mode == secret_mode::config_file ? run(pebble->socket_path(), inputs)
+                                                      : run_async(pebble->socket_path(), inputs);
             INFO(describe(r));
             REQUIRE(r.status == unit_status::active);
             CHECK(owner_of(storage) == std::pair<std::string, std::string>{"nobody", "nogroup"});
@@ -305,7 +345,7 @@ TEST_CASE("With secrets on the command line a missing storage path is made and R
         auto inputs = unit_inputs(root.path, "127.0.0.1", port, "127.0.0.1", "cl-Pass");
         inputs.config.storage_path = root.path + "/volumes/redis";  // two levels missing
         inputs.config.secrets = secret_mode::command_line;
-        auto r = run(pebble->socket_path(), inputs);
+        auto r = run_async(pebble->socket_path(), inputs);
         INFO(describe(r));
         REQUIRE(r.status == unit_status::active);
         CHECK(r.actions_done.front() == "made directory " + inputs.config.storage_path + " (redis:redis, 750)");
@@ -342,7 +382,7 @@ TEST_CASE("A replica with a wrong masterauth is Waiting naming its master then B
         bounded.link_bound = 1s;
         reconcile_report blocked;
         CHECK(eventually([&] {
-            blocked = run(pebble_r->socket_path(), replica, bounded);
+            blocked = run_async(pebble_r->socket_path(), replica, bounded);
             return blocked.status == unit_status::blocked && has(blocked.message, "WRONGPASS");
         }, 15s));
         INFO(describe(blocked));
