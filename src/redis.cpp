@@ -190,6 +190,7 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
         for (const auto& f : certificate_files) listing += f.path + ' ' + f.sha256 + '\n';
         s.environment["REDISPEBBLE_FILES_DIGEST"] = "sha256:" + sha256_hex(listing);
     }
+    s.environment[std::string(layer_fingerprint_key)] = "sha256:" + sha256_hex(to_yaml(l));
     return l;
 }
 

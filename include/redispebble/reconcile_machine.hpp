@@ -16,7 +16,7 @@ namespace redispebble {
 /// One operation the machine asks its driver to perform against Pebble.
 struct pebble_request {
     enum class kind {
-        get_plan,     ///< GET /v1/plan?format=yaml
+        get_plan,     ///< GET /v1/plan?format=yaml (also after add_layer: did our layer take effect?)
         get_service,  ///< GET /v1/services?names=<service>
         read_files,   ///< GET /v1/files?action=read for `paths`: reply with their SHA-256
         push_files,   ///< POST /v1/files (write) of `files`
@@ -67,8 +67,12 @@ struct reconcile_report {
     [[nodiscard]] int writes() const noexcept;    ///< files pushed plus layers added
 };
 
-/// Observe (plan, service, files), decide, act (push, add layer, restart or start, wait), report.
-/// Any failure ends the run with a report that says what was done before it; nothing throws.
+/// Observe (plan, service, files), decide, act (push, add layer, read the plan again, restart or
+/// start, wait), report. After adding the layer the plan is read again: when it does not carry our
+/// layer's fingerprint a layer above ours replaces the service (Pebble combines into an existing
+/// label at its place), so restarting would not run our configuration: the run ends Blocked with
+/// the overridden fields and no restart. Any failure ends the run with a report that says what
+/// was done before it; nothing throws.
 class reconcile_machine {
 public:
     /// With `dry_run`, the machine observes and decides, then stops: report().decided says what it
@@ -87,7 +91,7 @@ private:
     std::optional<pebble_request> fail(const pebble_reply& reply, std::string step);
     std::optional<pebble_request> next_action();
 
-    enum class phase { plan, service, files, push, layer, restart, start, wait, finished };
+    enum class phase { plan, service, files, push, layer, verify, restart, start, wait, finished };
     desired_state desired_;
     prepared_desired prepared_;  // computed once: the layer's digest is deliberately slow
     observed_state observed_;
