@@ -72,6 +72,7 @@ std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& pe
     if (cfg.enable_tls) {
         flags.push_back({"tls-port", {port}, false});
         flags.push_back({"port", {"0"}, false});
+        flags.push_back({"tls-auth-clients", {std::string(to_string(cfg.tls_auth_clients))}, false});
         flags.push_back({"tls-cert-file", {storage_file(cfg, "redis.crt")}, false});
         flags.push_back({"tls-key-file", {storage_file(cfg, "redis.key")}, false});
         flags.push_back({"tls-ca-cert-file", {storage_file(cfg, "ca.crt")}, false});

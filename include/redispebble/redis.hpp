@@ -24,7 +24,8 @@ struct redis_flag {
 
 /// The redis-server options, in this order:
 /// `--requirepass P --bind ADDR --masterauth P --replica-announce-ip HOST`; with TLS
-/// `--tls-port PORT --port 0 --tls-cert-file S/redis.crt --tls-key-file S/redis.key
+/// `--tls-port PORT --port 0 --tls-auth-clients yes|no|optional --tls-cert-file S/redis.crt
+/// --tls-key-file S/redis.key
 /// --tls-ca-cert-file S/ca.crt`, otherwise `--port PORT`; on a replica `--replicaof MASTER PORT`
 /// and, with TLS, `--tls-replication yes`. S is cfg.storage_path.
 /// Precondition: peer.complete() (throws input_error naming the missing key otherwise). Also
