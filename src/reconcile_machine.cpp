@@ -244,7 +244,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         observed_.plan = reply.plan.value_or(layer{});
         // Decide once with what is known: a Waiting or Blocked unit needs no further look.
         decision first = decide(observed_, desired_, prepared_);
-        if (first.status != unit_status::active && first.no_op()) {
+        if (first.status != unit_status::active && first.overridden.empty() && first.no_op()) {
             report_.decided = first;
             return finish(first.status, first.message, first.retry_later);
         }
@@ -325,7 +325,30 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         if (reply.result != o::ok) return fail(reply, "add layer \"" + decision_.layer_label + "\"");
         report_.actions_done.push_back("added layer \"" + decision_.layer_label + "\"");
         layered_ = true;
+        // Did it take effect? A layer above ours may replace the service (issue 8).
+        phase_ = phase::verify;
+        r.what = k::get_plan;
+        return r;
+    case phase::verify: {
+        if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
+        const layer_standing standing = compare_layer(reply.plan.value_or(layer{}), prepared_.wanted,
+                                                      desired_.config.service_name, desired_.peer.admin_password);
+        if (!standing.differences.empty()) {
+            decision_.overridden = standing.differences;
+            decision_.status = unit_status::blocked;
+            decision_.message = overridden_message(decision_.overridden, decision_.layer_label);
+            decision_.retry_later = true;
+            if (!standing.applied) {
+                // Replaced above ours: a restart would run the other layer's service, and again on
+                // every run. Restart nothing.
+                decision_.message += " (a layer above it replaces service \"" + desired_.config.service_name + "\")";
+                decision_.restart.clear();
+                decision_.start.clear();
+            }
+            report_.decided = decision_;
+        }
         return next_action();
+    }
     case phase::restart:
     case phase::start:
         if (reply.result != o::ok)
@@ -363,10 +386,15 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     if (dry_run_) return finish(decision_.status, decision_.message, decision_.retry_later);
     // Pebble keeps restarting a service that fails, and nothing here would change: Redis's own
     // words (its last log lines) say why, until the inputs change.
-    if (probe_.enabled && decision_.no_op() && observed_.service_current == "backoff" && !prepared_.verdict)
+    if (probe_.enabled && decision_.no_op() && observed_.service_current == "backoff" && !prepared_.verdict &&
+        decision_.overridden.empty())
         return logs_request("Service \"" + desired_.config.service_name + "\" keeps failing (Pebble backoff)");
-    if (decision_.status != unit_status::active) return finish(decision_.status, decision_.message, decision_.retry_later);
-    if (decision_.no_op()) return after_actions();
+    // A decision with actions acts whatever its status (Blocked by an overridden field still pushes
+    // files and starts a stopped service); Waiting and Blocked verdicts carry none. Only an Active
+    // unit is probed (after_actions).
+    if (decision_.no_op())
+        return decision_.status == unit_status::active ? after_actions()
+                                                       : finish(decision_.status, decision_.message, decision_.retry_later);
     return next_action();
 }
 

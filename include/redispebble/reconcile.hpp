@@ -89,6 +89,11 @@ struct decision {
     std::vector<std::string> start;       ///< services to start (layer unchanged, service not running)
 
     std::vector<difference> differences;  ///< why add_layer is set (secrets already redacted)
+    /// Fields our layer sets that another layer overrides in the combined plan (redacted): our
+    /// layer is applied (the plan carries its fingerprint) but a layer above it sets these, so the
+    /// plan can never match. They cause no write and no restart; the status is Blocked and names
+    /// them (see overridden_message).
+    std::vector<difference> overridden;
     std::vector<std::string> missing_resources; ///< named when TLS is on and some are missing
     std::string flags;                    ///< describe(redis_flags(...)): redacted, for reports
 
@@ -105,6 +110,29 @@ struct decision {
 /// A copy of `l` whose service and exec-check commands are redacted: safe to print or log.
 [[nodiscard]] layer redact(layer l);
 
+/// How the combined plan stands towards the layer we want, for service `service` (the layer step
+/// of decide(), and what reconcile_machine checks after adding the layer). Our layer carries
+/// layer_fingerprint_key in the service's environment (see make_layer):
+/// * `applied`: the plan's service carries our fingerprint, so our layer, as it is now, is in
+///   Pebble's layer stack and nothing above it replaced the service. `differences` are then the
+///   fields our layer sets whose combined value differs: another layer above ours overrides them.
+/// * not `applied`: our layer is not in the stack (a fresh Pebble, other inputs before), or a
+///   layer above replaces the service. `differences` are what adding ours changes.
+/// Only what our layer sets is compared, semantically (as plan_differences): fields it leaves
+/// unset, environment keys it does not set, after/before/requires that other layers append and
+/// the service's `override` (Pebble keeps the lowest layer's) are other layers' business.
+/// Values are redacted (commands, every occurrence of `password`).
+struct layer_standing {
+    bool applied = false;
+    std::vector<difference> differences;
+};
+[[nodiscard]] layer_standing compare_layer(const layer& plan, const layer& wanted, const std::string& service,
+                                           const secret& password);
+
+/// The Blocked status when another layer overrides fields our layer sets:
+/// `Another Pebble layer overrides what layer "<label>" sets: <path>, <path>`.
+[[nodiscard]] std::string overridden_message(const std::vector<difference>& overridden, const std::string& label);
+
 /// The decision, in this order:
 /// 1. Pebble not reachable -> Waiting msg_waiting_for_pebble, retry.
 /// 2. Peer data incomplete -> Waiting msg_waiting_for_peer_data, retry.
@@ -114,10 +142,16 @@ struct decision {
 ///    `user`:`group` -> storage_fix (before anything else; it alone restarts nothing). A storage
 ///    path that exists and is not a directory -> Blocked naming it, nothing applied.
 ///    Files (secrets file, certificates when TLS) whose content differs -> push them.
-///    Layer differs from the plan -> add it (label, combine) and restart the service.
-///    Files differ but the layer does not -> restart the service.
-///    Layer equal but the service not running (inactive) -> start it. -> Active.
+///    Our layer not applied (compare_layer: fingerprint absent or different) -> add it (label,
+///    combine) and restart the service.
+///    Files differ but the layer is applied -> restart the service.
+///    Layer applied but the service not running (inactive) -> start it; in Pebble's backoff while
+///    the storage needed fixing -> restart it. -> Active.
 /// 5. Nothing differs -> Active, no action.
+/// Our layer applied but fields it sets overridden by another layer -> the actions of 4 (never a
+/// layer write or a restart for the overridden fields), status Blocked overridden_message(), retry.
+/// Fields other layers add that ours does not set (environment keys, after/before/requires...)
+/// change nothing.
 /// Input that cannot be used (a password Pebble's command syntax cannot carry, an invalid config)
 /// is Blocked with the input_error's message, never an exception.
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired);

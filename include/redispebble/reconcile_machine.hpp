@@ -18,7 +18,7 @@ namespace redispebble {
 /// One operation the machine asks its driver to perform against Pebble.
 struct pebble_request {
     enum class kind {
-        get_plan,     ///< GET /v1/plan?format=yaml
+        get_plan,     ///< GET /v1/plan?format=yaml (also after add_layer: did our layer take effect?)
         get_service,  ///< GET /v1/services?names=<service>
         read_files,   ///< GET /v1/files?action=read for `paths`: reply with their SHA-256
         push_files,   ///< POST /v1/files (write) of `files`
@@ -106,8 +106,13 @@ struct reconcile_report {
 };
 
 /// Observe (plan, service, storage directory, files), decide, act (make or re-own the storage
-/// directory, push, add layer, restart or start, wait), ask Redis (probe), report.
-/// Any failure ends the run with a report that says what was done before it; nothing throws.
+/// directory, push, add layer, read the plan again, restart or start, wait), ask Redis (probe),
+/// report. Any failure ends the run with a report that says what was done before it; nothing throws.
+///
+/// Other layers: after adding the layer the plan is read again; when it does not carry our layer's
+/// fingerprint a layer above ours replaces the service (Pebble combines into an existing label at
+/// its place), so restarting would not run our configuration: the run ends Blocked with the
+/// overridden fields and no restart.
 ///
 /// Status from Redis: an Active decision ends with the probe (exec of redis-cli, probe.hpp):
 /// healthy -> Active; Waiting or Blocked as assess_probe says; a replica past the link bound, and a
@@ -138,7 +143,8 @@ private:
     std::optional<pebble_request> on_logs(const pebble_reply& reply);
 
     enum class phase {
-        plan, service, storage, files, make_dirs, chown, push, layer, restart, start, wait, probe, pause, logs, finished
+        plan, service, storage, files, make_dirs, chown, push, layer, verify, restart, start, wait, probe, pause, logs,
+        finished
     };
     desired_state desired_;
     prepared_desired prepared_;  // computed once: the layer's digest is deliberately slow

@@ -18,6 +18,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <memory>
 #include <sstream>
@@ -47,9 +48,12 @@ struct backend {
     virtual std::string kept_text() { return ""; }
 };
 
+// Layer files under $PEBBLE/layers that Pebble reads at start-up: relative path -> YAML.
+using layer_files = std::map<std::string, std::string>;
+
 struct real_pebble : backend {
     test::pebble_daemon daemon;
-    explicit real_pebble(const std::string& bin) : daemon(bin) {}
+    explicit real_pebble(const std::string& bin, const layer_files& layers = {}) : daemon(bin, layers) {}
     std::string socket_path() override { return daemon.socket_path(); }
     std::string name() override { return "real pebble"; }
     std::string kept_text() override {
@@ -62,11 +66,22 @@ struct real_pebble : backend {
 
 #ifdef REDISPEBBLE_HAVE_TEST_SERVER
 struct test_server : backend {
+    temp_dir pebble_dir;  // $PEBBLE: holds layers/
     testing::pebble_server server;
-    test_server() : server(options()) {}
+    explicit test_server(const layer_files& layers = {}) : server(options(pebble_dir, layers)) {}
     static testing::server_options options() {
         testing::server_options o;
         o.start_window = std::chrono::milliseconds(300);
+        return o;
+    }
+    static testing::server_options options(const temp_dir& dir, const layer_files& layers) {
+        testing::server_options o = options();
+        for (const auto& [name, yaml] : layers) {
+            const auto path = std::filesystem::path(dir.path) / "layers" / name;
+            std::filesystem::create_directories(path.parent_path());
+            std::ofstream(path) << yaml;
+        }
+        o.layers_dir = dir.path + "/layers";
         return o;
     }
     std::string socket_path() override { return server.socket_path(); }
@@ -76,13 +91,13 @@ struct test_server : backend {
 
 using backend_factory = std::function<std::unique_ptr<backend>()>;
 
-std::vector<std::pair<std::string, backend_factory>> backends() {
+std::vector<std::pair<std::string, backend_factory>> backends(const layer_files& layers = {}) {
     std::vector<std::pair<std::string, backend_factory>> out;
 #ifdef REDISPEBBLE_HAVE_TEST_SERVER
-    out.emplace_back("test server", [] { return std::make_unique<test_server>(); });
+    out.emplace_back("test server", [layers] { return std::make_unique<test_server>(layers); });
 #endif
     if (auto bin = test::pebble_bin())
-        out.emplace_back("real pebble", [b = *bin] { return std::make_unique<real_pebble>(b); });
+        out.emplace_back("real pebble", [b = *bin, layers] { return std::make_unique<real_pebble>(b, layers); });
     else
         WARN("PEBBLE_BIN is not set: the real-Pebble runs of this scenario are skipped");
     return out;
@@ -546,5 +561,184 @@ TEST_CASE("make-dirs leaves an existing directory and its owner alone and list i
         pebble::error_code ec;
         c.list_files(l, ec);
         CHECK(ec == pebble::error::not_found);
+    }
+}
+
+// Issue 8, point 1: other layers in the same plan.
+namespace {
+
+// Redis's run_id: a new one means a new redis-server process.
+std::string redis_run_id(int port, const std::string& password) {
+    const std::string out = cli("127.0.0.1", port, password, {"INFO", "server"}).out;
+    const auto pos = out.find("run_id:");
+    return pos == std::string::npos ? std::string() : out.substr(pos + 7, 40);
+}
+
+void add_layer(const std::string& socket, const std::string& label, const std::string& yaml) {
+    pebble::client_options o;
+    o.socket_path = socket;
+    pebble::client c(o);
+    c.add_layer({label, yaml, true});
+}
+
+std::string plan_of(const std::string& socket) {
+    pebble::client_options o;
+    o.socket_path = socket;
+    pebble::client c(o);
+    return c.plan();
+}
+
+struct unit_fixture {
+    temp_dir root;
+    int port = testing::free_tcp_port();
+    desired_state inputs;
+    unit_fixture() {
+        std::filesystem::permissions(root.path, std::filesystem::perms(0755));
+        inputs = unit_inputs(root.path, "127.0.0.1", port, "127.0.0.1", "layered-Pass");
+    }
+};
+
+} // namespace
+
+TEST_CASE("A later layer merging environment into the service makes 4 applies do 1 write set and 1 restart", "[e2e][layers]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        unit_fixture u;
+        int writes = 0, restarts = 0;
+        auto first = run(pebble->socket_path(), u.inputs);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        writes += first.writes();
+        restarts += first.restarts();
+        REQUIRE(eventually([&] { return !redis_run_id(u.port, "layered-Pass").empty(); }));
+        const std::string id = redis_run_id(u.port, "layered-Pass");
+        add_layer(pebble->socket_path(), "extra",
+                  "services:\n  redis:\n    override: merge\n    environment: {EXTRA_OPTION: \"1\"}\n");
+        const std::string plan = plan_of(pebble->socket_path());
+        REQUIRE(has(plan, "EXTRA_OPTION"));
+        for (int i = 0; i < 3; ++i) {
+            auto r = run(pebble->socket_path(), u.inputs);
+            INFO("apply " << i + 2 << ": " << describe(r));
+            CHECK(r.status == unit_status::active);
+            CHECK(r.decided.differences.empty());
+            writes += r.writes();
+            restarts += r.restarts();
+        }
+        CHECK(writes == 2);  // the secrets file and the layer, once
+        CHECK(restarts == 1);
+        CHECK(plan_of(pebble->socket_path()) == plan);
+        CHECK(redis_run_id(u.port, "layered-Pass") == id);  // the same redis-server process
+    }
+}
+
+TEST_CASE("Layers from the layers directory below and around ours are applied once and a changed input once", "[e2e][layers]") {
+    // A rock's own layer under our label, a tuning layer above it, and a layer of another service.
+    const layer_files files{
+        {"001-redis.yaml", "services:\n  redis:\n    override: replace\n    command: /bin/false\n"
+                           "    startup: disabled\n    environment: {ROCK: \"1\"}\n"},
+        {"002-tuning.yaml", "services:\n  redis:\n    override: merge\n    environment: {TUNING: \"on\"}\n"},
+        {"003-tools.d/001-sidecar.yaml", "services:\n  sidecar:\n    override: replace\n    command: /bin/sleep 1000\n"
+                                         "    startup: disabled\n"},
+    };
+    for (auto& [name, make] : backends(files)) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        unit_fixture u;
+        REQUIRE(has(plan_of(pebble->socket_path()), "TUNING"));
+        int writes = 0, restarts = 0;
+        for (int i = 0; i < 4; ++i) {
+            auto r = run(pebble->socket_path(), u.inputs);
+            INFO("apply " << i + 1 << ": " << describe(r));
+            CHECK(r.status == unit_status::active);
+            writes += r.writes();
+            restarts += r.restarts();
+        }
+        CHECK(writes == 2);
+        CHECK(restarts == 1);
+        const std::string plan = plan_of(pebble->socket_path());
+        CHECK(has(plan, "TUNING"));     // the layer above our label still merges into the service
+        CHECK_FALSE(has(plan, "ROCK")); // ours replaced the rock's service at its place
+        CHECK(has(plan, "sidecar"));
+        REQUIRE(eventually([&] { return has(cli("127.0.0.1", u.port, "layered-Pass", {"PING"}).out, "PONG"); }));
+
+        // A changed input with the layers still there: applied once.
+        u.inputs.peer.admin_password = secret("new-layered-Pass");
+        auto changed = run(pebble->socket_path(), u.inputs);
+        INFO(describe(changed));
+        CHECK(changed.status == unit_status::active);
+        CHECK(changed.restarts() == 1);
+        CHECK(changed.writes() == 2);
+        CHECK(eventually([&] { return has(cli("127.0.0.1", u.port, "new-layered-Pass", {"PING"}).out, "PONG"); }));
+        auto again = run(pebble->socket_path(), u.inputs);
+        CHECK(again.restarts() == 0);
+        CHECK(again.writes() == 0);
+    }
+}
+
+TEST_CASE("A layer above ours overriding the command is reported as overridden and never restarts Redis", "[e2e][layers]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        unit_fixture u;
+        auto first = run(pebble->socket_path(), u.inputs);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return !redis_run_id(u.port, "layered-Pass").empty(); }));
+        const std::string id = redis_run_id(u.port, "layered-Pass");
+        // Our own command with one more option, as a debug layer would set it.
+        const std::string debug_command = redis_command(u.inputs.config, u.inputs.peer) + " --loglevel debug";
+        add_layer(pebble->socket_path(), "debug",
+                  "services:\n  redis:\n    override: merge\n    command: " + debug_command + "\n");
+        for (int i = 0; i < 3; ++i) {
+            auto r = run(pebble->socket_path(), u.inputs);
+            INFO("apply " << i + 2 << ": " << describe(r));
+            CHECK(r.status == unit_status::blocked);
+            CHECK(has(r.message, "services.redis.command"));
+            CHECK(has(r.message, "overrides"));
+            CHECK(r.writes() == 0);
+            CHECK(r.restarts() == 0);
+            REQUIRE(r.decided.overridden.size() == 1);
+            CHECK(r.decided.overridden[0].path == "services.redis.command");
+            CHECK(has(r.decided.overridden[0].current, "--loglevel debug"));
+            CHECK_FALSE(has(r.decided.overridden[0].desired, "layered-Pass"));
+        }
+        CHECK(redis_run_id(u.port, "layered-Pass") == id);
+
+        // A changed input: applied once (the restart runs the debug layer's command, which reads our
+        // secrets file), then reported again without a restart.
+        u.inputs.peer.admin_password = secret("changed-Pass");
+        auto changed = run(pebble->socket_path(), u.inputs);
+        INFO(describe(changed));
+        CHECK(changed.status == unit_status::blocked);
+        CHECK(changed.writes() == 2);
+        CHECK(changed.restarts() == 1);
+        CHECK(eventually([&] { return has(cli("127.0.0.1", u.port, "changed-Pass", {"PING"}).out, "PONG"); }));
+        auto again = run(pebble->socket_path(), u.inputs);
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
+        CHECK(has(again.message, "services.redis.command"));
+    }
+}
+
+TEST_CASE("A layer above ours replacing the service is reported and Redis is not restarted on every apply", "[e2e][layers]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        unit_fixture u;
+        REQUIRE(run(pebble->socket_path(), u.inputs).status == unit_status::active);
+        REQUIRE(eventually([&] { return !redis_run_id(u.port, "layered-Pass").empty(); }));
+        const std::string id = redis_run_id(u.port, "layered-Pass");
+        add_layer(pebble->socket_path(), "replacer",
+                  "services:\n  redis:\n    override: replace\n    command: /bin/sleep 1000\n");
+        u.inputs.peer.admin_password = secret("other-Pass");  // our layer changes: it is added again
+        for (int i = 0; i < 3; ++i) {
+            auto r = run(pebble->socket_path(), u.inputs);
+            INFO("apply " << i + 2 << ": " << describe(r));
+            CHECK(r.status == unit_status::blocked);
+            CHECK(has(r.message, "replaces service \"redis\""));
+            CHECK(r.restarts() == 0);
+        }
+        CHECK(redis_run_id(u.port, "layered-Pass") == id);  // never restarted
     }
 }

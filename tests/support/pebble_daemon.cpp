@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -38,13 +39,26 @@ std::optional<std::string> pebble_bin() {
     return std::string(bin);
 }
 
-pebble_daemon::pebble_daemon(const std::string& binary) : binary_(binary) {
+pebble_daemon::pebble_daemon(const std::string& binary, const std::map<std::string, std::string>& layer_files)
+    : binary_(binary) {
     std::string tmpl = (std::filesystem::temp_directory_path() / "redispebble-pebble-XXXXXX").string();
     if (!::mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
     dir_ = tmpl;
     ::chmod(dir_.c_str(), 0755);  // services run as other users must reach their directories below
     socket_ = dir_ + "/.pebble.socket";
-    start();
+    for (const auto& [name, yaml] : layer_files) {
+        const auto path = std::filesystem::path(dir_) / "layers" / name;
+        std::filesystem::create_directories(path.parent_path());
+        std::ofstream(path) << yaml;
+    }
+    try {
+        start();
+    } catch (...) {
+        process_.reset();
+        std::error_code ec;
+        std::filesystem::remove_all(dir_, ec);
+        throw;
+    }
 }
 
 pebble_daemon::~pebble_daemon() {

@@ -16,7 +16,8 @@ namespace {
 // machine's requests to it, the way the real driver applies them through the client.
 struct container {
     bool up = true;
-    layer plan;
+    layer plan;              ///< the stack up to and including our layer
+    std::vector<layer> above; ///< layers added after ours: they win over it
     std::map<std::string, std::string> files;
     std::string service_state = "inactive";
     int restarts = 0, writes = 0, next_change = 1;
@@ -32,6 +33,12 @@ struct container {
     int pauses = 0;
     std::function<std::optional<pebble_reply>(const pebble_request&)> fault;  // injected answer
 
+    layer combined() const {
+        std::vector<layer> ls{plan};
+        ls.insert(ls.end(), above.begin(), above.end());
+        return combine(ls);
+    }
+
     pebble_reply handle(const pebble_request& r) {
         if (fault)
             if (auto injected = fault(r)) return *injected;
@@ -42,9 +49,9 @@ struct container {
             return rep;
         }
         switch (r.what) {
-        case kind::get_plan: rep.plan = plan; break;
+        case kind::get_plan: rep.plan = combined(); break;
         case kind::get_service:
-            if (plan.services.count(r.service)) rep.service_current = service_state;
+            if (combined().services.count(r.service)) rep.service_current = service_state;
             break;
         case kind::read_files:
             for (const auto& p : r.paths)
@@ -435,4 +442,80 @@ TEST_CASE("A probe that cannot run is Blocked and a disabled probe is not run", 
     off.enabled = false;
     r = run(c, unit(), nullptr, false, off);
     CHECK(r.status == unit_status::active);
+}
+
+TEST_CASE("A layer above ours that merges environment into the service causes no write and no restart", "[reconcile-machine][layers]") {
+    container c;
+    run(c, unit());
+    c.above.push_back(parse_layer("services:\n  redis:\n    override: merge\n    environment: {EXTRA_OPTION: \"1\"}\n"));
+    const int restarts = c.restarts, writes = c.writes;
+    for (int i = 0; i < 4; ++i) {
+        auto r = run(c, unit());
+        CHECK(r.status == unit_status::active);
+        CHECK(r.actions_done.empty());
+    }
+    CHECK(c.restarts == restarts);
+    CHECK(c.writes == writes);
+}
+
+TEST_CASE("A layer above ours that replaces the service is reported after adding ours and nothing restarts", "[reconcile-machine][layers]") {
+    container c;
+    c.above.push_back(parse_layer("services:\n  redis:\n    override: replace\n    command: /usr/bin/other-redis\n"));
+    for (int i = 0; i < 3; ++i) {
+        auto r = run(c, unit());
+        INFO("run " << i << ": " << r.message);
+        CHECK(r.status == unit_status::blocked);
+        CHECK(r.retry_later);
+        CHECK(r.restarts() == 0);
+        CHECK(r.message.find("services.redis.command") != std::string::npos);
+        CHECK(r.message.find("replaces service \"redis\"") != std::string::npos);
+        CHECK_FALSE(r.decided.overridden.empty());
+    }
+    CHECK(c.restarts == 0);
+}
+
+TEST_CASE("A changed input under a layer that overrides the command is applied once and then reported", "[reconcile-machine][layers]") {
+    container c;
+    run(c, unit());
+    c.above.push_back(parse_layer("services:\n  redis:\n    override: merge\n    command: redis-server --port 7000\n"));
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.restarts() == 0);
+    CHECK(r.writes() == 0);
+    auto d = unit();
+    d.config.port = 6390;
+    const int restarts = c.restarts;
+    r = run(c, d);
+    CHECK(r.writes() == 1);
+    CHECK(r.restarts() == 1);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message.find("services.redis.command") != std::string::npos);
+    r = run(c, d);
+    CHECK(r.writes() == 0);
+    CHECK(r.restarts() == 0);
+    CHECK(c.restarts == restarts + 1);
+}
+
+TEST_CASE("Pebble lost while the plan is read again after adding the layer is Waiting without a restart", "[reconcile-machine][layers]") {
+    container c;
+    int plans = 0;
+    c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::get_plan || ++plans < 2) return std::nullopt;
+        pebble_reply rep;
+        rep.result = outcome::unreachable;
+        rep.error = "connection closed";
+        return rep;
+    };
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::waiting);
+    REQUIRE(r.failed_step);
+    CHECK(*r.failed_step == "read the Pebble plan");
+    CHECK(r.restarts() == 0);
+    CHECK(c.restarts == 0);
+    c.fault = nullptr;
+    auto again = run(c, unit());
+    CHECK(again.status == unit_status::active);
+    CHECK(again.writes() == 0);  // the file and the layer are there: the fingerprint says so
+    CHECK(again.restarts() == 1);  // the service never ran: it is started
+    CHECK(again.actions_done.back() == "started \"redis\"");
 }
