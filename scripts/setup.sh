@@ -21,6 +21,8 @@ fi
 build="${REDISPEBBLE_BUILD_DIR:-$here/build}"
 jobs="${REDISPEBBLE_JOBS:-2}"
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${REDISPEBBLE_CMAKE_ARGS:-}
+  # Release, what packagers build (-O3 finds warnings -O2 does not), with -Werror: CI tests both.
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREDISPEBBLE_WERROR=ON \
+        ${REDISPEBBLE_CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$jobs"
