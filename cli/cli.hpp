@@ -8,6 +8,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace redispebble::cli {
@@ -42,8 +43,10 @@ struct options {
     std::vector<std::string> positional;
 };
 
-/// Parses `args` (without the subcommand). `allowed` lists the long options the subcommand takes.
-options parse_options(const std::vector<std::string>& args, const std::vector<std::string>& allowed);
+/// Parses `args` (without the subcommand). `allowed` lists the long options the subcommand takes;
+/// errors name `command` and the option ("apply: unknown option --frobnicate").
+options parse_options(std::string_view command, const std::vector<std::string>& args,
+                      const std::vector<std::string>& allowed);
 
 /// The examples directory (source checkout, then the installed copy); throws when neither exists.
 std::string examples_dir();

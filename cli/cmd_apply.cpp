@@ -24,7 +24,7 @@ struct unit_context {
 
 unit_context load_unit(const std::vector<std::string>& args, const char* name) {
     unit_context u;
-    u.opts = parse_options(args, unit_options);
+    u.opts = parse_options(name, args, unit_options);
     if (!u.opts.positional.empty())
         throw usage_error(fmt::format("{}: unexpected argument \"{}\"", name, u.opts.positional[0]));
     u.desired = load_desired(u.opts);

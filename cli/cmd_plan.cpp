@@ -21,7 +21,7 @@ void print_differences(const std::vector<difference>& diffs) {
 } // namespace
 
 int cmd_plan(const std::vector<std::string>& args) {
-    options opts = parse_options(args, {"--config", "--peer", "--plan", "--resource", "--hostname"});
+    options opts = parse_options("plan", args, {"--config", "--peer", "--plan", "--resource", "--hostname"});
     if (!opts.positional.empty()) throw usage_error(fmt::format("plan: unexpected argument \"{}\"", opts.positional[0]));
     if (args.empty()) {
         const std::string dir = examples_dir();

@@ -12,7 +12,8 @@
 
 namespace redispebble::cli {
 
-options parse_options(const std::vector<std::string>& args, const std::vector<std::string>& allowed) {
+options parse_options(std::string_view command, const std::vector<std::string>& args,
+                      const std::vector<std::string>& allowed) {
     options o;
     auto takes = [&](const std::string& name) {
         return std::find(allowed.begin(), allowed.end(), name) != allowed.end();
@@ -34,10 +35,10 @@ options parse_options(const std::vector<std::string>& args, const std::vector<st
             a = a.substr(0, eq);
             has_value = true;
         }
-        if (!takes(a)) throw usage_error(fmt::format("unknown option {}", a));
+        if (!takes(a)) throw usage_error(fmt::format("{}: unknown option {}", command, a));
         auto need_value = [&]() -> std::string {
             if (has_value) return value;
-            if (i + 1 >= args.size()) throw usage_error(fmt::format("option {} needs a value", a));
+            if (i + 1 >= args.size()) throw usage_error(fmt::format("{}: option {} needs a value", command, a));
             return args[++i];
         };
         if (a == "--dry-run") o.dry_run = true;
@@ -66,7 +67,7 @@ options parse_options(const std::vector<std::string>& args, const std::vector<st
                 throw usage_error(fmt::format("--resource: unknown resource \"{}\" (known: cert-file, key-file, ca-cert-file)", name));
             o.resources[name] = v.substr(eq + 1);
         } else {
-            throw usage_error(fmt::format("unknown option {}", a));
+            throw usage_error(fmt::format("{}: unknown option {}", command, a));
         }
     }
     return o;

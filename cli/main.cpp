@@ -19,7 +19,7 @@ Usage:
   redispebble status [--socket PATH] [--config FILE] [--peer FILE] ...
   redispebble diff   [--socket PATH] [--config FILE] [--peer FILE] ...
   redispebble exec   [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
-  redispebble help
+  redispebble help [COMMAND]      (or redispebble COMMAND --help)
 
 Commands:
   plan     Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted),
@@ -55,11 +55,128 @@ Exit codes:
   2  bad command line or input file         5  diff: out of sync
 )";
 
+struct command_help {
+    const char* name;
+    const char* text;
+};
+
+// `redispebble help CMD` and `redispebble CMD --help`: that command's options only, with an example.
+constexpr command_help command_helps[] = {
+    {"plan", R"(Usage: redispebble plan [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
+
+Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted), the
+certificate plan, the differences against a current plan saved from `pebble plan`, and the
+decision. With no arguments it runs on the example inputs in examples/.
+
+Options:
+  --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
+  --peer FILE            peer data: admin-password, current-master, hostname (YAML).
+  --plan FILE            the current Pebble plan (`pebble plan > FILE`). Default: empty plan.
+  --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
+  --hostname H           this unit's hostname (default: the peer file's, else this machine's).
+
+Example:
+  pebble plan > current.yaml
+  redispebble plan --config config.yaml --peer peer.yaml --plan current.yaml
+
+Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
+)"},
+    {"apply", R"(Usage: redispebble apply [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+                         [--hostname H] [--timeout SECONDS] [--retry] [--dry-run] [--verbose]
+
+Reconcile the unit through Pebble: read the plan, the service and the files; push the secrets file
+and certificates that differ, add the layer (combine), restart Redis and wait for it; print the
+status. A second apply with the same inputs changes nothing.
+
+Options:
+  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
+                         /charm/containers/<container-name>/pebble.socket.
+  --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
+  --peer FILE            peer data: admin-password, current-master, hostname (YAML).
+  --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
+  --hostname H           this unit's hostname (default: the peer file's, else this machine's).
+  --timeout SECONDS      deadline of the whole reconcile (default 60); every request has its own.
+  --retry                while Pebble is absent (or a step times out), try again with backoff
+                         (0.5 s, doubling, at most 10 s) until the deadline.
+  --dry-run              observe and decide only: nothing is pushed, added or restarted.
+  --verbose              log each step to stderr (passwords are never logged).
+
+Example:
+  redispebble apply --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
+
+Exit codes: 0 Active, 1 unexpected failure, 2 bad command line or input, 3 Waiting, 4 Blocked.
+)"},
+    {"status", R"(Usage: redispebble status [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+                          [--hostname H] [--timeout SECONDS] [--retry] [--verbose]
+
+Pebble's version, the services, and whether the layer and files are in sync with the inputs.
+
+Options:
+  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
+                         /charm/containers/<container-name>/pebble.socket.
+  --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
+  --timeout SECONDS      deadline (default 60).
+  --retry, --verbose     as for apply.
+
+Example:
+  redispebble status --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
+
+Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
+)"},
+    {"diff", R"(Usage: redispebble diff [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+                        [--hostname H] [--timeout SECONDS] [--retry] [--verbose]
+
+What apply would change: the differences between Pebble's plan and files and the inputs
+(passwords redacted).
+
+Options:
+  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
+                         /charm/containers/<container-name>/pebble.socket.
+  --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
+  --timeout SECONDS      deadline (default 60).
+  --retry, --verbose     as for apply.
+
+Example:
+  redispebble diff --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
+
+Exit codes: 0 in sync, 5 out of sync, 2 bad command line or input, 3 / 4 when it cannot compare.
+)"},
+    {"exec", R"(Usage: redispebble exec [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
+
+Run a command through Pebble (like `pebble exec`): stdin, stdout and stderr are passed through and
+its exit code becomes ours.
+
+Options:
+  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else $PEBBLE/.pebble.socket.
+  --timeout S            Pebble's exec timeout in seconds (default: none).
+  -w, --working-dir DIR  the command's working directory.
+  --env K=V              an environment variable for the command (repeatable).
+
+Example:
+  redispebble exec --socket /charm/containers/redis/pebble.socket -- redis-cli ping
+)"},
+};
+
+const char* help_for(const std::string& command) {
+    for (const auto& h : command_helps)
+        if (command == h.name) return h.text;
+    return nullptr;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
     using namespace redispebble::cli;
     std::vector<std::string> args(argv + 1, argv + argc);
+    if (args.size() == 2 && args[0] == "help") {
+        const char* text = help_for(args[1]);
+        if (!text) {
+            fmt::print(stderr, "redispebble help: unknown command \"{}\"\nRun `redispebble --help` for usage.\n", args[1]);
+            return exit_usage;
+        }
+        std::fputs(text, stdout);
+        return exit_ok;
+    }
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
         std::fputs(usage, args.empty() ? stderr : stdout);
         return args.empty() ? exit_usage : exit_ok;
@@ -69,7 +186,8 @@ int main(int argc, char** argv) {
     for (const auto& a : args) {
         if (a == "--" && command == "exec") break;  // the command's own options are its own
         if (a == "--help" || a == "-h") {
-            std::fputs(usage, stdout);
+            const char* text = help_for(command);
+            std::fputs(text ? text : usage, stdout);
             return exit_ok;
         }
     }
@@ -81,7 +199,10 @@ int main(int argc, char** argv) {
         if (command == "exec") return cmd_exec(args);
         throw usage_error(fmt::format("unknown command \"{}\"", command));
     } catch (const usage_error& e) {
-        fmt::print(stderr, "redispebble: {}\nRun `redispebble --help` for usage.\n", e.what());
+        if (help_for(command))
+            fmt::print(stderr, "redispebble: {}\nRun `redispebble {} --help` for its options.\n", e.what(), command);
+        else
+            fmt::print(stderr, "redispebble: {}\nRun `redispebble --help` for usage.\n", e.what());
         return exit_usage;
     } catch (const redispebble::input_error& e) {
         fmt::print(stderr, "redispebble: {}\n", e.what());

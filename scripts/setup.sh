@@ -24,6 +24,8 @@ jobs="${REDISPEBBLE_JOBS:-2}"
 launcher=()
 if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" ${REDISPEBBLE_CMAKE_ARGS:-}
+  # Release, what packagers build (-O3 finds warnings -O2 does not), with -Werror: CI tests both.
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DREDISPEBBLE_WERROR=ON "${launcher[@]}" \
+        ${REDISPEBBLE_CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$jobs"

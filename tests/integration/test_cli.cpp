@@ -106,3 +106,34 @@ TEST_CASE("Names Pebble refuses exit 2 from plan and apply before any request to
         CHECK(has(apply.err, "Pebble refuses it"));
     }
 }
+
+TEST_CASE("redispebble apply --help and redispebble help apply show the options of apply only", "[cli]") {
+    auto flag = run_command({cli, "apply", "--help"});
+    auto word = run_command({cli, "help", "apply"});
+    CHECK(flag.exit_code == 0);
+    CHECK(word.exit_code == 0);
+    CHECK(flag.out == word.out);
+    CHECK(has(flag.out, "Usage: redispebble apply"));
+    CHECK(has(flag.out, "--dry-run"));
+    CHECK(has(flag.out, "Example:"));
+    CHECK_FALSE(has(flag.out, "--plan FILE"));  // plan's option, not apply's
+    CHECK_FALSE(has(flag.out, "redispebble exec"));
+    for (const char* command : {"plan", "status", "diff", "exec"}) {
+        auto r = run_command({cli, "help", command});
+        CHECK(r.exit_code == 0);
+        CHECK(has(r.out, std::string("Usage: redispebble ") + command));
+    }
+    auto unknown = run_command({cli, "help", "frobnicate"});
+    CHECK(unknown.exit_code == 2);
+    CHECK(has(unknown.err, "frobnicate"));
+}
+
+TEST_CASE("an unknown option names the command and the option", "[cli]") {
+    auto r = run_command({cli, "apply", "--bogus"});
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, "apply: unknown option --bogus"));
+    CHECK(has(r.err, "redispebble apply --help"));
+    auto p = run_command({cli, "plan", "--socket", "x"});
+    CHECK(p.exit_code == 2);
+    CHECK(has(p.err, "plan: unknown option --socket"));
+}

@@ -82,7 +82,7 @@ TEST_CASE("exec options are validated before any I/O", "[exec]") {
     o.split_stderr = true;
     CHECK(detail::validate_exec_options(o, d) == pebble::error::invalid_option);
     o.split_stderr = false;
-    o.environment["A=B"] = "x";
+    o.environment["A=B"] = std::string("x");  // not "x": GCC 12 false -Wrestrict at -O3 (GCC bug 105329)
     CHECK(detail::validate_exec_options(o, d) == pebble::error::invalid_option);
 }
 

@@ -101,14 +101,14 @@ public:
 
     /// Sends a signal by name ("SIGTERM") over the control websocket.
     template <class Token = client::default_token>
-    auto async_send_signal(std::string name, Token&& token = Token{}) {
+    auto async_send_signal(std::string name, Token&& token = client::default_token()) {
         return boost::asio::async_initiate<Token, void(error_code)>(
             [st = state_](auto h, std::string n) { send_signal_impl(st, std::move(n), client::handler<void>(std::move(h))); },
             token, std::move(name));
     }
     /// Resizes the terminal (terminal execs only; Pebble ignores it otherwise).
     template <class Token = client::default_token>
-    auto async_resize(int width, int height, Token&& token = Token{}) {
+    auto async_resize(int width, int height, Token&& token = client::default_token()) {
         return boost::asio::async_initiate<Token, void(error_code)>(
             [st = state_](auto h, int w, int hh) { resize_impl(st, w, hh, client::handler<void>(std::move(h))); },
             token, width, height);
@@ -117,12 +117,12 @@ public:
     /// exit; the result is still given), timeout, change_failed, transport errors.
     /// `diag` must stay valid until the handler runs.
     template <not_diagnostics Token = client::default_token>
-    auto async_wait(Token&& token = Token{}) {
+    auto async_wait(Token&& token = client::default_token()) {
         return boost::asio::async_initiate<Token, void(error_code, exec_result)>(
             [st = state_](auto h) { wait_impl(st, nullptr, client::handler<exec_result>(std::move(h))); }, token);
     }
     template <not_diagnostics Token = client::default_token>
-    auto async_wait(diagnostics& diag, Token&& token = Token{}) {
+    auto async_wait(diagnostics& diag, Token&& token = client::default_token()) {
         return boost::asio::async_initiate<Token, void(error_code, exec_result)>(
             [st = state_, d = &diag](auto h) { wait_impl(st, d, client::handler<exec_result>(std::move(h))); }, token);
     }
@@ -143,13 +143,13 @@ void exec_impl(client& c, exec_options opts, diagnostics* diag, client::handler<
 /// starts streaming. Completes once the websockets are connected. Bad options: invalid_option
 /// before any I/O; a missing executable: api_error ("cannot find executable ...").
 template <not_diagnostics Token = client::default_token>
-auto async_start_exec(client& c, exec_options opts, diagnostics& diag, Token&& token = Token{}) {
+auto async_start_exec(client& c, exec_options opts, diagnostics& diag, Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code, exec_process)>(
         [&c, d = &diag](auto h, exec_options o) { detail::start_exec_impl(c, std::move(o), d, client::handler<exec_process>(std::move(h))); },
         token, std::move(opts));
 }
 template <not_diagnostics Token = client::default_token>
-auto async_start_exec(client& c, exec_options opts, Token&& token = Token{}) {
+auto async_start_exec(client& c, exec_options opts, Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code, exec_process)>(
         [&c](auto h, exec_options o) { detail::start_exec_impl(c, std::move(o), nullptr, client::handler<exec_process>(std::move(h))); },
         token, std::move(opts));
@@ -158,13 +158,13 @@ auto async_start_exec(client& c, exec_options opts, Token&& token = Token{}) {
 /// Runs a command to completion (start + wait). A non-zero exit is error::command_failed with
 /// the exit code and output in the result and an excerpt of the output in the diagnostics.
 template <not_diagnostics Token = client::default_token>
-auto async_exec(client& c, exec_options opts, diagnostics& diag, Token&& token = Token{}) {
+auto async_exec(client& c, exec_options opts, diagnostics& diag, Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code, exec_result)>(
         [&c, d = &diag](auto h, exec_options o) { detail::exec_impl(c, std::move(o), d, client::handler<exec_result>(std::move(h))); },
         token, std::move(opts));
 }
 template <not_diagnostics Token = client::default_token>
-auto async_exec(client& c, exec_options opts, Token&& token = Token{}) {
+auto async_exec(client& c, exec_options opts, Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code, exec_result)>(
         [&c](auto h, exec_options o) { detail::exec_impl(c, std::move(o), nullptr, client::handler<exec_result>(std::move(h))); },
         token, std::move(opts));
@@ -211,7 +211,7 @@ void wait_notices_impl(client& c, notices_options opts, std::chrono::millisecond
 /// or Pebble ends the response; with an error when the connection breaks or a line is not JSON.
 template <not_diagnostics Token = client::default_token>
 auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopper stop, diagnostics& diag,
-                       Token&& token = Token{}) {
+                       Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code)>(
         [&c, d = &diag](auto h, logs_options o, log_sink s, follow_stopper st) {
             detail::follow_logs_impl(c, std::move(o), std::move(s), std::move(st), d, client::handler<void>(std::move(h)));
@@ -219,7 +219,7 @@ auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopp
         token, std::move(opts), std::move(sink), std::move(stop));
 }
 template <not_diagnostics Token = client::default_token>
-auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopper stop, Token&& token = Token{}) {
+auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopper stop, Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code)>(
         [&c](auto h, logs_options o, log_sink s, follow_stopper st) {
             detail::follow_logs_impl(c, std::move(o), std::move(s), std::move(st), nullptr, client::handler<void>(std::move(h)));
@@ -231,7 +231,7 @@ auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopp
 /// opts (use opts.after to wait for new ones); completes with them, or empty at the timeout.
 template <not_diagnostics Token = client::default_token>
 auto async_wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout, diagnostics& diag,
-                        Token&& token = Token{}) {
+                        Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code, std::vector<notice>)>(
         [&c, d = &diag, timeout](auto h, notices_options o) {
             detail::wait_notices_impl(c, std::move(o), timeout, d, client::handler<std::vector<notice>>(std::move(h)));
@@ -239,7 +239,7 @@ auto async_wait_notices(client& c, notices_options opts, std::chrono::millisecon
         token, std::move(opts));
 }
 template <not_diagnostics Token = client::default_token>
-auto async_wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout, Token&& token = Token{}) {
+auto async_wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout, Token&& token = client::default_token()) {
     return boost::asio::async_initiate<Token, void(error_code, std::vector<notice>)>(
         [&c, timeout](auto h, notices_options o) {
             detail::wait_notices_impl(c, std::move(o), timeout, nullptr, client::handler<std::vector<notice>>(std::move(h)));
