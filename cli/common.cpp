@@ -135,8 +135,10 @@ void print_decision(const decision& d) {
     } else {
         fmt::print("  actions:\n");
         for (const auto& f : d.push)
-            fmt::print("    push {} (mode {}, owner {}:{}, from {}, sha256 {})\n", f.path, f.permissions, f.user,
-                       f.group, f.origin, f.sha256.substr(0, 12));
+            // No digest of the content: the secrets file's would be one more value derived from
+            // the passwords (docs/inputs.md, "Threat model").
+            fmt::print("    push {} (mode {}, owner {}:{}, from {})\n", f.path, f.permissions, f.user, f.group,
+                       f.origin);
         if (d.add_layer) fmt::print("    add layer \"{}\" with combine\n", d.layer_label);
         for (const auto& s : d.restart) fmt::print("    restart service \"{}\"\n", s);
         for (const auto& s : d.start) fmt::print("    start service \"{}\"\n", s);

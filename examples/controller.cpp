@@ -36,6 +36,9 @@ struct unit {
 } // namespace
 
 int main(int argc, char** argv) {
+    // The io_context first: it must outlive every client that runs on it (they are destroyed in
+    // the reverse order of declaration; see pebble::client's constructors).
+    boost::asio::io_context io;
     std::vector<unit> units;
     try {
         for (int i = 1; i < argc; ++i) {
@@ -54,7 +57,6 @@ int main(int argc, char** argv) {
         return 2;
     }
 
-    boost::asio::io_context io;
     for (auto& u : units) {
         redispebble::pebble::client_options o;
         o.socket_path = u.socket;

@@ -1,5 +1,7 @@
 #include <redispebble/config.hpp>
 
+#include <redispebble/utf8.hpp>
+
 #include <redispebble/error.hpp>
 
 #include <yaml-cpp/yaml.h>
@@ -30,6 +32,11 @@ struct document {
 // before such a quotation is kept.
 document parse(std::string_view yaml, std::string_view source, bool holds_secret = false) {
     document doc{std::string(source), {}};
+    // yaml.v3 (and Pebble's JSON) carry UTF-8 only; yaml-cpp would pass the bytes through.
+    if (const std::size_t bad = invalid_utf8_at(yaml); bad != std::string_view::npos) {
+        const text_position at = position_of(yaml, bad);
+        throw input_error(doc.source, at.line, at.column, "", "invalid YAML: not valid UTF-8");
+    }
     try {
         doc.root = YAML::Load(std::string(yaml));
     } catch (const YAML::Exception& e) {
@@ -188,25 +195,6 @@ void check_host(const std::string& source, int line, int column, const std::stri
                                       "not starting with '-'), got \"{}\"", v));
 }
 
-bool valid_utf8(std::string_view s) {
-    for (std::size_t i = 0; i < s.size();) {
-        const auto b0 = static_cast<unsigned char>(s[i]);
-        const std::size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : (b0 >> 3) == 0x1e ? 4 : 0;
-        if (len == 0 || i + len > s.size()) return false;
-        std::uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1f) : len == 3 ? (b0 & 0x0f) : (b0 & 0x07);
-        for (std::size_t k = 1; k < len; ++k) {
-            const auto b = static_cast<unsigned char>(s[i + k]);
-            if ((b & 0xc0) != 0x80) return false;
-            cp = (cp << 6) | (b & 0x3f);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 struct position {
     int line = 0, column = 0;
 };
@@ -221,6 +209,14 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
         throw input_error(source, p.line, p.column, key, msg);
     };
     if (cfg.port == 0) fail_at("port", "expected an integer from 1 to 65535, got 0");
+    for (const auto& [key, value] : {std::pair<std::string, const std::string*>{"storage-path", &cfg.storage_path},
+                                     {"service-name", &cfg.service_name},
+                                     {"layer-label", &cfg.layer_label},
+                                     {"container-name", &cfg.container_name},
+                                     {"user", &cfg.user},
+                                     {"group", &cfg.group},
+                                     {"bind-address", &cfg.bind_address}})
+        if (!valid_utf8(*value)) fail_at(key, "must be valid UTF-8 (Pebble's API carries JSON and YAML)");
     const std::string& sp = cfg.storage_path;
     if (sp.empty() || sp.front() != '/') fail_at("storage-path", fmt::format("expected an absolute path, got \"{}\"", sp));
     if (sp.find_first_of(std::string("\n\r\0", 3)) != std::string::npos)
@@ -256,6 +252,38 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
 }
 
 } // namespace
+
+std::size_t invalid_utf8_at(std::string_view s) noexcept {
+    for (std::size_t i = 0; i < s.size();) {
+        const auto b0 = static_cast<unsigned char>(s[i]);
+        const std::size_t len = b0 < 0x80 ? 1 : (b0 >> 5) == 0x6 ? 2 : (b0 >> 4) == 0xe ? 3 : (b0 >> 3) == 0x1e ? 4 : 0;
+        if (len == 0 || i + len > s.size()) return i;
+        std::uint32_t cp = len == 1 ? b0 : len == 2 ? (b0 & 0x1f) : len == 3 ? (b0 & 0x0f) : (b0 & 0x07);
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto b = static_cast<unsigned char>(s[i + k]);
+            if ((b & 0xc0) != 0x80) return i;
+            cp = (cp << 6) | (b & 0x3f);
+        }
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+            return i;
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
+text_position position_of(std::string_view text, std::size_t offset) noexcept {
+    text_position p;
+    for (std::size_t i = 0; i < offset && i < text.size(); ++i) {
+        if (text[i] == '\n') {
+            ++p.line;
+            p.column = 1;
+        } else {
+            ++p.column;
+        }
+    }
+    return p;
+}
 
 std::string_view to_string(secret_mode m) noexcept {
     return m == secret_mode::config_file ? "config-file" : "command-line";

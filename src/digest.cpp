@@ -1,6 +1,10 @@
 #include <redispebble/digest.hpp>
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <vector>
 
 #include <stdexcept>
 
@@ -30,6 +34,24 @@ std::string pbkdf2_sha256_hex(std::string_view password, std::string_view salt, 
                           static_cast<int>(iterations), EVP_sha256(), sizeof out, out) != 1)
         throw std::runtime_error("PBKDF2-HMAC-SHA256 failed");
     return to_hex(out, sizeof out);
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view data) {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    static const unsigned char empty = 0;
+    const void* key_bytes = key.empty() ? static_cast<const void*>(&empty) : static_cast<const void*>(key.data());
+    if (!HMAC(EVP_sha256(), key_bytes, static_cast<int>(key.size()),
+              data.empty() ? &empty : reinterpret_cast<const unsigned char*>(data.data()), data.size(), md, &n))
+        throw std::runtime_error("HMAC-SHA256 failed");
+    return to_hex(md, n);
+}
+
+std::string random_hex(std::size_t bytes) {
+    std::vector<unsigned char> buf(bytes);
+    if (bytes > 0 && RAND_bytes(buf.data(), static_cast<int>(bytes)) != 1)
+        throw std::runtime_error("the random generator (RAND_bytes) failed");
+    return to_hex(buf.data(), buf.size());
 }
 
 sha256_hasher::sha256_hasher() : ctx_(EVP_MD_CTX_new()) {

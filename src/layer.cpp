@@ -2,6 +2,8 @@
 // Pebble's merge and combine rules (internals/plan/plan.go) and the semantic plan comparison.
 #include <redispebble/layer.hpp>
 
+#include <redispebble/utf8.hpp>
+
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
 
@@ -237,14 +239,19 @@ struct reader {
         if (n.IsNull()) return std::nullopt;
         // OptionalFloat.UnmarshalYAML parses the scalar's text, quoted or not.
         if (!n.IsScalar()) fail(n, key, "expected a number");
+        double v = 0;
         try {
             std::size_t used = 0;
-            double v = std::stod(n.Scalar(), &used);
+            v = std::stod(n.Scalar(), &used);
             if (used != n.Scalar().size()) throw std::invalid_argument(n.Scalar());
-            return v;
         } catch (const std::exception&) {
             fail(n, key, fmt::format("expected a number, got \"{}\"", n.Scalar()));
         }
+        // strconv.ParseFloat takes "nan" and "inf" too; a NaN equals nothing, not even itself, so
+        // the plan would differ from itself on every reconcile, and an infinite factor overflows
+        // every backoff delay. Refused here.
+        if (!std::isfinite(v)) fail(n, key, fmt::format("expected a finite number, got \"{}\"", n.Scalar()));
+        return v;
     }
     std::vector<std::string> list(const YAML::Node& n, const std::string& key) const {
         std::vector<std::string> out;
@@ -396,6 +403,12 @@ log_target read_log_target(const reader& r, const YAML::Node& n, const std::stri
 
 layer read_layer(std::string_view yaml, std::string_view source) {
     reader r{std::string(source)};
+    // yaml.v3 reads UTF-8 only ("invalid leading UTF-8 octet"); yaml-cpp would pass any bytes
+    // through, and to_plan_yaml could not write them back.
+    if (const std::size_t bad = invalid_utf8_at(yaml); bad != std::string_view::npos) {
+        const text_position at = position_of(yaml, bad);
+        throw input_error(r.source, at.line, at.column, "", "cannot parse YAML: invalid UTF-8");
+    }
     YAML::Node root;
     try {
         root = YAML::Load(std::string(yaml));
@@ -813,7 +826,9 @@ bool v3_key_less(const std::string& a8, const std::string& b8) {
         const bool al = is_letter(ar[i]), bl = is_letter(br[i]);
         if (al && bl) return ar[i] < br[i];
         if (al || bl) return digits ? al : bl;
-        std::int64_t an = 0, bn = 0;
+        // Go's int64 arithmetic wraps on overflow ("9999999999999999999"); so does this, in uint64
+        // (defined), read back as int64 the way Go compares them.
+        std::uint64_t an = 0, bn = 0;
         if (ar[i] == '0' || br[i] == '0') {
             for (std::size_t j = i; j-- > 0 && is_digit(ar[j]);) {
                 if (ar[j] != '0') {
@@ -823,9 +838,9 @@ bool v3_key_less(const std::string& a8, const std::string& b8) {
             }
         }
         std::size_t ai = i, bi = i;
-        for (; ai < ar.size() && is_digit(ar[ai]); ++ai) an = an * 10 + (ar[ai] - '0');
-        for (; bi < br.size() && is_digit(br[bi]); ++bi) bn = bn * 10 + (br[bi] - '0');
-        if (an != bn) return an < bn;
+        for (; ai < ar.size() && is_digit(ar[ai]); ++ai) an = an * 10 + static_cast<std::uint64_t>(ar[ai] - '0');
+        for (; bi < br.size() && is_digit(br[bi]); ++bi) bn = bn * 10 + static_cast<std::uint64_t>(br[bi] - '0');
+        if (an != bn) return static_cast<std::int64_t>(an) < static_cast<std::int64_t>(bn);
         if (ai != bi) return ai < bi;
         return ar[i] < br[i];
     }
@@ -865,16 +880,43 @@ std::string format_float(double v) {
 class emitter {
 public:
     emitter(style st, int indent) : st_(st), indent_(indent) {}
-    void begin(const std::string& key, int depth) { line(depth, key_text(key, st_) + ":"); }
+    // yaml_emitter_check_simple_key: a key longer than 128 bytes is written as an explicit key,
+    // `? KEY` then `: VALUE` on the next line (YAML allows at most 1024 characters for an
+    // implicit key; yaml.v3 switches at 128, and so do both styles here).
+    static bool explicit_key(const std::string& key) { return key.size() > 128; }
+    // `key:` with the value's lines to follow (a mapping or a list).
+    void begin(const std::string& key, int depth) {
+        if (!explicit_key(key)) {
+            line(depth, key_text(key, st_) + ":");
+            return;
+        }
+        line(depth, "? " + key_text(key, st_));
+        pending_colon_ = depth;
+    }
+    // After begin(), when no line followed: the value is an empty mapping (yaml.v3 writes `{}`;
+    // a bare `key:` would read back as null).
+    void end_mapping(std::size_t mark) {
+        if (pending_colon_ >= 0) {
+            const int at = pending_colon_;
+            pending_colon_ = -1;
+            line(at, ": {}");
+            return;
+        }
+        if (out_.size() == mark && !out_.empty() && out_.back() == '\n') {
+            out_.pop_back();
+            out_ += " {}\n";
+        }
+    }
+    std::size_t mark() const { return out_.size(); }
     void str(const std::string& key, const std::optional<std::string>& v, int depth) {
         // Pebble omits empty strings (omitempty); ours keeps a set empty string so it round-trips.
         if (v && (!v->empty() || st_ == style::ours))
-            line(depth, key_text(key, st_) + ": " + (v->empty() ? std::string("\"\"") : scalar(*v, st_, false, (depth + 1) * indent_)));
+            key_value(key, v->empty() ? std::string("\"\"") : scalar(*v, st_, false, (depth + 1) * indent_), depth);
     }
     void str_always(const std::string& key, const std::string& v, int depth) {
-        line(depth, key_text(key, st_) + ": " + (v.empty() ? std::string("\"\"") : scalar(v, st_, false, (depth + 1) * indent_)));
+        key_value(key, v.empty() ? std::string("\"\"") : scalar(v, st_, false, (depth + 1) * indent_), depth);
     }
-    void raw(const std::string& key, const std::string& v, int depth) { line(depth, key_text(key, st_) + ": " + v); }
+    void raw(const std::string& key, const std::string& v, int depth) { key_value(key, v, depth); }
     void integer(const std::string& key, const std::optional<std::int64_t>& v, int depth, bool omit_zero = true) {
         if (v && !(omit_zero && *v == 0)) raw(key, std::to_string(*v), depth);
     }
@@ -896,20 +938,45 @@ public:
         if (m.empty()) return;
         begin(key, depth);
         for (const auto* kv : ordered(m, st_))
-            line(depth + 1, key_text(kv->first, st_) + ": " +
-                                (kv->second.empty() ? std::string("\"\"") : scalar(kv->second, st_, false, (depth + 2) * indent_)));
+            key_value(kv->first,
+                      kv->second.empty() ? std::string("\"\"") : scalar(kv->second, st_, false, (depth + 2) * indent_),
+                      depth + 1);
     }
     std::string take() { return std::move(out_); }
     style kind() const { return st_; }
 
 private:
+    void key_value(const std::string& key, const std::string& value, int depth) {
+        if (!explicit_key(key)) {
+            line(depth, key_text(key, st_) + ": " + value);
+            return;
+        }
+        line(depth, "? " + key_text(key, st_));
+        line(depth, ": " + value);
+    }
     void line(int depth, const std::string& text) {
+        if (pending_colon_ >= 0) {
+            // The value of an explicit key. yaml.v3 writes `:` and the mapping's first line on the
+            // same line, padded to the mapping's indentation; ours puts the mapping below it.
+            const int at = pending_colon_;
+            pending_colon_ = -1;
+            out_.append(static_cast<std::size_t>(at * indent_), ' ');
+            out_ += ':';
+            if (st_ == style::pebble && depth > at) {
+                out_.append(static_cast<std::size_t>((depth - at) * indent_ - 1), ' ');
+                out_ += text;
+                out_ += '\n';
+                return;
+            }
+            out_ += '\n';
+        }
         out_.append(static_cast<std::size_t>(depth * indent_), ' ');
         out_ += text;
         out_ += '\n';
     }
     style st_;
     int indent_;
+    int pending_colon_ = -1;  // depth of an explicit key whose `:` is not written yet
     std::string out_;
 };
 
@@ -993,21 +1060,27 @@ std::string emit(const layer& l, style st, int indent) {
         e.begin("services", 0);
         for (const auto* kv : ordered(l.services, st)) {
             e.begin(kv->first, 1);
+            const std::size_t mark = e.mark();
             emit_service(e, kv->second, 2);
+            e.end_mapping(mark);
         }
     }
     if (!l.checks.empty()) {
         e.begin("checks", 0);
         for (const auto* kv : ordered(l.checks, st)) {
             e.begin(kv->first, 1);
+            const std::size_t mark = e.mark();
             emit_check(e, kv->second, 2);
+            e.end_mapping(mark);
         }
     }
     if (!l.log_targets.empty()) {
         e.begin("log-targets", 0);
         for (const auto* kv : ordered(l.log_targets, st)) {
             e.begin(kv->first, 1);
+            const std::size_t mark = e.mark();
             emit_log_target(e, kv->second, 2);
+            e.end_mapping(mark);
         }
     }
     std::string out = e.take();
@@ -1308,6 +1381,8 @@ void validate_layer(const layer& l, std::string_view label) {
             if (!one_of(action, REDISPEBBLE_ON_FAILURE_ACTIONS))
                 fail(path + ".on-check-failure." + check,
                      fmt::format("plan service \"{}\" on-check-failure action \"{}\" invalid", name, action));
+        if (s.backoff_factor && !std::isfinite(*s.backoff_factor))
+            fail(path + ".backoff-factor", fmt::format("plan service \"{}\" backoff-factor must be a finite number", name));
         if (s.backoff_factor && *s.backoff_factor < 1)
             fail(path + ".backoff-factor",
                  fmt::format("plan service \"{}\" backoff-factor must be 1.0 or greater, not {}", name, *s.backoff_factor));

@@ -12,6 +12,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/context.hpp>
+#include <boost/asio/query.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -22,6 +24,8 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -50,13 +54,10 @@ auto redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable,
 
 // ---- small JSON readers (absent or mistyped fields read as empty) -------------------------------
 
-std::int64_t num(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    if (!v) return 0;
-    if (v->is_int64()) return v->get_int64();
-    if (v->is_uint64()) return static_cast<std::int64_t>(v->get_uint64());
-    if (v->is_double()) return static_cast<std::int64_t>(v->get_double());
-    return 0;
+// A counter field: absent or not representable (see to_int) reads as 0.
+template <class I = std::int64_t>
+I num(const json::object& o, std::string_view k) {
+    return opt_int<I>(o, k).value_or(0);
 }
 bool boolean(const json::object& o, std::string_view k) {
     auto* v = o.if_contains(k);
@@ -154,9 +155,9 @@ check_info to_check(const json::object& o) {
     c.level = str(o, "level");
     c.startup = str(o, "startup");
     c.status = str(o, "status");
-    if (auto s = opt_num(o, "successes")) c.successes = static_cast<int>(*s);
-    c.failures = static_cast<int>(num(o, "failures"));
-    c.threshold = static_cast<int>(num(o, "threshold"));
+    if (auto s = opt_int<int>(o, "successes")) c.successes = *s;
+    c.failures = num<int>(o, "failures");
+    c.threshold = num<int>(o, "threshold");
     c.change_id = str(o, "change-id");
     return c;
 }
@@ -191,12 +192,6 @@ error_code first_result_error(const std::vector<file_result>& r, diagnostics& d)
 std::string str(const json::object& o, std::string_view k) {
     auto* v = o.if_contains(k);
     return v && v->is_string() ? std::string(v->get_string()) : std::string{};
-}
-
-std::optional<std::int64_t> opt_num(const json::object& o, std::string_view k) {
-    auto* v = o.if_contains(k);
-    if (!v || !v->is_number()) return std::nullopt;  // never a made-up value (an exec's exit code)
-    return num(o, k);
 }
 
 error_code invalid(diagnostics& d, std::string field, std::string why) {
@@ -285,6 +280,8 @@ public:
     connection conn_;
     asio::io_context* user_ctx_ = nullptr;
     std::unique_ptr<asio::io_context> own_ctx_;
+    // False once the execution context the client runs on has shut down (see context_watch).
+    std::shared_ptr<std::atomic<bool>> ctx_alive_;
     std::thread own_thread_;
     bool shutdown_ = false;
 
@@ -467,12 +464,38 @@ using detail::envelope;
 
 // ---- construction ----------------------------------------------------------------------------------
 
+namespace {
+
+// A service of the caller's execution context that outlives nothing: the context shuts its
+// services down when it is destroyed, and this one then clears the flag every client on the
+// context holds. ~client() reads it to refuse, loudly, to touch a destroyed context.
+class context_watch : public asio::execution_context::service {
+public:
+    static inline asio::execution_context::id id;
+    explicit context_watch(asio::execution_context& ctx)
+        : asio::execution_context::service(ctx), alive_(std::make_shared<std::atomic<bool>>(true)) {}
+    std::shared_ptr<std::atomic<bool>> alive() const { return alive_; }
+
+private:
+    void shutdown() override { alive_->store(false); }
+    std::shared_ptr<std::atomic<bool>> alive_;
+};
+
+std::shared_ptr<std::atomic<bool>> watch(const asio::any_io_executor& ex) {
+    return asio::use_service<context_watch>(asio::query(ex, asio::execution::context)).alive();
+}
+
+} // namespace
+
 client::client(executor_type ex, client_options opts)
-    : impl_(std::make_shared<client_impl>(std::move(ex), std::move(opts))) {}
+    : impl_(std::make_shared<client_impl>(std::move(ex), std::move(opts))) {
+    impl_->ctx_alive_ = watch(impl_->strand_.get_inner_executor());
+}
 
 client::client(asio::io_context& ctx, client_options opts)
     : impl_(std::make_shared<client_impl>(ctx.get_executor(), std::move(opts))) {
     impl_->user_ctx_ = &ctx;
+    impl_->ctx_alive_ = watch(impl_->strand_.get_inner_executor());
 }
 
 client::client(client_options opts) {
@@ -488,6 +511,14 @@ client::client(client_options opts) {
 
 client::~client() {
     if (!impl_) return;
+    if (impl_->ctx_alive_ && !impl_->ctx_alive_->load()) {
+        // Its sockets, timers and strand belong to a context that no longer exists: destroying
+        // them would be a use after free. Say so instead of corrupting memory.
+        std::fputs("redispebble::pebble::client: destroyed after the io_context (execution context) it runs on; "
+                   "destroy every client before its context (declare the io_context first)\n",
+                   stderr);
+        std::abort();
+    }
     auto impl = impl_;
     if (impl->own_ctx_) {
         asio::post(impl->strand_, [impl] { impl->shutdown(); });
@@ -1149,9 +1180,9 @@ void client::list_files_impl(handler<std::vector<file_info>> h, diagnostics* dia
             f.size = detail::opt_num(o, "size");
             f.permissions = detail::str(o, "permissions");
             f.last_modified = detail::str(o, "last-modified");
-            if (auto u = detail::opt_num(o, "user-id")) f.user_id = static_cast<std::uint32_t>(*u);
+            f.user_id = detail::opt_int<std::uint32_t>(o, "user-id");
             f.user = detail::str(o, "user");
-            if (auto g = detail::opt_num(o, "group-id")) f.group_id = static_cast<std::uint32_t>(*g);
+            f.group_id = detail::opt_int<std::uint32_t>(o, "group-id");
             f.group = detail::str(o, "group");
             r.push_back(std::move(f));
         }
@@ -1296,13 +1327,13 @@ namespace detail {
 notice to_notice(const json::object& o) {
     notice n;
     n.id = detail::str(o, "id");
-    if (auto u = detail::opt_num(o, "user-id")) n.user_id = static_cast<std::uint32_t>(*u);
+    n.user_id = detail::opt_int<std::uint32_t>(o, "user-id");
     n.type = detail::str(o, "type");
     n.key = detail::str(o, "key");
     n.first_occurred = detail::str(o, "first-occurred");
     n.last_occurred = detail::str(o, "last-occurred");
     n.last_repeated = detail::str(o, "last-repeated");
-    n.occurrences = static_cast<int>(detail::num(o, "occurrences"));
+    n.occurrences = detail::num<int>(o, "occurrences");
     if (auto* ld = o.if_contains("last-data"); ld && ld->is_object())
         for (auto& [k, v] : ld->get_object()) n.last_data[std::string(k)] = v.is_string() ? std::string(v.get_string()) : json::serialize(v);
     n.repeat_after = detail::str(o, "repeat-after");
@@ -1410,7 +1441,7 @@ void client::identities_impl(handler<std::vector<identity>> h, diagnostics* diag
                 id.name = std::string(name);
                 id.access = detail::str(o, "access");
                 if (auto* l = o.if_contains("local"); l && l->is_object())
-                    if (auto u = detail::opt_num(l->get_object(), "user-id")) id.local_user_id = static_cast<std::uint32_t>(*u);
+                    id.local_user_id = detail::opt_int<std::uint32_t>(l->get_object(), "user-id");
                 id.has_basic = o.contains("basic");
                 id.has_cert = o.contains("cert");
                 r.push_back(std::move(id));

@@ -147,7 +147,7 @@ int exit_code_of(const change& c) {
         error_code ec;
         auto v = json::parse(t.data, ec);
         if (ec || !v.is_object()) continue;
-        if (auto n = opt_num(v.get_object(), "exit-code")) return static_cast<int>(*n);
+        if (auto n = opt_int<int>(v.get_object(), "exit-code")) return *n;
     }
     return -1;
 }

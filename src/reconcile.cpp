@@ -170,7 +170,7 @@ std::string overridden_message(const std::vector<difference>& overridden, const 
     return "Another Pebble layer overrides what layer \"" + label + "\" sets: " + paths;
 }
 
-prepared_desired prepare(const desired_state& desired) {
+prepared_desired prepare(const desired_state& desired, const secret& secrets_key) {
     prepared_desired p;
     const redis_config& cfg = desired.config;
     decision d;
@@ -200,8 +200,9 @@ prepared_desired prepare(const desired_state& desired) {
     }
     try {
         p.flags = describe(redis_flags(cfg, desired.peer));
-        p.wanted = make_layer(cfg, desired.peer, certificates);
-        if (auto secrets = secrets_file(cfg, desired.peer)) p.files.push_back(std::move(*secrets));
+        if (cfg.secrets == secret_mode::config_file) p.secrets_key = secrets_key.empty() ? new_secrets_key() : secrets_key;
+        p.wanted = make_layer(cfg, desired.peer, certificates, p.secrets_key);
+        if (auto secrets = secrets_file(cfg, desired.peer, p.secrets_key)) p.files.push_back(std::move(*secrets));
     } catch (const input_error& e) {
         p.verdict = blocked(std::move(d), e.what());
         return p;
@@ -212,7 +213,7 @@ prepared_desired prepare(const desired_state& desired) {
 
 decision decide(const observed_state& observed, const desired_state& desired) {
     if (!observed.pebble_reachable) return decide(observed, desired, prepared_desired{});
-    return decide(observed, desired, prepare(desired));
+    return decide(observed, desired, prepare(desired, observed.secrets_key.value_or(secret{})));
 }
 
 decision decide(const observed_state& observed, const desired_state& desired, const prepared_desired& prepared) {

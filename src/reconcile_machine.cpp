@@ -1,5 +1,8 @@
 #include <redispebble/reconcile_machine.hpp>
 
+#include <redispebble/shlex.hpp>
+#include <redispebble/utf8.hpp>
+
 #include <algorithm>
 #include <sstream>
 
@@ -42,14 +45,88 @@ int reconcile_report::writes() const noexcept {
     }));
 }
 
+namespace {
+
+// Go's strconv.Quote body (Pebble's %q in its messages): \a \b \f \n \r \t \v \\ \" and \xHH for
+// other control bytes and DEL; printable bytes as they are.
+std::string go_quoted_body(const std::string& p) {
+    std::string out;
+    for (char c : p) {
+        const auto b = static_cast<unsigned char>(c);
+        switch (c) {
+        case '\a': out += "\\a"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\v': out += "\\v"; break;
+        case '\\': out += "\\\\"; break;
+        case '"': out += "\\\""; break;
+        default:
+            if (b < 0x20 || b == 0x7f) {
+                static constexpr char hex[] = "0123456789abcdef";
+                out += "\\x";
+                out += hex[b >> 4];
+                out += hex[b & 0xf];
+            } else {
+                out += c;
+            }
+        }
+    }
+    return out;
+}
+
+// Every form the password can take in Redis's or Pebble's output: as is, as the secrets file
+// writes it (redis.conf escapes, which Redis echoes in its "Bad directive" errors), as Go quotes
+// it, as Pebble's command syntax quotes it.
+std::vector<std::string> password_forms(const secret& password) {
+    const std::string& p = password.reveal();
+    std::vector<std::string> forms{p};
+    const std::string conf = redis_conf_quote(p);
+    forms.push_back(conf.substr(1, conf.size() - 2));
+    forms.push_back(go_quoted_body(p));
+    if (valid_utf8(p)) forms.push_back(shlex_quote(p));
+    std::sort(forms.begin(), forms.end());
+    forms.erase(std::unique(forms.begin(), forms.end()), forms.end());
+    return forms;
+}
+
+// Replaces every byte covered by any occurrence of any form (overlapping and repeated ones
+// included) with one `<redacted>` per covered run. Works on the whole text, not line by line, so a
+// password holding a newline or any other byte is redacted whole.
+std::string redact_forms(const std::string& text, const std::vector<std::string>& forms) {
+    std::vector<bool> covered(text.size(), false);
+    bool any = false;
+    for (const auto& f : forms) {
+        if (f.empty()) continue;
+        for (std::size_t pos = text.find(f); pos != std::string::npos; pos = text.find(f, pos + 1)) {
+            std::fill(covered.begin() + static_cast<std::ptrdiff_t>(pos),
+                      covered.begin() + static_cast<std::ptrdiff_t>(pos + f.size()), true);
+            any = true;
+        }
+    }
+    if (!any) return text;
+    std::string out;
+    for (std::size_t i = 0; i < text.size();) {
+        if (!covered[i]) {
+            out += text[i++];
+            continue;
+        }
+        out += redacted;
+        while (i < text.size() && covered[i]) ++i;
+    }
+    return out;
+}
+
+} // namespace
+
 std::string redact_output(const std::string& text, const secret& password, std::size_t max_lines) {
+    const std::vector<std::string> forms = password.empty() ? std::vector<std::string>{} : password_forms(password);
+    const std::string whole = redact_forms(text, forms);
     std::vector<std::string> lines;
-    std::istringstream in(text);
+    std::istringstream in(whole);
     for (std::string line; std::getline(in, line);) {
-        if (!password.empty())
-            for (std::size_t pos = line.find(password.reveal()); pos != std::string::npos;
-                 pos = line.find(password.reveal(), pos + redacted.size()))
-                line.replace(pos, password.reveal().size(), redacted);
         for (std::string_view opt : {"--requirepass", "--masterauth"}) {
             auto pos = line.find(opt);
             if (pos == std::string::npos) continue;
@@ -64,6 +141,10 @@ std::string redact_output(const std::string& text, const secret& password, std::
     std::size_t first = lines.size() > max_lines ? lines.size() - max_lines : 0;
     std::string out;
     for (std::size_t i = first; i < lines.size(); ++i) out += (out.empty() ? "" : "\n") + lines[i];
+    // The markers themselves could, next to what is left, spell a form again ("d>" + "x" for a
+    // password "d>x"): then nothing of the output is shown.
+    for (const auto& f : forms)
+        if (out.find(f) != std::string::npos) return "<output withheld: it contains the password>";
     return out;
 }
 
@@ -272,6 +353,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         phase_ = phase::files;
         r.what = k::read_files;
         r.paths = std::move(paths);
+        if (desired_.config.secrets == secret_mode::config_file) r.key_path = secrets_file_path(desired_.config);
         return r;
     }
     case phase::make_dirs: {
@@ -307,7 +389,14 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     case phase::files:
         if (reply.result == o::unreachable) return fail(reply, "read files");
         // A file that cannot be read is treated as different: it will be pushed.
-        if (reply.result == o::ok) observed_.file_sha256 = reply.file_sha256;
+        if (reply.result == o::ok) {
+            observed_.file_sha256 = reply.file_sha256;
+            observed_.secrets_key = reply.secrets_key;
+        }
+        // The container's key, when it has one, is kept: then unchanged inputs give the same
+        // file and the same layer digest. Otherwise the new key made at construction stays.
+        if (observed_.secrets_key && !(*observed_.secrets_key == prepared_.secrets_key))
+            prepared_ = prepare(desired_, *observed_.secrets_key);
         break;
     case phase::push: {
         for (const auto& f : decision_.push)

@@ -54,16 +54,29 @@ pebble_reply service_reply(const std::vector<pebble::service_info>& services, co
 }
 
 // Pull sinks that hash each file as it streams in: memory stays flat whatever the file size.
+// The secrets file's first line (its key) is kept too: at most this many bytes of it.
+constexpr std::size_t key_line_bytes = 128;
+
 struct hashing_pull {
     std::map<std::string, std::shared_ptr<sha256_hasher>> hashers;
-    pebble::pull_options options(const std::vector<std::string>& paths) {
+    std::shared_ptr<std::string> key_head = std::make_shared<std::string>();
+    std::string key_path;
+    pebble::pull_options options(const std::vector<std::string>& paths, const std::string& key_file) {
+        key_path = key_file;
         pebble::pull_options o;
         for (const auto& p : paths) {
             auto h = std::make_shared<sha256_hasher>();
             hashers[p] = h;
             pebble::pull_file f;
             f.path = p;
-            f.sink = [h](std::span<const char> bytes) { h->update(std::string_view(bytes.data(), bytes.size())); };
+            if (p == key_path)
+                f.sink = [h, head = key_head](std::span<const char> bytes) {
+                    h->update(std::string_view(bytes.data(), bytes.size()));
+                    if (head->size() < key_line_bytes)
+                        head->append(bytes.data(), std::min(bytes.size(), key_line_bytes - head->size()));
+                };
+            else
+                f.sink = [h](std::span<const char> bytes) { h->update(std::string_view(bytes.data(), bytes.size())); };
             o.files.push_back(std::move(f));
         }
         return o;
@@ -71,8 +84,12 @@ struct hashing_pull {
     pebble_reply reply(const std::vector<pebble::file_result>& results) {
         pebble_reply r;
         for (const auto& f : results) {
-            if (f.ok()) r.file_sha256[f.path] = hashers.at(f.path)->finish_hex();
-            else if (f.ec == pebble::error::not_found) r.file_sha256[f.path] = std::nullopt;
+            if (f.ok()) {
+                r.file_sha256[f.path] = hashers.at(f.path)->finish_hex();
+                if (f.path == key_path) r.secrets_key = parse_secrets_key(*key_head);
+            } else if (f.ec == pebble::error::not_found) {
+                r.file_sha256[f.path] = std::nullopt;
+            }
             // Any other per-file error: not observed, so the file is pushed again.
         }
         return r;
@@ -250,7 +267,7 @@ pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::mi
     }
     case kind::read_files: {
         hashing_pull pull;
-        auto results = c.pull(pull.options(r.paths), ec, &diag);
+        auto results = c.pull(pull.options(r.paths, r.key_path), ec, &diag);
         return ec ? from_error(ec, diag) : pull.reply(results);
     }
     case kind::push_files: {
@@ -339,7 +356,7 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
     }
     case kind::read_files: {
         hashing_pull pull;
-        auto results = co_await c.async_pull(pull.options(r.paths), diag, tok);
+        auto results = co_await c.async_pull(pull.options(r.paths, r.key_path), diag, tok);
         co_return ec ? from_error(ec, diag) : pull.reply(results);
     }
     case kind::push_files: {

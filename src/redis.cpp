@@ -7,23 +7,10 @@
 #include <fmt/compile.h>
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <stdexcept>
+
 namespace redispebble {
-
-namespace {
-
-std::string storage_file(const redis_config& cfg, std::string_view name) {
-    std::string base = cfg.storage_path;
-    while (base.size() > 1 && base.back() == '/') base.pop_back();
-    return fmt::format(FMT_STRING("{}/{}"), base == "/" ? "" : base, name);
-}
-
-void require_complete(const peer_data& peer) {
-    if (peer.admin_password.empty())
-        throw input_error("peer data", 0, 0, "admin-password", "is not set yet");
-    if (peer.current_master.empty())
-        throw input_error("peer data", 0, 0, "current-master", "is not set yet");
-    if (peer.hostname.empty()) throw input_error("peer data", 0, 0, "hostname", "is not set");
-}
 
 // redis.conf string syntax (sdssplitargs): a double-quoted string where \\ \" and \xHH are escapes
 // (\n \r \t \b \a too, unused here). Every byte outside printable ASCII (controls, DEL, every byte
@@ -45,6 +32,22 @@ std::string redis_conf_quote(std::string_view value) {
     return out + "\"";
 }
 
+namespace {
+
+std::string storage_file(const redis_config& cfg, std::string_view name) {
+    std::string base = cfg.storage_path;
+    while (base.size() > 1 && base.back() == '/') base.pop_back();
+    return fmt::format(FMT_STRING("{}/{}"), base == "/" ? "" : base, name);
+}
+
+void require_complete(const peer_data& peer) {
+    if (peer.admin_password.empty())
+        throw input_error("peer data", 0, 0, "admin-password", "is not set yet");
+    if (peer.current_master.empty())
+        throw input_error("peer data", 0, 0, "current-master", "is not set yet");
+    if (peer.hostname.empty()) throw input_error("peer data", 0, 0, "hostname", "is not set");
+}
+
 std::vector<std::string> argv_of(const std::vector<redis_flag>& flags, bool include_secrets) {
     std::vector<std::string> argv;
     for (const auto& f : flags) {
@@ -53,6 +56,18 @@ std::vector<std::string> argv_of(const std::vector<redis_flag>& flags, bool incl
         argv.insert(argv.end(), f.values.begin(), f.values.end());
     }
     return argv;
+}
+
+bool valid_key(std::string_view key) {
+    return key.size() == 64 &&
+           std::all_of(key.begin(), key.end(), [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
+secret checked_key(const secret& key) {
+    if (key.empty()) return new_secrets_key();
+    if (!valid_key(key.reveal()))
+        throw std::invalid_argument("a secrets key must be 64 lower-case hex digits");
+    return key;
 }
 
 } // namespace
@@ -98,11 +113,31 @@ std::string describe(const std::vector<redis_flag>& flags) {
 
 std::string secrets_file_path(const redis_config& cfg) { return storage_file(cfg, "redispebble-secrets.conf"); }
 
-std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer) {
-    if (cfg.secrets != secret_mode::config_file) return std::nullopt;
+namespace {
+// The password lines of the secrets file, in redis.conf syntax.
+std::string password_lines(const redis_config& cfg, const peer_data& peer) {
     std::string content;
     for (const auto& f : redis_flags(cfg, peer))
         if (f.is_secret) content += f.name + ' ' + redis_conf_quote(f.values.front()) + '\n';
+    return content;
+}
+} // namespace
+
+secret new_secrets_key() { return secret(random_hex(32)); }
+
+std::optional<secret> parse_secrets_key(std::string_view content) {
+    if (content.substr(0, secrets_key_prefix.size()) != secrets_key_prefix) return std::nullopt;
+    const std::string_view rest = content.substr(secrets_key_prefix.size());
+    if (rest.size() < 65 || rest[64] != '\n') return std::nullopt;
+    const std::string_view key = rest.substr(0, 64);
+    if (!valid_key(key)) return std::nullopt;
+    return secret(std::string(key));
+}
+
+std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
+    if (cfg.secrets != secret_mode::config_file) return std::nullopt;
+    const secret key = checked_key(secrets_key);
+    std::string content = std::string(secrets_key_prefix) + key.reveal() + '\n' + password_lines(cfg, peer);
     file_spec spec;
     spec.path = secrets_file_path(cfg);
     spec.sha256 = sha256_hex(content);
@@ -115,11 +150,10 @@ std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& 
     return spec;
 }
 
-std::string secrets_digest(const redis_config& cfg, const peer_data& peer) {
-    auto file = secrets_file(cfg, peer);
-    if (!file) return {};
-    const std::string salt = "redispebble:" + cfg.storage_path + ":" + cfg.service_name;
-    return "pbkdf2-sha256:" + pbkdf2_sha256_hex(file->content.reveal(), salt, 10000);
+std::string secrets_digest(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
+    if (cfg.secrets != secret_mode::config_file) return {};
+    const secret key = checked_key(secrets_key);
+    return "hmac-sha256:" + hmac_sha256_hex(key.reveal(), password_lines(cfg, peer));
 }
 
 certificate_plan_result certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {
@@ -173,7 +207,8 @@ std::string redis_command(const redis_config& cfg, const peer_data& peer) {
     return command;
 }
 
-layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vector<file_spec>& certificate_files) {
+layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vector<file_spec>& certificate_files,
+                 const secret& secrets_key) {
     layer l;
     l.summary = "Redis layer";
     l.description = "Redis layer";
@@ -185,7 +220,7 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
     s.group = cfg.group;
     s.working_dir = cfg.storage_path;  // redis-server keeps its dump and AOF files in its working directory
     s.startup = "enabled";
-    if (cfg.secrets == secret_mode::config_file) s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer);
+    if (cfg.secrets == secret_mode::config_file) s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer, secrets_key);
     if (!certificate_files.empty()) {
         std::string listing;
         for (const auto& f : certificate_files) listing += f.path + ' ' + f.sha256 + '\n';

@@ -5,6 +5,7 @@
 #include <redispebble/shlex.hpp>
 
 #include <redispebble/error.hpp>
+#include <redispebble/utf8.hpp>
 
 #include <cstdint>
 
@@ -112,6 +113,10 @@ std::vector<std::string> shlex_split(std::string_view command) {
 }
 
 std::string shlex_quote(std::string_view word) {
+    if (!valid_utf8(word))
+        throw input_error("command", 0, 0, "",
+                          "a word that is not valid UTF-8 cannot be quoted: Pebble's splitting reads runes and "
+                          "would give back U+FFFD for it");
     if (word.empty()) return "''";
     for (char c : word) {
         const bool safe = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

@@ -1,5 +1,7 @@
 #include <redispebble/testing/process.hpp>
 
+#include "accounts.hpp"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -27,7 +29,8 @@ struct child_process::impl {
     pid_t pid = -1;
     std::optional<int> status;
     int out_fd = -1;
-    std::mutex mutex;
+    std::mutex status_mutex;  // guards status and the waitpid that sets it
+    std::mutex mutex;         // guards output and drained
     std::condition_variable drained_cv;
     bool drained = false;  // the reader saw EOF: every writer (the child and its children) is gone
     std::string output;
@@ -51,12 +54,24 @@ struct child_process::impl {
         });
     }
 
+    // Reaps the child once, whichever thread asks (the test server's reaper and a caller of
+    // running() or wait_for() may race): waitpid and the write of `status` happen under
+    // status_mutex, so the loser never records -1 (ECHILD) over the real status. A blocking reap
+    // waits for the exit with WNOWAIT outside the lock first, so the lock is never held long.
     bool reap(int flags) {
+        if (!(flags & WNOHANG)) {
+            siginfo_t info{};
+            int r;
+            do {
+                r = ::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT);
+            } while (r < 0 && errno == EINTR);
+        }
+        std::lock_guard<std::mutex> lock(status_mutex);
         if (status) return true;
         int st = 0;
         pid_t r;
         do {
-            r = ::waitpid(pid, &st, flags);
+            r = ::waitpid(pid, &st, WNOHANG);
         } while (r < 0 && errno == EINTR);
         if (r == pid) {
             status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
@@ -64,6 +79,10 @@ struct child_process::impl {
         }
         if (r < 0) status = -1;  // not our child any more
         return status.has_value();
+    }
+    std::optional<int> exit_status() {
+        std::lock_guard<std::mutex> lock(status_mutex);
+        return status;
     }
 
     ~impl() {
@@ -102,24 +121,24 @@ struct fd_guard {
 child_process::child_process(const process_options& opts) {
     if (opts.argv.empty())
         throw std::system_error(std::make_error_code(std::errc::invalid_argument), "empty argv");
-    // Resolve user and group before fork: getpwnam is not async-signal-safe.
+    // Resolve user and group before fork: the look-ups are not async-signal-safe.
     std::optional<uid_t> uid;
     std::optional<gid_t> gid;
     if (::geteuid() == 0) {
         if (opts.user) {
-            passwd* pw = ::getpwnam(opts.user->c_str());
+            const auto pw = accounts::user(*opts.user);
             if (!pw)
                 throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                         "unknown user \"" + *opts.user + "\" for \"" + opts.argv[0] + "\"");
-            uid = pw->pw_uid;
-            gid = pw->pw_gid;
+            uid = pw->first;
+            gid = pw->second;
         }
         if (opts.group) {
-            group* gr = ::getgrnam(opts.group->c_str());
+            const auto gr = accounts::group(*opts.group);
             if (!gr)
                 throw std::system_error(std::make_error_code(std::errc::invalid_argument),
                                         "unknown group \"" + *opts.group + "\" for \"" + opts.argv[0] + "\"");
-            gid = gr->gr_gid;
+            gid = *gr;
         }
     }
     // Everything the child needs is built before fork: after fork only async-signal-safe calls.
@@ -237,7 +256,7 @@ std::optional<int> child_process::wait_for(std::chrono::milliseconds timeout) {
         if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
         std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
-    return impl_->status;
+    return impl_->exit_status();
 }
 
 void child_process::signal(int signo) {
@@ -255,7 +274,7 @@ int child_process::terminate(std::chrono::milliseconds grace) {
             impl_->reap(0);
         }
     }
-    return impl_->status.value_or(-1);
+    return impl_->exit_status().value_or(-1);
 }
 
 std::string child_process::output() {

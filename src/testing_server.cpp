@@ -36,6 +36,8 @@
 #include <filesystem>
 #include <fnmatch.h>
 #include <fstream>
+#include "accounts.hpp"
+
 #include <mutex>
 #include <optional>
 #include <random>
@@ -56,6 +58,9 @@ using error_code = boost::system::error_code;
 using local = asio::local::stream_protocol;
 
 namespace detail {
+// Go's strconv.Atoi for `?n=` of /v1/logs, clamped to int; nullopt when Pebble answers 400
+// "n must be -1, 0, or a positive integer" (not a number, or below -1). In testing_server_exec.cpp.
+std::optional<int> logs_n(const std::string& text);
 // Exec, logs follow and the notices long-poll: src/testing_server_exec.cpp. 0: not ours; 1: answered;
 // 2: answered and the connection taken over (websocket) or finished.
 awaitable<int> serve_streaming(server_host& host, beast::basic_stream<local, asio::any_io_executor>& stream,
@@ -161,18 +166,34 @@ struct target_t {
     }
 };
 
-std::string url_decode(std::string_view s) {
+// Go's url.QueryUnescape: %XX (two hex digits) and '+' for a space; nullopt for a malformed escape.
+std::optional<std::string> url_decode(std::string_view s) {
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
     std::string out;
     for (std::size_t i = 0; i < s.size(); ++i) {
-        if (s[i] == '%' && i + 2 < s.size()) {
-            out += static_cast<char>(std::stoi(std::string(s.substr(i + 1, 2)), nullptr, 16));
+        if (s[i] == '%') {
+            if (i + 2 >= s.size()) return std::nullopt;
+            const int hi = hex(s[i + 1]), lo = hex(s[i + 2]);
+            if (hi < 0 || lo < 0) return std::nullopt;
+            out += static_cast<char>(hi * 16 + lo);
             i += 2;
-        } else if (s[i] == '+') out += ' ';
-        else out += s[i];
+        } else if (s[i] == '+') {
+            out += ' ';
+        } else {
+            out += s[i];
+        }
     }
     return out;
 }
 
+// Go's url.ParseQuery as Request.URL.Query() uses it: pairs split on '&', a pair whose key or
+// value has a malformed escape is dropped (Query() ignores the error), the rest kept. Pebble
+// answers `?names=%zz` as if no names were given.
 target_t parse_target(std::string_view t) {
     target_t out;
     auto q = t.find('?');
@@ -183,7 +204,10 @@ target_t parse_target(std::string_view t) {
         auto amp = rest.find('&');
         std::string_view kv = rest.substr(0, amp);
         auto eq = kv.find('=');
-        out.query.emplace(url_decode(kv.substr(0, eq)), eq == std::string_view::npos ? "" : url_decode(kv.substr(eq + 1)));
+        auto key = url_decode(kv.substr(0, eq));
+        auto value = eq == std::string_view::npos ? std::optional<std::string>("") : url_decode(kv.substr(eq + 1));
+        // (Go 1.17 on also drops a pair holding a ';'.)
+        if (key && value && !kv.empty() && kv.find(';') == std::string_view::npos) out.query.emplace(std::move(*key), std::move(*value));
         if (amp == std::string_view::npos) break;
         rest.remove_prefix(amp + 1);
     }
@@ -1127,22 +1151,22 @@ struct pebble_server::impl : detail::server_host {
         gid_t g = static_cast<gid_t>(-1);
         if (uid) u = static_cast<uid_t>(*uid);
         if (!user.empty()) {
-            passwd* pw = ::getpwnam(user.c_str());
+            const auto pw = accounts::user(user);
             if (!pw) {
                 err = fmt::format("user: unknown user {}", user);
                 return std::nullopt;
             }
-            u = pw->pw_uid;
-            if (group.empty() && !gid) g = pw->pw_gid;
+            u = pw->first;
+            if (group.empty() && !gid) g = pw->second;
         }
         if (gid) g = static_cast<gid_t>(*gid);
         if (!group.empty()) {
-            ::group* gr = ::getgrnam(group.c_str());
+            const auto gr = accounts::group(group);
             if (!gr) {
                 err = fmt::format("group: unknown group {}", group);
                 return std::nullopt;
             }
-            g = gr->gr_gid;
+            g = *gr;
         }
         return std::pair{u, g};
     }
@@ -1382,9 +1406,9 @@ struct pebble_server::impl : detail::server_host {
                 std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
                 o["last-modified"] = buf;
                 o["user-id"] = st.st_uid;
-                if (passwd* pw = ::getpwuid(st.st_uid)) o["user"] = pw->pw_name;
+                if (auto name = accounts::user_name(st.st_uid)) o["user"] = *name;
                 o["group-id"] = st.st_gid;
-                if (::group* gr = ::getgrgid(st.st_gid)) o["group"] = gr->gr_name;
+                if (auto name = accounts::group_name(st.st_gid)) o["group"] = *name;
                 a.push_back(std::move(o));
             }
             return sync(std::move(a));
@@ -1695,7 +1719,11 @@ struct pebble_server::impl : detail::server_host {
         for (auto& [name, s] : services) capture_output_locked(name, s);
         const auto names = t.list("services");
         int n = 30;
-        if (!t.get("n").empty()) n = std::stoi(t.get("n"));
+        if (!t.get("n").empty()) {
+            const auto parsed = detail::logs_n(t.get("n"));
+            if (!parsed) return error(400, "n must be -1, 0, or a positive integer");
+            n = *parsed;
+        }
         std::vector<const log_line*> picked;
         for (const auto& l : logs)
             if (names.empty() || std::find(names.begin(), names.end(), l.service) != names.end()) picked.push_back(&l);
@@ -1894,6 +1922,12 @@ void pebble_server::clear_faults() {
         done.set_value();
     });
     done.get_future().wait();
+}
+
+void pebble_server::set_failing(const std::string& service, bool failing) {
+    std::lock_guard<std::mutex> lock(impl_->m);
+    if (failing) impl_->opts.failing_services.insert(service);
+    else impl_->opts.failing_services.erase(service);
 }
 
 void pebble_server::restart_daemon() {

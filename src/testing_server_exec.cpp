@@ -26,7 +26,11 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <charconv>
 #include <csignal>
+#include <limits>
+#include <optional>
 #include <cstring>
 #include <fcntl.h>
 #include <mutex>
@@ -37,6 +41,8 @@
 extern char** environ;
 
 namespace redispebble::testing::detail {
+
+std::optional<int> logs_n(const std::string& text);  // defined at the end
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
@@ -581,9 +587,14 @@ awaitable<int> serve_streaming(server_host& host, stream_type& stream, http::req
             }
         }
         int n = 30;
-        try {
-            if (!get("n").empty()) n = std::stoi(get("n"));
-        } catch (const std::exception&) {
+        if (!get("n").empty()) {
+            const auto parsed = logs_n(get("n"));
+            if (!parsed) {
+                const std::string wire = error_wire(400, "n must be -1, 0, or a positive integer");
+                co_await write_wire(stream, wire);
+                co_return 1;
+            }
+            n = *parsed;
         }
         co_await follow_logs(host, stream, services, n);
         co_return 2;
@@ -605,6 +616,21 @@ awaitable<int> serve_streaming(server_host& host, stream_type& stream, http::req
         co_return 1;
     }
     co_return 0;
+}
+
+std::optional<int> logs_n(const std::string& text) {
+    // strconv.Atoi: an optional sign, then decimal digits only; out of int64 range is an error.
+    std::string_view digits = text;
+    const bool negative = !digits.empty() && digits.front() == '-';
+    if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) digits.remove_prefix(1);
+    if (digits.empty() || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    std::int64_t v = 0;
+    const auto r = std::from_chars(digits.data(), digits.data() + digits.size(), v);
+    if (r.ec != std::errc{} || r.ptr != digits.data() + digits.size()) return std::nullopt;
+    if (negative) v = -v;
+    if (v < -1) return std::nullopt;
+    return static_cast<int>(std::min<std::int64_t>(v, std::numeric_limits<int>::max()));
 }
 
 } // namespace redispebble::testing::detail

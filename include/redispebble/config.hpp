@@ -15,8 +15,9 @@ namespace redispebble {
 enum class secret_mode {
     /// Default. The passwords are written to a file in the storage path (mode 0600, owner
     /// user:group) that redis-server loads as its configuration file; argv, Pebble's plan and
-    /// Pebble's logs never see them. The layer carries a salted, stretched digest of the file so a
-    /// password change still changes the plan and restarts Redis.
+    /// Pebble's logs never see them. The layer carries an HMAC of the passwords keyed by a random
+    /// key kept in that file (see secrets_digest() in redis.hpp), so a password change still
+    /// changes the plan and restarts Redis, and a reader of the plan can test no guess.
     config_file,
     /// The original design: `--requirepass P` and `--masterauth P` on the command line. Anyone who
     /// can read /proc/PID/cmdline, `pebble plan` or Pebble's "starting" log line sees the password.

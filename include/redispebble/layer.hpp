@@ -101,6 +101,9 @@ struct layer {
 
 /// Parses a layer as a user writes it (2-space or any indentation). Strict like Pebble: unknown
 /// fields, wrong types, bad enum values and malformed durations are input_error with line and key.
+/// Input that is not valid UTF-8 is refused (yaml.v3 refuses it too), and so is a backoff-factor
+/// that is not a finite number (strconv.ParseFloat would take "nan" and "inf"; a NaN plan never
+/// compares equal to itself).
 /// `override` is not required here (plans omit nothing, but layers under construction may);
 /// validate_layer() checks what Pebble checks when a layer is added.
 [[nodiscard]] layer parse_layer(std::string_view yaml, std::string_view source = "layer");
@@ -124,7 +127,9 @@ void validate_layer(const layer& l, std::string_view label = "layer");
 void validate_plan(const layer& plan, std::string_view source = "plan");
 
 /// YAML for `POST /v1/layers`: 2-space indentation, fields in Pebble's order, every string that
-/// needs it quoted. parse_layer(to_yaml(l)) == l for every layer.
+/// needs it quoted, a key longer than 128 bytes written as an explicit `? key` (YAML limits
+/// implicit keys to 1024 characters), an empty entry as `{}`. parse_layer(to_yaml(l)) == l for
+/// every layer of valid UTF-8.
 [[nodiscard]] std::string to_yaml(const layer& l);
 
 /// The YAML Pebble's `GET /v1/plan` renders for a combined plan: 4-space indentation, Go struct

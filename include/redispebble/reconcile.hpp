@@ -47,6 +47,10 @@ struct observed_state {
     /// The storage directory (`storage-path`) itself; nullopt: not observed, treated as not in
     /// order (it is made and its owner set).
     std::optional<path_state> storage;
+    /// The key the container's secrets file holds (parse_secrets_key of its content); nullopt
+    /// when the file is absent, was not read or holds no key: a new key is made, so the file is
+    /// pushed again and the layer changes.
+    std::optional<secret> secrets_key;
 };
 
 /// What to do so the storage directory exists and belongs to the service's user and group
@@ -156,17 +160,21 @@ struct layer_standing {
 /// is Blocked with the input_error's message, never an exception.
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired);
 
-/// The part of decide() that depends on the inputs alone: the layer (with its PBKDF2 digest), the
-/// files, the redacted flags, or the verdict when the inputs alone decide (invalid configuration,
-/// incomplete peer data, missing certificates). Compute it once per reconcile; decide() with it
-/// gives the same decision as decide() without it.
+/// The part of decide() that depends on the inputs and the secrets key alone: the layer (with its
+/// keyed digest), the files, the redacted flags, or the verdict when the inputs alone decide
+/// (invalid configuration, incomplete peer data, missing certificates; the verdict and the file
+/// paths do not depend on the key). `secrets_key` is the key read from the container's secrets
+/// file; empty: a new one. decide(observed, desired) is decide(observed, desired,
+/// prepare(desired, observed.secrets_key or empty)). Cost: one HMAC-SHA256 and one SHA-256 per
+/// file, microseconds.
 struct prepared_desired {
     std::optional<decision> verdict;
     layer wanted;
     std::vector<file_spec> files;
     std::string flags;
+    secret secrets_key;  ///< the key the secrets file and the layer's digest were made with
 };
-[[nodiscard]] prepared_desired prepare(const desired_state& desired);
+[[nodiscard]] prepared_desired prepare(const desired_state& desired, const secret& secrets_key = {});
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired,
                               const prepared_desired& prepared);
 

@@ -35,6 +35,9 @@ struct pebble_request {
     };
     kind what = kind::get_plan;
     std::vector<std::string> paths;
+    /// read_files: the secrets file among `paths` (or ""): reply with the key it holds in
+    /// pebble_reply::secrets_key (parse_secrets_key of its first line).
+    std::string key_path;
     std::vector<file_spec> files;
     std::optional<layer> layer_to_add;
     std::string label;
@@ -61,6 +64,7 @@ struct pebble_reply {
     std::optional<layer> plan;               ///< get_plan
     std::optional<std::string> service_current; ///< get_service: nullopt when not in the plan
     std::map<std::string, std::optional<std::string>> file_sha256; ///< read_files: nullopt = missing
+    std::optional<secret> secrets_key;       ///< read_files: the key in the request's key_path file
     std::map<std::string, std::string> file_errors; ///< push_files: path -> Pebble's per-file error
     std::string change_id;                   ///< restart/start
     bool change_failed = false;              ///< wait_change: the change ended in Error
@@ -147,7 +151,7 @@ private:
         finished
     };
     desired_state desired_;
-    prepared_desired prepared_;  // computed once: the layer's digest is deliberately slow
+    prepared_desired prepared_;  // made with a new key, made again with the container's key once read
     observed_state observed_;
     decision decision_;
     reconcile_report report_;
@@ -162,8 +166,13 @@ private:
     bool dry_run_ = false;
 };
 
-/// Redacts Redis's and Pebble's output before it goes into a status: command lines and every
-/// occurrence of `password` become `<redacted>`; at most `max_lines` last lines are kept.
+/// Redacts Redis's and Pebble's output before it goes into a status: every occurrence of
+/// `password` in the whole text (not line by line: a password may hold a newline or any other
+/// byte), overlapping and repeated ones included, and of the forms it takes in output (redis.conf
+/// `\xHH` escapes, Go's quoting, Pebble's command quoting) becomes one `<redacted>` per run; then the
+/// value after `--requirepass`/`--masterauth` on each line; then at most the last `max_lines`
+/// lines are kept. Should what is left spell a form of the password again, the whole output is
+/// withheld.
 [[nodiscard]] std::string redact_output(const std::string& text, const secret& password, std::size_t max_lines = 10);
 
 } // namespace redispebble

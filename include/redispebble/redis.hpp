@@ -7,6 +7,8 @@
 #include <redispebble/secret.hpp>
 
 #include <map>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,17 +52,43 @@ struct file_spec {
     friend bool operator==(const file_spec&, const file_spec&) = default;
 };
 
+/// A value in redis.conf string syntax: double-quoted, `\\` and `\"` escaped, every byte outside
+/// printable ASCII written as `\xHH` (sdssplitargs reads back the exact bytes).
+[[nodiscard]] std::string redis_conf_quote(std::string_view value);
+
 /// Path of the secrets file: S/redispebble-secrets.conf.
 [[nodiscard]] std::string secrets_file_path(const redis_config& cfg);
 
-/// The secrets file in redis.conf syntax (`requirepass "..."`, `masterauth "..."`, escaped so
-/// that Redis reads back the exact bytes). Only in secret_mode::config_file; nullopt otherwise.
-[[nodiscard]] std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer);
+/// The first line of the secrets file: a redis.conf comment (redis-server skips lines starting
+/// with `#`) holding the unit's secrets key, 64 lower-case hex digits (32 random bytes).
+inline constexpr std::string_view secrets_key_prefix = "# redispebble-key ";
 
-/// Salted, stretched digest of the secrets file content (PBKDF2-HMAC-SHA256) that the layer
-/// carries in its environment as REDISPEBBLE_SECRETS_DIGEST: it changes whenever a password does,
-/// and does not let a reader of the plan test password guesses cheaply.
-[[nodiscard]] std::string secrets_digest(const redis_config& cfg, const peer_data& peer);
+/// A new secrets key: 32 bytes from OpenSSL's RAND_bytes as 64 lower-case hex digits. Throws
+/// std::runtime_error when the generator fails.
+[[nodiscard]] secret new_secrets_key();
+
+/// The key a secrets file holds: its first line is `secrets_key_prefix` followed by exactly 64
+/// lower-case hex digits and a newline. nullopt for anything else (no file yet, a file written by
+/// an older version, a damaged file): the caller then makes a new key, and the file is rewritten.
+[[nodiscard]] std::optional<secret> parse_secrets_key(std::string_view file_content);
+
+/// The secrets file: `secrets_key_prefix KEY`, then `requirepass "..."` and `masterauth "..."` in
+/// redis.conf syntax (escaped so that Redis reads back the exact bytes). Only in
+/// secret_mode::config_file; nullopt otherwise. `secrets_key` is the unit's key (see
+/// parse_secrets_key); empty: a new one (new_secrets_key()). Throws std::invalid_argument for a
+/// key that is not 64 lower-case hex digits. `sha256` of the file is not a password digest: the
+/// content holds the 256-bit key, so the digest tests no guess without it.
+[[nodiscard]] std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer,
+                                                    const secret& secrets_key = {});
+
+/// The value the layer carries in its environment as REDISPEBBLE_SECRETS_DIGEST:
+/// `hmac-sha256:` + HMAC-SHA256(secrets key, the password lines of the secrets file). It changes
+/// whenever a password does (so the plan differs and Redis restarts), differs between units (each
+/// has its own random key), and lets no reader of the plan test a password guess: that needs the
+/// key, held only in the container's 0600 secrets file. See docs/inputs.md, "Threat model".
+/// "" outside secret_mode::config_file. `secrets_key` as for secrets_file().
+[[nodiscard]] std::string secrets_digest(const redis_config& cfg, const peer_data& peer,
+                                         const secret& secrets_key = {});
 
 /// The certificate resources and where they go.
 struct certificate_entry {
@@ -100,16 +128,18 @@ inline constexpr std::string_view layer_fingerprint_key = "REDISPEBBLE_LAYER_FIN
 /// The Pebble layer: summary and description "Redis layer"; service cfg.service_name with
 /// override replace, the command above, user and group, working-dir the storage path (where
 /// Redis writes its data), startup enabled; environment
-/// REDISPEBBLE_SECRETS_DIGEST (config_file mode) and REDISPEBBLE_FILES_DIGEST (a digest over the
-/// certificate files, so a new certificate restarts Redis) when those files exist, and last
-/// REDISPEBBLE_LAYER_FINGERPRINT (layer_fingerprint_key): "sha256:" + the SHA-256 of to_yaml() of
-/// the layer without that key. It records in Pebble's plan which layer we applied, as Kubernetes
-/// records the last-applied configuration, so decide() can tell our layer from what other layers
-/// merge into the service (see docs/reconcile.md). It reveals nothing the layer does not already
-/// show: the layer holds the PBKDF2 digest, not the password (in secret_mode::command_line the
-/// password is in the plan anyway).
+/// REDISPEBBLE_SECRETS_DIGEST (config_file mode: secrets_digest() with `secrets_key`, which must be
+/// the key of the secrets file pushed with it; empty: a new key), REDISPEBBLE_FILES_DIGEST (a
+/// digest over the certificate files, so a new certificate restarts Redis) when those files exist,
+/// and last REDISPEBBLE_LAYER_FINGERPRINT (layer_fingerprint_key): "sha256:" + the SHA-256 of
+/// to_yaml() of the layer without that key. It records in Pebble's plan which layer we applied, as
+/// Kubernetes records the last-applied configuration, so decide() can tell our layer from what other
+/// layers merge into the service (see docs/reconcile.md). It reveals nothing the layer does not
+/// already show: the secrets digest is an HMAC keyed by a random key only the container's 0600
+/// secrets file holds (in secret_mode::command_line the password is in the plan anyway).
 [[nodiscard]] layer make_layer(const redis_config& cfg, const peer_data& peer,
-                               const std::vector<file_spec>& certificate_files = {});
+                               const std::vector<file_spec>& certificate_files = {},
+                               const secret& secrets_key = {});
 
 } // namespace redispebble
 

@@ -14,10 +14,12 @@ namespace redispebble {
 /// comment). Throws input_error on an unterminated quote or a trailing backslash.
 [[nodiscard]] std::vector<std::string> shlex_split(std::string_view command);
 
-/// Quotes one word so that shlex_split gives it back unchanged (x-go shlex.Quote).
+/// Quotes one word so that shlex_split gives it back unchanged (x-go shlex.Quote). Throws
+/// input_error for a word that is not valid UTF-8: no quoting survives Pebble's splitting, which
+/// reads runes and turns each invalid byte into U+FFFD.
 [[nodiscard]] std::string shlex_quote(std::string_view word);
 
-/// Joins words with shlex_quote.
+/// Joins words with shlex_quote (throws as it does).
 [[nodiscard]] std::string shlex_join(const std::vector<std::string>& words);
 
 /// Pebble's ParseCommand: the base argv and the optional `[ default args ]` group. Throws

@@ -1,3 +1,5 @@
+#include <redispebble/digest.hpp>
+
 #include "support/run_command.hpp"
 
 #include <catch2/catch.hpp>
@@ -136,4 +138,21 @@ TEST_CASE("an unknown option names the command and the option", "[cli]") {
     auto p = run_command({cli, "plan", "--socket", "x"});
     CHECK(p.exit_code == 2);
     CHECK(has(p.err, "plan: unknown option --socket"));
+
+TEST_CASE("redispebble plan prints no digest of the secrets file or of the password", "[cli][secrets]") {
+    temp_dir dir;
+    const std::string pw = "plan-Output-pass";
+    auto config = dir.write("config.yaml", "port: 6380\n");
+    auto peer = dir.write("peer.yaml", "admin-password: " + pw + "\ncurrent-master: m\nhostname: m\n");
+    auto r = run_command({cli, "plan", "--config", config, "--peer", peer});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(has(r.out, "push /var/lib/redis/redispebble-secrets.conf"));
+    const std::string lines = "requirepass \"" + pw + "\"\nmasterauth \"" + pw + "\"\n";
+    for (const auto& h : {redispebble::sha256_hex(pw), redispebble::sha256_hex(lines),
+                          redispebble::pbkdf2_sha256_hex(lines, "redispebble:/var/lib/redis:redis", 10000),
+                          redispebble::hmac_sha256_hex("", lines)})
+        CHECK_FALSE(has(r.out + r.err, h.substr(0, 8)));
+    CHECK_FALSE(has(r.out, "sha256 "));
+    CHECK_FALSE(has(r.out + r.err, pw));
 }

@@ -650,5 +650,39 @@ TEST_CASE("The layers directory exchanges match a real Pebble", "[testing-server
         FAIL("a real Pebble started with a repeated label");
     } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()).find(start_error(bad)) != std::string::npos);
+
+TEST_CASE("Malformed query values are answered as Pebble answers them and never drop the connection",
+          "[testing-server][fuzz]") {
+    pebble_server s(quick());
+    raw_client c(s.socket_path());  // one connection: it must survive every request below
+    {
+        // Go's URL.Query() drops a pair with a malformed escape: as if no names were given.
+        auto [ec, res] = c.roundtrip(request("GET", "/v1/services?names=%zz"), 5s);
+        REQUIRE_FALSE(ec);
+        CHECK(res.result_int() == 200);
+        CHECK(json::parse(res.body()).at("result").is_array());
+    }
+    for (const std::string n : {"abc", "-2", "1.5", "", "99999999999999999999", "0x10"}) {
+        auto [ec, res] = c.roundtrip(request("GET", "/v1/logs?n=" + n), 5s);
+        REQUIRE_FALSE(ec);
+        INFO(n);
+        if (n.empty()) {
+            CHECK(res.result_int() == 200);
+            continue;
+        }
+        CHECK(res.result_int() == 400);
+        const auto body = json::parse(res.body());
+        CHECK(body.at("type") == "error");
+        CHECK(body.at("result").at("message") == "n must be -1, 0, or a positive integer");
+    }
+    for (const std::string n : {"-1", "0", "%2B5", "007"}) {  // (a bare + is a space in a query)
+        auto [ec, res] = c.roundtrip(request("GET", "/v1/logs?n=" + n), 5s);
+        REQUIRE_FALSE(ec);
+        CHECK(res.result_int() == 200);
+    }
+    {
+        auto [ec, res] = c.roundtrip(request("GET", "/v1/logs?follow=true&n=abc"), 5s);
+        REQUIRE_FALSE(ec);
+        CHECK(res.result_int() == 400);
     }
 }

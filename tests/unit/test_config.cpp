@@ -335,5 +335,30 @@ TEST_CASE("validate applies Pebble's name rules to a configuration built in code
         } catch (const input_error& e) {
             CHECK(e.key() == "service-name");
         }
+
+TEST_CASE("Invalid UTF-8 in a configuration or peer data is refused with its place", "[config][fuzz]") {
+    try {
+        (void)load_config("storage-path: \"/\xff\"\n", "config.yaml");
+        FAIL("accepted invalid UTF-8");
+    } catch (const input_error& e) {
+        CHECK(e.message().find("UTF-8") != std::string::npos);
+        CHECK(e.line() == 1);
+    }
+    CHECK_THROWS_AS(load_config("user: r\xc3\n"), input_error);
+    redis_config cfg;
+    cfg.storage_path = "/\xff";
+    try {
+        validate(cfg);
+        FAIL("validate accepted invalid UTF-8");
+    } catch (const input_error& e) {
+        CHECK(e.key() == "storage-path");
+    }
+    cfg.storage_path = "/var/lib/caf\xc3\xa9";  // valid UTF-8 stays fine
+    CHECK_NOTHROW(validate(cfg));
+    try {
+        (void)load_peer_data("admin-password: \"pw\xff\"\nhostname: h\n", "peer.yaml");
+        FAIL("accepted invalid UTF-8");
+    } catch (const input_error& e) {
+        CHECK(std::string(e.what()).find("pw") == std::string::npos);
     }
 }

@@ -579,3 +579,104 @@ TEST_CASE("Checks and log targets with tricky strings round-trip through to_yaml
         CHECK(parse_layer(to_yaml(l)) == l);
     }
 }
+
+// ---- regression tests for the faults found by fuzzing (issue 14) --------------------------------
+
+TEST_CASE("A backoff-factor that is not a finite number is refused at parse and by validate_layer", "[layer][fuzz]") {
+    for (const std::string v : {"nan", "NaN", ".nan", "inf", "-inf", "+Inf", "infinity"}) {
+        INFO(v);
+        CHECK_THROWS_AS(parse_layer("services: {s: {override: replace, backoff-factor: " + v + "}}"), input_error);
+    }
+    layer l;
+    l.services["s"].override = override_kind::replace;
+    l.services["s"].command = "sleep 1";
+    l.services["s"].backoff_factor = std::numeric_limits<double>::quiet_NaN();
+    CHECK_THROWS_AS(validate_layer(l, "x"), input_error);
+    l.services["s"].backoff_factor = std::numeric_limits<double>::infinity();
+    CHECK_THROWS_AS(validate_layer(l, "x"), input_error);
+    l.services["s"].backoff_factor = 1.5;
+    CHECK_NOTHROW(validate_layer(l, "x"));
+}
+
+TEST_CASE("An entry without override is refused by validate_layer and an empty entry round-trips", "[layer][fuzz]") {
+    const layer l = parse_layer("services: {s: {}}");
+    REQUIRE(l.services.count("s") == 1);
+    try {
+        validate_layer(l, "x");
+        FAIL("accepted an entry without override");
+    } catch (const input_error& e) {
+        CHECK(e.message() == "layer \"x\" must define \"override\" for service \"s\"");
+    }
+    // Written back, it is still an (empty) entry, not a null one.
+    CHECK(to_yaml(l) == "services:\n  s: {}\n");
+    CHECK(parse_layer(to_yaml(l)) == l);
+    CHECK(to_plan_yaml(l) == "services:\n    s: {}\n");
+    CHECK(parse_plan(to_plan_yaml(l)) == l);
+    const layer c = parse_layer("checks: {c: {}}\nlog-targets: {t: {}}");
+    CHECK(parse_layer(to_yaml(c)) == c);
+    CHECK_THROWS_AS(validate_layer(c, "x"), input_error);
+}
+
+TEST_CASE("Invalid UTF-8 anywhere in a layer is refused at parse", "[layer][fuzz]") {
+    const std::string bad = "\xF7\xBF\xBF\xBF";
+    for (const std::string& yaml : {"summary: " + bad + "\n", "services:\n  s" + bad + ": {override: replace}\n",
+                                   "services:\n  s:\n    override: replace\n    command: echo " + bad + "\n",
+                                   "# comment " + bad + "\nsummary: x\n", std::string("summary: \"\xC0\xAF\"\n"),
+                                   std::string("summary: \xED\xA0\x80\n")}) {
+        try {
+            (void)parse_layer(yaml, "layer.yaml");
+            FAIL("accepted invalid UTF-8");
+        } catch (const input_error& e) {
+            CHECK(e.message().find("UTF-8") != std::string::npos);
+            CHECK(e.line() >= 1);
+        }
+        CHECK_THROWS_AS(parse_plan(yaml), input_error);
+    }
+    // Valid multi-byte text still parses and is written back.
+    const layer ok = parse_layer("summary: \"caf\xC3\xA9 \xF0\x9F\x98\x80\"\n");
+    CHECK(parse_plan(to_plan_yaml(ok)).summary == std::nullopt);
+    CHECK(parse_layer(to_yaml(ok)) == ok);
+}
+
+TEST_CASE("Digit-run service names beyond int64 sort as yaml.v3 does without overflow", "[layer][fuzz]") {
+    layer l;
+    for (const std::string name : {"8", "9999999999999999999", "99999999999999999999999", "10", "a9", "a10"}) {
+        l.services[name].override = override_kind::replace;
+        l.services[name].command = "sleep 1";
+    }
+    const std::string yaml = to_plan_yaml(l);
+    CHECK(parse_plan(yaml) == l);
+    // yaml.v3 compares digit runs as int64 with Go's wrapping arithmetic: 9999999999999999999
+    // wraps to a negative number and sorts before 8; a9 before a10.
+    CHECK(yaml.find("    \"9999999999999999999\":") < yaml.find("    \"8\":"));
+    CHECK(yaml.find("    a9:") < yaml.find("    a10:"));
+}
+
+TEST_CASE("Keys longer than 128 bytes are written as explicit keys and read back", "[layer][fuzz]") {
+    for (const std::size_t n : {std::size_t{129}, std::size_t{1025}, std::size_t{5000}}) {
+        const std::string name(n, 'k');
+        layer l;
+        service& s = l.services[name];
+        s.override = override_kind::replace;
+        s.command = "sleep 1";
+        s.environment[std::string(n, 'E')] = "value";
+        s.environment["SHORT"] = "v";
+        l.services["short"].override = override_kind::merge;
+        l.services[name + "x"];                                   // an empty entry behind a long key
+        l.checks[name + "c"].override = override_kind::replace;
+        l.log_targets[name];
+        INFO(n);
+        const std::string ours = to_yaml(l);
+        CHECK(ours.find("? " + name + "\n") != std::string::npos);
+        CHECK(parse_layer(ours) == l);
+        l.log_targets.clear();  // Pebble writes type, location and services of every target
+        const std::string plan = to_plan_yaml(l);
+        // yaml.v3: `? KEY`, then `:` with the value's first line padded to its indentation.
+        CHECK(plan.find("    ? " + name + "\n    :   override: replace\n        command: sleep 1\n") != std::string::npos);
+        CHECK(plan.find("            ? " + std::string(n, 'E') + "\n            : value\n") != std::string::npos);
+        CHECK(plan.find("    ? " + name + "x\n    : {}\n") != std::string::npos);
+        layer expected = l;
+        for (auto& [k, c] : expected.checks) c.threshold = 3;
+        CHECK(parse_plan(plan) == expected);
+    }
+}

@@ -2,6 +2,7 @@
 // servers.
 #include <redispebble/pebble/client.hpp>
 
+#include <redispebble/pebble/detail/json_util.hpp>
 #include <redispebble/pebble/detail/multipart.hpp>
 
 #include "support/replay_server.hpp"
@@ -21,7 +22,11 @@
 #include <future>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <limits>
 
 namespace asio = boost::asio;
 namespace pb = redispebble::pebble;
@@ -405,4 +410,77 @@ TEST_CASE("a synchronous call from the client's own thread throws instead of dea
     auto f = threw.get_future();
     REQUIRE(f.wait_for(2s) == std::future_status::ready);
     CHECK(f.get());
+}
+
+TEST_CASE("JSON numbers become integers only when the field's type holds them exactly", "[pebble][fuzz]") {
+    namespace json = boost::json;
+    using pb::detail::to_int;
+    CHECK(to_int<int>(json::value(1e300)) == std::nullopt);
+    CHECK(to_int<int>(json::value(-1e300)) == std::nullopt);
+    CHECK(to_int<int>(json::value(2.5)) == std::nullopt);
+    CHECK(to_int<int>(json::value(3.0)) == 3);
+    CHECK(to_int<int>(json::value(std::int64_t{2147483648})) == std::nullopt);
+    CHECK(to_int<int>(json::value(std::int64_t{-2147483648})) == std::numeric_limits<int>::min());
+    CHECK(to_int<std::uint32_t>(json::value(std::int64_t{-1})) == std::nullopt);
+    CHECK(to_int<std::uint32_t>(json::value(std::uint64_t{4294967295u})) == 4294967295u);
+    CHECK(to_int<std::int64_t>(json::value(std::uint64_t{18446744073709551615u})) == std::nullopt);
+    CHECK(to_int<std::int64_t>(json::value(9.2233720368547758e18)) == std::nullopt);
+    CHECK(to_int<std::int64_t>(json::value(-9.2233720368547758e18)) == std::numeric_limits<std::int64_t>::min());
+    CHECK(to_int<int>(json::value("7")) == std::nullopt);
+}
+
+TEST_CASE("a check with failures 1e300 reads as a client value without undefined behaviour", "[pebble][fuzz]") {
+    rt::replay_server s({{http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[)"
+                                  R"({"name":"c","level":"alive","startup":"enabled","status":"down",)"
+                                  R"("failures":1e300,"threshold":-1e300,"successes":1e19,"change-id":"1"}]})")},
+                         {http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[)"
+                                  R"({"path":"/f","name":"f","type":"file","size":1e300,"permissions":"644",)"
+                                  R"("user-id":-1,"group-id":4294967296}]})")}});
+    pb::client c(opts(s.socket_path()));
+    pb::error_code ec;
+    auto checks = c.checks({}, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(checks.size() == 1);
+    CHECK(checks[0].failures == 0);
+    CHECK(checks[0].threshold == 0);
+    CHECK_FALSE(checks[0].successes);
+    pb::list_files_options lo;
+    lo.path = "/f";
+    auto files = c.list_files(lo, ec);
+    REQUIRE_FALSE(ec);
+    REQUIRE(files.size() == 1);
+    CHECK_FALSE(files[0].size);
+    CHECK_FALSE(files[0].user_id);
+    CHECK_FALSE(files[0].group_id);
+}
+
+TEST_CASE("a client destroyed after its io_context stops the process loudly instead of a use after free",
+          "[pebble][lifetime]") {
+    const pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        // The mistake examples/controller.cpp made: the client outlives the io_context.
+        std::signal(SIGABRT, SIG_DFL);  // not Catch's handler: the parent checks the signal
+        auto io = std::make_unique<boost::asio::io_context>();
+        auto client = std::make_unique<pb::client>(*io, pb::client_options{});
+        io.reset();
+        client.reset();  // must abort here
+        ::_exit(0);
+    }
+    int status = 0;
+    for (int i = 0; i < 2000; ++i) {
+        if (::waitpid(pid, &status, WNOHANG) == pid) break;
+        ::usleep(10000);
+        if (i == 1999) {
+            ::kill(pid, SIGKILL);
+            ::waitpid(pid, &status, 0);
+        }
+    }
+    CHECK(WIFSIGNALED(status));
+    CHECK(WTERMSIG(status) == SIGABRT);
+    // The right order is fine.
+    {
+        boost::asio::io_context io;
+        pb::client c(io, pb::client_options{});
+    }
 }

@@ -9,6 +9,8 @@
 
 #include <boost/json.hpp>
 
+#include <limits>
+
 namespace pebble = redispebble::pebble;
 namespace detail = redispebble::pebble::detail;
 namespace json = boost::json;
@@ -148,4 +150,22 @@ TEST_CASE("a non-zero exit is its own error code in the api condition", "[exec]"
     pebble::error_code ec = pebble::error::command_failed;
     CHECK(ec == pebble::condition::api);
     CHECK(ec.message() == "the command exited with a non-zero status");
+}
+
+TEST_CASE("an exit code out of int range or not an integer reads as unknown", "[exec][fuzz]") {
+    for (const std::string data : {R"({"exit-code":1e300})", R"({"exit-code":-1e300})", R"({"exit-code":2147483648})",
+                                   R"({"exit-code":18446744073709551615})", R"({"exit-code":1.5})",
+                                   R"({"exit-code":"7"})", R"({"exit-code":null})"}) {
+        pebble::change c;
+        c.tasks.emplace_back();
+        c.tasks.back().data = data;
+        INFO(data);
+        CHECK(detail::exit_code_of(c) == -1);
+    }
+    pebble::change c;
+    c.tasks.emplace_back();
+    c.tasks.back().data = R"({"exit-code":7.0})";
+    CHECK(detail::exit_code_of(c) == 7);
+    c.tasks.back().data = R"({"exit-code":-2147483648})";
+    CHECK(detail::exit_code_of(c) == std::numeric_limits<int>::min());
 }

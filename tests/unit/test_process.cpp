@@ -178,3 +178,23 @@ TEST_CASE("wait_for_tcp sees a listener on the port free_tcp_port gave", "[proce
     CHECK(std::chrono::steady_clock::now() - start < 1s);
     ::close(fd);
 }
+
+TEST_CASE("Threads that reap one child at once all see its real exit status", "[process][threads]") {
+    // The reaper race: two threads in waitpid, the loser used to record -1 (ECHILD) over the
+    // status the winner had read. Run it many times: each run must give 7 to every thread.
+    for (int run = 0; run < 20; ++run) {
+        redispebble::testing::process_options o;
+        o.argv = {"sh", "-c", "exit 7"};
+        redispebble::testing::child_process p(o);
+        std::vector<std::optional<int>> seen(4);
+        std::vector<std::thread> threads;
+        for (std::size_t i = 0; i < seen.size(); ++i)
+            threads.emplace_back([&p, &seen, i] {
+                while (p.running()) std::this_thread::yield();
+                seen[i] = p.wait_for(std::chrono::seconds(30));
+            });
+        for (auto& t : threads) t.join();
+        for (const auto& s : seen) CHECK(s == 7);
+        CHECK(p.terminate() == 7);
+    }
+}

@@ -27,7 +27,10 @@ observed_state reachable(layer plan = {}) {
 // The container state right after a decision's actions were carried out.
 observed_state after(const decision& d, observed_state o) {
     if (d.add_layer) merge_into(*o.plan, *d.add_layer);
-    for (const auto& f : d.push) o.file_sha256[f.path] = f.sha256;
+    for (const auto& f : d.push) {
+        o.file_sha256[f.path] = f.sha256;
+        if (f.origin == "secrets") o.secrets_key = parse_secrets_key(f.content.reveal());
+    }
     if (d.storage) o.storage = path_state{true, "directory", d.storage->user, d.storage->group, 1, 1};
     o.service_current = "active";
     return o;
@@ -68,7 +71,11 @@ TEST_CASE("A fresh unit gets the secrets file and the layer and a restart then i
     CHECK_FALSE(d.retry_later);
     REQUIRE(d.add_layer);
     CHECK(d.layer_label == "redis");
-    CHECK(*d.add_layer == make_layer(des.config, des.peer));
+    // Made with the new key the secrets file carries (nothing was observed yet).
+    REQUIRE(d.push.size() == 1);
+    const auto key = parse_secrets_key(d.push[0].content.reveal());
+    REQUIRE(key);
+    CHECK(*d.add_layer == make_layer(des.config, des.peer, {}, *key));
     REQUIRE(d.restart == std::vector<std::string>{"redis"});
     REQUIRE(d.push.size() == 1);
     CHECK(d.push[0].path == secrets_file_path(des.config));

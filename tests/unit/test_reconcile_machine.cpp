@@ -56,6 +56,7 @@ struct container {
         case kind::read_files:
             for (const auto& p : r.paths)
                 rep.file_sha256[p] = files.count(p) ? std::optional<std::string>(sha256_hex(files[p])) : std::nullopt;
+            if (!r.key_path.empty() && files.count(r.key_path)) rep.secrets_key = parse_secrets_key(files[r.key_path]);
             break;
         case kind::push_files:
             for (const auto& f : r.files) files[f.path] = f.content.reveal(), ++writes;
@@ -518,4 +519,139 @@ TEST_CASE("Pebble lost while the plan is read again after adding the layer is Wa
     CHECK(again.writes() == 0);  // the file and the layer are there: the fingerprint says so
     CHECK(again.restarts() == 1);  // the service never ran: it is started
     CHECK(again.actions_done.back() == "started \"redis\"");
+
+TEST_CASE("A password change changes the plan and restarts Redis once", "[reconcile-machine][secrets]") {
+    container c;
+    run(c, unit());
+    const std::string before = c.plan.services.at("redis").environment.at("REDISPEBBLE_SECRETS_DIGEST");
+    const int restarts = c.restarts;
+    const auto key = parse_secrets_key(c.files.at("/var/lib/redis/redispebble-secrets.conf"));
+    REQUIRE(key);
+    auto changed = unit();
+    changed.peer.admin_password = secret("a new password");
+    auto r = run(c, changed);
+    CHECK(r.status == unit_status::active);
+    CHECK(r.restarts() == 1);
+    CHECK(c.restarts == restarts + 1);
+    CHECK(c.plan.services.at("redis").environment.at("REDISPEBBLE_SECRETS_DIGEST") != before);
+    // The key stayed: only the password lines of the file changed.
+    CHECK(parse_secrets_key(c.files.at("/var/lib/redis/redispebble-secrets.conf")) == key);
+    auto again = run(c, changed);
+    CHECK(again.restarts() == 0);
+    CHECK(again.writes() == 0);
+}
+
+TEST_CASE("The same password on two units gives different plan values", "[reconcile-machine][secrets]") {
+    container a, b;
+    run(a, unit());
+    run(b, unit());
+    const auto& ea = a.plan.services.at("redis").environment;
+    const auto& eb = b.plan.services.at("redis").environment;
+    CHECK(ea.at("REDISPEBBLE_SECRETS_DIGEST") != eb.at("REDISPEBBLE_SECRETS_DIGEST"));
+    CHECK(to_yaml(a.plan) != to_yaml(b.plan));
+    CHECK(parse_secrets_key(a.files.at("/var/lib/redis/redispebble-secrets.conf")) !=
+          parse_secrets_key(b.files.at("/var/lib/redis/redispebble-secrets.conf")));
+}
+
+TEST_CASE("A reconcile interrupted between the push and the restart restarts Redis on the next run",
+          "[reconcile-machine][secrets]") {
+    for (const bool first_run : {true, false}) {
+        container c;
+        if (!first_run) run(c, unit());
+        const std::string old_digest =
+            first_run ? "" : c.plan.services.at("redis").environment.at("REDISPEBBLE_SECRETS_DIGEST");
+        const int restarts = c.restarts;
+        auto d = unit();
+        d.peer.admin_password = secret("pushed then crashed");
+        // The controller dies right after the push: the layer is never added, Redis never restarted.
+        c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+            if (r.what == kind::add_layer) {
+                pebble_reply rep;
+                rep.result = outcome::unreachable;
+                rep.error = "connection reset";
+                return rep;
+            }
+            return std::nullopt;
+        };
+        auto crashed = run(c, d);
+        CHECK(crashed.actions_done == std::vector<std::string>{"pushed /var/lib/redis/redispebble-secrets.conf"});
+        CHECK(c.restarts == restarts);
+        c.fault = nullptr;
+        auto next = run(c, d);
+        CHECK(next.status == unit_status::active);
+        CHECK(next.restarts() == 1);  // the file already holds the new password: the layer still differs
+        CHECK(c.restarts == restarts + 1);
+        CHECK(c.plan.services.at("redis").environment.at("REDISPEBBLE_SECRETS_DIGEST") != old_digest);
+        CHECK(run(c, d).restarts() == 0);
+    }
+}
+
+TEST_CASE("A secrets file without a key is rewritten with one and Redis restarted", "[reconcile-machine][secrets]") {
+    container c;
+    run(c, unit());
+    auto& file = c.files.at("/var/lib/redis/redispebble-secrets.conf");
+    file = "requirepass \"s3cret pass\"\nmasterauth \"s3cret pass\"\n";  // written by an older version
+    auto r = run(c, unit());
+    CHECK(r.restarts() == 1);
+    CHECK(parse_secrets_key(c.files.at("/var/lib/redis/redispebble-secrets.conf")));
+    CHECK(run(c, unit()).restarts() == 0);
+}
+
+namespace {
+// Pieces of the password that must not survive: each part between control characters.
+std::vector<std::string> pieces(const std::string& pw) {
+    std::vector<std::string> out;
+    std::string cur;
+    for (char c : pw) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+            if (cur.size() >= 3) out.push_back(cur);
+            cur.clear();
+        } else {
+            cur += c;
+        }
+    }
+    if (cur.size() >= 3) out.push_back(cur);
+    return out;
+}
+} // namespace
+
+TEST_CASE("redact_output hides passwords holding any ASCII control character", "[reconcile-machine][redaction]") {
+    for (int c = 0; c < 0x20; ++c) {
+        for (const char ctl : {static_cast<char>(c), static_cast<char>(0x7f)}) {
+            const std::string pw = std::string("Zq9pass") + ctl + "Xv7word\x01Kw3";
+            const secret s(pw);
+            const std::vector<std::string> texts{
+                pw,
+                "Bad directive: requirepass " + pw + "\nnext line",
+                "line one\n" + pw + "\n" + pw + pw + "\nlast",
+                "prefix" + pw + "suffix\r\n" + pw.substr(0, 4) + "\n",
+                // as Redis echoes the secrets file line and as Go's %q renders it
+                ">>> 'requirepass " + redis_conf_quote(pw) + "'\nBad directive or wrong number of arguments",
+            };
+            for (const auto& text : texts) {
+                for (const std::size_t max_lines : {std::size_t{1}, std::size_t{2}, std::size_t{10}}) {
+                    const std::string out = redact_output(text, s, max_lines);
+                    INFO("control character " << c << " max_lines " << max_lines);
+                    CHECK(out.find(pw) == std::string::npos);
+                    for (const auto& piece : pieces(pw)) CHECK(out.find(piece) == std::string::npos);
+                    const std::string conf = redis_conf_quote(pw);
+                    CHECK(out.find(conf.substr(1, conf.size() - 2)) == std::string::npos);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("redact_output hides multi-line and repeated and overlapping passwords", "[reconcile-machine][redaction]") {
+    // Overlapping occurrences: "abab" twice in "ababab" covers it all.
+    CHECK(redact_output("x ababab y", secret("abab")) == "x <redacted> y");
+    CHECK(redact_output("aaaaa", secret("aa")) == "<redacted>");
+    const std::string multi = "first\nsecond\nthird";
+    const std::string out = redact_output("start " + multi + " middle " + multi + multi + " end\ntail", secret(multi), 10);
+    CHECK(out == "start <redacted> middle <redacted> end\ntail");
+    CHECK(redact_output("a\nb\nc\nd", secret("b\nc"), 2) == "<redacted>\nd");
+    // The marker next to what is left cannot spell the password again.
+    const std::string o2 = redact_output("d>xd>x", secret("d>x"));
+    CHECK(o2.find("d>x") == std::string::npos);
+    CHECK(redact_output("nothing here", secret("absent")) == "nothing here");
 }

@@ -86,16 +86,18 @@ TEST_CASE("The default layer keeps the password out of the command and the plan"
                         "--replica-announce-ip", "redis-1", "--port", "6379", "--replicaof", "redis-0", "6379"});
     CHECK_FALSE(contains(*s.command, "s3cret"));
     for (const auto& [k, v] : s.environment) CHECK_FALSE(contains(v, "s3cret"));
-    CHECK(s.environment.at("REDISPEBBLE_SECRETS_DIGEST").rfind("pbkdf2-sha256:", 0) == 0);
+    CHECK(s.environment.at("REDISPEBBLE_SECRETS_DIGEST").rfind("hmac-sha256:", 0) == 0);
 }
 
 TEST_CASE("The secrets digest changes when and only when a password does", "[redis]") {
     redis_config cfg;
-    const auto a = secrets_digest(cfg, peer("one", "m", "h"));
-    CHECK(a == secrets_digest(cfg, peer("one", "m", "h")));
-    CHECK(a == secrets_digest(cfg, peer("one", "m2", "h2")));  // not secret: not in the file
-    CHECK(a != secrets_digest(cfg, peer("two", "m", "h")));
-    CHECK(make_layer(cfg, peer("one", "m", "h")) != make_layer(cfg, peer("two", "m", "h")));
+    const secret key = new_secrets_key();
+    const auto a = secrets_digest(cfg, peer("one", "m", "h"), key);
+    CHECK(a == secrets_digest(cfg, peer("one", "m", "h"), key));
+    CHECK(a == secrets_digest(cfg, peer("one", "m2", "h2"), key));  // not secret: not in the file
+    CHECK(a != secrets_digest(cfg, peer("two", "m", "h"), key));
+    CHECK(make_layer(cfg, peer("one", "m", "h"), {}, key) != make_layer(cfg, peer("two", "m", "h"), {}, key));
+    CHECK(make_layer(cfg, peer("one", "m", "h"), {}, key) == make_layer(cfg, peer("one", "m", "h"), {}, key));
 }
 
 TEST_CASE("The secrets file is redis.conf syntax that escapes every awkward byte", "[redis]") {
@@ -200,6 +202,7 @@ std::map<std::string, std::string> read_redis_conf(const std::string& text) {
         REQUIRE(end != std::string::npos);  // every line ends with a newline
         const std::string line = text.substr(pos, end - pos);
         pos = end + 1;
+        if (!line.empty() && line.front() == '#') continue;  // loadServerConfigFromString skips comments
         const std::size_t space = line.find(' ');
         REQUIRE(space != std::string::npos);
         std::size_t i = space + 1;
@@ -250,14 +253,15 @@ TEST_CASE("Flags refuse invalid configuration and peer data naming the key", "[r
     CHECK(key_of(peer("pw", "m", "m")) == "bind-address");
 }
 
-TEST_CASE("The secrets file is exactly the two directives and Redis's parser reads back the bytes", "[redis]") {
+TEST_CASE("The secrets file is exactly the key comment and the two directives and Redis's parser reads back the bytes", "[redis]") {
     redis_config cfg;
     cfg.storage_path = "/data/";
     cfg.user = "app";
     cfg.group = "grp";
-    auto f = secrets_file(cfg, peer("pw", "m", "h"));
+    const secret key(std::string(64, 'a'));
+    auto f = secrets_file(cfg, peer("pw", "m", "h"), key);
     REQUIRE(f);
-    CHECK(f->content.reveal() == "requirepass \"pw\"\nmasterauth \"pw\"\n");
+    CHECK(f->content.reveal() == "# redispebble-key " + std::string(64, 'a') + "\nrequirepass \"pw\"\nmasterauth \"pw\"\n");
     CHECK(f->path == "/data/redispebble-secrets.conf");
     CHECK(f->path == secrets_file_path(cfg));
     CHECK(f->origin == "secrets");
@@ -281,28 +285,74 @@ TEST_CASE("The secrets file is exactly the two directives and Redis's parser rea
     }
 }
 
-TEST_CASE("The secrets digest is a salted PBKDF2 of the file and deterministic", "[redis]") {
+TEST_CASE("The secrets digest is an HMAC keyed by the key in the secrets file", "[redis][secrets]") {
     redis_config cfg;
     const auto p = peer("one", "m", "h");
-    const std::string d = secrets_digest(cfg, p);
-    CHECK(d == "pbkdf2-sha256:" + pbkdf2_sha256_hex(secrets_file(cfg, p)->content.reveal(),
-                                                     "redispebble:/var/lib/redis:redis", 10000));
-    CHECK(d.size() == std::string("pbkdf2-sha256:").size() + 64);
-    CHECK(d.find(sha256_hex(secrets_file(cfg, p)->content.reveal())) == std::string::npos);
-    // The salt is per unit and service: the same password elsewhere gives another digest.
+    const secret key = new_secrets_key();
+    const std::string d = secrets_digest(cfg, p, key);
+    const auto file = secrets_file(cfg, p, key);
+    REQUIRE(file);
+    const std::string& content = file->content.reveal();
+    // The key is the file's first line, a comment redis-server skips; the passwords follow.
+    CHECK(content.rfind(std::string(secrets_key_prefix) + key.reveal() + "\n", 0) == 0);
+    REQUIRE(parse_secrets_key(content));
+    CHECK(*parse_secrets_key(content) == key);
+    const std::string password_lines = content.substr(secrets_key_prefix.size() + 65);
+    CHECK(password_lines == "requirepass \"one\"\nmasterauth \"one\"\n");
+    CHECK(d == "hmac-sha256:" + hmac_sha256_hex(key.reveal(), password_lines));
+    // Another unit (another key), same password: another digest. Same key elsewhere: same digest.
+    CHECK(secrets_digest(cfg, p, new_secrets_key()) != d);
     redis_config other = cfg;
-    other.service_name = "cache";
-    CHECK(secrets_digest(other, p) != d);
-    other = cfg;
-    other.storage_path = "/srv";
-    CHECK(secrets_digest(other, p) != d);
-    // Not a secret-bearing change: same digest.
-    other = cfg;
     other.port = 7000;
     other.enable_tls = true;
-    CHECK(secrets_digest(other, p) == d);
+    CHECK(secrets_digest(other, p, key) == d);
     cfg.secrets = secret_mode::command_line;
-    CHECK(secrets_digest(cfg, p).empty());
+    CHECK(secrets_digest(cfg, p, key).empty());
+    CHECK_FALSE(secrets_file(cfg, p, key));
+}
+
+TEST_CASE("A secrets key is read back only from a well-formed first line", "[redis][secrets]") {
+    const secret key = new_secrets_key();
+    CHECK(key.reveal().size() == 64);
+    CHECK_FALSE(new_secrets_key() == key);
+    const std::string line = std::string(secrets_key_prefix) + key.reveal();
+    CHECK(parse_secrets_key(line + "\nrequirepass \"x\"\n"));
+    CHECK_FALSE(parse_secrets_key(""));
+    CHECK_FALSE(parse_secrets_key(line));                                   // no newline
+    CHECK_FALSE(parse_secrets_key("requirepass \"x\"\n"));                 // the old format
+    CHECK_FALSE(parse_secrets_key(line.substr(0, line.size() - 1) + "\n")); // 63 digits
+    CHECK_FALSE(parse_secrets_key(line + "0\n"));                           // 65 digits
+    std::string upper = line;
+    upper.back() = 'A';
+    CHECK_FALSE(parse_secrets_key(upper + "\n"));
+    CHECK_THROWS_AS(secrets_file(redis_config{}, peer("one", "m", "h"), secret("short")), std::invalid_argument);
+}
+
+TEST_CASE("No digest in the plan is an unsalted or fixed-salt hash of the password", "[redis][secrets]") {
+    const std::string pw = "correct horse";
+    redis_config cfg;
+    const auto p = peer(pw, "m", "h");
+    // What a guesser can compute without the key: plain and fixed-salt hashes of the password and
+    // of every file content it could be in (the old format included).
+    const std::string lines = "requirepass \"" + pw + "\"\nmasterauth \"" + pw + "\"\n";
+    std::vector<std::string> guessable{sha256_hex(pw), sha256_hex(lines), sha256_hex("requirepass \"" + pw + "\"\n"),
+                                       hmac_sha256_hex("", lines), hmac_sha256_hex("", pw),
+                                       pbkdf2_sha256_hex(lines, "redispebble:/var/lib/redis:redis", 10000),
+                                       pbkdf2_sha256_hex(pw, "redispebble:/var/lib/redis:redis", 10000)};
+    for (const std::string salt : {"redis", "/var/lib/redis", "redispebble", "redispebble:/var/lib/redis:redis"}) {
+        guessable.push_back(hmac_sha256_hex(salt, lines));
+        guessable.push_back(hmac_sha256_hex(salt, pw));
+        guessable.push_back(sha256_hex(salt + lines));
+        guessable.push_back(sha256_hex(salt + pw));
+    }
+    const std::string yaml = to_yaml(make_layer(cfg, p, {}, new_secrets_key()));
+    const std::string yaml2 = to_yaml(make_layer(cfg, p));
+    for (const auto& h : guessable) {
+        // Any 8 hex digits of one would already narrow guesses: none of its prefixes appears.
+        CHECK_FALSE(contains(yaml, h.substr(0, 8)));
+        CHECK_FALSE(contains(yaml2, h.substr(0, 8)));
+    }
+    CHECK_FALSE(contains(yaml, pw));
 }
 
 TEST_CASE("No secret anywhere in the config-file layer command or description", "[redis]") {

@@ -108,8 +108,9 @@ TEST_CASE("shlex_join round-trips every byte value that is valid UTF-8", "[shlex
     all.push_back("\r\n\t");
     all.push_back("#");
     CHECK(shlex_split(shlex_join(all)) == all);
-    // Bytes that are not UTF-8 do not survive: Pebble reads runes.
-    CHECK(shlex_split(shlex_join({"a\xff"})) == words{"a\xef\xbf\xbd"});
+    // Bytes that are not UTF-8 would not survive (Pebble reads runes): quoting refuses them.
+    CHECK_THROWS_AS(shlex_join({"a\xff"}), input_error);
+    CHECK(shlex_split("a\xff") == words{"a\xef\xbf\xbd"});
 }
 
 TEST_CASE("parse_service_command keeps Pebble's group rules", "[shlex]") {
@@ -131,4 +132,20 @@ TEST_CASE("parse_service_command keeps Pebble's group rules", "[shlex]") {
     } catch (const input_error& e) {
         CHECK(e.key() == "command");
     }
+}
+
+TEST_CASE("shlex_quote refuses a word that Pebble's splitting cannot give back", "[shlex][fuzz]") {
+    for (const std::string& bad : {std::string("\xff"), std::string("a\xc3"), std::string("\xed\xa0\x80"),
+                                  std::string("\xc0\xaf"), std::string("ok \xf7\xbf\xbf\xbf")}) {
+        CHECK_THROWS_AS(shlex_quote(bad), input_error);
+        CHECK_THROWS_AS(shlex_join({"redis-server", bad}), input_error);
+    }
+    // Every quotable word comes back as itself: every single byte that is valid UTF-8 alone,
+    // and multi-byte text.
+    for (int b = 1; b < 0x80; ++b) {
+        const std::string w = "x" + std::string(1, static_cast<char>(b)) + "y";
+        CHECK(shlex_split(shlex_quote(w)) == words{w});
+    }
+    for (const std::string& w : {std::string("caf\xc3\xa9"), std::string("\xf0\x9f\x98\x80 '\""), std::string("")})
+        CHECK(shlex_split(shlex_quote(w)) == words{w});
 }

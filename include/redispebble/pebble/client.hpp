@@ -65,9 +65,19 @@ public:
 
     /// A client whose operations run on `ex`. Synchronous calls then block on a future: `ex` must
     /// be run by another thread.
+    ///
+    /// Lifetime rule (both constructors that take a context): the client must be destroyed
+    /// before the io_context / execution context it runs on. Declare the context first, so that
+    /// it is destroyed last:
+    ///
+    ///     boost::asio::io_context io;              // first
+    ///     std::vector<std::unique_ptr<client>> c;  // then the clients
+    ///
+    /// A client destroyed after its context prints why to stderr and calls std::abort() instead
+    /// of freeing sockets and timers of a destroyed context (a use after free otherwise).
     client(executor_type ex, client_options opts);
     /// A client on `ctx`. Synchronous calls run `ctx` themselves while they wait (fine whether or
-    /// not other threads run it too).
+    /// not other threads run it too). The lifetime rule above applies.
     client(boost::asio::io_context& ctx, client_options opts);
     /// A client with its own io_context and thread: the simplest for synchronous use.
     explicit client(client_options opts);

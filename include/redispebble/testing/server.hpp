@@ -101,6 +101,10 @@ public:
     void inject(fault f, int count = 1, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
     void clear_faults();
 
+    /// Simulated services only: from now on, starts of `service` exit quickly (code 1) when
+    /// `failing`, or succeed again when not (server_options::failing_services at run time).
+    void set_failing(const std::string& service, bool failing);
+
     /// What a container restart does to Pebble: every service is stopped and every layer added
     /// through the API is forgotten (plan back to {}); changes and their ids are kept.
     void restart_daemon();

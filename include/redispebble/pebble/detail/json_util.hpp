@@ -8,6 +8,10 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cmath>
+#include <limits>
+#include <type_traits>
+#include <utility>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -17,8 +21,44 @@ namespace redispebble::pebble::detail {
 
 /// A string field; absent or mistyped reads as "".
 std::string str(const boost::json::object& o, std::string_view k);
-/// A number field; absent, null or not a number reads as nullopt.
-std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view k);
+/// A JSON number as the integer type I, the way Go's encoding/json decodes into an int field:
+/// only when it is an integer that I holds exactly (an int64, a uint64 or a double such as 3.0 in
+/// range). Out of range (`1e300`, `-1` for an unsigned), fractional, NaN or not a number: nullopt,
+/// never a wrapped or undefined value.
+template <class I>
+std::optional<I> to_int(const boost::json::value& v) {
+    static_assert(std::is_integral_v<I>);
+    if (v.is_int64()) {
+        const std::int64_t x = v.get_int64();
+        if (std::in_range<I>(x)) return static_cast<I>(x);
+        return std::nullopt;
+    }
+    if (v.is_uint64()) {
+        const std::uint64_t x = v.get_uint64();
+        if (std::in_range<I>(x)) return static_cast<I>(x);
+        return std::nullopt;
+    }
+    if (v.is_double()) {
+        const double d = v.get_double();
+        // [-2^digits, 2^digits) for signed I, [0, 2^digits) for unsigned: exact in a double.
+        const double limit = std::ldexp(1.0, std::numeric_limits<I>::digits);
+        const double low = std::is_signed_v<I> ? -limit : 0.0;
+        if (!std::isfinite(d) || d != std::trunc(d) || d < low || d >= limit) return std::nullopt;
+        return static_cast<I>(d);
+    }
+    return std::nullopt;
+}
+/// A number field as I (see to_int); absent, null, not a number or not representable: nullopt.
+template <class I>
+std::optional<I> opt_int(const boost::json::object& o, std::string_view k) {
+    auto* v = o.if_contains(k);
+    if (!v) return std::nullopt;
+    return to_int<I>(*v);
+}
+/// opt_int<std::int64_t>.
+inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view k) {
+    return opt_int<std::int64_t>(o, k);
+}
 /// Percent-encodes a query key or value.
 std::string escape(std::string_view s);
 /// A Go duration for a `?timeout=` parameter ("4s", "1500ms").
