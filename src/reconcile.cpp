@@ -118,6 +118,7 @@ prepared_desired prepare(const desired_state& desired) {
         p.flags = describe(redis_flags(cfg, desired.peer));
         p.wanted = make_layer(cfg, desired.peer, certificates);
         if (auto secrets = secrets_file(cfg, desired.peer)) p.files.push_back(std::move(*secrets));
+        for (auto& f : companion_files(cfg, desired.peer)) p.files.push_back(std::move(f));
     } catch (const input_error& e) {
         p.verdict = blocked(std::move(d), e.what());
         return p;
@@ -154,9 +155,17 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     d.differences = plan_differences(current, prepared.wanted);
     for (auto& diff : d.differences) redact(diff, desired.peer.admin_password);
 
+    // The exporter (metrics): restarted with Redis when its own entry changed (it reads its
+    // password file only when it starts), started when it is in the layer but not running.
+    const std::string exporter = exporter_service_name(cfg);
+    const bool exporter_changed =
+        cfg.metrics && std::any_of(d.differences.begin(), d.differences.end(), [&](const difference& x) {
+            return x.path == "services." + exporter || x.path.rfind("services." + exporter + ".", 0) == 0;
+        });
     if (!d.differences.empty()) {
         d.add_layer = prepared.wanted;
         d.restart.push_back(cfg.service_name);
+        if (exporter_changed) d.restart.push_back(exporter);
     } else if (!d.push.empty()) {
         // Redis reads its certificates and configuration file only when it starts.
         d.restart.push_back(cfg.service_name);

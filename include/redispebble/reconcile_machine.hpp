@@ -32,6 +32,9 @@ struct pebble_request {
     std::string label;
     std::string service;
     std::string change_id;
+    /// restart/start: every service to act on in one change (`service` is the first); the
+    /// exporter goes with Redis when both changed.
+    std::vector<std::string> services;
 };
 [[nodiscard]] std::string_view to_string(pebble_request::kind k) noexcept;
 
