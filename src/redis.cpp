@@ -7,6 +7,9 @@
 #include <fmt/compile.h>
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cctype>
+
 namespace redispebble {
 
 namespace {
@@ -47,6 +50,11 @@ std::string redis_conf_quote(std::string_view value) {
 
 // POSIX shell single quoting: 'it'\''s'.
 std::string posix_sh_quote(std::string_view v) {
+    const bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '.' || c == '/' || c == ':' || c == '@' || c == '%' || c == '+' ||
+               c == '=' || c == ',' || c == '-';
+    });
+    if (plain) return std::string(v);
     std::string out = "'";
     for (char c : v) {
         if (c == '\'') out += "'\\''";
