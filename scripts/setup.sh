@@ -5,7 +5,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(cmake g++ ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev
-          libfmt-dev libssl-dev catch2 redis-server redis-tools openssl)
+          libfmt-dev libssl-dev catch2 redis-server redis-tools openssl prometheus-redis-exporter curl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

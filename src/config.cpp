@@ -3,6 +3,7 @@
 #include <redispebble/utf8.hpp>
 
 #include <redispebble/error.hpp>
+#include <redispebble/layer.hpp>
 
 #include <yaml-cpp/yaml.h>
 
@@ -249,6 +250,23 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
     const std::string& b = cfg.bind_address;
     if (!is_ipv4(b) && !is_ipv6(b))
         fail_at("bind-address", fmt::format("expected an IPv4 or IPv6 address such as 0.0.0.0 or ::, got \"{}\"", b));
+    const std::string& lf = cfg.logfile;
+    if (!lf.empty() && lf.front() != '/') fail_at("logfile", fmt::format("expected an absolute path or nothing, got \"{}\"", lf));
+    if (lf.find_first_of(std::string("\n\r\"\0", 4)) != std::string::npos)
+        fail_at("logfile", "must not contain a newline, a double quote or NUL");
+    const auto period = parse_go_duration(cfg.check_period), timeout = parse_go_duration(cfg.check_timeout);
+    if (!period || *period <= 0)
+        fail_at("check-period", fmt::format("expected a positive Go duration such as 10s, got \"{}\"", cfg.check_period));
+    if (!timeout || *timeout <= 0)
+        fail_at("check-timeout", fmt::format("expected a positive Go duration such as 3s, got \"{}\"", cfg.check_timeout));
+    if (*timeout >= *period) fail_at("check-timeout", "must be shorter than check-period (Pebble requires it)");
+    if (cfg.check_threshold < 1 || cfg.check_threshold > 100)
+        fail_at("check-threshold", fmt::format("expected an integer from 1 to 100, got {}", cfg.check_threshold));
+    const std::string& a = cfg.on_check_failure;
+    if (a != "restart" && a != "ignore" && a != "shutdown" && a != "off")
+        fail_at("on-check-failure", fmt::format("expected restart, ignore, shutdown or off, got \"{}\"", a));
+    if (cfg.metrics_port == 0) fail_at("metrics-port", "expected an integer from 1 to 65535, got 0");
+    if (cfg.metrics && cfg.metrics_port == cfg.port) fail_at("metrics-port", "must differ from port");
 }
 
 } // namespace
@@ -303,7 +321,8 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
     redis_config cfg;
     std::map<std::string, position> at;
     each_key(doc, {"enable-tls", "port", "storage-path", "service-name", "layer-label", "container-name", "user",
-                   "group", "bind-address", "secrets", "tls-auth-clients"},
+                   "group", "bind-address", "secrets", "tls-auth-clients", "appendonly", "logfile", "health-checks",
+                   "check-period", "check-timeout", "check-threshold", "on-check-failure", "metrics", "metrics-port"},
              [&](const std::string& key, const YAML::Node& v) {
                  at[key] = {v.Mark().line + 1, v.Mark().column + 1};
                  if (key == "enable-tls") cfg.enable_tls = as_bool(doc, key, v);
@@ -328,6 +347,21 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                      else if (m == "optional") cfg.tls_auth_clients = tls_client_auth::optional;
                      else fail(doc.source, v.Mark(), key, "expected \"yes\", \"no\" or \"optional\", got \"" + m + "\"");
                  }
+                 else if (key == "appendonly") cfg.appendonly = as_bool(doc, key, v);
+                 else if (key == "logfile") cfg.logfile = v.IsNull() ? std::string() : as_string(doc, key, v);
+                 else if (key == "health-checks") cfg.health_checks = as_bool(doc, key, v);
+                 else if (key == "check-period") cfg.check_period = as_string(doc, key, v);
+                 else if (key == "check-timeout") cfg.check_timeout = as_string(doc, key, v);
+                 else if (key == "check-threshold") {
+                     const std::string t = as_string(doc, key, v);
+                     if (t.empty() || t.size() > 3 || t.front() == '0' ||
+                         !std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isdigit(c); }))
+                         fail(doc.source, v.Mark(), key, "expected an integer from 1 to 100, got " + shown(v));
+                     cfg.check_threshold = std::stoi(t);
+                 }
+                 else if (key == "on-check-failure") cfg.on_check_failure = as_string(doc, key, v);
+                 else if (key == "metrics") cfg.metrics = as_bool(doc, key, v);
+                 else if (key == "metrics-port") cfg.metrics_port = as_port(doc, key, v);
              });
     validate_at(cfg, doc.source, at);
     return cfg;
@@ -367,10 +401,12 @@ peer_data load_peer_data(std::string_view yaml, std::string_view source) {
     const document doc = parse(yaml, source, true);
     peer_data peer;
     std::map<std::string, position> at;
-    each_key(doc, {"admin-password", "current-master", "hostname"}, [&](const std::string& key, const YAML::Node& v) {
+    each_key(doc, {"admin-password", "current-master", "hostname", "enable-password"}, [&](const std::string& key, const YAML::Node& v) {
         at[key] = {v.Mark().line + 1, v.Mark().column + 1};
         if (v.IsNull()) return;  // present but empty: not set yet
-        if (key == "admin-password") {
+        if (key == "enable-password") {
+            peer.enable_password = as_bool(doc, key, v);
+        } else if (key == "admin-password") {
             peer.admin_password = secret(as_string(doc, key, v, true));
         } else if (key == "current-master") {
             peer.current_master = as_string(doc, key, v);
@@ -400,6 +436,15 @@ std::string to_yaml(const redis_config& cfg) {
     out << YAML::Key << "secrets" << YAML::Value << std::string(to_string(cfg.secrets));
     out << YAML::Key << "tls-auth-clients" << YAML::Value << YAML::DoubleQuoted
         << std::string(to_string(cfg.tls_auth_clients));
+    out << YAML::Key << "appendonly" << YAML::Value << cfg.appendonly;
+    out << YAML::Key << "logfile" << YAML::Value << YAML::DoubleQuoted << cfg.logfile;
+    out << YAML::Key << "health-checks" << YAML::Value << cfg.health_checks;
+    out << YAML::Key << "check-period" << YAML::Value << YAML::DoubleQuoted << cfg.check_period;
+    out << YAML::Key << "check-timeout" << YAML::Value << YAML::DoubleQuoted << cfg.check_timeout;
+    out << YAML::Key << "check-threshold" << YAML::Value << cfg.check_threshold;
+    out << YAML::Key << "on-check-failure" << YAML::Value << cfg.on_check_failure;
+    out << YAML::Key << "metrics" << YAML::Value << cfg.metrics;
+    out << YAML::Key << "metrics-port" << YAML::Value << cfg.metrics_port;
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }

@@ -203,6 +203,7 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
         if (cfg.secrets == secret_mode::config_file) p.secrets_key = secrets_key.empty() ? new_secrets_key() : secrets_key;
         p.wanted = make_layer(cfg, desired.peer, certificates, p.secrets_key);
         if (auto secrets = secrets_file(cfg, desired.peer, p.secrets_key)) p.files.push_back(std::move(*secrets));
+        for (auto& f : companion_files(cfg, desired.peer)) p.files.push_back(std::move(f));
     } catch (const input_error& e) {
         p.verdict = blocked(std::move(d), e.what());
         return p;
@@ -248,9 +249,21 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     if (standing.applied) d.overridden = std::move(standing.differences);
     else d.differences = std::move(standing.differences);
 
+    // The exporter (metrics): restarted with Redis when its own entry changed (it reads its
+    // password file only when it starts). Our layer not applied is when it can have changed; its
+    // entry is compared on its own (compare_layer looks at the Redis service only).
+    const std::string exporter = exporter_service_name(cfg);
+    bool exporter_changed = false;
+    if (cfg.metrics && !standing.applied) {
+        layer cur_x, want_x;
+        if (auto it = current.services.find(exporter); it != current.services.end()) cur_x.services[exporter] = it->second;
+        want_x.services[exporter] = prepared.wanted.services.at(exporter);
+        exporter_changed = !plan_differences(cur_x, want_x).empty();
+    }
     if (!standing.applied) {
         d.add_layer = prepared.wanted;
         d.restart.push_back(cfg.service_name);
+        if (exporter_changed) d.restart.push_back(exporter);
     } else if (!d.push.empty()) {
         // Redis reads its certificates and configuration file only when it starts.
         d.restart.push_back(cfg.service_name);

@@ -216,6 +216,7 @@ std::optional<pebble_request> reconcile_machine::next_action() {
         phase_ = restart ? phase::restart : phase::start;
         r.what = restart ? pebble_request::kind::restart : pebble_request::kind::start;
         r.service = restart ? d.restart.front() : d.start.front();
+        r.services = restart ? d.restart : d.start;
         change_service_ = r.service;
         return r;
     }

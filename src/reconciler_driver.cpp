@@ -279,7 +279,8 @@ pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::mi
         return ec ? from_error(ec, diag) : pebble_reply{};
     case kind::restart:
     case kind::start: {
-        auto id = r.what == kind::restart ? c.restart({{r.service}}, ec, &diag) : c.start({{r.service}}, ec, &diag);
+        const std::vector<std::string> names = r.services.empty() ? std::vector<std::string>{r.service} : r.services;
+        auto id = r.what == kind::restart ? c.restart({names}, ec, &diag) : c.start({names}, ec, &diag);
         if (ec) return from_error(ec, diag);
         pebble_reply rep;
         rep.change_id = id;
@@ -369,7 +370,7 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
     case kind::restart:
     case kind::start: {
         pebble::service_options which;
-        which.names.push_back(r.service);
+        which.names = r.services.empty() ? std::vector<std::string>{r.service} : r.services;
         // (No co_await inside ?: either: GCC 12 destroys the result twice.)
         std::string id;
         if (r.what == kind::restart) id = co_await c.async_restart(std::move(which), diag, tok);

@@ -8,6 +8,7 @@
 #include <fmt/core.h>
 
 #include <algorithm>
+#include <cctype>
 #include <stdexcept>
 
 namespace redispebble {
@@ -41,11 +42,27 @@ std::string storage_file(const redis_config& cfg, std::string_view name) {
 }
 
 void require_complete(const peer_data& peer) {
-    if (peer.admin_password.empty())
+    if (peer.enable_password && peer.admin_password.empty())
         throw input_error("peer data", 0, 0, "admin-password", "is not set yet");
     if (peer.current_master.empty())
         throw input_error("peer data", 0, 0, "current-master", "is not set yet");
     if (peer.hostname.empty()) throw input_error("peer data", 0, 0, "hostname", "is not set");
+}
+
+// POSIX shell single quoting: 'it'\''s'.
+std::string posix_sh_quote(std::string_view v) {
+    const bool plain = !v.empty() && std::all_of(v.begin(), v.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '_' || c == '.' || c == '/' || c == ':' || c == '@' || c == '%' || c == '+' ||
+               c == '=' || c == ',' || c == '-';
+    });
+    if (plain) return std::string(v);
+    std::string out = "'";
+    for (char c : v) {
+        if (c == '\'') out += "'\\''";
+        else out += c;
+    }
+    return out + "'";
+}
 }
 
 std::vector<std::string> argv_of(const std::vector<redis_flag>& flags, bool include_secrets) {
@@ -78,12 +95,11 @@ std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& pe
     validate(peer);  // UTF-8 password without NUL, host names redis-server reads as one value
     const std::string& password = peer.admin_password.reveal();
     const std::string port = std::to_string(cfg.port);
-    std::vector<redis_flag> flags{
-        {"requirepass", {password}, true},
-        {"bind", {cfg.bind_address}, false},
-        {"masterauth", {password}, true},
-        {"replica-announce-ip", {peer.hostname}, false},
-    };
+    std::vector<redis_flag> flags;
+    if (peer.enable_password) flags.push_back({"requirepass", {password}, true});
+    flags.push_back({"bind", {cfg.bind_address}, false});
+    if (peer.enable_password) flags.push_back({"masterauth", {password}, true});
+    flags.push_back({"replica-announce-ip", {peer.hostname}, false});
     if (cfg.enable_tls) {
         flags.push_back({"tls-port", {port}, false});
         flags.push_back({"port", {"0"}, false});
@@ -98,6 +114,12 @@ std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& pe
         flags.push_back({"replicaof", {peer.current_master, port}, false});
         if (cfg.enable_tls) flags.push_back({"tls-replication", {"yes"}, false});
     }
+    // Persistence and logs (redis-k8s: --appendonly yes --dir <storage>).
+    flags.push_back({"appendonly", {cfg.appendonly ? "yes" : "no"}, false});
+    flags.push_back({"dir", {cfg.storage_path}, false});
+    if (!cfg.logfile.empty()) flags.push_back({"logfile", {cfg.logfile}, false});
+    // Legacy mode without a password: Redis refuses non-loopback clients unless told otherwise.
+    if (!peer.enable_password) flags.push_back({"protected-mode", {"no"}, false});
     return flags;
 }
 
@@ -135,7 +157,7 @@ std::optional<secret> parse_secrets_key(std::string_view content) {
 }
 
 std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
-    if (cfg.secrets != secret_mode::config_file) return std::nullopt;
+    if (cfg.secrets != secret_mode::config_file || !peer.enable_password) return std::nullopt;
     const secret key = checked_key(secrets_key);
     std::string content = std::string(secrets_key_prefix) + key.reveal() + '\n' + password_lines(cfg, peer);
     file_spec spec;
@@ -183,11 +205,11 @@ certificate_plan_result certificate_plan(const redis_config& cfg, const std::map
 std::string redis_command(const redis_config& cfg, const peer_data& peer) {
     const auto flags = redis_flags(cfg, peer);
     std::vector<std::string> argv{"redis-server"};
-    if (cfg.secrets == secret_mode::config_file) {
+    if (cfg.secrets == secret_mode::config_file && peer.enable_password) {
         argv.push_back(secrets_file_path(cfg));
         const auto rest = argv_of(flags, false);
         argv.insert(argv.end(), rest.begin(), rest.end());
-    } else {
+    } else if (peer.enable_password) {
         const std::string& p = peer.admin_password.reveal();
         if (p == "[" || p == "]")
             throw input_error("peer data", 0, 0, "admin-password",
@@ -199,6 +221,9 @@ std::string redis_command(const redis_config& cfg, const peer_data& peer) {
                               "(use secrets: config-file)");
         const auto rest = argv_of(flags, true);
         argv.insert(argv.end(), rest.begin(), rest.end());
+    } else {
+        const auto rest = argv_of(flags, false);
+        argv.insert(argv.end(), rest.begin(), rest.end());
     }
     std::string command = shlex_join(argv);
     // Whatever we produce must come back as the same argv through Pebble's parser.
@@ -206,6 +231,106 @@ std::string redis_command(const redis_config& cfg, const peer_data& peer) {
         throw input_error("config", 0, 0, "", "internal error: the redis-server command does not round-trip");
     return command;
 }
+
+std::string client_auth_file_path(const redis_config& cfg) { return storage_file(cfg, "redispebble-client-auth"); }
+
+std::string exporter_password_file_path(const redis_config& cfg) {
+    return storage_file(cfg, "redispebble-exporter-passwords.json");
+}
+
+std::string local_address(const redis_config& cfg) {
+    if (cfg.bind_address == "0.0.0.0") return "127.0.0.1";
+    if (cfg.bind_address == "::") return "::1";
+    return cfg.bind_address;
+}
+
+namespace {
+
+file_spec private_file(const redis_config& cfg, std::string path, std::string content, std::string origin) {
+    file_spec f;
+    f.path = std::move(path);
+    f.sha256 = sha256_hex(content);
+    f.content = secret(std::move(content));
+    f.permissions = "600";
+    f.user = cfg.user;
+    f.group = cfg.group;
+    f.make_dirs = true;
+    f.origin = std::move(origin);
+    return f;
+}
+
+// JSON string escaping for the exporter's password file (RFC 8259: ", \ and controls escaped).
+std::string json_quote(std::string_view v) {
+    std::string out = "\"";
+    for (char c : v) {
+        const auto b = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (b < 0x20) {
+            out += fmt::format(FMT_STRING("\\u{:04x}"), b);
+        } else {
+            out += c;
+        }
+    }
+    return out + "\"";
+}
+
+std::string redis_uri(const redis_config& cfg) {
+    const std::string host = local_address(cfg);
+    return fmt::format(FMT_STRING("{}://{}:{}"), cfg.enable_tls ? "rediss" : "redis",
+                       host.find(':') != std::string::npos ? "[" + host + "]" : host, cfg.port);
+}
+
+std::vector<std::string> redis_cli_tls_args(const redis_config& cfg) {
+    if (!cfg.enable_tls) return {};
+    return {"--tls", "--cacert", storage_file(cfg, "ca.crt"), "--cert", storage_file(cfg, "redis.crt"), "--key",
+            storage_file(cfg, "redis.key")};
+}
+
+} // namespace
+
+std::vector<file_spec> companion_files(const redis_config& cfg, const peer_data& peer) {
+    std::vector<file_spec> out;
+    if (!peer.enable_password || peer.admin_password.empty()) return out;
+    const std::string& password = peer.admin_password.reveal();
+    if (cfg.health_checks) out.push_back(private_file(cfg, client_auth_file_path(cfg), password, "client-auth"));
+    if (cfg.metrics)
+        out.push_back(private_file(cfg, exporter_password_file_path(cfg),
+                                   "{" + json_quote(redis_uri(cfg)) + ": " + json_quote(password) + "}\n",
+                                   "exporter-passwords"));
+    return out;
+}
+
+std::string ready_check_command(const redis_config& cfg, const peer_data& peer) {
+    std::vector<std::string> cli{"redis-cli", "-e", "-h", local_address(cfg), "-p", std::to_string(cfg.port)};
+    const auto tls = redis_cli_tls_args(cfg);
+    cli.insert(cli.end(), tls.begin(), tls.end());
+    if (!peer.enable_password) {
+        cli.push_back("PING");
+        return shlex_join(cli);
+    }
+    // redis-cli has no password-file option: a shell feeds the 0600 file to `-x AUTH` on stdin, so
+    // the password is in no argv, no environment and not in the plan. -e: an error reply exits 1.
+    cli.insert(cli.end(), {"-x", "AUTH"});
+    std::string script = "exec";
+    for (const auto& w : cli) script += " " + posix_sh_quote(w);
+    script += " < " + posix_sh_quote(client_auth_file_path(cfg));
+    return shlex_join({"/bin/sh", "-c", script});
+}
+
+std::string exporter_command(const redis_config& cfg, const peer_data& peer) {
+    const std::string host = cfg.bind_address.find(':') != std::string::npos ? "[" + cfg.bind_address + "]" : cfg.bind_address;
+    std::vector<std::string> argv{"prometheus-redis-exporter", "-redis.addr", redis_uri(cfg), "-web.listen-address",
+                                  fmt::format(FMT_STRING("{}:{}"), host, cfg.metrics_port)};
+    if (peer.enable_password) argv.insert(argv.end(), {"-redis.password-file", exporter_password_file_path(cfg)});
+    if (cfg.enable_tls)
+        argv.insert(argv.end(), {"-tls-ca-cert-file", storage_file(cfg, "ca.crt"), "-tls-client-cert-file",
+                                 storage_file(cfg, "redis.crt"), "-tls-client-key-file", storage_file(cfg, "redis.key")});
+    return shlex_join(argv);
+}
+
+std::string exporter_service_name(const redis_config& cfg) { return cfg.service_name + "-exporter"; }
 
 layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vector<file_spec>& certificate_files,
                  const secret& secrets_key) {
@@ -220,11 +345,54 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
     s.group = cfg.group;
     s.working_dir = cfg.storage_path;  // redis-server keeps its dump and AOF files in its working directory
     s.startup = "enabled";
-    if (cfg.secrets == secret_mode::config_file) s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer, secrets_key);
+    if (cfg.secrets == secret_mode::config_file && peer.enable_password)
+        s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer, secrets_key);
     if (!certificate_files.empty()) {
         std::string listing;
         for (const auto& f : certificate_files) listing += f.path + ' ' + f.sha256 + '\n';
         s.environment["REDISPEBBLE_FILES_DIGEST"] = "sha256:" + sha256_hex(listing);
+    }
+    if (cfg.health_checks) {
+        const std::string alive = cfg.service_name + "-alive", ready = cfg.service_name + "-ready";
+        check& a = l.checks[alive];
+        a.override = override_kind::replace;
+        a.level = "alive";
+        a.period = cfg.check_period;
+        a.timeout = cfg.check_timeout;
+        a.threshold = cfg.check_threshold;
+        a.tcp = tcp_check{cfg.port, local_address(cfg)};
+        check& r = l.checks[ready];
+        r.override = override_kind::replace;
+        r.level = "ready";
+        r.period = cfg.check_period;
+        r.timeout = cfg.check_timeout;
+        r.threshold = cfg.check_threshold;
+        exec_check e;
+        e.command = ready_check_command(cfg, peer);
+        e.service_context = cfg.service_name;  // its user, group and environment: reads the 0600 file
+        r.exec = std::move(e);
+        if (cfg.on_check_failure != "off") {
+            s.on_check_failure[alive] = cfg.on_check_failure;
+            s.on_check_failure[ready] = cfg.on_check_failure;
+        }
+    }
+    if (cfg.metrics) {
+        service& x = l.services[exporter_service_name(cfg)];
+        x.override = override_kind::replace;
+        x.summary = "Prometheus exporter for Redis";
+        x.command = exporter_command(cfg, peer);
+        x.user = cfg.user;
+        x.group = cfg.group;
+        x.startup = "enabled";
+        x.after = {cfg.service_name};
+        // The exporter reads its password file once, at start: a new password changes this digest,
+        // the plan differs and the reconciler restarts the exporter once.
+        if (peer.enable_password && cfg.secrets == secret_mode::config_file)
+            x.environment["REDISPEBBLE_SECRETS_DIGEST"] = s.environment["REDISPEBBLE_SECRETS_DIGEST"];
+        else if (peer.enable_password)  // command-line mode: Redis's command in the plan holds the password
+            x.environment["REDISPEBBLE_SECRETS_DIGEST"] = "sha256:" + sha256_hex(s.command.value_or(""));
+        if (s.environment.count("REDISPEBBLE_FILES_DIGEST"))
+            x.environment["REDISPEBBLE_FILES_DIGEST"] = s.environment["REDISPEBBLE_FILES_DIGEST"];
     }
     s.environment[std::string(layer_fingerprint_key)] = "sha256:" + sha256_hex(to_yaml(l));
     return l;

@@ -21,6 +21,7 @@
 #include <fmt/core.h>
 
 #include <arpa/inet.h>
+#include <cstring>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -874,6 +875,10 @@ struct pebble_server::impl : detail::server_host {
             if (auto r = only({http::verb::get, http::verb::post})) return *r;
             return method == http::verb::get ? list_checks(t) : post_checks(req.body());
         }
+        if (p == "/v1/checks/refresh") {
+            if (auto r = only({http::verb::post})) return *r;
+            return error(500, "internal error: refresh is served asynchronously");
+        }
         if (p == "/v1/signals") {
             if (auto r = only({http::verb::post})) return *r;
             return signals(req.body());
@@ -1469,17 +1474,7 @@ struct pebble_server::impl : detail::server_host {
         for (const auto& [name, c] : plan_locked().checks) {
             if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
             if (!level.empty() && c.level.value_or("") != level) continue;
-            const check_state& st = checks[name];
-            json::object o;
-            o["name"] = name;
-            if (c.level) o["level"] = *c.level;
-            o["startup"] = c.startup.value_or("enabled");
-            o["status"] = st.stopped ? "inactive" : st.status;
-            if (!st.stopped || st.successes) o["successes"] = st.successes;
-            if (st.failures) o["failures"] = st.failures;
-            o["threshold"] = c.threshold.value_or(3);
-            if (!st.stopped && !st.change_id.empty()) o["change-id"] = st.change_id;
-            a.push_back(std::move(o));
+            a.push_back(check_info_locked(name, c));
         }
         return sync(std::move(a));
     }
@@ -1514,70 +1509,332 @@ struct pebble_server::impl : detail::server_host {
         return sync(json::object{{"changed", std::move(changed)}});
     }
 
-    // Runs due checks (tcp, exec; http is not run and stays up) on the checker thread.
+    /// The check as it runs: an exec check with its service-context merged in (Pebble's
+    /// mergeServiceContext: the service's environment, user, group and working-dir, overridden by
+    /// the check's own).
+    static redispebble::check merged_check_locked(const layer& plan, const redispebble::check& c) {
+        if (!c.exec || !c.exec->service_context || c.exec->service_context->empty()) return c;
+        auto it = plan.services.find(*c.exec->service_context);
+        if (it == plan.services.end()) return c;
+        const redispebble::service& svc = it->second;
+        redispebble::check out = c;
+        exec_check& e = *out.exec;
+        std::map<std::string, std::string> env = svc.environment;
+        for (const auto& [k, v] : c.exec->environment) env[k] = v;
+        e.environment = std::move(env);
+        if (!e.user_id) e.user_id = svc.user_id;
+        if (!e.user || e.user->empty()) e.user = svc.user;
+        if (!e.group_id) e.group_id = svc.group_id;
+        if (!e.group || e.group->empty()) e.group = svc.group;
+        if (!e.working_dir || e.working_dir->empty()) e.working_dir = svc.working_dir;
+        return out;
+    }
+
+    /// The task log line Pebble writes for a check's error (errorDetails: the message, then
+    /// "; " and the details when there are any).
+    struct check_error {
+        std::string message;  ///< err.Error(): "exit status 1", "non-2xx status code 500", ...
+        std::string details;  ///< the last lines of output or of the response body
+        std::string full() const { return details.empty() ? message : message + "; " + details; }
+    };
+
+    void check_task_log_locked(const std::string& name, const std::string& level, const std::string& text) {
+        auto it = changes.find(checks[name].change_id);
+        if (it == changes.end() || it->second->ready || it->second->tasks.empty()) return;
+        it->second->tasks.front().log.push_back(log_prefix(level.c_str()) + text);
+    }
+
+    /// One result of a running check, as Pebble's doPerformCheck / doRecoverCheck count it: a
+    /// failure below the threshold is logged in the task; at the threshold the perform-check
+    /// change ends in Error with the error, the services' on-check-failure actions run and a
+    /// recover-check change begins; a success in recover-check ends it (Done) and a new
+    /// perform-check begins.
+    void record_check_result_locked(const std::string& name, const redispebble::check& c,
+                                    const std::optional<check_error>& err) {
+        check_state& st = checks[name];
+        const std::int64_t threshold = c.threshold.value_or(3);
+        if (!err) {
+            if (st.status == "down") {
+                st.successes = 1;
+                st.failures = 0;
+                end_check_change_locked(name, "Done");
+                begin_check_change_locked(name, c, "perform-check");
+            } else {
+                ++st.successes;
+                if (st.failures > 0)
+                    check_task_log_locked(name, "INFO", fmt::format("succeeded after {} {}", st.failures,
+                                                                    st.failures == 1 ? "failure" : "failures"));
+                st.failures = 0;
+            }
+            st.status = "up";
+            return;
+        }
+        ++st.failures;
+        if (st.status == "down") {  // recover-check: every failure is logged
+            check_task_log_locked(name, "ERROR", err->full());
+            return;
+        }
+        if (st.failures < threshold) {
+            check_task_log_locked(name, "ERROR", err->full());
+            return;
+        }
+        st.status = "down";
+        end_check_change_locked(name, "Error", err->message);
+        check_failed_locked(name);
+        begin_check_change_locked(name, c, "recover-check");
+    }
+
+    /// What Pebble's ServiceManager.CheckFailed does: every service whose on-check-failure names
+    /// the check gets its action (servstate's checkFailed). restart: a running service's process
+    /// group gets SIGTERM (SIGKILL after its kill-delay) and, once it has exited, the service is
+    /// started again after its backoff; a service in backoff keeps waiting for it. shutdown,
+    /// failure-shutdown, success-shutdown: Pebble would exit; here every service is stopped and
+    /// record().shutdown says which. ignore: nothing.
+    void check_failed_locked(const std::string& check_name) {
+        const layer p = plan_locked();
+        for (const auto& [svc_name, cfg] : p.services) {
+            auto a = cfg.on_check_failure.find(check_name);
+            if (a == cfg.on_check_failure.end()) continue;
+            const std::string& action = a->second;
+            auto sit = services.find(svc_name);
+            if (sit == services.end()) continue;
+            service_t& s = sit->second;
+            const bool running = s.current == "active" || s.current == "starting";
+            if (!running && s.current != "backoff") continue;  // stopped, error: ignored, as Pebble does
+            if (action == "ignore") continue;
+            if (action == "shutdown" || action == "failure-shutdown" || action == "success-shutdown") {
+                rec.shutdown = action == "success-shutdown" ? "success" : "failure";
+                std::vector<std::shared_ptr<child_process>> procs;
+                for (auto& [n, sv] : services) {
+                    if (sv.process) procs.push_back(sv.process);
+                    sv.process.reset();
+                    if (sv.current != "inactive") sv.since = now_rfc3339();
+                    sv.current = "inactive";
+                }
+                std::thread([procs] {
+                    for (auto& proc : procs) proc->terminate(std::chrono::seconds(5));
+                }).detach();
+                return;
+            }
+            if (action != "restart" || !running || s.stopping || !s.process) continue;
+            ++rec.check_restarts[svc_name];
+            std::chrono::milliseconds kill_delay{5000};
+            if (cfg.kill_delay) kill_delay = std::chrono::milliseconds(parse_go_duration(*cfg.kill_delay).value_or(5000000000) / 1000000);
+            // The monitor sees the process gone and restarts the service after its backoff.
+            std::thread([proc = s.process, kill_delay] { proc->terminate(kill_delay); }).detach();
+        }
+    }
+
+    // Runs due checks (http, tcp, exec) on the checker thread.
     void run_checks() {
         while (!stopping) {
             std::vector<std::pair<std::string, redispebble::check>> due;
             {
                 std::lock_guard<std::mutex> lock(m);
                 const auto now = std::chrono::steady_clock::now();
-                for (const auto& [name, c] : plan_locked().checks) {
+                const layer plan = plan_locked();
+                for (const auto& [name, c] : plan.checks) {
                     check_state& st = checks[name];
                     if (st.stopped || c.startup == "disabled" || st.next_run > now) continue;
                     const auto period = std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
+                    // Pebble's ticker: the first run is one period after the check starts.
+                    if (st.next_run == std::chrono::steady_clock::time_point{}) {
+                        st.next_run = now + period;
+                        continue;
+                    }
                     st.next_run = now + period;
-                    due.emplace_back(name, c);
+                    due.emplace_back(name, merged_check_locked(plan, c));
                 }
             }
             for (const auto& [name, c] : due) {
-                const bool ok = run_check(c);
+                auto err = run_check(c, stopping);
                 std::lock_guard<std::mutex> lock(m);
                 check_state& st = checks[name];
-                if (st.stopped) continue;
-                if (ok) {
-                    ++st.successes;
-                    st.failures = 0;
-                    if (st.status == "down") {
-                        end_check_change_locked(name, "Done");
-                        begin_check_change_locked(name, c, "perform-check");
-                    }
-                    st.status = "up";
-                } else if (++st.failures >= c.threshold.value_or(3) && st.status != "down") {
-                    st.status = "down";
-                    end_check_change_locked(name, "Error", fmt::format("check failed {} times in a row", st.failures));
-                    begin_check_change_locked(name, c, "recover-check");
-                }
+                if (st.stopped || stopping) continue;
+                record_check_result_locked(name, c, err);
             }
             for (int i = 0; i < 5 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
         }
     }
 
-    static bool run_check(const redispebble::check& c) {
+    /// POST /v1/checks/refresh (Pebble's v1PostChecksRefresh): {"name": N} runs the check now. A
+    /// running check counts the result as a periodic run does and its period starts again; a
+    /// stopped one is run directly and nothing is recorded. {"info": <check info>, "error": E}
+    /// with E omitted on success. 400 "must specify check name", 404 "cannot find check with name".
+    awaitable<reply> refresh_check(const std::string& body) {
+        reply err;
+        auto v = decode_body(body, err);
+        if (!v) co_return err;
+        if (!v->is_object()) co_return error(400, "cannot decode data from request body: expected an object");
+        const std::string name = str_of(v->as_object(), "name");
+        if (name.empty()) co_return error(400, "must specify check name");
+        redispebble::check c;
+        {
+            std::lock_guard<std::mutex> lock(m);
+            const layer plan = plan_locked();
+            auto it = plan.checks.find(name);
+            if (it == plan.checks.end()) co_return error(404, fmt::format("cannot find check with name \"{}\"", name));
+            c = merged_check_locked(plan, it->second);
+        }
+        // Run it on a helper thread: an exec check can take up to its timeout.
+        auto result = std::make_shared<std::optional<check_error>>();
+        asio::steady_timer done(io, std::chrono::steady_clock::time_point::max());
+        std::thread([this, c, result, &done] {
+            *result = run_check(c, stopping);
+            asio::post(io, [&done] { done.cancel(); });
+        }).detach();
+        error_code ec;
+        co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+        std::lock_guard<std::mutex> lock(m);
+        check_state& st = checks[name];
+        if (!st.stopped && !st.change_id.empty()) {
+            record_check_result_locked(name, c, *result);
+            st.next_run = std::chrono::steady_clock::now() +
+                          std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
+        }
+        json::object out{{"info", check_info_locked(name, c)}};
+        if (*result) out["error"] = (*result)->full();
+        co_return sync(std::move(out));
+    }
+
+    /// One entry of GET /v1/checks (Pebble's checkInfo).
+    json::object check_info_locked(const std::string& name, const redispebble::check& c) {
+        const check_state& st = checks[name];
+        json::object o;
+        o["name"] = name;
+        if (c.level) o["level"] = *c.level;
+        o["startup"] = c.startup.value_or("enabled");
+        o["status"] = st.stopped ? "inactive" : st.status;
+        o["successes"] = st.successes;
+        if (st.failures) o["failures"] = st.failures;
+        o["threshold"] = c.threshold.value_or(3);
+        if (!st.stopped && !st.change_id.empty()) o["change-id"] = st.change_id;
+        return o;
+    }
+
+    /// The last `n` lines of `text` (Pebble's servicelog.LastLines for check errors).
+    static std::string last_lines(const std::string& text, std::size_t n) {
+        std::vector<std::string> lines;
+        std::istringstream in(text);
+        for (std::string l; std::getline(in, l);) lines.push_back(l);
+        while (!lines.empty() && lines.back().empty()) lines.pop_back();
+        std::string out;
+        for (std::size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+            out += (out.empty() ? "" : "\n") + lines[i];
+        return out;
+    }
+
+    /// Runs one check the way Pebble's checkers do (internals/overlord/checkstate/checkers.go);
+    /// nullopt on success. http: GET the URL (http:// only here), 2xx passes, otherwise
+    /// "non-2xx status code N" with the first lines of the body. tcp: connect to host (default
+    /// localhost) and port. exec: the command split like Pebble (shlex), with the check's
+    /// environment, user, group and working-dir; exit 0 passes, otherwise "exit status N" with
+    /// the last 5 lines of output. Every kind ends with "check timed out after <timeout>".
+    static std::optional<check_error> run_check(const redispebble::check& c, const std::atomic<bool>& stopping) {
+        const auto timeout_ns = parse_go_duration(c.timeout.value_or("3s")).value_or(3000000000);
+        const auto timeout = std::chrono::milliseconds(timeout_ns / 1000000);
+        const check_error timed_out{fmt::format("check timed out after {}", format_go_duration(timeout_ns)), ""};
         if (c.tcp) {
-            int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-            sockaddr_in addr{};
-            addr.sin_family = AF_INET;
-            addr.sin_port = htons(static_cast<std::uint16_t>(c.tcp->port.value_or(0)));
-            ::inet_pton(AF_INET, c.tcp->host.value_or("127.0.0.1") == "localhost" ? "127.0.0.1" : c.tcp->host.value_or("127.0.0.1").c_str(),
-                        &addr.sin_addr);
-            const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-            ::close(fd);
-            return ok;
+            const std::string host = c.tcp->host.value_or("localhost");
+            const auto port = static_cast<std::uint16_t>(c.tcp->port.value_or(0));
+            asio::io_context ctx;
+            beast::tcp_stream stream(ctx);
+            error_code ec;
+            asio::ip::tcp::resolver resolver(ctx);
+            auto results = resolver.resolve(host, std::to_string(port), ec);
+            if (ec) return check_error{fmt::format("dial tcp: lookup {}: {}", host, ec.message()), ""};
+            stream.expires_after(timeout);
+            stream.async_connect(results, [&](error_code e, const auto&) { ec = e; });
+            ctx.run();
+            if (ec == beast::error::timeout) return timed_out;
+            if (ec) return check_error{fmt::format("dial tcp {}:{}: connect: {}", host, port, ec.message()), ""};
+            return std::nullopt;
+        }
+        if (c.http) {
+            const std::string url = c.http->url.value_or("");
+            const std::string scheme = "http://";
+            if (url.rfind(scheme, 0) != 0)
+                return check_error{fmt::format("Get \"{}\": unsupported protocol scheme (the test server runs http:// only)", url), ""};
+            std::string rest = url.substr(scheme.size());
+            const auto slash = rest.find('/');
+            std::string hostport = rest.substr(0, slash);
+            std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+            std::string host = hostport, port = "80";
+            if (auto colon = hostport.rfind(':'); colon != std::string::npos && hostport.find(']', colon) == std::string::npos) {
+                host = hostport.substr(0, colon);
+                port = hostport.substr(colon + 1);
+            }
+            if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+            asio::io_context ctx;
+            beast::tcp_stream stream(ctx);
+            beast::flat_buffer buf;
+            http::response_parser<http::string_body> parser;
+            parser.body_limit(1 << 20);
+            http::request<http::empty_body> req{http::verb::get, target, 11};
+            req.set(http::field::host, hostport);
+            req.set(http::field::user_agent, "Go-http-client/1.1");
+            for (const auto& [k, v] : c.http->headers) req.set(k, v);
+            error_code ec;
+            asio::ip::tcp::resolver resolver(ctx);
+            auto results = resolver.resolve(host, port, ec);
+            if (ec) return check_error{fmt::format("Get \"{}\": dial tcp: lookup {}: {}", url, host, ec.message()), ""};
+            stream.expires_after(timeout);
+            stream.async_connect(results, [&](error_code e, const auto&) {
+                if (e) {
+                    ec = e;
+                    return;
+                }
+                http::async_write(stream, req, [&](error_code e2, std::size_t) {
+                    if (e2) {
+                        ec = e2;
+                        return;
+                    }
+                    http::async_read(stream, buf, parser, [&](error_code e3, std::size_t) { ec = e3; });
+                });
+            });
+            ctx.run();
+            if (ec == beast::error::timeout) return timed_out;
+            if (ec) return check_error{fmt::format("Get \"{}\": {}", url, ec.message()), ""};
+            const unsigned status = parser.get().result_int();
+            if (status < 200 || status > 299)
+                return check_error{fmt::format("non-2xx status code {}", status), last_lines(parser.get().body().substr(0, 1024), 5)};
+            return std::nullopt;
         }
         if (c.exec && c.exec->command) {
             try {
                 process_options po;
                 po.argv = shlex_split(*c.exec->command);
+                if (po.argv.empty()) return check_error{"cannot parse command: empty command", ""};
                 po.environment = c.exec->environment;
+                po.working_dir = c.exec->working_dir.value_or("");
+                if (c.exec->user && !c.exec->user->empty()) po.user = c.exec->user;
+                if (c.exec->group && !c.exec->group->empty()) po.group = c.exec->group;
+                if (po.user && !po.group) {
+                    // Pebble's NormalizeUidGid: a user without a group runs with the user's primary group.
+                    if (const passwd* pw = ::getpwnam(po.user->c_str()))
+                        if (const group* gr = ::getgrgid(pw->pw_gid)) po.group = std::string(gr->gr_name);
+                }
+                if (::geteuid() != 0) {
+                    po.user.reset();
+                    po.group.reset();
+                }
                 child_process p(po);
-                const auto timeout = std::chrono::nanoseconds(parse_go_duration(c.timeout.value_or("3s")).value_or(3000000000));
-                auto code = p.wait_for(std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
-                return code && *code == 0;
-            } catch (const std::exception&) {
-                return false;
+                std::optional<int> code;
+                for (auto waited = std::chrono::milliseconds(0); !code && waited < timeout && !stopping;
+                     waited += std::chrono::milliseconds(20))
+                    code = p.wait_for(std::min(std::chrono::milliseconds(20), timeout - waited));
+                if (!code) {
+                    p.terminate(std::chrono::milliseconds(1000));
+                    return timed_out;
+                }
+                if (*code == 0) return std::nullopt;
+                if (*code > 128) return check_error{fmt::format("signal: {}", ::strsignal(*code - 128)), last_lines(p.output(), 5)};
+                return check_error{fmt::format("exit status {}", *code), last_lines(p.output(), 5)};
+            } catch (const std::exception& e) {
+                return check_error{e.what(), ""};
             }
         }
-        return true;
+        return std::nullopt;
     }
 
     reply signals(const std::string& body) {
@@ -1778,6 +2035,8 @@ struct pebble_server::impl : detail::server_host {
             if (req.method() == http::verb::get && t.path.rfind("/v1/changes/", 0) == 0 && t.path.size() > 5 &&
                 t.path.compare(t.path.size() - 5, 5, "/wait") == 0)
                 r = co_await wait_change(t);
+            else if (req.method() == http::verb::post && t.path == "/v1/checks/refresh")
+                r = co_await refresh_check(req.body());
             else
                 r = route(req);
             std::string wire = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nDate: {}\r\n", r.status, status_text(r.status),

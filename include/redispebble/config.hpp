@@ -46,6 +46,16 @@ struct redis_config {
     /// `tls-auth-clients`: "yes", "no" or "optional" (default, as the reference charm passes
     /// `--tls-auth-clients optional`); used only with enable_tls.
     tls_client_auth tls_auth_clients = tls_client_auth::optional;
+    // What the reference operator (redis-k8s) runs beside Redis: persistence, checks, an exporter.
+    bool appendonly = true;                        ///< `appendonly`: `--appendonly yes|no` (redis-k8s: yes)
+    std::string logfile;                           ///< `logfile`: "" = stdout (Pebble's logs); else an absolute path
+    bool health_checks = true;                     ///< `health-checks`: the layer's `alive` and `ready` checks
+    std::string check_period = "10s";              ///< `check-period`: Go duration, both checks
+    std::string check_timeout = "3s";              ///< `check-timeout`: Go duration, both checks
+    int check_threshold = 3;                       ///< `check-threshold`: 1-100 failures before `down`
+    std::string on_check_failure = "restart";      ///< `on-check-failure`: restart | ignore | shutdown | off
+    bool metrics = false;                          ///< `metrics`: a `redis_exporter` service beside Redis
+    std::uint16_t metrics_port = 9121;             ///< `metrics-port`: the exporter's port (on bind-address)
 
     friend bool operator==(const redis_config&, const redis_config&) = default;
 };
@@ -55,10 +65,13 @@ struct peer_data {
     secret admin_password;    ///< `admin-password`; empty: not yet set by the leader
     std::string current_master; ///< `current-master`: hostname of the master; empty: not yet elected
     std::string hostname;     ///< `hostname`: this unit's hostname, announced to replicas
+    /// `enable-password`: false is redis-k8s's legacy mode: no requirepass/masterauth, no secrets
+    /// file, `--protected-mode no`. Anyone who reaches the port can read and write every key.
+    bool enable_password = true;
 
-    /// True when everything a unit needs is there.
+    /// True when everything a unit needs is there (the password only when enable_password).
     [[nodiscard]] bool complete() const noexcept {
-        return !admin_password.empty() && !current_master.empty() && !hostname.empty();
+        return (!enable_password || !admin_password.empty()) && !current_master.empty() && !hostname.empty();
     }
     /// True when this unit is the current master.
     [[nodiscard]] bool is_master() const noexcept { return current_master == hostname; }
@@ -90,6 +103,9 @@ struct peer_data {
 /// `bind-address` one IPv4 (dotted quad, no leading zeros) or IPv6 literal, checked by a small
 /// parser here (the core makes no OS calls, so no inet_pton): no host names, zone ids, `*` or
 /// Redis's `-` prefix. Booleans are only `true` and `false` (not YAML 1.1's yes/no/on/off).
+/// `logfile` empty or an absolute path without NUL, CR, LF or '"'; `check-period` and
+/// `check-timeout` positive Go durations (timeout below period); `check-threshold` 1-100;
+/// `on-check-failure` one of restart, ignore, shutdown, off; `metrics-port` 1-65535 and not `port`.
 void validate(const redis_config& cfg);
 
 /// Checks peer data built in code with the same rules as load_peer_data: the password valid UTF-8

@@ -48,6 +48,9 @@ struct pebble_request {
     secret stdin_data;                       ///< exec: standard input (the probe's AUTH line)
     std::chrono::milliseconds timeout{0};    ///< exec: Pebble kills the command after it; pause: the delay
     int log_lines = 0;                       ///< get_logs: how many of the last lines
+    /// restart/start: every service to act on in one change (`service` is the first); the
+    /// exporter goes with Redis when both changed.
+    std::vector<std::string> services;
 };
 [[nodiscard]] std::string_view to_string(pebble_request::kind k) noexcept;
 

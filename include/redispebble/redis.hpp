@@ -25,11 +25,13 @@ struct redis_flag {
 };
 
 /// The redis-server options, in this order:
-/// `--requirepass P --bind ADDR --masterauth P --replica-announce-ip HOST`; with TLS
+/// `--requirepass P --bind ADDR --masterauth P --replica-announce-ip HOST` (no requirepass and
+/// masterauth when !peer.enable_password); with TLS
 /// `--tls-port PORT --port 0 --tls-auth-clients yes|no|optional --tls-cert-file S/redis.crt
 /// --tls-key-file S/redis.key
 /// --tls-ca-cert-file S/ca.crt`, otherwise `--port PORT`; on a replica `--replicaof MASTER PORT`
-/// and, with TLS, `--tls-replication yes`. S is cfg.storage_path.
+/// and, with TLS, `--tls-replication yes`; then `--appendonly yes|no --dir S`, `--logfile F` when
+/// cfg.logfile is set, and `--protected-mode no` when !peer.enable_password. S is cfg.storage_path.
 /// Precondition: peer.complete() (throws input_error naming the missing key otherwise). Also
 /// throws input_error, naming the key, when validate(cfg) or validate(peer) rejects the inputs
 /// (see config.hpp): every value here becomes one argv word redis-server must read as a value.
@@ -124,6 +126,30 @@ struct certificate_plan_result {
 
 /// The environment key of the service that records which layer we applied (see make_layer).
 inline constexpr std::string_view layer_fingerprint_key = "REDISPEBBLE_LAYER_FINGERPRINT";
+/// Path of the file the `ready` check reads its password from: S/redispebble-client-auth (the
+/// raw password, 0600, user:group).
+[[nodiscard]] std::string client_auth_file_path(const redis_config& cfg);
+/// Path of the exporter's `-redis.password-file`: S/redispebble-exporter-passwords.json, a JSON
+/// object {"redis://HOST:PORT": "password"} (redis_exporter's format; rediss:// with TLS).
+[[nodiscard]] std::string exporter_password_file_path(const redis_config& cfg);
+/// The address a local client (check, exporter) uses: 127.0.0.1 for bind 0.0.0.0, ::1 for ::,
+/// otherwise the bind address.
+[[nodiscard]] std::string local_address(const redis_config& cfg);
+/// The 0600 files the companions need, with a password (none when !peer.enable_password): the
+/// client-auth file when cfg.health_checks, the exporter's password file when cfg.metrics.
+[[nodiscard]] std::vector<file_spec> companion_files(const redis_config& cfg, const peer_data& peer);
+/// The `ready` check's command. With a password: `/bin/sh -c 'exec redis-cli -e -h H -p P [TLS]
+/// -x AUTH < S/redispebble-client-auth'` (redis-cli has no password-file flag; `-x` reads the last
+/// argument from stdin, so the password is in no argv, environment or plan; `-e` makes an error
+/// reply exit 1). Without: `redis-cli -e -h H -p P [TLS] PING`. TLS: `--tls --cacert S/ca.crt
+/// --cert S/redis.crt --key S/redis.key`.
+[[nodiscard]] std::string ready_check_command(const redis_config& cfg, const peer_data& peer);
+/// The exporter's command: `prometheus-redis-exporter -redis.addr redis[s]://H:P
+/// -web.listen-address BIND:METRICS_PORT [-redis.password-file F] [-tls-ca-cert-file S/ca.crt
+/// -tls-client-cert-file S/redis.crt -tls-client-key-file S/redis.key]`.
+[[nodiscard]] std::string exporter_command(const redis_config& cfg, const peer_data& peer);
+/// The exporter's Pebble service name: `<service-name>-exporter`.
+[[nodiscard]] std::string exporter_service_name(const redis_config& cfg);
 
 /// The Pebble layer: summary and description "Redis layer"; service cfg.service_name with
 /// override replace, the command above, user and group, working-dir the storage path (where
@@ -137,6 +163,13 @@ inline constexpr std::string_view layer_fingerprint_key = "REDISPEBBLE_LAYER_FIN
 /// layers merge into the service (see docs/reconcile.md). It reveals nothing the layer does not
 /// already show: the secrets digest is an HMAC keyed by a random key only the container's 0600
 /// secrets file holds (in secret_mode::command_line the password is in the plan anyway).
+/// With cfg.health_checks: checks `<service>-alive` (level alive, tcp on local_address:port) and
+/// `<service>-ready` (level ready, exec ready_check_command with service-context the service),
+/// both with check-period, check-timeout, check-threshold; the service's on-check-failure maps
+/// both to cfg.on_check_failure (none when "off"). With cfg.metrics: service
+/// `<service>-exporter` (exporter_command, user/group, startup enabled, after the service,
+/// environment REDISPEBBLE_SECRETS_DIGEST and REDISPEBBLE_FILES_DIGEST as the service's, so a new
+/// password or certificate changes it).
 [[nodiscard]] layer make_layer(const redis_config& cfg, const peer_data& peer,
                                const std::vector<file_spec>& certificate_files = {},
                                const secret& secrets_key = {});

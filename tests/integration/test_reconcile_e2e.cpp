@@ -177,7 +177,7 @@ TEST_CASE("A fresh unit becomes Active and reconciling again restarts nothing an
         INFO(describe(first));
         REQUIRE(first.status == unit_status::active);
         CHECK(first.restarts() == 1);
-        CHECK(first.writes() == 3);  // the storage directory, the secrets file, the layer
+        CHECK(first.writes() == 4);  // the storage directory, the secrets file, the ready check's client-auth file, the layer
         CHECK(first.redis_state == "role master");
         CHECK(eventually([&] { return has(cli("127.0.0.1", port, "first-Password", {"PING"}).out, "PONG"); }));
         CHECK(has(cli("127.0.0.1", port, std::nullopt, {"PING"}).out, "NOAUTH"));
@@ -264,7 +264,7 @@ TEST_CASE("TLS units use the pushed certificates and a missing one is Blocked", 
         auto r = run(pebble->socket_path(), inputs);
         INFO(describe(r));
         REQUIRE(r.status == unit_status::active);
-        CHECK(r.writes() == 6);  // storage directory, secrets file, three certificates, the layer
+        CHECK(r.writes() == 7);  // storage directory, secrets file, client-auth file, three certificates, the layer
         for (auto f : {"redis.crt", "redis.key", "ca.crt"})
             CHECK(std::filesystem::exists(inputs.config.storage_path + "/" + f));
         CHECK(eventually([&] { return has(cli("127.0.0.1", port, "tls-Pass", {"PING"}, certs.path).out, "PONG"); }));

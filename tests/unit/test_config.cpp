@@ -131,7 +131,8 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
     CHECK(e.key() == "prot");
     CHECK(e.message() ==
           "unknown key \"prot\"; known keys: enable-tls, port, storage-path, service-name, layer-label, container-name, "
-          "user, group, bind-address, secrets, tls-auth-clients");
+          "user, group, bind-address, secrets, tls-auth-clients, appendonly, logfile, health-checks, check-period, "
+          "check-timeout, check-threshold, on-check-failure, metrics, metrics-port");
     e = config_error("enable-tls: yes\n");
     CHECK(e.message().find("yes/no/on/off are not accepted") != std::string::npos);
     CHECK(config_error("enable-tls: True\n").key() == "enable-tls");

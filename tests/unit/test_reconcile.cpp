@@ -11,6 +11,7 @@ namespace {
 desired_state ready_master() {
     desired_state d;
     d.config.storage_path = "/var/lib/redis";
+    d.config.health_checks = false;  // the checks' client-auth file: tests/unit/test_companions.cpp
     d.peer.admin_password = secret("s3cret pass");
     d.peer.current_master = "redis-0";
     d.peer.hostname = "redis-0";

@@ -35,7 +35,7 @@ TEST_CASE("Master flags without TLS are in the charm's order", "[redis]") {
     redis_config cfg;
     auto flags = redis_flags(cfg, peer("pw", "redis-0", "redis-0"));
     CHECK(argv_of(flags) == words{"--requirepass", "pw", "--bind", "0.0.0.0", "--masterauth", "pw",
-                                  "--replica-announce-ip", "redis-0", "--port", "6379"});
+                                  "--replica-announce-ip", "redis-0", "--port", "6379", "--appendonly", "yes", "--dir", "/var/lib/redis"});
     CHECK(flags[0].is_secret);
     CHECK_FALSE(flags[1].is_secret);
     CHECK(flags[2].is_secret);
@@ -51,7 +51,7 @@ TEST_CASE("Replica flags with TLS interpolate the storage path and replicate ove
           words{"--requirepass", "pw", "--bind", "0.0.0.0", "--masterauth", "pw", "--replica-announce-ip", "redis-1",
                 "--tls-port", "6380", "--port", "0", "--tls-auth-clients", "optional", "--tls-cert-file", "/srv/redis/redis.crt", "--tls-key-file",
                 "/srv/redis/redis.key", "--tls-ca-cert-file", "/srv/redis/ca.crt", "--replicaof", "redis-0", "6380",
-                "--tls-replication", "yes"});
+                "--tls-replication", "yes", "--appendonly", "yes", "--dir", "/srv/redis/"});
     // The original design's bug: an uninterpolated placeholder.
     for (const auto& w : argv_of(flags)) CHECK_FALSE(contains(w, "{"));
 }
@@ -66,7 +66,7 @@ TEST_CASE("Flags need complete peer data and name what is missing", "[redis]") {
 TEST_CASE("describe redacts the passwords", "[redis]") {
     auto text = describe(redis_flags({}, peer("hunter2", "m", "h")));
     CHECK(text == "--requirepass <redacted> --bind 0.0.0.0 --masterauth <redacted> --replica-announce-ip h "
-                  "--port 6379 --replicaof m 6379");
+                  "--port 6379 --replicaof m 6379 --appendonly yes --dir /var/lib/redis");
 }
 
 TEST_CASE("The default layer keeps the password out of the command and the plan", "[redis]") {
@@ -83,7 +83,8 @@ TEST_CASE("The default layer keeps the password out of the command and the plan"
     CHECK(s.group == "redis");
     const auto argv = parse_service_command(*s.command).base;
     CHECK(argv == words{"redis-server", "/var/lib/redis/redispebble-secrets.conf", "--bind", "0.0.0.0",
-                        "--replica-announce-ip", "redis-1", "--port", "6379", "--replicaof", "redis-0", "6379"});
+                        "--replica-announce-ip", "redis-1", "--port", "6379", "--replicaof", "redis-0", "6379",
+                        "--appendonly", "yes", "--dir", "/var/lib/redis"});
     CHECK_FALSE(contains(*s.command, "s3cret"));
     for (const auto& [k, v] : s.environment) CHECK_FALSE(contains(v, "s3cret"));
     CHECK(s.environment.at("REDISPEBBLE_SECRETS_DIGEST").rfind("hmac-sha256:", 0) == 0);
@@ -222,12 +223,12 @@ TEST_CASE("Master flags with TLS and replica flags without TLS are exact", "[red
     CHECK(argv_of(redis_flags(cfg, peer("pw", "redis-1", "redis-1"))) ==
           words{"--requirepass", "pw", "--bind", "::", "--masterauth", "pw", "--replica-announce-ip", "redis-1",
                 "--tls-port", "6379", "--port", "0", "--tls-auth-clients", "optional", "--tls-cert-file", "/data/redis.crt", "--tls-key-file",
-                "/data/redis.key", "--tls-ca-cert-file", "/data/ca.crt"});
+                "/data/redis.key", "--tls-ca-cert-file", "/data/ca.crt", "--appendonly", "yes", "--dir", "/data"});
     cfg.enable_tls = false;
     cfg.port = 7000;
     CHECK(argv_of(redis_flags(cfg, peer("pw", "10.0.0.1", "10.0.0.2"))) ==
           words{"--requirepass", "pw", "--bind", "::", "--masterauth", "pw", "--replica-announce-ip", "10.0.0.2",
-                "--port", "7000", "--replicaof", "10.0.0.1", "7000"});
+                "--port", "7000", "--replicaof", "10.0.0.1", "7000", "--appendonly", "yes", "--dir", "/data"});
     // Another storage path really is another path: nothing is a fixed string.
     cfg.enable_tls = true;
     cfg.storage_path = "/srv/other dir";
@@ -391,7 +392,7 @@ TEST_CASE("The config-file command is redis-server then the secrets file then th
           "redis-server '/srv/redis data/redispebble-secrets.conf' --bind 0.0.0.0 --replica-announce-ip 10.0.0.2 "
           "--tls-port 6380 --port 0 --tls-auth-clients optional --tls-cert-file '/srv/redis data/redis.crt' --tls-key-file "
           "'/srv/redis data/redis.key' --tls-ca-cert-file '/srv/redis data/ca.crt' --replicaof 10.0.0.1 6380 "
-          "--tls-replication yes");
+          "--tls-replication yes --appendonly yes --dir '/srv/redis data'");
     const layer l = make_layer(cfg, p);
     const service& s = l.services.at("redis");
     CHECK(s.command == command);

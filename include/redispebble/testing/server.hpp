@@ -54,6 +54,12 @@ struct server_record {
     std::map<std::string, int> restarts;  ///< service -> restarts (restart action, or replan of a changed config)
     int layers_added = 0;
     int files_written = 0;
+    /// service -> restarts made by its `on-check-failure: restart` when a check reached its threshold
+    std::map<std::string, int> check_restarts;
+    /// "" until a check's `on-check-failure` asked for a shutdown: then "failure" (shutdown,
+    /// failure-shutdown) or "success" (success-shutdown). Pebble would exit; the server stops
+    /// every service and keeps answering.
+    std::string shutdown;
 };
 
 /// A fault the next requests get.

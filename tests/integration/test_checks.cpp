@@ -1,0 +1,275 @@
+// Pebble's health checks on the test server and, with PEBBLE_BIN, on real Pebble v1.26: http, tcp
+// and exec checks run with their period and threshold, POST /v1/checks/refresh, and a service's
+// on-check-failure (restart, ignore) when a check reaches its threshold.
+#include <redispebble/testing/server.hpp>
+
+#include "support/pebble_daemon.hpp"
+#include "support/redis_tools.hpp"
+#include "support/run_command.hpp"
+#include "support/unix_http.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <boost/json.hpp>
+
+#include <fmt/core.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+
+namespace json = boost::json;
+using redispebble::test::eventually;
+using redispebble::test::has;
+using redispebble::test::http_answer;
+using redispebble::test::temp_dir;
+using redispebble::test::unix_http;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Where the scenario runs: the test server, or real Pebble when PEBBLE_BIN names it.
+struct pebble_under_test {
+    std::unique_ptr<redispebble::testing::pebble_server> server;
+    std::unique_ptr<redispebble::test::pebble_daemon> daemon;
+    std::string socket;
+    std::string name;
+};
+
+pebble_under_test test_server() {
+    pebble_under_test p;
+    redispebble::testing::server_options o;
+    o.start_window = 300ms;
+    p.server = redispebble::testing::pebble_server::start(o);
+    p.socket = p.server->socket_path();
+    p.name = "test server";
+    return p;
+}
+
+std::optional<pebble_under_test> real_pebble() {
+    auto bin = redispebble::test::pebble_bin();
+    if (!bin) return std::nullopt;
+    pebble_under_test p;
+    p.daemon = std::make_unique<redispebble::test::pebble_daemon>(*bin);
+    p.socket = p.daemon->socket_path();
+    p.name = "real Pebble";
+    return p;
+}
+
+/// Runs `scenario` on the test server, then on real Pebble when PEBBLE_BIN is set.
+void on_each_pebble(const std::function<void(pebble_under_test&)>& scenario) {
+    {
+        auto p = test_server();
+        INFO("on the " << p.name);
+        scenario(p);
+    }
+    if (auto p = real_pebble()) {
+        INFO("on " << p->name);
+        scenario(*p);
+    } else {
+        WARN("PEBBLE_BIN not set: the scenario ran on the test server only");
+    }
+}
+
+void add_layer(const std::string& socket, const std::string& yaml) {
+    json::object body{{"action", "add"}, {"combine", true}, {"label", "checks"}, {"format", "yaml"}, {"layer", yaml}};
+    auto a = unix_http(socket, "POST", "/v1/layers", json::serialize(body));
+    INFO(a.body);
+    REQUIRE(a.status == 200);
+}
+
+void start_and_wait(const std::string& socket, const std::string& service) {
+    json::object body{{"action", "start"}, {"services", json::array{json::string(service)}}};
+    auto a = unix_http(socket, "POST", "/v1/services", json::serialize(body));
+    INFO(a.body);
+    REQUIRE(a.status == 202);
+    const json::value v = a.json();
+    const std::string id(v.as_object().at("change").as_string());
+    auto w = unix_http(socket, "GET", "/v1/changes/" + id + "/wait?timeout=20s", "", 30s);
+    INFO(w.body);
+    REQUIRE(w.status == 200);
+    const json::value wr = w.result();
+    REQUIRE(wr.as_object().at("status").as_string() == "Done");
+}
+
+json::object check_info(const std::string& socket, const std::string& name) {
+    auto a = unix_http(socket, "GET", "/v1/checks?names=" + name);
+    const json::value r = a.result();
+    if (a.status != 200 || !r.is_array() || r.as_array().empty()) return {};
+    return r.as_array().front().as_object();
+}
+
+std::string check_status(const std::string& socket, const std::string& name) {
+    auto o = check_info(socket, name);
+    auto it = o.find("status");
+    return it == o.end() ? "" : std::string(it->value().as_string());
+}
+
+std::int64_t counter(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it == o.end() ? 0 : it->value().as_int64();
+}
+
+/// Every change of `kind`, newest last.
+std::vector<json::object> changes_of(const std::string& socket, const std::string& kind) {
+    std::vector<json::object> out;
+    auto a = unix_http(socket, "GET", "/v1/changes?select=all");
+    const json::value r = a.result();
+    if (!r.is_array()) return out;
+    for (const auto& c : r.as_array())
+        if (c.as_object().at("kind").as_string() == kind) out.push_back(c.as_object());
+    std::sort(out.begin(), out.end(), [](const json::object& x, const json::object& y) {
+        return std::stoi(std::string(x.at("id").as_string())) < std::stoi(std::string(y.at("id").as_string()));
+    });
+    return out;
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+    std::ifstream in(path);
+    std::vector<std::string> out;
+    for (std::string l; std::getline(in, l);)
+        if (!l.empty()) out.push_back(l);
+    return out;
+}
+
+void touch(const std::string& path) { std::ofstream(path) << "x\n"; }
+
+} // namespace
+
+TEST_CASE("An http check is run with its period and threshold and goes down on a non-2xx answer", "[checks][http]") {
+    on_each_pebble([](pebble_under_test& p) {
+        redispebble::test::tiny_http_server web;
+        add_layer(p.socket, fmt::format("checks:\n  web:\n    override: replace\n    level: ready\n    period: 100ms\n"
+                                        "    threshold: 2\n    http:\n      url: http://127.0.0.1:{}/health\n",
+                                        web.port()));
+        CHECK(eventually([&] { return counter(check_info(p.socket, "web"), "successes") >= 2; }));
+        CHECK(web.requests >= 2);
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
+
+        web.status = 500;
+        REQUIRE(eventually([&] { return check_status(p.socket, "web") == "down"; }));
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 502);
+        auto performs = changes_of(p.socket, "perform-check");
+        REQUIRE(!performs.empty());
+        const auto& failed = performs.front();
+        CHECK(failed.at("status").as_string() == "Error");
+        CHECK(has(std::string(failed.at("err").as_string()), "non-2xx status code 500"));
+
+        web.status = 204;
+        CHECK(eventually([&] { return check_status(p.socket, "web") == "up"; }));
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
+        auto recovers = changes_of(p.socket, "recover-check");
+        REQUIRE(!recovers.empty());
+        CHECK(recovers.back().at("status").as_string() == "Done");
+    });
+}
+
+TEST_CASE("A tcp check goes down when nothing listens on its port", "[checks][tcp]") {
+    on_each_pebble([](pebble_under_test& p) {
+        const int port = redispebble::testing::free_tcp_port();
+        add_layer(p.socket, fmt::format("checks:\n  port:\n    override: replace\n    level: alive\n    period: 100ms\n"
+                                        "    threshold: 2\n    tcp:\n      port: {}\n      host: 127.0.0.1\n",
+                                        port));
+        CHECK(eventually([&] { return check_status(p.socket, "port") == "down"; }));
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=alive").status == 502);
+        redispebble::test::tiny_http_server web;  // some other port: still down
+        CHECK(check_status(p.socket, "port") == "down");
+    });
+}
+
+TEST_CASE("An exec check failing threshold times restarts a service whose on-check-failure is restart", "[checks][exec]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir dir;
+        const std::string pids = dir.path + "/pids", kept = dir.path + "/kept", fail = dir.path + "/fail";
+        add_layer(p.socket, fmt::format(
+            "services:\n"
+            "  watched:\n    override: replace\n    command: /bin/sh -c 'echo $$ >> {0}; exec sleep 1000'\n"
+            "    on-check-failure:\n      flag: restart\n"
+            "  bystander:\n    override: replace\n    command: /bin/sh -c 'echo $$ >> {1}; exec sleep 1000'\n"
+            "    on-check-failure:\n      flag: ignore\n"
+            "checks:\n  flag:\n    override: replace\n    period: 100ms\n    threshold: 2\n"
+            "    exec:\n      command: /bin/sh -c 'echo checking; test ! -e {2}'\n",
+            pids, kept, fail));
+        start_and_wait(p.socket, "watched");
+        start_and_wait(p.socket, "bystander");
+        REQUIRE(lines_of(pids).size() == 1);
+        REQUIRE(eventually([&] { return counter(check_info(p.socket, "flag"), "successes") >= 1; }));
+
+        touch(fail);
+        // Threshold reached: the perform-check change fails and the service is restarted once.
+        REQUIRE(eventually([&] { return lines_of(pids).size() == 2; }, 20s));
+        CHECK(check_status(p.socket, "flag") == "down");
+        auto performs = changes_of(p.socket, "perform-check");
+        REQUIRE(!performs.empty());
+        CHECK(performs.front().at("status").as_string() == "Error");
+        CHECK(has(std::string(performs.front().at("err").as_string()), "exit status 1"));
+        // recover-check keeps failing without restarting again (the action runs at the threshold).
+        REQUIRE(eventually([&] { return counter(check_info(p.socket, "flag"), "failures") >= 6; }, 20s));
+        CHECK(lines_of(pids).size() == 2);
+        CHECK(lines_of(kept).size() == 1);  // ignore
+        if (p.server) CHECK(p.server->record().check_restarts.at("watched") == 1);
+
+        std::filesystem::remove(fail);
+        REQUIRE(eventually([&] { return check_status(p.socket, "flag") == "up"; }));
+        auto recovers = changes_of(p.socket, "recover-check");
+        REQUIRE(!recovers.empty());
+        CHECK(recovers.back().at("status").as_string() == "Done");
+        // A failure below the threshold is in the recover task's log with the command's output.
+        auto change = unix_http(p.socket, "GET", "/v1/changes/" + std::string(recovers.back().at("id").as_string()));
+        CHECK(has(change.body, "exit status 1; checking"));
+
+        touch(fail);  // down again: a second restart
+        CHECK(eventually([&] { return lines_of(pids).size() == 3; }, 20s));
+    });
+}
+
+TEST_CASE("POST /v1/checks/refresh runs a check at once and answers its info and error", "[checks][refresh]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir dir;
+        const std::string ok = dir.path + "/ok";
+        add_layer(p.socket, fmt::format("checks:\n  slow:\n    override: replace\n    level: ready\n    period: 1h\n"
+                                        "    threshold: 3\n    exec:\n      command: /bin/sh -c 'echo not yet; test -e {}'\n",
+                                        ok));
+        auto a = unix_http(p.socket, "POST", "/v1/checks/refresh", R"({"name":"slow"})");
+        INFO(a.body);
+        REQUIRE(a.status == 200);
+        auto r = a.result().as_object();
+        CHECK(r.at("error").as_string() == "exit status 1; not yet");
+        auto info = r.at("info").as_object();
+        CHECK(info.at("name").as_string() == "slow");
+        CHECK(info.at("status").as_string() == "up");
+        CHECK(counter(info, "failures") == 1);
+        CHECK(counter(info, "threshold") == 3);
+
+        touch(ok);
+        a = unix_http(p.socket, "POST", "/v1/checks/refresh", R"({"name":"slow"})");
+        INFO(a.body);
+        REQUIRE(a.status == 200);
+        r = a.result().as_object();
+        CHECK(!r.contains("error"));
+        CHECK(counter(r.at("info").as_object(), "successes") == 1);
+        CHECK(counter(r.at("info").as_object(), "failures") == 0);
+
+        auto none = unix_http(p.socket, "POST", "/v1/checks/refresh", R"({})");
+        CHECK(none.status == 400);
+        CHECK(has(none.body, "must specify check name"));
+        auto unknown = unix_http(p.socket, "POST", "/v1/checks/refresh", R"({"name":"nope"})");
+        CHECK(unknown.status == 404);
+        CHECK(has(unknown.body, R"(cannot find check with name \"nope\")"));
+        CHECK(unix_http(p.socket, "GET", "/v1/checks/refresh").status == 405);
+
+        // A stopped check is run directly; its counters stay as they were.
+        REQUIRE(unix_http(p.socket, "POST", "/v1/checks", R"({"action":"stop","checks":["slow"]})").status == 200);
+        std::filesystem::remove(ok);
+        a = unix_http(p.socket, "POST", "/v1/checks/refresh", R"({"name":"slow"})");
+        REQUIRE(a.status == 200);
+        r = a.result().as_object();
+        CHECK(r.at("error").as_string() == "exit status 1; not yet");
+        CHECK(r.at("info").as_object().at("status").as_string() == "inactive");
+        CHECK(counter(r.at("info").as_object(), "failures") == 0);
+    });
+}

@@ -1,0 +1,258 @@
+// What runs beside Redis (issue 11), end to end with real redis-server under the test server and,
+// with PEBBLE_BIN, real Pebble v1.26: persistence across a SIGKILL, the alive/ready checks and
+// on-check-failure restarting a stopped Redis, the mode without a password, the metrics exporter.
+#include <redispebble/reconciler.hpp>
+#include <redispebble/testing/server.hpp>
+
+#include "support/pebble_daemon.hpp"
+#include "support/redis_tools.hpp"
+#include "support/run_command.hpp"
+#include "support/unix_http.hpp"
+
+#include <catch2/catch.hpp>
+
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+using namespace redispebble;
+using namespace std::chrono_literals;
+using redispebble::test::eventually;
+using redispebble::test::has;
+using redispebble::test::temp_dir;
+using redispebble::test::unix_http;
+
+namespace {
+
+struct pebble_under_test {
+    std::unique_ptr<testing::pebble_server> server;
+    std::unique_ptr<test::pebble_daemon> daemon;
+    std::string socket;
+};
+
+void on_each_pebble(const std::function<void(pebble_under_test&)>& scenario) {
+    {
+        pebble_under_test p;
+        testing::server_options o;
+        o.start_window = 300ms;
+        p.server = testing::pebble_server::start(o);
+        p.socket = p.server->socket_path();
+        INFO("on the test server");
+        scenario(p);
+    }
+    if (auto bin = test::pebble_bin()) {
+        pebble_under_test p;
+        p.daemon = std::make_unique<test::pebble_daemon>(*bin);
+        p.socket = p.daemon->socket_path();
+        INFO("on real Pebble");
+        scenario(p);
+    } else {
+        WARN("PEBBLE_BIN not set: the scenario ran on the test server only");
+    }
+}
+
+desired_state unit(const std::string& root, int port, const std::string& password) {
+    desired_state d;
+    d.config.storage_path = root + "/storage";
+    d.config.port = static_cast<std::uint16_t>(port);
+    d.config.bind_address = "127.0.0.1";
+    d.peer = {secret(password), "127.0.0.1", "127.0.0.1"};
+    return d;
+}
+
+reconcile_report run(const std::string& socket, const desired_state& d) {
+    pebble::client_options o;
+    o.socket_path = socket;
+    o.request_timeout = 10s;
+    pebble::client c(o);
+    reconcile_options ro;
+    ro.deadline = 30s;
+    return reconcile(c, d, ro);
+}
+
+std::string describe(const reconcile_report& r) {
+    std::string s = std::string(to_string(r.status)) + ": " + r.message + " | actions:";
+    for (const auto& a : r.actions_done) s += " [" + a + "]";
+    return s;
+}
+
+test::command_result cli(int port, const std::optional<std::string>& password, const std::vector<std::string>& args) {
+    return test::redis_cli("127.0.0.1", port, password, args);
+}
+
+/// redis-server's pid from INFO server; 0 when it does not answer.
+int redis_pid(int port, const std::optional<std::string>& password) {
+    auto r = cli(port, password, {"INFO", "server"});
+    auto at = r.out.find("process_id:");
+    return at == std::string::npos ? 0 : std::stoi(r.out.substr(at + 11));
+}
+
+void root_dir_for_redis(const temp_dir& root) {
+    std::filesystem::permissions(root.path, std::filesystem::perms::all & ~std::filesystem::perms::others_write &
+                                                ~std::filesystem::perms::group_write);
+}
+
+/// Everything Pebble keeps that a reader of its API can see: plan, checks, every change with its logs.
+std::string pebble_visible(const std::string& socket) {
+    std::string all = unix_http(socket, "GET", "/v1/plan?format=yaml").body;
+    all += unix_http(socket, "GET", "/v1/checks").body;
+    all += unix_http(socket, "GET", "/v1/services").body;
+    all += unix_http(socket, "GET", "/v1/logs?n=-1").body;
+    auto changes = unix_http(socket, "GET", "/v1/changes?select=all");
+    all += changes.body;
+    const auto list = changes.result();
+    if (list.is_array())
+        for (const auto& c : list.as_array())
+            all += unix_http(socket, "GET", "/v1/changes/" + std::string(c.as_object().at("id").as_string())).body;
+    return all;
+}
+
+std::string check_status(const std::string& socket, const std::string& name) {
+    auto a = unix_http(socket, "GET", "/v1/checks?names=" + name);
+    const auto r = a.result();
+    if (!r.is_array() || r.as_array().empty()) return "";
+    return std::string(r.as_array().front().as_object().at("status").as_string());
+}
+
+} // namespace
+
+TEST_CASE("A key written survives a SIGKILL of Redis because Pebble restarts it with appendonly on", "[companions][persistence]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        auto d = unit(root.path, port, "persist-Pw");
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return redis_pid(port, "persist-Pw") > 0; }));
+        CHECK(has(cli(port, "persist-Pw", {"CONFIG", "GET", "appendonly"}).out, "yes"));
+        CHECK(has(cli(port, "persist-Pw", {"CONFIG", "GET", "dir"}).out, d.config.storage_path));
+        REQUIRE(has(cli(port, "persist-Pw", {"SET", "kept", "after-sigkill"}).out, "OK"));
+        const int pid = redis_pid(port, "persist-Pw");
+        REQUIRE(::kill(pid, SIGKILL) == 0);
+        // Pebble's on-failure default (restart) brings it back; the AOF gives the key back.
+        REQUIRE(eventually([&] { int now = redis_pid(port, "persist-Pw"); return now > 0 && now != pid; }, 30s));
+        CHECK(cli(port, "persist-Pw", {"GET", "kept"}).out == "after-sigkill\n");
+        CHECK(std::filesystem::exists(d.config.storage_path + "/appendonlydir"));
+        // Logs stay on stdout: Pebble has Redis's own words.
+        CHECK(has(unix_http(p.socket, "GET", "/v1/logs?services=redis&n=-1").body, "Ready to accept connections"));
+    });
+}
+
+TEST_CASE("A stopped Redis fails its ready check threshold times and Pebble restarts it and the unit is Active again", "[companions][checks]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        const std::string password = "ch3ck-'quoted\" Pw";
+        auto d = unit(root.path, port, password);
+        d.config.check_period = "500ms";
+        d.config.check_timeout = "400ms";
+        d.config.check_threshold = 2;
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return redis_pid(port, password) > 0; }));
+        REQUIRE(eventually([&] {
+            auto a = unix_http(p.socket, "GET", "/v1/checks?names=redis-ready");
+            return has(a.body, "\"successes\":2") || has(a.body, "\"successes\":3");
+        }, 20s));
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
+        CHECK(check_status(p.socket, "redis-alive") == "up");
+
+        const int pid = redis_pid(port, password);
+        REQUIRE(::kill(pid, SIGSTOP) == 0);
+        REQUIRE(eventually([&] { return check_status(p.socket, "redis-ready") == "down"; }, 20s));
+        // (The process may already be gone and back: Pebble restarts it at the threshold.)
+        CHECK(eventually([&] { int now = redis_pid(port, password); return now > 0 && now != pid; }, 30s));
+        if (p.server) CHECK(p.server->record().check_restarts.at("redis") >= 1);
+        CHECK(eventually([&] { return check_status(p.socket, "redis-ready") == "up"; }, 20s));
+        CHECK(eventually([&] { return unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200; }, 20s));
+        auto again = run(p.socket, d);
+        INFO(describe(again));
+        CHECK(again.status == unit_status::active);
+
+        // 502 while Redis does not answer (stopped again, before the threshold restarts it).
+        const int pid2 = redis_pid(port, password);
+        REQUIRE(::kill(pid2, SIGSTOP) == 0);
+        CHECK(eventually([&] { return unix_http(p.socket, "GET", "/v1/health?level=ready").status == 502; }, 20s));
+        ::kill(pid2, SIGCONT);
+
+        // The password is nowhere Pebble shows it: plan, checks, services, logs, changes.
+        const std::string visible = pebble_visible(p.socket);
+        CHECK(!has(visible, "ch3ck-"));
+        CHECK(has(visible, "redispebble-client-auth"));
+    });
+}
+
+TEST_CASE("Peer data enable-password false runs Redis without a password and switching modes converges in one apply", "[companions][no-password]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        auto d = unit(root.path, port, "");
+        d.peer.enable_password = false;
+        // No file is pushed in this mode, so nothing makes the storage directory: a Juju storage
+        // mount exists already; here the test makes it (owned by redis).
+        std::filesystem::create_directories(d.config.storage_path);
+        REQUIRE(test::run_command({"/bin/chown", "redis:redis", d.config.storage_path}).exit_code == 0);
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return has(cli(port, std::nullopt, {"PING"}).out, "PONG"); }));
+        CHECK(has(cli(port, std::nullopt, {"CONFIG", "GET", "protected-mode"}).out, "no"));
+        CHECK(!std::filesystem::exists(d.config.storage_path + "/redispebble-secrets.conf"));
+        CHECK(eventually([&] { return check_status(p.socket, "redis-ready") == "up"; }, 30s));
+
+        d.peer.enable_password = true;
+        d.peer.admin_password = secret("now-A-Password");
+        auto on = run(p.socket, d);
+        INFO(describe(on));
+        REQUIRE(on.status == unit_status::active);
+        CHECK(eventually([&] { return has(cli(port, "now-A-Password", {"PING"}).out, "PONG"); }));
+        CHECK(has(cli(port, std::nullopt, {"PING"}).out, "NOAUTH"));
+        CHECK(has(cli(port, "now-A-Password", {"CONFIG", "GET", "protected-mode"}).out, "yes"));
+        CHECK(run(p.socket, d).decided.no_op());
+
+        d.peer.enable_password = false;
+        auto off = run(p.socket, d);
+        INFO(describe(off));
+        REQUIRE(off.status == unit_status::active);
+        CHECK(eventually([&] { return has(cli(port, std::nullopt, {"PING"}).out, "PONG"); }));
+        CHECK(run(p.socket, d).decided.no_op());
+    });
+}
+
+TEST_CASE("The metrics exporter reports redis_up 1 and a password change reaches it with one restart", "[companions][metrics]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        const int metrics = testing::free_tcp_port();
+        auto d = unit(root.path, port, "metrics-Pw1");
+        d.config.metrics = true;
+        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        const std::string url = "http://127.0.0.1:" + std::to_string(metrics) + "/metrics";
+        auto scrape = [&] { return test::run_command({"/usr/bin/curl", "-s", "--max-time", "5", url}).out; };
+        CHECK(eventually([&] { return has(scrape(), "\nredis_up 1\n"); }, 30s));
+        const auto mode = std::filesystem::status(root.path + "/storage/redispebble-exporter-passwords.json").permissions();
+        CHECK((mode & std::filesystem::perms::others_read) == std::filesystem::perms::none);
+        CHECK((mode & std::filesystem::perms::group_read) == std::filesystem::perms::none);
+
+        d.peer.admin_password = secret("metrics-Pw2");
+        auto second = run(p.socket, d);
+        INFO(describe(second));
+        REQUIRE(second.status == unit_status::active);
+        CHECK(eventually([&] { return has(cli(port, "metrics-Pw2", {"PING"}).out, "PONG"); }));
+        CHECK(eventually([&] { return has(scrape(), "\nredis_up 1\n"); }, 30s));
+        CHECK(run(p.socket, d).decided.no_op());  // converged: no restart loop
+        if (p.server) CHECK(p.server->record().restarts.at("redis-exporter") == 2);  // the first start, the new password
+        CHECK(!has(pebble_visible(p.socket), "metrics-Pw"));
+    });
+}
