@@ -42,7 +42,7 @@ void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_op
 /// so many units reconcile concurrently on one io_context, one client per unit.
 template <class Token = pebble::client::default_token>
 auto async_reconcile(pebble::client& c, desired_state desired, reconcile_options opts = {},
-                     Token&& token = pebble::client::default_token{}) {
+                     Token&& token = pebble::client::default_token()) {
     return boost::asio::async_initiate<Token, void(pebble::error_code, reconcile_report)>(
         [&c](auto handler, desired_state d, reconcile_options o) {
             detail::async_reconcile_impl(c, std::move(d), std::move(o), std::move(handler));

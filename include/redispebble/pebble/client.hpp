@@ -85,11 +85,11 @@ public:
     /// `GET /v1/system-info`: Pebble's version and boot id.
     /// Handler: `void(error_code, pebble::system_info)`.
     template <not_diagnostics Token = default_token>
-    auto async_system_info(Token&& token = default_token{}) {
+    auto async_system_info(Token&& token = default_token()) {
         return initiate_(&client::system_info_impl, nullptr, std::forward<Token>(token));
     }
     template <not_diagnostics Token = default_token>
-    auto async_system_info(diagnostics& diag, Token&& token = default_token{}) {
+    auto async_system_info(diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::system_info_impl, &diag, std::forward<Token>(token));
     }
     pebble::system_info system_info() { return sync_(&client::system_info_impl, nullptr, nullptr); }
@@ -100,11 +100,11 @@ public:
     /// `GET /v1/health`: true when healthy; an unhealthy 502 is `false`, not an error.
     /// Handler: `void(error_code, bool)`.
     template <not_diagnostics Token = default_token>
-    auto async_health(health_options opts, Token&& token = default_token{}) {
+    auto async_health(health_options opts, Token&& token = default_token()) {
         return initiate_(&client::health_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_health(health_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_health(health_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::health_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     bool health(health_options opts) { return sync_(&client::health_impl, nullptr, nullptr, std::move(opts)); }
@@ -115,11 +115,11 @@ public:
     /// `GET /v1/plan?format=yaml`: the combined plan as Pebble's YAML ("{}\n" when empty).
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_plan(Token&& token = default_token{}) {
+    auto async_plan(Token&& token = default_token()) {
         return initiate_(&client::plan_impl, nullptr, std::forward<Token>(token));
     }
     template <not_diagnostics Token = default_token>
-    auto async_plan(diagnostics& diag, Token&& token = default_token{}) {
+    auto async_plan(diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::plan_impl, &diag, std::forward<Token>(token));
     }
     std::string plan() { return sync_(&client::plan_impl, nullptr, nullptr); }
@@ -131,11 +131,11 @@ public:
     /// not parse is bad_envelope with the parser's message.
     /// Handler: `void(error_code, redispebble::layer)`.
     template <not_diagnostics Token = default_token>
-    auto async_plan_layer(Token&& token = default_token{}) {
+    auto async_plan_layer(Token&& token = default_token()) {
         return initiate_(&client::plan_layer_impl, nullptr, std::forward<Token>(token));
     }
     template <not_diagnostics Token = default_token>
-    auto async_plan_layer(diagnostics& diag, Token&& token = default_token{}) {
+    auto async_plan_layer(diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::plan_layer_impl, &diag, std::forward<Token>(token));
     }
     redispebble::layer plan_layer() { return sync_(&client::plan_layer_impl, nullptr, nullptr); }
@@ -146,11 +146,11 @@ public:
     /// `POST /v1/layers`: adds (or with combine, merges) a layer. Empty label: invalid_option.
     /// Handler: `void(error_code)`.
     template <not_diagnostics Token = default_token>
-    auto async_add_layer(add_layer_options opts, Token&& token = default_token{}) {
+    auto async_add_layer(add_layer_options opts, Token&& token = default_token()) {
         return initiate_(&client::add_layer_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_add_layer(add_layer_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_add_layer(add_layer_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::add_layer_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     void add_layer(add_layer_options opts) { return sync_(&client::add_layer_impl, nullptr, nullptr, std::move(opts)); }
@@ -161,11 +161,11 @@ public:
     /// `GET /v1/services`: sorted by name; unknown names are simply absent.
     /// Handler: `void(error_code, std::vector<service_info>)`.
     template <not_diagnostics Token = default_token>
-    auto async_list_services(services_options opts, Token&& token = default_token{}) {
+    auto async_list_services(services_options opts, Token&& token = default_token()) {
         return initiate_(&client::list_services_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_list_services(services_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_list_services(services_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::list_services_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<service_info> list_services(services_options opts) { return sync_(&client::list_services_impl, nullptr, nullptr, std::move(opts)); }
@@ -176,11 +176,11 @@ public:
     /// `POST /v1/services` start: completes with the change id. Empty names: invalid_option.
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_start(service_options opts, Token&& token = default_token{}) {
+    auto async_start(service_options opts, Token&& token = default_token()) {
         return initiate_(&client::start_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_start(service_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_start(service_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::start_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::string start(service_options opts) { return sync_(&client::start_impl, nullptr, nullptr, std::move(opts)); }
@@ -191,11 +191,11 @@ public:
     /// `POST /v1/services` stop: the change id.
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_stop(service_options opts, Token&& token = default_token{}) {
+    auto async_stop(service_options opts, Token&& token = default_token()) {
         return initiate_(&client::stop_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_stop(service_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_stop(service_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::stop_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::string stop(service_options opts) { return sync_(&client::stop_impl, nullptr, nullptr, std::move(opts)); }
@@ -206,11 +206,11 @@ public:
     /// `POST /v1/services` restart: the change id.
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_restart(service_options opts, Token&& token = default_token{}) {
+    auto async_restart(service_options opts, Token&& token = default_token()) {
         return initiate_(&client::restart_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_restart(service_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_restart(service_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::restart_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::string restart(service_options opts) { return sync_(&client::restart_impl, nullptr, nullptr, std::move(opts)); }
@@ -221,11 +221,11 @@ public:
     /// `POST /v1/services` replan: the change id.
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_replan(Token&& token = default_token{}) {
+    auto async_replan(Token&& token = default_token()) {
         return initiate_(&client::replan_impl, nullptr, std::forward<Token>(token));
     }
     template <not_diagnostics Token = default_token>
-    auto async_replan(diagnostics& diag, Token&& token = default_token{}) {
+    auto async_replan(diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::replan_impl, &diag, std::forward<Token>(token));
     }
     std::string replan() { return sync_(&client::replan_impl, nullptr, nullptr); }
@@ -236,11 +236,11 @@ public:
     /// `POST /v1/services` autostart: the change id (no_default_services when none is enabled).
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_autostart(Token&& token = default_token{}) {
+    auto async_autostart(Token&& token = default_token()) {
         return initiate_(&client::autostart_impl, nullptr, std::forward<Token>(token));
     }
     template <not_diagnostics Token = default_token>
-    auto async_autostart(diagnostics& diag, Token&& token = default_token{}) {
+    auto async_autostart(diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::autostart_impl, &diag, std::forward<Token>(token));
     }
     std::string autostart() { return sync_(&client::autostart_impl, nullptr, nullptr); }
@@ -251,11 +251,11 @@ public:
     /// `GET /v1/changes`.
     /// Handler: `void(error_code, std::vector<pebble::change>)`.
     template <not_diagnostics Token = default_token>
-    auto async_changes(changes_options opts, Token&& token = default_token{}) {
+    auto async_changes(changes_options opts, Token&& token = default_token()) {
         return initiate_(&client::changes_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_changes(changes_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_changes(changes_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::changes_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<pebble::change> changes(changes_options opts) { return sync_(&client::changes_impl, nullptr, nullptr, std::move(opts)); }
@@ -266,11 +266,11 @@ public:
     /// `GET /v1/changes/{id}`.
     /// Handler: `void(error_code, pebble::change)`.
     template <not_diagnostics Token = default_token>
-    auto async_change(std::string id, Token&& token = default_token{}) {
+    auto async_change(std::string id, Token&& token = default_token()) {
         return initiate_(&client::change_impl, nullptr, std::forward<Token>(token), std::move(id));
     }
     template <not_diagnostics Token = default_token>
-    auto async_change(std::string id, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_change(std::string id, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::change_impl, &diag, std::forward<Token>(token), std::move(id));
     }
     pebble::change change(std::string id) { return sync_(&client::change_impl, nullptr, nullptr, std::move(id)); }
@@ -281,11 +281,11 @@ public:
     /// `POST /v1/changes/{id}` abort.
     /// Handler: `void(error_code, pebble::change)`.
     template <not_diagnostics Token = default_token>
-    auto async_abort_change(std::string id, Token&& token = default_token{}) {
+    auto async_abort_change(std::string id, Token&& token = default_token()) {
         return initiate_(&client::abort_change_impl, nullptr, std::forward<Token>(token), std::move(id));
     }
     template <not_diagnostics Token = default_token>
-    auto async_abort_change(std::string id, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_abort_change(std::string id, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::abort_change_impl, &diag, std::forward<Token>(token), std::move(id));
     }
     pebble::change abort_change(std::string id) { return sync_(&client::abort_change_impl, nullptr, nullptr, std::move(id)); }
@@ -296,11 +296,11 @@ public:
     /// Waits until change `id` is ready: `/wait?timeout=` in slices, again on 504 until opts.timeout (then error::timeout), polling `GET /v1/changes/{id}` when Pebble has no /wait. A failed change is returned as such (status Error) unless opts.fail_on_error.
     /// Handler: `void(error_code, pebble::change)`.
     template <not_diagnostics Token = default_token>
-    auto async_wait_change(std::string id, wait_change_options opts, Token&& token = default_token{}) {
+    auto async_wait_change(std::string id, wait_change_options opts, Token&& token = default_token()) {
         return initiate_(&client::wait_change_impl, nullptr, std::forward<Token>(token), std::move(id), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_wait_change(std::string id, wait_change_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_wait_change(std::string id, wait_change_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::wait_change_impl, &diag, std::forward<Token>(token), std::move(id), std::move(opts));
     }
     pebble::change wait_change(std::string id, wait_change_options opts) { return sync_(&client::wait_change_impl, nullptr, nullptr, std::move(id), std::move(opts)); }
@@ -311,11 +311,11 @@ public:
     /// `POST /v1/files` multipart write of several files, streamed (memory independent of sizes). Per-file failures are in the results; the call itself fails only for transport, request-wide or local read errors.
     /// Handler: `void(error_code, std::vector<file_result>)`.
     template <not_diagnostics Token = default_token>
-    auto async_push(push_options opts, Token&& token = default_token{}) {
+    auto async_push(push_options opts, Token&& token = default_token()) {
         return initiate_(&client::push_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_push(push_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_push(push_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::push_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<file_result> push(push_options opts) { return sync_(&client::push_impl, nullptr, nullptr, std::move(opts)); }
@@ -326,11 +326,11 @@ public:
     /// `GET /v1/files?action=read` of several files, streamed into each file's sink or local_path with bounded memory; a missing file is reported in its result.
     /// Handler: `void(error_code, std::vector<file_result>)`.
     template <not_diagnostics Token = default_token>
-    auto async_pull(pull_options opts, Token&& token = default_token{}) {
+    auto async_pull(pull_options opts, Token&& token = default_token()) {
         return initiate_(&client::pull_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_pull(pull_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_pull(pull_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::pull_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<file_result> pull(pull_options opts) { return sync_(&client::pull_impl, nullptr, nullptr, std::move(opts)); }
@@ -341,11 +341,11 @@ public:
     /// `GET /v1/files?action=list`: a missing path is error::not_found.
     /// Handler: `void(error_code, std::vector<file_info>)`.
     template <not_diagnostics Token = default_token>
-    auto async_list_files(list_files_options opts, Token&& token = default_token{}) {
+    auto async_list_files(list_files_options opts, Token&& token = default_token()) {
         return initiate_(&client::list_files_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_list_files(list_files_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_list_files(list_files_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::list_files_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<file_info> list_files(list_files_options opts) { return sync_(&client::list_files_impl, nullptr, nullptr, std::move(opts)); }
@@ -356,11 +356,11 @@ public:
     /// `POST /v1/files` make-dirs: per-path results.
     /// Handler: `void(error_code, std::vector<file_result>)`.
     template <not_diagnostics Token = default_token>
-    auto async_make_dirs(std::vector<make_dir_options> dirs, Token&& token = default_token{}) {
+    auto async_make_dirs(std::vector<make_dir_options> dirs, Token&& token = default_token()) {
         return initiate_(&client::make_dirs_impl, nullptr, std::forward<Token>(token), std::move(dirs));
     }
     template <not_diagnostics Token = default_token>
-    auto async_make_dirs(std::vector<make_dir_options> dirs, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_make_dirs(std::vector<make_dir_options> dirs, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::make_dirs_impl, &diag, std::forward<Token>(token), std::move(dirs));
     }
     std::vector<file_result> make_dirs(std::vector<make_dir_options> dirs) { return sync_(&client::make_dirs_impl, nullptr, nullptr, std::move(dirs)); }
@@ -371,11 +371,11 @@ public:
     /// One directory (Go's MakeDir): its per-path error becomes the call's error.
     /// Handler: `void(error_code)`.
     template <not_diagnostics Token = default_token>
-    auto async_make_dir(make_dir_options dir, Token&& token = default_token{}) {
+    auto async_make_dir(make_dir_options dir, Token&& token = default_token()) {
         return initiate_(&client::make_dir_impl, nullptr, std::forward<Token>(token), std::move(dir));
     }
     template <not_diagnostics Token = default_token>
-    auto async_make_dir(make_dir_options dir, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_make_dir(make_dir_options dir, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::make_dir_impl, &diag, std::forward<Token>(token), std::move(dir));
     }
     void make_dir(make_dir_options dir) { return sync_(&client::make_dir_impl, nullptr, nullptr, std::move(dir)); }
@@ -386,11 +386,11 @@ public:
     /// `POST /v1/files` remove: per-path results.
     /// Handler: `void(error_code, std::vector<file_result>)`.
     template <not_diagnostics Token = default_token>
-    auto async_remove_paths(std::vector<remove_path_options> paths, Token&& token = default_token{}) {
+    auto async_remove_paths(std::vector<remove_path_options> paths, Token&& token = default_token()) {
         return initiate_(&client::remove_paths_impl, nullptr, std::forward<Token>(token), std::move(paths));
     }
     template <not_diagnostics Token = default_token>
-    auto async_remove_paths(std::vector<remove_path_options> paths, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_remove_paths(std::vector<remove_path_options> paths, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::remove_paths_impl, &diag, std::forward<Token>(token), std::move(paths));
     }
     std::vector<file_result> remove_paths(std::vector<remove_path_options> paths) { return sync_(&client::remove_paths_impl, nullptr, nullptr, std::move(paths)); }
@@ -401,11 +401,11 @@ public:
     /// One path (Go's RemovePath): its per-path error becomes the call's error.
     /// Handler: `void(error_code)`.
     template <not_diagnostics Token = default_token>
-    auto async_remove_path(remove_path_options path, Token&& token = default_token{}) {
+    auto async_remove_path(remove_path_options path, Token&& token = default_token()) {
         return initiate_(&client::remove_path_impl, nullptr, std::forward<Token>(token), std::move(path));
     }
     template <not_diagnostics Token = default_token>
-    auto async_remove_path(remove_path_options path, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_remove_path(remove_path_options path, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::remove_path_impl, &diag, std::forward<Token>(token), std::move(path));
     }
     void remove_path(remove_path_options path) { return sync_(&client::remove_path_impl, nullptr, nullptr, std::move(path)); }
@@ -416,11 +416,11 @@ public:
     /// `GET /v1/checks`.
     /// Handler: `void(error_code, std::vector<check_info>)`.
     template <not_diagnostics Token = default_token>
-    auto async_checks(checks_options opts, Token&& token = default_token{}) {
+    auto async_checks(checks_options opts, Token&& token = default_token()) {
         return initiate_(&client::checks_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_checks(checks_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_checks(checks_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::checks_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<check_info> checks(checks_options opts) { return sync_(&client::checks_impl, nullptr, nullptr, std::move(opts)); }
@@ -431,11 +431,11 @@ public:
     /// `POST /v1/checks` start: the names that changed.
     /// Handler: `void(error_code, std::vector<std::string>)`.
     template <not_diagnostics Token = default_token>
-    auto async_start_checks(std::vector<std::string> names, Token&& token = default_token{}) {
+    auto async_start_checks(std::vector<std::string> names, Token&& token = default_token()) {
         return initiate_(&client::start_checks_impl, nullptr, std::forward<Token>(token), std::move(names));
     }
     template <not_diagnostics Token = default_token>
-    auto async_start_checks(std::vector<std::string> names, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_start_checks(std::vector<std::string> names, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::start_checks_impl, &diag, std::forward<Token>(token), std::move(names));
     }
     std::vector<std::string> start_checks(std::vector<std::string> names) { return sync_(&client::start_checks_impl, nullptr, nullptr, std::move(names)); }
@@ -446,11 +446,11 @@ public:
     /// `POST /v1/checks` stop: the names that changed.
     /// Handler: `void(error_code, std::vector<std::string>)`.
     template <not_diagnostics Token = default_token>
-    auto async_stop_checks(std::vector<std::string> names, Token&& token = default_token{}) {
+    auto async_stop_checks(std::vector<std::string> names, Token&& token = default_token()) {
         return initiate_(&client::stop_checks_impl, nullptr, std::forward<Token>(token), std::move(names));
     }
     template <not_diagnostics Token = default_token>
-    auto async_stop_checks(std::vector<std::string> names, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_stop_checks(std::vector<std::string> names, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::stop_checks_impl, &diag, std::forward<Token>(token), std::move(names));
     }
     std::vector<std::string> stop_checks(std::vector<std::string> names) { return sync_(&client::stop_checks_impl, nullptr, nullptr, std::move(names)); }
@@ -461,11 +461,11 @@ public:
     /// `POST /v1/checks/refresh`: runs one check now.
     /// Handler: `void(error_code, refresh_check_result)`.
     template <not_diagnostics Token = default_token>
-    auto async_refresh_check(std::string name, Token&& token = default_token{}) {
+    auto async_refresh_check(std::string name, Token&& token = default_token()) {
         return initiate_(&client::refresh_check_impl, nullptr, std::forward<Token>(token), std::move(name));
     }
     template <not_diagnostics Token = default_token>
-    auto async_refresh_check(std::string name, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_refresh_check(std::string name, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::refresh_check_impl, &diag, std::forward<Token>(token), std::move(name));
     }
     refresh_check_result refresh_check(std::string name) { return sync_(&client::refresh_check_impl, nullptr, nullptr, std::move(name)); }
@@ -476,11 +476,11 @@ public:
     /// `POST /v1/signals`: a service that is not running is an api_error (HTTP 500).
     /// Handler: `void(error_code)`.
     template <not_diagnostics Token = default_token>
-    auto async_send_signal(send_signal_options opts, Token&& token = default_token{}) {
+    auto async_send_signal(send_signal_options opts, Token&& token = default_token()) {
         return initiate_(&client::send_signal_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_send_signal(send_signal_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_send_signal(send_signal_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::send_signal_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     void send_signal(send_signal_options opts) { return sync_(&client::send_signal_impl, nullptr, nullptr, std::move(opts)); }
@@ -491,11 +491,11 @@ public:
     /// `GET /v1/notices`.
     /// Handler: `void(error_code, std::vector<pebble::notice>)`.
     template <not_diagnostics Token = default_token>
-    auto async_notices(notices_options opts, Token&& token = default_token{}) {
+    auto async_notices(notices_options opts, Token&& token = default_token()) {
         return initiate_(&client::notices_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_notices(notices_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_notices(notices_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::notices_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<pebble::notice> notices(notices_options opts) { return sync_(&client::notices_impl, nullptr, nullptr, std::move(opts)); }
@@ -506,11 +506,11 @@ public:
     /// `GET /v1/notices/{id}`.
     /// Handler: `void(error_code, pebble::notice)`.
     template <not_diagnostics Token = default_token>
-    auto async_notice(std::string id, Token&& token = default_token{}) {
+    auto async_notice(std::string id, Token&& token = default_token()) {
         return initiate_(&client::notice_impl, nullptr, std::forward<Token>(token), std::move(id));
     }
     template <not_diagnostics Token = default_token>
-    auto async_notice(std::string id, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_notice(std::string id, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::notice_impl, &diag, std::forward<Token>(token), std::move(id));
     }
     pebble::notice notice(std::string id) { return sync_(&client::notice_impl, nullptr, nullptr, std::move(id)); }
@@ -521,11 +521,11 @@ public:
     /// `POST /v1/notices` add: the notice id.
     /// Handler: `void(error_code, std::string)`.
     template <not_diagnostics Token = default_token>
-    auto async_add_notice(add_notice_options opts, Token&& token = default_token{}) {
+    auto async_add_notice(add_notice_options opts, Token&& token = default_token()) {
         return initiate_(&client::add_notice_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_add_notice(add_notice_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_add_notice(add_notice_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::add_notice_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::string add_notice(add_notice_options opts) { return sync_(&client::add_notice_impl, nullptr, nullptr, std::move(opts)); }
@@ -536,11 +536,11 @@ public:
     /// `GET /v1/logs`: the last opts.n lines.
     /// Handler: `void(error_code, std::vector<log_entry>)`.
     template <not_diagnostics Token = default_token>
-    auto async_logs(logs_options opts, Token&& token = default_token{}) {
+    auto async_logs(logs_options opts, Token&& token = default_token()) {
         return initiate_(&client::logs_impl, nullptr, std::forward<Token>(token), std::move(opts));
     }
     template <not_diagnostics Token = default_token>
-    auto async_logs(logs_options opts, diagnostics& diag, Token&& token = default_token{}) {
+    auto async_logs(logs_options opts, diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::logs_impl, &diag, std::forward<Token>(token), std::move(opts));
     }
     std::vector<log_entry> logs(logs_options opts) { return sync_(&client::logs_impl, nullptr, nullptr, std::move(opts)); }
@@ -551,11 +551,11 @@ public:
     /// `GET /v1/identities` (secrets dropped).
     /// Handler: `void(error_code, std::vector<identity>)`.
     template <not_diagnostics Token = default_token>
-    auto async_identities(Token&& token = default_token{}) {
+    auto async_identities(Token&& token = default_token()) {
         return initiate_(&client::identities_impl, nullptr, std::forward<Token>(token));
     }
     template <not_diagnostics Token = default_token>
-    auto async_identities(diagnostics& diag, Token&& token = default_token{}) {
+    auto async_identities(diagnostics& diag, Token&& token = default_token()) {
         return initiate_(&client::identities_impl, &diag, std::forward<Token>(token));
     }
     std::vector<identity> identities() { return sync_(&client::identities_impl, nullptr, nullptr); }
