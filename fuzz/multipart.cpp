@@ -45,8 +45,8 @@ REDISPEBBLE_FUZZ_TARGET(multipart) {
     const auto nl = text.find('\n');
     const auto content_type = text.substr(0, nl);
     const auto body = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
-    std::string boundary = multipart_boundary(content_type);
-    if (boundary.empty()) boundary = "b";
+    const std::string found = multipart_boundary(content_type);
+    const std::string boundary = found.empty() ? std::string(1, 'b') : found;
     (void)escape_quotes(body);
     const auto whole = run(boundary, body, body.size() + 1);
     // The limits (64 KiB preamble, 16 KiB headers) apply to what is buffered, so only small bodies
