@@ -104,7 +104,7 @@ int count_safe_requests(std::string_view wire, std::size_t& length) {
 }
 
 /// Writes `wire`, closes the write side, reads until EOF or 2 s; returns what came back.
-std::string exchange(const std::string& socket_path, std::string_view wire) {
+std::string send_and_read(const std::string& socket_path, std::string_view wire) {
     asio::io_context io;
     local::socket s(io);
     s.connect(local::endpoint(socket_path));
@@ -138,9 +138,9 @@ REDISPEBBLE_FUZZ_TARGET(server_request) {
     std::size_t length = 0;
     const int requests = count_safe_requests(redispebble::fuzz::as_text(data, size), length);
     if (requests <= 0) return 0;
-    const std::string answer = exchange(fx.server->socket_path(), redispebble::fuzz::as_text(data, length));
+    const std::string answer = send_and_read(fx.server->socket_path(), redispebble::fuzz::as_text(data, length));
     FUZZ_CHECK(answer.rfind("HTTP/1.1 ", 0) == 0);
-    const std::string probe = exchange(fx.server->socket_path(), "GET /v1/system-info HTTP/1.1\r\nHost: x\r\n\r\n");
+    const std::string probe = send_and_read(fx.server->socket_path(), "GET /v1/system-info HTTP/1.1\r\nHost: x\r\n\r\n");
     FUZZ_CHECK(probe.rfind("HTTP/1.1 200 ", 0) == 0);
     return 0;
 }
