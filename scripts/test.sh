@@ -1,9 +1,72 @@
 #!/usr/bin/env bash
 # Install what is missing, build, and run every test (unit, integration with real redis-server,
-# consumer builds). Exit status is CTest's.
+# consumer builds, the fuzz corpora), then the sanitizer runs (docs/testing.md):
+#   1. the whole suite built with clang 14 under AddressSanitizer + UndefinedBehaviorSanitizer
+#      (halt on the first report), in $REDISPEBBLE_ASAN_BUILD_DIR (default build-asan);
+#   2. the multi-threaded tests (test server, client against it, controller, exec) under
+#      ThreadSanitizer, in $REDISPEBBLE_TSAN_BUILD_DIR (default build-tsan).
+# REDISPEBBLE_SANITIZERS=0 skips 1 and 2 (a quick local run). Arguments go to the plain run's CTest.
+# Exit status: non-zero when any stage fails (all stages run).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 "$here/scripts/setup.sh"
 build="${REDISPEBBLE_BUILD_DIR:-$here/build}"
-cd "$build"
-ctest --output-on-failure -j "${REDISPEBBLE_JOBS:-2}" --timeout 900 "$@"
+jobs="${REDISPEBBLE_JOBS:-2}"
+status=0
+stage() { echo "=== redispebble: $* ($(date -u +%H:%M:%S))" >&2; }
+
+stage "test suite"
+(cd "$build" && ctest --output-on-failure -j "$jobs" --timeout 900 "$@") || status=1
+
+[ "${REDISPEBBLE_SANITIZERS:-1}" = 0 ] && exit "$status"
+
+# clang 14 and its sanitizer runtimes (Debian packages), when missing.
+for p in clang-14 libclang-rt-14-dev; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends clang-14 libclang-rt-14-dev
+    break
+  fi
+done
+
+# Builds only what the sanitizer runs need: no benchmarks, no consumer builds.
+sanitizer_build() {  # dir sanitize-list [targets...]
+  local dir="$1" list="$2"
+  shift 2
+  if [ ! -f "$dir/CMakeCache.txt" ]; then
+    local launcher=()
+    command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+    cmake -S "$here" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER=clang++-14 \
+          "${launcher[@]}" -DREDISPEBBLE_SANITIZE="$list" -DREDISPEBBLE_BENCH=OFF -DREDISPEBBLE_INSTALL=OFF \
+          -DREDISPEBBLE_SKIP_CONSUMER=ON ${REDISPEBBLE_CMAKE_ARGS:-}
+  fi
+  local t=()
+  for target in "$@"; do t+=(--target "$target"); done
+  cmake --build "$dir" -j "$jobs" "${t[@]}"
+}
+
+export ASAN_OPTIONS="halt_on_error=1:abort_on_error=1:detect_leaks=1:detect_stack_use_after_return=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TSAN_OPTIONS}"
+
+asan="${REDISPEBBLE_ASAN_BUILD_DIR:-$here/build-asan}"
+stage "AddressSanitizer + UndefinedBehaviorSanitizer build"
+if sanitizer_build "$asan" address,undefined; then
+  stage "AddressSanitizer + UndefinedBehaviorSanitizer: whole suite"
+  (cd "$asan" && ctest --output-on-failure -j "$jobs" --timeout 1800) || status=1
+else
+  status=1
+fi
+
+tsan="${REDISPEBBLE_TSAN_BUILD_DIR:-$here/build-tsan}"
+stage "ThreadSanitizer build"
+if sanitizer_build "$tsan" thread redispebble_integration_tests; then
+  stage "ThreadSanitizer: multi-threaded tests"
+  "$tsan/tests/redispebble_integration_tests" "[testing-server],[client-server],[controller],[exec]" || status=1
+else
+  status=1
+fi
+stage "done (status $status)"
+exit "$status"

@@ -112,7 +112,9 @@ bool valid_permissions(const std::string& p) {
 
 
 
-// ---- parsed values ------------------------------------------------------------------------------
+} // namespace
+
+// ---- parsed values (declared in detail/json_util.hpp; the fuzz harnesses call them) --------------
 
 task to_task(const json::object& o) {
     task t;
@@ -174,6 +176,8 @@ std::vector<file_result> to_file_results(const json::value& v) {
     }
     return r;
 }
+
+namespace {
 
 /// A single-path file call: the first result's error becomes the call's.
 error_code first_result_error(const std::vector<file_result>& r, diagnostics& d) {

@@ -6,6 +6,7 @@
 #include <redispebble/pebble/types.hpp>
 
 #include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
 
 #include <chrono>
 #include <cmath>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace redispebble::pebble::detail {
 
@@ -67,6 +69,14 @@ std::string go_duration(std::chrono::milliseconds ms);
 error_code invalid(diagnostics& d, std::string field, std::string why);
 /// A notice from Pebble's JSON.
 notice to_notice(const boost::json::object& o);
+
+// The client's readers of Pebble's result objects (lenient like Pebble's Go client: an absent or
+// mistyped field reads as empty). to_change and to_file_results throw boost::system::system_error
+// when the value is not an object / an array of objects (the client reports bad_envelope).
+task to_task(const boost::json::object& o);
+change to_change(const boost::json::value& v);
+check_info to_check(const boost::json::object& o);
+std::vector<file_result> to_file_results(const boost::json::value& v);
 
 /// `?k=v&k2=v2`, escaped.
 struct query {
