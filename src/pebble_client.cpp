@@ -34,6 +34,8 @@
 #include <regex>
 #include <stdexcept>
 #include <thread>
+#include <map>
+#include <mutex>
 
 namespace redispebble::pebble {
 
@@ -274,6 +276,25 @@ error_code parse_envelope(const http_result& r, envelope& env, diagnostics& d) {
     return parse_envelope(r.status, r.body, env, d);
 }
 
+/// What client::cancel() and ~client share with cancellation_watch and the operations: a
+/// generation bumped by each, and the callbacks to call then.
+struct cancel_state {
+    std::atomic<std::uint64_t> generation{0};
+    std::mutex m;
+    std::map<std::uint64_t, std::function<void()>> callbacks;
+    std::uint64_t next_id = 1;
+
+    void cancel() {
+        ++generation;
+        std::map<std::uint64_t, std::function<void()>> due;
+        {
+            std::lock_guard<std::mutex> lock(m);
+            due.swap(callbacks);
+        }
+        for (auto& [id, f] : due) f();
+    }
+};
+
 class client_impl : public std::enable_shared_from_this<client_impl> {
 public:
     client_impl(asio::any_io_executor ex, client_options opts)
@@ -288,6 +309,7 @@ public:
     std::shared_ptr<std::atomic<bool>> ctx_alive_;
     std::thread own_thread_;
     bool shutdown_ = false;
+    std::shared_ptr<cancel_state> cancel_ = std::make_shared<cancel_state>();
 
     void log(log_level l, std::string_view msg) const {
         if (opts_.logger) opts_.logger(l, msg);
@@ -303,7 +325,6 @@ public:
     };
     bool busy_ = false;
     std::deque<std::shared_ptr<waiter>> waiters_;
-    std::uint64_t cancel_generation_ = 0;  // bumped by cancel(): sleeping operations give up
 
     awaitable<error_code> lock() {
         if (shutdown_) co_return asio::error::operation_aborted;
@@ -338,7 +359,6 @@ public:
 
     /// Aborts what runs (by closing the connection) and everything queued.
     void cancel_all() {
-        ++cancel_generation_;
         conn_.close();
         auto queued = std::move(waiters_);
         waiters_.clear();
@@ -372,7 +392,7 @@ public:
         for (int attempt = 0;; ++attempt) {
             if (auto ec = co_await conn_.ensure_open(opts_.connect_timeout)) {
                 d = diagnostics{};
-                d.message = "cannot connect to " + opts_.socket_path;
+                d.message = connect_failure_message(opts_.socket_path, ec);
                 co_return ec;
             }
             bool reused = conn_.reused();
@@ -432,9 +452,17 @@ public:
     void launch(client::handler<T> h, diagnostics* dp, Body body) {
         auto self = shared_from_this();
         auto diag = std::make_shared<diagnostics>();
+        // Taken now: a cancel() after this call aborts the operation even before it begins.
+        const auto generation = cancel_->generation.load();
         asio::co_spawn(
             strand_,
-            [self, diag, body = std::move(body)]() mutable -> awaitable<result_t<T>> {
+            [self, diag, generation, body = std::move(body)]() mutable -> awaitable<result_t<T>> {
+                if (self->shutdown_ || self->cancel_->generation.load() != generation) {
+                    result_t<T> r{};
+                    if constexpr (std::is_void_v<T>) r = asio::error::operation_aborted;
+                    else r.first = asio::error::operation_aborted;
+                    co_return r;
+                }
                 try {
                     co_return co_await body(*self, *diag);
                 } catch (const std::exception& e) {
@@ -524,6 +552,7 @@ client::~client() {
         std::abort();
     }
     auto impl = impl_;
+    impl->cancel_->cancel();
     if (impl->own_ctx_) {
         asio::post(impl->strand_, [impl] { impl->shutdown(); });
         impl->own_ctx_->stop();
@@ -551,14 +580,58 @@ void client::close() {
 }
 
 void client::cancel() {
+    impl_->cancel_->cancel();
     asio::post(impl_->strand_, [impl = impl_] { impl->cancel_all(); });
 }
 
-void client::run_blocking_(std::function<void(std::function<void()>)> start) {
+cancellation_watch client::watch_cancellation() const {
+    return cancellation_watch(impl_->cancel_, impl_->cancel_->generation.load());
+}
+
+bool cancellation_watch::cancelled() const noexcept {
+    return !state_ || state_->generation.load() != generation_;
+}
+
+std::uint64_t cancellation_watch::on_cancel(std::function<void()> f) const {
+    if (!state_) return 0;
+    std::lock_guard<std::mutex> lock(state_->m);
+    // cancel_state::cancel() bumps the generation before it takes the lock: either this sees the
+    // new generation, or cancel() sees the callback.
+    if (state_->generation.load() != generation_) return 0;
+    const auto id = state_->next_id++;
+    state_->callbacks.emplace(id, std::move(f));
+    return id;
+}
+
+void cancellation_watch::forget(std::uint64_t id) const noexcept {
+    if (!state_ || id == 0) return;
+    std::lock_guard<std::mutex> lock(state_->m);
+    state_->callbacks.erase(id);
+}
+
+error_code client::run_blocking_(std::function<void(std::function<void()>)> start, diagnostics& d) {
     // Waiting on the very thread that must do the work would never end: say so instead.
     if ((impl_->own_ctx_ && impl_->own_thread_.get_id() == std::this_thread::get_id()) ||
         (!impl_->user_ctx_ && impl_->strand_.running_in_this_thread()))
         throw std::logic_error("redispebble::pebble::client: a synchronous call from the client's own I/O thread would deadlock; use the async_ form");
+    if (!impl_->user_ctx_ && !impl_->own_ctx_) {
+        // client(executor, options): only another thread can run the operation. Make sure one does
+        // before handing it an operation whose handler refers to this frame.
+        const auto fail = [&](std::string why) -> error_code {
+            d = diagnostics{};
+            d.message = "a synchronous call on client(executor, options) needs another thread running the "
+                        "executor, and " + why + "; use client(io_context&, options) or client(options) instead";
+            return error::timeout;
+        };
+        auto inner = impl_->strand_.get_inner_executor();
+        if (auto* ioex = inner.target<asio::io_context::executor_type>(); ioex && ioex->context().stopped())
+            return fail("its io_context is stopped");
+        auto ran = std::make_shared<std::promise<void>>();
+        auto ran_future = ran->get_future();
+        asio::post(impl_->strand_, [ran] { ran->set_value(); });
+        if (ran_future.wait_for(impl_->opts_.connect_timeout) != std::future_status::ready)
+            return fail("nothing ran it within connect_timeout (" + detail::go_duration(impl_->opts_.connect_timeout) + ")");
+    }
     auto done = std::make_shared<std::atomic<bool>>(false);
     std::promise<void> p;
     auto f = p.get_future();
@@ -573,6 +646,7 @@ void client::run_blocking_(std::function<void(std::function<void()>)> start) {
         }
     }
     f.wait();
+    return {};
 }
 
 
@@ -768,10 +842,10 @@ void client::wait_change_impl(handler<pebble::change> h, diagnostics* diag, std:
         auto slice_max = std::min(c.opts_.wait_slice, c.opts_.request_timeout * 3 / 4);
         detail::wait_change_fsm fsm(opts.timeout, slice_max, c.opts_.poll_interval, clock::now());
         detail::wait_change_fsm::input in;
-        const auto generation = c.cancel_generation_;
+        const auto generation = c.cancel_->generation.load();
         pebble::change last;
         for (;;) {
-            if (c.shutdown_ || generation != c.cancel_generation_) co_return R{asio::error::operation_aborted, {}};
+            if (c.shutdown_ || generation != c.cancel_->generation.load()) co_return R{asio::error::operation_aborted, {}};
             auto act = fsm.resume(in, clock::now());
             using K = detail::wait_change_fsm::action::kind;
             switch (act.what) {
@@ -906,7 +980,7 @@ void client::push_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
         client_impl::lock_guard guard{&c};
         if (auto ec = co_await c.conn_.ensure_open(c.opts_.connect_timeout)) {
             d = diagnostics{};
-            d.message = "cannot connect to " + c.opts_.socket_path;
+            d.message = detail::connect_failure_message(c.opts_.socket_path, ec);
             co_return res<R>{ec, {}};
         }
         auto& stream = c.conn_.stream();
@@ -1029,7 +1103,7 @@ void client::pull_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
         client_impl::lock_guard guard{&c};
         if (auto ec = co_await c.conn_.ensure_open(c.opts_.connect_timeout)) {
             d = diagnostics{};
-            d.message = "cannot connect to " + c.opts_.socket_path;
+            d.message = detail::connect_failure_message(c.opts_.socket_path, ec);
             co_return res<R>{ec, {}};
         }
         auto& stream = c.conn_.stream();

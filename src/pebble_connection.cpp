@@ -37,7 +37,24 @@ bool connection::peer_closed() noexcept {
     return true;  // 0: orderly close; >0: unexpected data; <0: broken
 }
 
+error_code check_socket_path(const std::string& path) noexcept {
+    if (path.empty() || path.size() > max_socket_path) return error::invalid_option;
+    return {};
+}
+
+std::string connect_failure_message(const std::string& path, error_code ec) {
+    if (ec == error::invalid_option) {
+        if (path.empty())
+            return "client_options.socket_path: must not be empty (the path of Pebble's socket, usually "
+                   "$PEBBLE/.pebble.socket)";
+        return "client_options.socket_path: " + std::to_string(path.size()) + " bytes long, longer than the " +
+               std::to_string(max_socket_path) + " bytes a Unix socket path can hold";
+    }
+    return "cannot connect to " + path;
+}
+
 asio::awaitable<error_code> connection::ensure_open(std::chrono::milliseconds timeout) {
+    if (auto ec = check_socket_path(path_)) co_return ec;
     if (is_open() && !peer_closed()) {
         reused_ = true;
         co_return error_code{};

@@ -113,8 +113,9 @@ std::string what_of(error_code ec, const diagnostics& d) {
 }
 } // namespace
 
+// The code without its source location: what() would otherwise quote an Asio header's path.
 api_exception::api_exception(error_code ec, diagnostics diag)
-    : boost::system::system_error(ec, what_of(ec, diag)), diag_(std::move(diag)) {}
+    : boost::system::system_error(error_code(ec.value(), ec.category()), what_of(ec, diag)), diag_(std::move(diag)) {}
 
 void throw_if_failed(error_code ec, const diagnostics& diag) {
     if (ec) throw api_exception(ec, diag);

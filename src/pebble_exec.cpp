@@ -71,7 +71,7 @@ awaitable<error_code> exchange(const client_options& o, http::request<http::stri
     connection conn(co_await asio::this_coro::executor, o.socket_path);
     if (auto ec = co_await conn.ensure_open(o.connect_timeout)) {
         d = diagnostics{};
-        d.message = "cannot connect to " + o.socket_path;
+        d.message = connect_failure_message(o.socket_path, ec);
         co_return ec;
     }
     req.prepare_payload();
@@ -705,7 +705,7 @@ awaitable<error_code> follow(client_options copts, logs_options opts, log_sink s
         }
     } reset_cancel{stop.state()};
     if (auto ec = co_await conn->ensure_open(copts.connect_timeout)) {
-        d.message = "cannot connect to " + copts.socket_path;
+        d.message = detail::connect_failure_message(copts.socket_path, ec);
         co_return stop.stopped() ? error_code{} : ec;
     }
     detail::query q;

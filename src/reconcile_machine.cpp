@@ -177,6 +177,8 @@ std::optional<pebble_request> reconcile_machine::fail(const pebble_reply& reply,
         return finish(unit_status::waiting, std::string(msg_waiting_for_pebble), true);
     case pebble_reply::outcome::timed_out:
         return finish(unit_status::waiting, "Pebble did not answer in time (" + step + ")", true);
+    case pebble_reply::outcome::cancelled:
+        return finish(unit_status::waiting, "Reconcile cancelled before it could " + step, true);
     default:
         return finish(unit_status::blocked, "Cannot " + step + ": " + error, true);
     }
@@ -318,10 +320,11 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     pebble_request r;
     switch (phase_) {
     case phase::plan: {
-        if (reply.result != o::ok) {
-            if (reply.result == o::failed) return fail(reply, "read the Pebble plan");
+        if (reply.result == o::timed_out) {
+            report_.failed_step = "read the Pebble plan";
             return finish(unit_status::waiting, std::string(msg_waiting_for_pebble), true);
         }
+        if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
         observed_.pebble_reachable = true;
         observed_.plan = reply.plan.value_or(layer{});
         // Decide once with what is known: a Waiting or Blocked unit needs no further look.
@@ -336,7 +339,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return r;
     }
     case phase::service: {
-        if (reply.result == o::unreachable) return fail(reply, "list services");
+        if (reply.result == o::unreachable || reply.result == o::cancelled) return fail(reply, "list services");
         if (reply.result == o::ok) observed_.service_current = reply.service_current;
         phase_ = phase::storage;
         r.what = k::stat_path;
@@ -388,7 +391,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     case phase::pause: return probe_request();
     case phase::logs: return on_logs(reply);
     case phase::files:
-        if (reply.result == o::unreachable) return fail(reply, "read files");
+        if (reply.result == o::unreachable || reply.result == o::cancelled) return fail(reply, "read files");
         // A file that cannot be read is treated as different: it will be pushed.
         if (reply.result == o::ok) {
             observed_.file_sha256 = reply.file_sha256;

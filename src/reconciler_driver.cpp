@@ -6,11 +6,16 @@
 #include <redispebble/pebble/exec.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <condition_variable>
+#include <mutex>
 #include <map>
 #include <memory>
 #include <thread>
@@ -28,7 +33,8 @@ namespace {
 // A failed call as the machine sees it: Pebble gone, too slow, or refusing.
 pebble_reply from_error(error_code ec, const pebble::diagnostics& diag) {
     pebble_reply r;
-    if (ec == pebble::condition::transport) r.result = outcome::unreachable;
+    if (ec == asio::error::operation_aborted) r.result = outcome::cancelled;  // client::cancel(), ~client
+    else if (ec == pebble::condition::transport) r.result = outcome::unreachable;
     else if (ec == pebble::condition::timeout) r.result = outcome::timed_out;
     else r.result = outcome::failed;
     r.error = diag.message.empty() ? ec.message() : diag.message;
@@ -225,6 +231,13 @@ pebble_reply deadline_passed(const pebble_request& r) {
     return rep;
 }
 
+pebble_reply cancelled_reply() {
+    pebble_reply rep;
+    rep.result = outcome::cancelled;
+    rep.error = "cancelled";
+    return rep;
+}
+
 void log_step(const reconcile_options& o, const pebble_request& r) {
     if (!o.log) return;
     std::string line = "reconcile: " + std::string(to_string(r.what));
@@ -314,24 +327,44 @@ pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::mi
 }
 
 reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
+    const auto watch = c.watch_cancellation();
     const auto deadline = clock::now() + opts.deadline;
     auto backoff = opts.retry_backoff;
     for (int attempt = 1;; ++attempt) {
         reconcile_machine m(desired, opts.dry_run, opts.probe);
         std::optional<pebble_request> req = m.start();
+        bool cancelled = false;
         while (req) {
             log_step(opts, *req);
-            pebble_reply rep = clock::now() >= deadline
-                                   ? deadline_passed(*req)
-                                   : perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+            pebble_reply rep;
+            if (watch.cancelled()) rep = cancelled_reply();
+            else if (clock::now() >= deadline) rep = deadline_passed(*req);
+            else rep = perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+            cancelled = rep.result == outcome::cancelled;
             req = m.resume(rep);
         }
         log_report(opts, m.report());
         reconcile_report report = m.report();
         report.attempts = attempt;
-        if (!should_retry(report, backoff, deadline)) return report;
+        if (cancelled || !should_retry(report, backoff, deadline)) return report;
         if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
-        std::this_thread::sleep_for(backoff);
+        // Sleep, but wake at once when the client is cancelled or destroyed.
+        struct waker {
+            std::mutex m;
+            std::condition_variable cv;
+            bool woken = false;
+        };
+        auto w = std::make_shared<waker>();
+        const auto id = watch.on_cancel([w] {
+            std::lock_guard<std::mutex> lock(w->m);
+            w->woken = true;
+            w->cv.notify_all();
+        });
+        if (id != 0) {
+            std::unique_lock<std::mutex> lock(w->m);
+            w->cv.wait_for(lock, backoff, [&] { return w->woken; });
+        }
+        watch.forget(id);
         backoff = next_backoff(backoff);
     }
 }
@@ -411,26 +444,40 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
     co_return pebble_reply{};
 }
 
-asio::awaitable<reconcile_report> reconcile_coro(pebble::client& c, desired_state desired, reconcile_options opts) {
+// Between steps it looks at `watch` only: once the client is cancelled or destroyed, `c` is never
+// touched again.
+asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::client& c, pebble::cancellation_watch watch,
+                                                                         desired_state desired, reconcile_options opts) {
     const auto deadline = clock::now() + opts.deadline;
     auto backoff = opts.retry_backoff;
+    auto ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
         reconcile_machine m(desired, opts.dry_run, opts.probe);
         std::optional<pebble_request> req = m.start();
+        bool cancelled = false;
         while (req) {
             log_step(opts, *req);
             pebble_reply rep;
-            if (clock::now() >= deadline) rep = deadline_passed(*req);
+            if (watch.cancelled()) rep = cancelled_reply();
+            else if (clock::now() >= deadline) rep = deadline_passed(*req);
             else rep = co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
+            cancelled = rep.result == outcome::cancelled;
             req = m.resume(rep);
         }
         log_report(opts, m.report());
         reconcile_report report = m.report();
         report.attempts = attempt;
-        if (!should_retry(report, backoff, deadline)) co_return report;
+        if (cancelled) co_return std::make_pair(error_code(asio::error::operation_aborted), std::move(report));
+        if (!should_retry(report, backoff, deadline)) co_return std::make_pair(error_code{}, std::move(report));
         if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
-        asio::steady_timer timer(c.get_executor(), backoff);
-        co_await timer.async_wait(asio::use_awaitable);
+        // The timer lives on this coroutine's strand; cancel() reaches it through a post there.
+        auto timer = std::make_shared<asio::steady_timer>(ex, backoff);
+        const auto id = watch.on_cancel([timer, ex] { asio::post(ex, [timer] { timer->cancel(); }); });
+        if (id != 0) {
+            error_code ignored;
+            co_await timer->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+        }
+        watch.forget(id);
         backoff = next_backoff(backoff);
     }
 }
@@ -440,24 +487,23 @@ asio::awaitable<reconcile_report> reconcile_coro(pebble::client& c, desired_stat
 namespace detail {
 void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_options opts,
                           asio::any_completion_handler<void(error_code, reconcile_report)> h) {
-    asio::co_spawn(c.get_executor(), reconcile_coro(c, std::move(desired), std::move(opts)),
-                   [h = std::move(h)](std::exception_ptr e, reconcile_report rep) mutable {
-                       error_code ec;
+    // Taken at initiation: a cancel() right after async_reconcile() returns takes effect.
+    auto watch = c.watch_cancellation();
+    auto strand = asio::make_strand(c.get_executor());
+    auto handler_ex = asio::get_associated_executor(h, c.get_executor());
+    asio::co_spawn(strand, reconcile_coro(c, std::move(watch), std::move(desired), std::move(opts)),
+                   [h = std::move(h), handler_ex](std::exception_ptr e, std::pair<error_code, reconcile_report> r) mutable {
                        if (e) {
-                           // Only cancellation or an allocation failure gets here: the machine
-                           // itself turns every Pebble failure into a report.
-                           try {
-                               std::rethrow_exception(e);
-                           } catch (const boost::system::system_error& se) {
-                               ec = se.code();
-                           } catch (...) {
-                               ec = asio::error::operation_aborted;
-                           }
-                           rep.status = unit_status::waiting;
-                           rep.message = "reconcile interrupted: " + ec.message();
-                           rep.retry_later = true;
+                           // Only an allocation failure gets here: the machine itself turns every
+                           // Pebble failure into a report, and cancellation into operation_aborted.
+                           r.first = asio::error::operation_aborted;
+                           r.second.status = unit_status::waiting;
+                           r.second.message = "Reconcile interrupted by an internal error";
+                           r.second.retry_later = true;
                        }
-                       std::move(h)(ec, std::move(rep));
+                       asio::dispatch(handler_ex, [h = std::move(h), r = std::move(r)]() mutable {
+                           std::move(h)(r.first, std::move(r.second));
+                       });
                    });
 }
 } // namespace detail

@@ -61,6 +61,7 @@ struct pebble_reply {
         unreachable,  ///< no Pebble: socket missing, refused, connection lost (a container restart)
         timed_out,    ///< the request, or the wait, ran past its deadline
         failed,       ///< Pebble answered with an error (error holds its message), or bad input
+        cancelled,    ///< the driver was cancelled (client::cancel(), client destroyed): the run ends
     };
     outcome result = outcome::ok;
     std::string error;                       ///< for failed/timed_out/unreachable: no secrets
@@ -103,7 +104,9 @@ struct reconcile_report {
     bool retry_later = true;
     decision decided;                         ///< the decision the actions came from
     std::vector<std::string> actions_done;    ///< in order: "pushed /var/lib/redis/redis.crt", ...
-    std::optional<std::string> failed_step;   ///< the step that failed, when one did
+    /// The step that failed or was cancelled, when one was ("read the Pebble plan", "push files",
+    /// ...): set whenever a request did not succeed, Pebble absent at the start included.
+    std::optional<std::string> failed_step;
     int attempts = 1;                         ///< runs made (more than one with retry_backoff)
     [[nodiscard]] int restarts() const noexcept;  ///< restart/start actions carried out
     [[nodiscard]] int writes() const noexcept;    ///< files pushed, layers added, directories made or re-owned

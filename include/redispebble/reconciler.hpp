@@ -41,9 +41,13 @@ void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_op
 /// act (make or re-own the storage directory, push the files that differ, add the layer with
 /// combine, restart, wait for the change), ask Redis (opts.probe), report.
 /// Handler: `void(error_code, reconcile_report)`. Failures of Pebble, of Redis or of the inputs are
-/// in the report (status Waiting or Blocked, failed_step, actions_done), never in `ec`; `ec` is
-/// set only when the operation was cancelled. `c` must outlive the operation. Runs on c's executor,
-/// so many units reconcile concurrently on one io_context, one client per unit.
+/// in the report (status Waiting or Blocked, failed_step, actions_done), never in `ec`.
+/// Cancellation: `c.cancel()` (any thread, even right after this call) or destroying `c` ends the
+/// operation with `ec` = asio::error::operation_aborted and a Waiting report "Reconcile cancelled
+/// before it could <step>" (failed_step: that step; actions_done: what was done before); after that
+/// `c` is never touched again. Otherwise `c` must outlive the operation; destroy it from the thread
+/// that runs the operation, or once it completed. Runs on a strand of c's executor, so many units
+/// reconcile concurrently on one io_context, one client per unit.
 template <class Token = pebble::client::default_token>
 auto async_reconcile(pebble::client& c, desired_state desired, reconcile_options opts = {},
                      Token&& token = pebble::client::default_token()) {
@@ -55,7 +59,8 @@ auto async_reconcile(pebble::client& c, desired_state desired, reconcile_options
 }
 
 /// Synchronous reconcile with the client's synchronous calls. Never throws for Pebble or Redis
-/// failures (they are in the report).
+/// failures (they are in the report). `c.cancel()` from another thread stops it with the same
+/// report as async_reconcile's on cancellation.
 reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts = {});
 
 /// What one request of the machine does through the client, synchronously (exposed for tools

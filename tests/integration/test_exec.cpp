@@ -487,3 +487,14 @@ TEST_CASE("a terminal exec gets its size and a resize from the control websocket
     CHECK(r.exit_code == 0);
     CHECK(r.stdout_data == "40 100\r\n50 120\r\n");
 }
+
+TEST_CASE("exec with an empty socket_path is invalid_option naming the option", "[exec]") {
+    redispebble::pebble::client c(redispebble::pebble::client_options{});
+    redispebble::pebble::exec_options x;
+    x.command = {"true"};
+    redispebble::pebble::error_code ec;
+    redispebble::pebble::diagnostics d;
+    redispebble::pebble::exec(c, x, ec, &d);
+    CHECK(ec == redispebble::pebble::error::invalid_option);
+    CHECK(d.message.find("client_options.socket_path") != std::string::npos);
+}

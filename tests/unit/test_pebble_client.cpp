@@ -20,6 +20,7 @@
 
 #include <fstream>
 #include <future>
+#include <optional>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -483,4 +484,72 @@ TEST_CASE("a client destroyed after its io_context stops the process loudly inst
         boost::asio::io_context io;
         pb::client c(io, pb::client_options{});
     }
+
+TEST_CASE("an empty or too long socket_path is invalid_option before any I/O naming the option", "[pebble][errors]") {
+    for (std::string path : {std::string(), "/tmp/" + std::string(200, 'x')}) {
+        pb::client_options o;
+        o.socket_path = path;
+        pb::client c(o);
+        pb::error_code ec;
+        pb::diagnostics d;
+        c.plan(ec, &d);
+        CHECK(ec == pb::error::invalid_option);
+        CHECK(d.message.find("client_options.socket_path") != std::string::npos);
+        try {
+            c.system_info();
+            FAIL("no exception");
+        } catch (const pb::api_exception& e) {
+            CHECK(e.code() == pb::error::invalid_option);
+            const std::string what = e.what();
+            CHECK(what.find("client_options.socket_path") != std::string::npos);
+            CHECK(what.find(".hpp") == std::string::npos);  // no Asio source path
+        }
+    }
+}
+
+TEST_CASE("cancel right after a call starts aborts it before it reaches Pebble", "[pebble][transport]") {
+    rt::replay_server s({{response_of("01-system-info.http")}});
+    asio::io_context ctx;
+    pb::client c(ctx, opts(s.socket_path()));
+    std::optional<pb::error_code> got;
+    c.async_system_info([&](pb::error_code ec, pb::system_info) { got = ec; });
+    c.cancel();
+    ctx.run();
+    REQUIRE(got);
+    CHECK(*got == asio::error::operation_aborted);
+    CHECK(s.requests().empty());
+    // Calls started after the cancel run normally.
+    std::optional<pb::error_code> later;
+    c.async_system_info([&](pb::error_code ec, pb::system_info) { later = ec; });
+    ctx.restart();
+    ctx.run();
+    REQUIRE(later);
+    CHECK_FALSE(*later);
+}
+
+TEST_CASE("a synchronous call on an executor nobody runs fails with timeout instead of hanging", "[pebble][async]") {
+    rt::replay_server s({{response_of("01-system-info.http")}});
+    auto o = opts(s.socket_path());
+    o.connect_timeout = 200ms;
+    SECTION("an io_context never run") {
+        asio::io_context ctx;
+        pb::client c(ctx.get_executor(), o);
+        pb::error_code ec;
+        pb::diagnostics d;
+        c.system_info(ec, &d);
+        CHECK(ec == pb::error::timeout);
+        CHECK(d.message.find("needs another thread running the executor") != std::string::npos);
+        CHECK_THROWS_AS(c.plan(), pb::api_exception);
+    }
+    SECTION("an io_context that has stopped") {
+        asio::io_context ctx;
+        ctx.run();  // no work: returns at once, stopped
+        pb::client c(ctx.get_executor(), o);
+        pb::error_code ec;
+        pb::diagnostics d;
+        c.system_info(ec, &d);
+        CHECK(ec == pb::error::timeout);
+        CHECK(d.message.find("io_context is stopped") != std::string::npos);
+    }
+    CHECK(s.requests().empty());
 }

@@ -36,3 +36,13 @@ TEST_CASE("api_exception carries the diagnostics and says them", "[pebble][error
     CHECK_THROWS_AS(pb::throw_if_failed(pb::error::timeout, {}), pb::api_exception);
     CHECK_NOTHROW(pb::throw_if_failed({}, d));
 }
+
+TEST_CASE("api_exception never quotes the source location of the error code", "[pebble][errors]") {
+    static constexpr boost::source_location here = BOOST_CURRENT_LOCATION;
+    pb::error_code located(EINVAL, boost::system::system_category(), &here);
+    REQUIRE(located.what().find(here.file_name()) != std::string::npos);
+    pb::api_exception e(located, {0, "", "cannot connect to /x", ""});
+    CHECK(e.code() == located);
+    CHECK(std::string(e.what()).find(here.file_name()) == std::string::npos);
+    CHECK(std::string(e.what()).find("cannot connect to /x") != std::string::npos);
+}

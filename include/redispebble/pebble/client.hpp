@@ -22,6 +22,7 @@
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
 
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -45,7 +46,31 @@ struct handler_value<boost::asio::any_completion_handler<void(error_code, T)>> {
 template <>
 struct handler_value<boost::asio::any_completion_handler<void(error_code)>> { using type = void; };
 class client_impl;
+struct cancel_state;
 } // namespace detail
+
+/// Whether client::cancel() was called, or the client destroyed, since this was taken
+/// (client::watch_cancellation()). It lets an operation made of several client calls, such as
+/// redispebble::async_reconcile, stop between them without touching the client, which may be gone.
+/// Copyable; every member is safe from any thread.
+class cancellation_watch {
+public:
+    /// True once cancel() was called on the client, or the client destroyed, after this was taken.
+    [[nodiscard]] bool cancelled() const noexcept;
+    /// Arranges for `f` to be called once, on the thread that calls cancel() or destroys the
+    /// client, when that happens. Returns 0 (and drops `f`) when it already has; otherwise an id
+    /// for forget(). `f` must not block: post to your own executor.
+    [[nodiscard]] std::uint64_t on_cancel(std::function<void()> f) const;
+    /// Drops the callback `id` (0 and unknown ids are ignored).
+    void forget(std::uint64_t id) const noexcept;
+
+private:
+    friend class client;
+    cancellation_watch(std::shared_ptr<detail::cancel_state> s, std::uint64_t generation)
+        : state_(std::move(s)), generation_(generation) {}
+    std::shared_ptr<detail::cancel_state> state_;
+    std::uint64_t generation_ = 0;
+};
 
 /// A completion token, as opposed to the diagnostics& of the overloads that take one.
 template <class Token>
@@ -64,7 +89,9 @@ public:
     using handler = boost::asio::any_completion_handler<typename detail::signature_of<T>::type>;
 
     /// A client whose operations run on `ex`. Synchronous calls then block on a future: `ex` must
-    /// be run by another thread.
+    /// be run by another thread. When nothing runs `ex` (its io_context is stopped, or nothing
+    /// picks up work within `connect_timeout`), a synchronous call fails with error::timeout, its
+    /// diagnostics saying so, instead of waiting for ever; the operation is then never started.
     ///
     /// Lifetime rule (both constructors that take a context): the client must be destroyed
     /// before the io_context / execution context it runs on. Declare the context first, so that
@@ -89,8 +116,11 @@ public:
     const client_options& options() const noexcept;
     /// Closes the kept-alive connection (the next call reconnects).
     void close();
-    /// Cancels every queued or running operation (they complete with operation_aborted).
+    /// Cancels every operation started before this call, queued, running or not yet begun (they
+    /// complete with operation_aborted); operations started afterwards run normally. Any thread.
     void cancel();
+    /// Observes cancel() and the destruction of this client from now on (see cancellation_watch).
+    [[nodiscard]] cancellation_watch watch_cancellation() const;
 
     // Every call below comes in four forms (see the top of this file):
     //   async_x(args..., token)   async_x(args..., diagnostics&, token)
@@ -588,7 +618,8 @@ private:
     }
 
     /// Runs an operation to completion from a thread that is not running the client's executor.
-    void run_blocking_(std::function<void(std::function<void()>)> start);
+    /// Fails (with `d` saying why) without calling `start` when nothing runs the executor.
+    error_code run_blocking_(std::function<void(std::function<void()>)> start, diagnostics& d);
 
     template <class H, class... Args>
     typename detail::handler_value<H>::type sync_(void (client::*fn)(H, diagnostics*, Args...), error_code* ecp,
@@ -598,7 +629,7 @@ private:
         diagnostics* d = diagp ? diagp : &local;
         error_code ec;
         std::optional<std::conditional_t<std::is_void_v<T>, int, T>> value;
-        run_blocking_([&](std::function<void()> done) {
+        const error_code not_run = run_blocking_([&](std::function<void()> done) {
             if constexpr (std::is_void_v<T>) {
                 (this->*fn)(handler<T>([&, done](error_code e) { ec = e; done(); }), d, std::move(args)...);
             } else {
@@ -608,7 +639,8 @@ private:
                     done();
                 }), d, std::move(args)...);
             }
-        });
+        }, *d);
+        if (not_run) ec = not_run;
         if (ecp) *ecp = ec;
         else throw_if_failed(ec, *d);
         if constexpr (!std::is_void_v<T>) {

@@ -11,6 +11,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <string>
 
 namespace redispebble::pebble::detail {
@@ -24,7 +25,8 @@ public:
     connection(boost::asio::any_io_executor ex, std::string socket_path);
 
     /// Connects when not connected, or when the peer has closed the kept-alive connection (checked
-    /// without blocking). Errors: socket_not_found, connection_refused, timeout, or the system's.
+    /// without blocking). Errors: invalid_option (check_socket_path, before any I/O),
+    /// socket_not_found, connection_refused, timeout, or the system's.
     boost::asio::awaitable<error_code> ensure_open(std::chrono::milliseconds timeout);
     /// True when the last ensure_open() kept an existing connection.
     bool reused() const noexcept { return reused_; }
@@ -45,6 +47,17 @@ private:
     boost::beast::flat_buffer buffer_;
     bool reused_ = false;
 };
+
+/// The longest Unix socket path (sockaddr_un::sun_path less its terminating NUL).
+inline constexpr std::size_t max_socket_path = 107;
+
+/// Checks client_options::socket_path before any I/O: empty, or longer than max_socket_path, is
+/// invalid_option; otherwise success.
+error_code check_socket_path(const std::string& path) noexcept;
+
+/// diagnostics::message for a failed ensure_open(): which rule client_options::socket_path broke
+/// (invalid_option), else "cannot connect to <path>".
+std::string connect_failure_message(const std::string& path, error_code ec);
 
 /// Maps a transport failure (connect, read or write) to the client's error codes.
 error_code map_transport_error(error_code ec, bool connecting);
