@@ -63,7 +63,6 @@ std::string posix_sh_quote(std::string_view v) {
     }
     return out + "'";
 }
-}
 
 std::vector<std::string> argv_of(const std::vector<redis_flag>& flags, bool include_secrets) {
     std::vector<std::string> argv;
