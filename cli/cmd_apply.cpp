@@ -62,16 +62,33 @@ void print_differences(const reconcile_report& r) {
         fmt::print("    current: {}\n", d.current.empty() ? "<unset>" : d.current);
         fmt::print("    desired: {}\n", d.desired.empty() ? "<unset>" : d.desired);
     }
+    if (const auto& st = r.decided.storage) {
+        if (st->make) fmt::print("  storage-path {} is missing: make it ({}:{}, {})\n", st->path, st->user, st->group, st->permissions);
+        if (st->chown) fmt::print("  storage-path {} is not owned by {}:{}: change its owner (recursive)\n", st->path, st->user, st->group);
+    }
     for (const auto& f : r.decided.push) fmt::print("  file {} differs (from {})\n", f.path, f.origin);
+}
+
+// Fields our layer sets that another layer overrides (no write, no restart: see docs/reconcile.md).
+void print_overridden(const reconcile_report& r) {
+    if (r.decided.overridden.empty()) return;
+    fmt::print("Overridden by another Pebble layer (not ours to change):\n");
+    for (const auto& d : r.decided.overridden) {
+        fmt::print("  {}\n", d.path);
+        fmt::print("    current: {}\n", d.current.empty() ? "<unset>" : d.current);
+        fmt::print("    ours:    {}\n", d.desired.empty() ? "<unset>" : d.desired);
+    }
 }
 
 void print_report(const reconcile_report& r) {
     fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    print_overridden(r);
     if (r.actions_done.empty()) fmt::print("Actions done: none\n");
     else {
         fmt::print("Actions done:\n");
         for (const auto& a : r.actions_done) fmt::print("  {}\n", a);
     }
+    if (!r.redis_state.empty()) fmt::print("Redis: {}\n", r.redis_state);
     if (r.failed_step) fmt::print("Failed step: {}\n", *r.failed_step);
     if (r.attempts > 1) fmt::print("Attempts: {}\n", r.attempts);
     if (!r.decided.missing_resources.empty()) {
@@ -90,7 +107,8 @@ int cmd_apply(const std::vector<std::string>& args) {
                u.socket);
     reconcile_report r = run(u, u.opts.dry_run);
     if (u.opts.dry_run) {
-        fmt::print("Differences:{}\n", r.decided.differences.empty() && r.decided.push.empty() ? " none" : "");
+        fmt::print("Differences:{}\n",
+                   r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage ? " none" : "");
         print_differences(r);
         print_decision(r.decided);
     }
@@ -101,12 +119,17 @@ int cmd_apply(const std::vector<std::string>& args) {
 int cmd_diff(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "diff");
     reconcile_report r = run(u, true);
-    if (r.status != unit_status::active) {
+    if (r.status != unit_status::active && r.decided.overridden.empty()) {
         fmt::print("Cannot compare: {}: {}\n", to_string(r.status), r.message);
         return exit_for(r.status);
     }
-    if (r.decided.differences.empty() && r.decided.push.empty()) {
-        fmt::print("In sync: the plan and the files match the inputs\n");
+    print_overridden(r);
+    if (r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage && !r.decided.overridden.empty()) {
+        fmt::print("Our layer is applied and the files match; apply cannot change what another layer overrides\n");
+        return exit_differs;
+    }
+    if (r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage) {
+        fmt::print("In sync: the plan, the files and the storage directory match the inputs\n");
         return exit_ok;
     }
     fmt::print("Out of sync:\n");
@@ -134,11 +157,13 @@ int cmd_status(const std::vector<std::string>& args) {
                        s.current_since.empty() ? "" : ", since ", s.current_since);
     }
     reconcile_report r = run(u, true);
+    const bool compared = r.status == unit_status::active || !r.decided.overridden.empty();
     fmt::print("Layer and files: {}\n",
-               r.status != unit_status::active ? "not compared"
-               : r.decided.no_op()            ? "in sync"
-                                              : "out of sync (run `redispebble diff`)");
+               !compared           ? "not compared"
+               : r.decided.no_op() ? (r.decided.overridden.empty() ? "in sync" : "applied, overridden by another layer")
+                                   : "out of sync (run `redispebble diff`)");
     fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    print_overridden(r);
     return exit_for(r.status);
 }
 

@@ -20,7 +20,10 @@ fi
 
 build="${REDISPEBBLE_BUILD_DIR:-$here/build}"
 jobs="${REDISPEBBLE_JOBS:-2}"
+# A compiler cache, when the machine has one, makes rebuilds cheap; nothing depends on it.
+launcher=()
+if command -v ccache >/dev/null 2>&1; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 if [ ! -f "$build/CMakeCache.txt" ]; then
-  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo ${REDISPEBBLE_CMAKE_ARGS:-}
+  cmake -S "$here" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${launcher[@]}" ${REDISPEBBLE_CMAKE_ARGS:-}
 fi
 cmake --build "$build" -j "$jobs"

@@ -236,8 +236,20 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
         const position p = where(key);
         check_account(source, p.line, p.column, key, *value);
     }
+    // Pebble v1.26, internals/plan/plan.go Layer.Validate: what it refuses when the layer is added.
     if (cfg.layer_label.rfind("pebble-", 0) == 0)
-        fail_at("layer-label", "labels starting with \"pebble-\" are reserved by Pebble");
+        fail_at("layer-label", "Pebble refuses it: cannot use reserved label prefix \"pebble-\" (labels starting with "
+                               "\"pebble-\" are reserved by Pebble)");
+    if (cfg.service_name == "pebble")
+        fail_at("service-name", "Pebble refuses it: cannot use reserved service name \"pebble\"");
+    if (cfg.service_name.front() == '-')
+        fail_at("service-name", fmt::format("Pebble refuses it: cannot use service name \"{}\": starting with \"-\" not "
+                                            "allowed", cfg.service_name));
+    for (const char* keyword : {"all", "default", "none"})
+        if (cfg.service_name == keyword)
+            fail_at("service-name", fmt::format("\"{}\" is a keyword Pebble v1.26 deprecates as a service name "
+                                                "(\"Using keyword \"{}\" as a service name is deprecated\"): choose another "
+                                                "name", keyword, keyword));
     const std::string& b = cfg.bind_address;
     if (!is_ipv4(b) && !is_ipv6(b))
         fail_at("bind-address", fmt::format("expected an IPv4 or IPv6 address such as 0.0.0.0 or ::, got \"{}\"", b));
@@ -249,12 +261,21 @@ std::string_view to_string(secret_mode m) noexcept {
     return m == secret_mode::config_file ? "config-file" : "command-line";
 }
 
+std::string_view to_string(tls_client_auth a) noexcept {
+    switch (a) {
+    case tls_client_auth::yes: return "yes";
+    case tls_client_auth::no: return "no";
+    case tls_client_auth::optional: return "optional";
+    }
+    return "optional";
+}
+
 redis_config load_config(std::string_view yaml, std::string_view source) {
     const document doc = parse(yaml, source);
     redis_config cfg;
     std::map<std::string, position> at;
     each_key(doc, {"enable-tls", "port", "storage-path", "service-name", "layer-label", "container-name", "user",
-                   "group", "bind-address", "secrets"},
+                   "group", "bind-address", "secrets", "tls-auth-clients"},
              [&](const std::string& key, const YAML::Node& v) {
                  at[key] = {v.Mark().line + 1, v.Mark().column + 1};
                  if (key == "enable-tls") cfg.enable_tls = as_bool(doc, key, v);
@@ -271,6 +292,13 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                      if (m == "config-file") cfg.secrets = secret_mode::config_file;
                      else if (m == "command-line") cfg.secrets = secret_mode::command_line;
                      else fail(doc.source, v.Mark(), key, "expected \"config-file\" or \"command-line\", got \"" + m + "\"");
+                 } else if (key == "tls-auth-clients") {
+                     // yes and no are Redis's words here (YAML 1.1 would read them as booleans).
+                     const std::string m = as_string(doc, key, v);
+                     if (m == "yes") cfg.tls_auth_clients = tls_client_auth::yes;
+                     else if (m == "no") cfg.tls_auth_clients = tls_client_auth::no;
+                     else if (m == "optional") cfg.tls_auth_clients = tls_client_auth::optional;
+                     else fail(doc.source, v.Mark(), key, "expected \"yes\", \"no\" or \"optional\", got \"" + m + "\"");
                  }
              });
     validate_at(cfg, doc.source, at);
@@ -342,6 +370,8 @@ std::string to_yaml(const redis_config& cfg) {
                                      {"bind-address", &cfg.bind_address}})
         out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << *value;
     out << YAML::Key << "secrets" << YAML::Value << std::string(to_string(cfg.secrets));
+    out << YAML::Key << "tls-auth-clients" << YAML::Value << YAML::DoubleQuoted
+        << std::string(to_string(cfg.tls_auth_clients));
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }

@@ -1313,8 +1313,6 @@ void validate_layer(const layer& l, std::string_view label) {
                  fmt::format("plan service \"{}\" backoff-factor must be 1.0 or greater, not {}", name, *s.backoff_factor));
         for (const auto* d : {&s.backoff_delay, &s.backoff_limit, &s.kill_delay})
             if (*d && !parse_go_duration(**d)) fail(path, fmt::format("invalid duration \"{}\"", **d));
-        if (s.override == override_kind::unset)
-            fail(path + ".override", fmt::format("layer \"{}\" must define \"override\" for service \"{}\"", label, name));
     }
     for (const auto& [name, c] : l.checks) {
         const std::string path = "checks." + name;
@@ -1336,8 +1334,6 @@ void validate_layer(const layer& l, std::string_view label) {
                 fail(path + ".exec.command", fmt::format("plan check \"{}\" command invalid: {}", name, e.message()));
             }
         }
-        if (c.override == override_kind::unset)
-            fail(path + ".override", fmt::format("layer \"{}\" must define \"override\" for check \"{}\"", label, name));
         const int kinds = int(c.http.has_value()) + int(c.tcp.has_value()) + int(c.exec.has_value());
         // Merging never removes a type, so two in one layer fail the combined plan whatever lies below.
         if (kinds > 1)
@@ -1352,9 +1348,20 @@ void validate_layer(const layer& l, std::string_view label) {
         if (!one_of(t.type, {"loki", "opentelemetry"}))
             fail(path + ".type", fmt::format("log target \"{}\" has unsupported type \"{}\", must be \"loki\" or \"opentelemetry\"",
                                              name, *t.type));
-        if (t.override == override_kind::unset)
-            fail(path + ".override", fmt::format("layer \"{}\" must define \"override\" for log target \"{}\"", label, name));
     }
+    // CombineLayers, after Layer.Validate: every entry says how it combines.
+    for (const auto& [name, x] : l.services)
+        if (x.override == override_kind::unset)
+            fail("services." + name + ".override",
+                 fmt::format("layer \"{}\" must define \"override\" for service \"{}\"", label, name));
+    for (const auto& [name, x] : l.checks)
+        if (x.override == override_kind::unset)
+            fail("checks." + name + ".override",
+                 fmt::format("layer \"{}\" must define \"override\" for check \"{}\"", label, name));
+    for (const auto& [name, x] : l.log_targets)
+        if (x.override == override_kind::unset)
+            fail("log-targets." + name + ".override",
+                 fmt::format("layer \"{}\" must define \"override\" for log target \"{}\"", label, name));
 }
 
 void validate_plan(const layer& p, std::string_view source) {
@@ -1364,6 +1371,10 @@ void validate_plan(const layer& p, std::string_view source) {
     for (const auto& [name, s] : p.services)
         if (!s.command || s.command->empty())
             fail("services." + name + ".command", fmt::format("plan must define \"command\" for service \"{}\"", name));
+    // checkCycles orders every service: one that requires a service not in the plan fails it.
+    for (const auto& [name, s] : p.services)
+        for (const auto& r : s.requires_)
+            if (!p.services.count(r)) fail("services." + name + ".requires", fmt::format("service \"{}\" does not exist", r));
     for (const auto& [name, c] : p.checks) {
         const std::string path = "checks." + name;
         if (c.http && (!c.http->url || c.http->url->empty()))

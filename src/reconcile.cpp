@@ -77,6 +77,61 @@ void redact(difference& d, const secret& password) {
     }
 }
 
+// The storage rule of decide(): see storage_fix.
+std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen, const redis_config& cfg) {
+    storage_fix f;
+    f.path = cfg.storage_path;
+    f.user = cfg.user;
+    f.group = cfg.group;
+    f.command = {"chown", "-R", "--", cfg.user + ":" + cfg.group, cfg.storage_path};
+    if (!seen) {
+        f.make = f.chown = true;
+    } else if (!seen->exists) {
+        f.make = true;  // made with the owner: nothing to chown
+    } else if (seen->type != "directory") {
+        return std::nullopt;  // decide() reports it
+    } else if (seen->user != cfg.user || seen->group != cfg.group) {
+        f.chown = true;
+    } else {
+        return std::nullopt;
+    }
+    return f;
+}
+
+// The plan's service seen only through the fields `want` sets: every other field is taken from
+// `want`, so it cannot differ. Environment and on-check-failure keep only want's keys.
+service project(const service& cur, const service& want) {
+    service p = want;
+    auto keep = [](auto& field, const auto& cur_field, const auto& want_field) {
+        if (want_field) field = cur_field;
+    };
+    keep(p.summary, cur.summary, want.summary);
+    keep(p.description, cur.description, want.description);
+    keep(p.startup, cur.startup, want.startup);
+    keep(p.command, cur.command, want.command);
+    keep(p.workload, cur.workload, want.workload);
+    keep(p.user_id, cur.user_id, want.user_id);
+    keep(p.user, cur.user, want.user);
+    keep(p.group_id, cur.group_id, want.group_id);
+    keep(p.group, cur.group, want.group);
+    keep(p.working_dir, cur.working_dir, want.working_dir);
+    keep(p.on_success, cur.on_success, want.on_success);
+    keep(p.on_failure, cur.on_failure, want.on_failure);
+    keep(p.backoff_delay, cur.backoff_delay, want.backoff_delay);
+    keep(p.backoff_factor, cur.backoff_factor, want.backoff_factor);
+    keep(p.backoff_limit, cur.backoff_limit, want.backoff_limit);
+    keep(p.kill_delay, cur.kill_delay, want.kill_delay);
+    if (!want.after.empty()) p.after = cur.after;
+    if (!want.before.empty()) p.before = cur.before;
+    if (!want.requires_.empty()) p.requires_ = cur.requires_;
+    for (auto* m : {&p.environment, &p.on_check_failure}) m->clear();
+    for (const auto& [k, v] : want.environment)
+        if (auto it = cur.environment.find(k); it != cur.environment.end()) p.environment[k] = it->second;
+    for (const auto& [k, v] : want.on_check_failure)
+        if (auto it = cur.on_check_failure.find(k); it != cur.on_check_failure.end()) p.on_check_failure[k] = it->second;
+    return p;
+}
+
 decision blocked(decision d, std::string message) {
     d.status = unit_status::blocked;
     d.message = std::move(message);
@@ -85,6 +140,35 @@ decision blocked(decision d, std::string message) {
 }
 
 } // namespace
+
+layer_standing compare_layer(const layer& plan, const layer& wanted, const std::string& name, const secret& password) {
+    layer_standing st;
+    auto wit = wanted.services.find(name);
+    if (wit == wanted.services.end()) return st;
+    const service& want = wit->second;
+    layer want_only;
+    want_only.services[name] = want;
+    auto pit = plan.services.find(name);
+    if (pit == plan.services.end()) {
+        st.differences = plan_differences(plan, want_only);
+    } else {
+        const service& cur = pit->second;
+        const std::string key(layer_fingerprint_key);
+        auto fw = want.environment.find(key), fc = cur.environment.find(key);
+        st.applied = fw != want.environment.end() && fc != cur.environment.end() && fc->second == fw->second;
+        layer projected;
+        projected.services[name] = project(cur, want);
+        st.differences = plan_differences(projected, want_only);
+    }
+    for (auto& diff : st.differences) redact(diff, password);
+    return st;
+}
+
+std::string overridden_message(const std::vector<difference>& overridden, const std::string& label) {
+    std::string paths;
+    for (const auto& d : overridden) paths += (paths.empty() ? "" : ", ") + d.path;
+    return "Another Pebble layer overrides what layer \"" + label + "\" sets: " + paths;
+}
 
 prepared_desired prepare(const desired_state& desired) {
     prepared_desired p;
@@ -145,16 +229,25 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     if (prepared.verdict) return *prepared.verdict;
     d.flags = prepared.flags;
 
+    if (observed.storage && observed.storage->exists && observed.storage->type != "directory")
+        return blocked(std::move(d), "storage-path " + cfg.storage_path + " exists and is not a directory (" +
+                                         observed.storage->type + ")");
+    d.storage = storage_fix_for(observed.storage, cfg);
+
     for (const auto& f : prepared.files) {
         auto it = observed.file_sha256.find(f.path);
         if (it == observed.file_sha256.end() || !it->second || *it->second != f.sha256) d.push.push_back(f);
     }
 
+    // Our layer is recognised by its fingerprint, not by comparing the combined plan with it:
+    // other layers (from $PEBBLE/layers, added by others, below or above ours) merge into the
+    // service, and combining into our label keeps its place under them (docs/reconcile.md).
     const layer current = observed.plan.value_or(layer{});
-    d.differences = plan_differences(current, prepared.wanted);
-    for (auto& diff : d.differences) redact(diff, desired.peer.admin_password);
+    layer_standing standing = compare_layer(current, prepared.wanted, cfg.service_name, desired.peer.admin_password);
+    if (standing.applied) d.overridden = std::move(standing.differences);
+    else d.differences = std::move(standing.differences);
 
-    if (!d.differences.empty()) {
+    if (!standing.applied) {
         d.add_layer = prepared.wanted;
         d.restart.push_back(cfg.service_name);
     } else if (!d.push.empty()) {
@@ -163,10 +256,22 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     } else if (observed.service_current &&
                (*observed.service_current == "inactive" || *observed.service_current == "error")) {
         d.start.push_back(cfg.service_name);
+    } else if (observed.service_current && *observed.service_current == "backoff" && d.storage) {
+        // It may be failing for want of its directory: start it afresh once the storage is fixed.
+        d.restart.push_back(cfg.service_name);
+    } else if (!d.overridden.empty()) {
+        // Nothing we can write would change these: say so, never loop.
     } else if (observed.service_current && *observed.service_current == "backoff") {
         // Pebble is already restarting it after a failure; restarting it ourselves would not help.
+        // (reconcile_machine then reads the service's logs and reports Blocked with them.)
         d.status = unit_status::waiting;
         d.message = "Service " + cfg.service_name + " is restarting after a failure (Pebble backoff)";
+        d.retry_later = true;
+        return d;
+    }
+    if (!d.overridden.empty()) {
+        d.status = unit_status::blocked;
+        d.message = overridden_message(d.overridden, cfg.layer_label);
         d.retry_later = true;
         return d;
     }

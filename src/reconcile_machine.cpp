@@ -16,6 +16,11 @@ std::string_view to_string(pebble_request::kind k) noexcept {
     case k_t::restart: return "restart";
     case k_t::start: return "start";
     case k_t::wait_change: return "wait for change";
+    case k_t::stat_path: return "stat path";
+    case k_t::make_dirs: return "make directories";
+    case k_t::exec: return "exec";
+    case k_t::get_logs: return "get logs";
+    case k_t::pause: return "pause";
     }
     return "unknown";
 }
@@ -32,7 +37,8 @@ int reconcile_report::restarts() const noexcept {
 
 int reconcile_report::writes() const noexcept {
     return static_cast<int>(std::count_if(actions_done.begin(), actions_done.end(), [](const std::string& a) {
-        return starts_with(a, "pushed ") || starts_with(a, "added layer ");
+        return starts_with(a, "pushed ") || starts_with(a, "added layer ") || starts_with(a, "made directory ") ||
+               starts_with(a, "changed owner of ");
     }));
 }
 
@@ -61,8 +67,8 @@ std::string redact_output(const std::string& text, const secret& password, std::
     return out;
 }
 
-reconcile_machine::reconcile_machine(desired_state desired, bool dry_run)
-    : desired_(std::move(desired)), prepared_(prepare(desired_)), dry_run_(dry_run) {}
+reconcile_machine::reconcile_machine(desired_state desired, bool dry_run, probe_options probe)
+    : desired_(std::move(desired)), prepared_(prepare(desired_)), probe_(probe), dry_run_(dry_run) {}
 
 pebble_request reconcile_machine::start() {
     phase_ = phase::plan;
@@ -100,6 +106,19 @@ std::optional<pebble_request> reconcile_machine::fail(const pebble_reply& reply,
 std::optional<pebble_request> reconcile_machine::next_action() {
     const decision& d = decision_;
     pebble_request r;
+    if (d.storage && d.storage->make && !made_) {
+        phase_ = phase::make_dirs;
+        r.what = pebble_request::kind::make_dirs;
+        r.dirs.push_back(*d.storage);
+        return r;
+    }
+    if (d.storage && d.storage->chown && !chowned_) {
+        phase_ = phase::chown;
+        r.what = pebble_request::kind::exec;
+        r.command = d.storage->command;
+        r.timeout = probe_.timeout * 12;  // a recursive chown of a large volume takes a while
+        return r;
+    }
     if (!d.push.empty() && !pushed_) {
         phase_ = phase::push;
         r.what = pebble_request::kind::push_files;
@@ -121,11 +140,125 @@ std::optional<pebble_request> reconcile_machine::next_action() {
         change_service_ = r.service;
         return r;
     }
-    return finish(d.status, d.message, d.retry_later);
+    return after_actions();
+}
+
+// Every action done (or none needed) and the decision Active: ask Redis.
+std::optional<pebble_request> reconcile_machine::after_actions() {
+    if (!probe_.enabled || decision_.status != unit_status::active)
+        return finish(decision_.status, decision_.message, decision_.retry_later);
+    return probe_request();
+}
+
+std::optional<pebble_request> reconcile_machine::probe_request() {
+    phase_ = phase::probe;
+    pebble_request r;
+    r.what = pebble_request::kind::exec;
+    r.command = probe_command(desired_.config);
+    r.stdin_data = probe_input(desired_.peer.admin_password);
+    r.timeout = probe_.timeout;
+    return r;
+}
+
+std::optional<pebble_request> reconcile_machine::logs_request(std::string why) {
+    phase_ = phase::logs;
+    logs_for_ = std::move(why);
+    pebble_request r;
+    r.what = pebble_request::kind::get_logs;
+    r.service = desired_.config.service_name;
+    r.log_lines = probe_.log_lines;
+    return r;
+}
+
+std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& reply) {
+    using o = pebble_reply::outcome;
+    const secret& pw = desired_.peer.admin_password;
+    probe_verdict v;
+    if (reply.result == o::unreachable) return fail(reply, "probe Redis");
+    if (reply.result == o::failed) {
+        // Pebble could not run redis-cli at all (not in the container, ...): nothing says Redis is well.
+        report_.failed_step = "probe Redis";
+        return finish(unit_status::blocked,
+                      "Cannot ask Redis (redis-cli through Pebble exec): " + redact_output(reply.error, pw, 5), true);
+    }
+    if (reply.result == o::timed_out) {
+        v = {probe_verdict::kind::starting,
+             "Redis did not answer within " + std::to_string(probe_.timeout.count()) + " ms"};
+    } else {
+        const probe_result p = parse_probe(reply.output);
+        v = assess_probe(p, desired_.config, desired_.peer,
+                         std::chrono::duration_cast<std::chrono::seconds>(probe_.link_bound));
+        if (!p.role.empty()) {
+            report_.redis_state = "role " + p.role;
+            if (!p.master_link_status.empty()) {
+                report_.redis_state += ", master " + p.master_host + ":" + p.master_port + " link " + p.master_link_status;
+                if (auto down = link_down_seconds(p); down && p.master_link_status != "up")
+                    report_.redis_state += " (" + std::to_string(*down) + " s)";
+            }
+        }
+    }
+    v.message = redact_output(v.message, pw, 5);
+    using vk = probe_verdict::kind;
+    switch (v.what) {
+    case vk::healthy: return finish(unit_status::active, "", false);
+    case vk::refused: return finish(unit_status::blocked, v.message, true);
+    case vk::link_failed: logs_replication_ = true; return logs_request(v.message);
+    case vk::starting: break;
+    }
+    // Just (re)started: Redis may still be binding, loading or syncing. Look again shortly.
+    if (restarted_ && settle_spent_ + probe_.settle_step <= probe_.settle) {
+        settle_spent_ += probe_.settle_step;
+        phase_ = phase::pause;
+        pebble_request r;
+        r.what = pebble_request::kind::pause;
+        r.timeout = probe_.settle_step;
+        return r;
+    }
+    return finish(unit_status::waiting, v.message, true);
+}
+
+std::optional<pebble_request> reconcile_machine::on_logs(const pebble_reply& reply) {
+    std::string message = logs_for_;
+    if (reply.result == pebble_reply::outcome::ok && !reply.log_lines.empty()) {
+        std::string reason;
+        std::vector<std::string> lines = reply.log_lines;
+        if (logs_replication_) lines = replication_log_lines(lines, 3);
+        else if (lines.size() > 3) lines.erase(lines.begin(), lines.end() - 3);
+        for (const auto& l : lines) reason += (reason.empty() ? "" : "; ") + l;
+        message += ": " + redact_output(reason, desired_.peer.admin_password, 3);
+    } else if (reply.result != pebble_reply::outcome::ok) {
+        message += " (its logs could not be read: " + redact_output(reply.error, desired_.peer.admin_password, 2) + ")";
+    }
+    return finish(unit_status::blocked, message, true);
+}
+
+std::string reconcile_machine::step_name() const {
+    switch (phase_) {
+    case phase::plan: return "read the Pebble plan";
+    case phase::service: return "list services";
+    case phase::storage: return "stat storage-path";
+    case phase::files: return "read files";
+    case phase::make_dirs: return "make directory " + (decision_.storage ? decision_.storage->path : std::string());
+    case phase::chown: return "change owner of " + (decision_.storage ? decision_.storage->path : std::string());
+    case phase::push: return "push files";
+    case phase::layer: return "add layer \"" + decision_.layer_label + "\"";
+    case phase::verify: return "read the Pebble plan";
+    case phase::restart: return "restart service \"" + change_service_ + "\"";
+    case phase::start: return "start service \"" + change_service_ + "\"";
+    case phase::wait: return "wait for the service change";
+    case phase::probe:
+    case phase::pause: return "probe Redis";
+    case phase::logs: return "read the service's logs";
+    case phase::finished: break;
+    }
+    return "finish";
 }
 
 std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& reply) {
     using k = pebble_request::kind;
+    // The driver was cancelled: whatever the step, the run ends here, saying which step it was.
+    if (reply.result == pebble_reply::outcome::cancelled && phase_ != phase::finished)
+        return fail(reply, step_name());
     using o = pebble_reply::outcome;
     pebble_request r;
     switch (phase_) {
@@ -139,7 +272,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         observed_.plan = reply.plan.value_or(layer{});
         // Decide once with what is known: a Waiting or Blocked unit needs no further look.
         decision first = decide(observed_, desired_, prepared_);
-        if (first.status != unit_status::active && first.no_op()) {
+        if (first.status != unit_status::active && first.overridden.empty() && first.no_op()) {
             report_.decided = first;
             return finish(first.status, first.message, first.retry_later);
         }
@@ -149,8 +282,17 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return r;
     }
     case phase::service: {
-        if (reply.result == o::unreachable || reply.result == o::cancelled) return fail(reply, "list services");
+        if (reply.result == o::unreachable) return fail(reply, "list services");
         if (reply.result == o::ok) observed_.service_current = reply.service_current;
+        phase_ = phase::storage;
+        r.what = k::stat_path;
+        r.paths = {desired_.config.storage_path};
+        return r;
+    }
+    case phase::storage: {
+        if (reply.result == o::unreachable || reply.result == o::timed_out) return fail(reply, "stat storage-path");
+        // Not observed (an error other than not-found) is treated as not in order: made and re-owned.
+        if (reply.result == o::ok) observed_.storage = reply.path_info;
         decision first = decide(observed_, desired_, prepared_);
         std::vector<std::string> paths;
         for (const auto& f : first.push) paths.push_back(f.path);
@@ -160,8 +302,38 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         r.paths = std::move(paths);
         return r;
     }
+    case phase::make_dirs: {
+        const std::string path = decision_.storage->path;
+        if (reply.result != o::ok) return fail(reply, "make directory " + path);
+        if (auto it = reply.file_errors.find(path); it != reply.file_errors.end()) {
+            report_.failed_step = "make directory " + path;
+            return finish(unit_status::blocked, "Cannot make storage-path " + path + ": " + it->second, true);
+        }
+        report_.actions_done.push_back("made directory " + path + " (" + decision_.storage->user + ":" +
+                                       decision_.storage->group + ", " + decision_.storage->permissions + ")");
+        made_ = true;
+        return next_action();
+    }
+    case phase::chown: {
+        const storage_fix& f = *decision_.storage;
+        if (reply.result != o::ok || reply.exit_code != 0) {
+            report_.failed_step = "change owner of " + f.path;
+            if (reply.result == o::unreachable) return fail(reply, "change owner of " + f.path);
+            const std::string why = reply.result == o::ok ? reply.output : reply.error;
+            return finish(unit_status::blocked,
+                          "Cannot change the owner of storage-path " + f.path + " to " + f.user + ":" + f.group + ": " +
+                              redact_output(why, desired_.peer.admin_password, 3),
+                          true);
+        }
+        report_.actions_done.push_back("changed owner of " + f.path + " to " + f.user + ":" + f.group + " (recursive)");
+        chowned_ = true;
+        return next_action();
+    }
+    case phase::probe: return on_probe(reply);
+    case phase::pause: return probe_request();
+    case phase::logs: return on_logs(reply);
     case phase::files:
-        if (reply.result == o::unreachable || reply.result == o::cancelled) return fail(reply, "read files");
+        if (reply.result == o::unreachable) return fail(reply, "read files");
         // A file that cannot be read is treated as different: it will be pushed.
         if (reply.result == o::ok) observed_.file_sha256 = reply.file_sha256;
         break;
@@ -181,7 +353,30 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         if (reply.result != o::ok) return fail(reply, "add layer \"" + decision_.layer_label + "\"");
         report_.actions_done.push_back("added layer \"" + decision_.layer_label + "\"");
         layered_ = true;
+        // Did it take effect? A layer above ours may replace the service (issue 8).
+        phase_ = phase::verify;
+        r.what = k::get_plan;
+        return r;
+    case phase::verify: {
+        if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
+        const layer_standing standing = compare_layer(reply.plan.value_or(layer{}), prepared_.wanted,
+                                                      desired_.config.service_name, desired_.peer.admin_password);
+        if (!standing.differences.empty()) {
+            decision_.overridden = standing.differences;
+            decision_.status = unit_status::blocked;
+            decision_.message = overridden_message(decision_.overridden, decision_.layer_label);
+            decision_.retry_later = true;
+            if (!standing.applied) {
+                // Replaced above ours: a restart would run the other layer's service, and again on
+                // every run. Restart nothing.
+                decision_.message += " (a layer above it replaces service \"" + desired_.config.service_name + "\")";
+                decision_.restart.clear();
+                decision_.start.clear();
+            }
+            report_.decided = decision_;
+        }
         return next_action();
+    }
     case phase::restart:
     case phase::start:
         if (reply.result != o::ok)
@@ -209,15 +404,25 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
                           true);
         }
         report_.actions_done.push_back((decision_.restart.empty() ? "started \"" : "restarted \"") + change_service_ + "\"");
-        return finish(decision_.status, decision_.message, decision_.retry_later);
+        return after_actions();
     case phase::finished:
         return std::nullopt;
     }
     // Observation complete: decide and act.
     decision_ = decide(observed_, desired_, prepared_);
     report_.decided = decision_;
-    if (decision_.status != unit_status::active || decision_.no_op() || dry_run_)
-        return finish(decision_.status, decision_.message, decision_.retry_later);
+    if (dry_run_) return finish(decision_.status, decision_.message, decision_.retry_later);
+    // Pebble keeps restarting a service that fails, and nothing here would change: Redis's own
+    // words (its last log lines) say why, until the inputs change.
+    if (probe_.enabled && decision_.no_op() && observed_.service_current == "backoff" && !prepared_.verdict &&
+        decision_.overridden.empty())
+        return logs_request("Service \"" + desired_.config.service_name + "\" keeps failing (Pebble backoff)");
+    // A decision with actions acts whatever its status (Blocked by an overridden field still pushes
+    // files and starts a stopped service); Waiting and Blocked verdicts carry none. Only an Active
+    // unit is probed (after_actions).
+    if (decision_.no_op())
+        return decision_.status == unit_status::active ? after_actions()
+                                                       : finish(decision_.status, decision_.message, decision_.retry_later);
     return next_action();
 }
 

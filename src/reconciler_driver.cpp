@@ -3,6 +3,7 @@
 #include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
+#include <redispebble/pebble/exec.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
@@ -124,6 +125,83 @@ pebble_reply change_reply(const pebble::change& ch) {
     return r;
 }
 
+pebble::list_files_options stat_request(const pebble_request& r) {
+    pebble::list_files_options o;
+    o.path = r.paths.at(0);
+    o.itself = true;
+    return o;
+}
+
+pebble_reply stat_reply(error_code ec, const pebble::diagnostics& diag, const std::vector<pebble::file_info>& files) {
+    pebble_reply r;
+    if (ec == pebble::error::not_found) {
+        r.path_info = path_state{};
+        return r;
+    }
+    if (ec) return from_error(ec, diag);
+    if (files.size() != 1) {
+        r.result = outcome::failed;
+        r.error = "Pebble listed " + std::to_string(files.size()) + " entries for one path with itself=true";
+        return r;
+    }
+    path_state p;
+    p.exists = true;
+    p.type = files[0].type;
+    p.user = files[0].user;
+    p.group = files[0].group;
+    p.user_id = files[0].user_id;
+    p.group_id = files[0].group_id;
+    r.path_info = p;
+    return r;
+}
+
+std::vector<pebble::make_dir_options> dirs_request(const pebble_request& r) {
+    std::vector<pebble::make_dir_options> out;
+    for (const auto& d : r.dirs) {
+        pebble::make_dir_options o;
+        o.path = d.path;
+        o.make_parents = true;
+        o.permissions = d.permissions;
+        o.user = d.user;
+        o.group = d.group;
+        out.push_back(std::move(o));
+    }
+    return out;
+}
+
+pebble::exec_options exec_request(const pebble_request& r) {
+    pebble::exec_options o;
+    o.command = r.command;
+    o.timeout = r.timeout;
+    // The probe's password travels on stdin: Pebble does not keep it in the change, the task or
+    // any log line, as it would the exec's environment or argv.
+    if (!r.stdin_data.empty()) o.stdin_data = r.stdin_data.reveal();
+    o.max_output = 256 * 1024;
+    return o;
+}
+
+// A command that ran and exited non-zero is an answer, not a failure of Pebble.
+pebble_reply exec_reply(error_code ec, const pebble::diagnostics& diag, const pebble::exec_result& res) {
+    if (ec && ec != pebble::error::command_failed) return from_error(ec, diag);
+    pebble_reply r;
+    r.exit_code = res.exit_code;
+    r.output = res.stdout_data;
+    return r;
+}
+
+pebble::logs_options logs_request(const pebble_request& r) {
+    pebble::logs_options o;
+    o.services.push_back(r.service);
+    o.n = r.log_lines;
+    return o;
+}
+
+pebble_reply logs_reply(const std::vector<pebble::log_entry>& entries) {
+    pebble_reply r;
+    for (const auto& e : entries) r.log_lines.push_back(e.message);
+    return r;
+}
+
 std::chrono::milliseconds left(clock::time_point deadline) {
     return std::max(std::chrono::milliseconds(1),
                     std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
@@ -207,6 +285,25 @@ pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::mi
         auto ch = c.wait_change(r.change_id, {wait_timeout, false}, ec, &diag);
         return ec ? from_error(ec, diag) : change_reply(ch);
     }
+    case kind::stat_path: {
+        auto files = c.list_files(stat_request(r), ec, &diag);
+        return stat_reply(ec, diag, files);
+    }
+    case kind::make_dirs: {
+        auto results = c.make_dirs(dirs_request(r), ec, &diag);
+        return ec ? from_error(ec, diag) : push_reply(results);
+    }
+    case kind::exec: {
+        auto res = pebble::exec(c, exec_request(r), ec, &diag);
+        return exec_reply(ec, diag, res);
+    }
+    case kind::get_logs: {
+        auto entries = c.logs(logs_request(r), ec, &diag);
+        return ec ? from_error(ec, diag) : logs_reply(entries);
+    }
+    case kind::pause:
+        std::this_thread::sleep_for(r.timeout);
+        return {};
     }
     return {};
 }
@@ -216,7 +313,7 @@ reconcile_report reconcile(pebble::client& c, const desired_state& desired, cons
     const auto deadline = clock::now() + opts.deadline;
     auto backoff = opts.retry_backoff;
     for (int attempt = 1;; ++attempt) {
-        reconcile_machine m(desired, opts.dry_run);
+        reconcile_machine m(desired, opts.dry_run, opts.probe);
         std::optional<pebble_request> req = m.start();
         bool cancelled = false;
         while (req) {
@@ -304,6 +401,27 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
         auto ch = co_await c.async_wait_change(r.change_id, wait, diag, tok);
         co_return ec ? from_error(ec, diag) : change_reply(ch);
     }
+    case kind::stat_path: {
+        auto files = co_await c.async_list_files(stat_request(r), diag, tok);
+        co_return stat_reply(ec, diag, files);
+    }
+    case kind::make_dirs: {
+        auto results = co_await c.async_make_dirs(dirs_request(r), diag, tok);
+        co_return ec ? from_error(ec, diag) : push_reply(results);
+    }
+    case kind::exec: {
+        auto res = co_await pebble::async_exec(c, exec_request(r), diag, tok);
+        co_return exec_reply(ec, diag, res);
+    }
+    case kind::get_logs: {
+        auto entries = co_await c.async_logs(logs_request(r), diag, tok);
+        co_return ec ? from_error(ec, diag) : logs_reply(entries);
+    }
+    case kind::pause: {
+        asio::steady_timer timer(c.get_executor(), r.timeout);
+        co_await timer.async_wait(asio::use_awaitable);
+        co_return pebble_reply{};
+    }
     }
     co_return pebble_reply{};
 }
@@ -316,7 +434,7 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
     auto backoff = opts.retry_backoff;
     auto ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
-        reconcile_machine m(desired, opts.dry_run);
+        reconcile_machine m(desired, opts.dry_run, opts.probe);
         std::optional<pebble_request> req = m.start();
         bool cancelled = false;
         while (req) {

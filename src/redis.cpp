@@ -72,6 +72,7 @@ std::vector<redis_flag> redis_flags(const redis_config& cfg, const peer_data& pe
     if (cfg.enable_tls) {
         flags.push_back({"tls-port", {port}, false});
         flags.push_back({"port", {"0"}, false});
+        flags.push_back({"tls-auth-clients", {std::string(to_string(cfg.tls_auth_clients))}, false});
         flags.push_back({"tls-cert-file", {storage_file(cfg, "redis.crt")}, false});
         flags.push_back({"tls-key-file", {storage_file(cfg, "redis.key")}, false});
         flags.push_back({"tls-ca-cert-file", {storage_file(cfg, "ca.crt")}, false});
@@ -190,6 +191,7 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
         for (const auto& f : certificate_files) listing += f.path + ' ' + f.sha256 + '\n';
         s.environment["REDISPEBBLE_FILES_DIGEST"] = "sha256:" + sha256_hex(listing);
     }
+    s.environment[std::string(layer_fingerprint_key)] = "sha256:" + sha256_hex(to_yaml(l));
     return l;
 }
 

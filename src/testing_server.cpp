@@ -30,12 +30,16 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fnmatch.h>
 #include <fstream>
 #include <mutex>
 #include <optional>
 #include <random>
+#include <regex>
 #include <sstream>
 #include <thread>
 
@@ -301,6 +305,116 @@ struct notice_t {
     json::object last_data;
 };
 
+// One stacked layer: its label and order as Pebble's plan manager keeps them (planstate).
+struct stacked_layer {
+    std::string label;
+    int order = 0;
+    layer content;
+};
+
+// Pebble's configEntryRegexp (internals/plan/plan.go): "NNN-label.yaml" or "NNN-label.d".
+const std::regex& config_entry_regexp() {
+    static const std::regex re(R"(^([0-9]{3})-([a-z](?:-?[a-z0-9]){2,})(.yaml|.d)$)");
+    return re;
+}
+
+struct config_entry {
+    std::string name;
+    int order = 0;
+    std::string label;
+};
+
+// configLayerEntries: the valid entries of one level, sorted by name (os.ReadDir's order).
+std::vector<config_entry> config_layer_entries(const fs::path& dir, bool dir_ok) {
+    std::error_code ec;
+    std::vector<std::string> names;
+    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+        names.push_back(it->path().filename().string());
+    if (ec) throw std::runtime_error(fmt::format("cannot read layers directory: open {}: {}", dir.string(), ec.message()));
+    std::sort(names.begin(), names.end());
+    std::vector<config_entry> out;
+    std::map<int, std::string> orders;
+    std::map<std::string, int> labels;
+    auto ends_with = [](const std::string& s, std::string_view suffix) {
+        return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+    };
+    for (const auto& name : names) {
+        // Unrelated files do not stop the daemon from starting.
+        if (!ends_with(name, ".yaml") && !ends_with(name, ".d")) continue;
+        const bool is_dir = fs::is_directory(dir / name, ec);  // follows symlinks, as os.Stat
+        std::smatch m;
+        if (!std::regex_match(name, m, config_entry_regexp())) {
+            if (is_dir)
+                throw std::runtime_error(fmt::format(
+                    "invalid layer sub-directory name: \"{}\" (must look like \"123-some-label.d\")", name));
+            throw std::runtime_error(
+                fmt::format("invalid layer filename: \"{}\" (must look like \"123-some-label.yaml\")", name));
+        }
+        if (is_dir && !dir_ok) throw std::runtime_error("cannot have a layers sub-directory at this level");
+        const std::string label = m[2];
+        const int order = std::stoi(m[1]);
+        auto dup_order = orders.find(order);
+        auto dup_label = labels.find(label);
+        if (dup_order != orders.end() || dup_label != labels.end()) {
+            const int old_order = dup_order != orders.end() ? order : dup_label->second;
+            const std::string old_label = dup_order != orders.end() ? dup_order->second : label;
+            throw std::runtime_error(fmt::format("invalid layer filename: \"{}\" not unique (have \"{:03}-{}.yaml\" already)",
+                                                 name, old_order, old_label));
+        }
+        orders[order] = label;
+        labels[label] = order;
+        out.push_back({name, order, label});
+    }
+    return out;
+}
+
+// Pebble's ParseLayer for a layer file: YAML errors as "cannot parse layer <label>: ...", then
+// Layer.Validate.
+layer load_config_layer(const fs::path& path, const std::string& label) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw std::runtime_error(fmt::format("cannot read layer file: open {}: {}", path.string(), std::strerror(errno)));
+    std::stringstream buf;
+    buf << in.rdbuf();
+    layer l;
+    try {
+        l = parse_layer(buf.str(), label);
+    } catch (const input_error& e) {
+        throw std::runtime_error(fmt::format("cannot parse layer \"{}\": {}", label, e.message()));
+    }
+    try {
+        validate_layer(l, label);
+    } catch (const input_error& e) {
+        throw std::runtime_error(e.message());
+    }
+    return l;
+}
+
+// ReadDir + ReadLayersDir: the layers of `dir` in order (none when it does not exist), the combined
+// plan validated. Throws std::runtime_error with Pebble's message, as `pebble run` fails.
+std::vector<stacked_layer> read_layers_dir(const std::string& dir) {
+    std::vector<stacked_layer> out;
+    std::error_code ec;
+    if (dir.empty() || !fs::exists(dir, ec)) return out;
+    for (const auto& l1 : config_layer_entries(dir, true)) {
+        const fs::path l1_path = fs::path(dir) / l1.name;
+        if (fs::is_directory(l1_path, ec)) {
+            for (const auto& l2 : config_layer_entries(l1_path, false))
+                out.push_back({l1.label + "/" + l2.label, 1000 * l1.order + l2.order,
+                               load_config_layer(l1_path / l2.name, l1.label + "/" + l2.label)});
+        } else {
+            out.push_back({l1.label, 1000 * l1.order, load_config_layer(l1_path, l1.label)});
+        }
+    }
+    std::vector<layer> ls;
+    for (const auto& l : out) ls.push_back(l.content);
+    try {
+        validate_plan(combine(ls));
+    } catch (const input_error& e) {
+        throw std::runtime_error(e.message());
+    }
+    return out;
+}
+
 } // namespace
 
 struct pebble_server::impl : detail::server_host {
@@ -314,7 +428,7 @@ struct pebble_server::impl : detail::server_host {
     std::thread checker;
 
     mutable std::mutex m;
-    std::vector<std::pair<std::string, layer>> layers;
+    std::vector<stacked_layer> layers;  // lowest first, as Pebble's plan manager keeps them
     std::map<std::string, service_t> services;
     std::map<std::string, std::shared_ptr<change_t>> changes;
     std::map<std::string, check_state> checks;
@@ -329,8 +443,26 @@ struct pebble_server::impl : detail::server_host {
 
     layer plan_locked() const {
         std::vector<layer> ls;
-        for (const auto& [label, l] : layers) ls.push_back(l);
+        for (const auto& l : layers) ls.push_back(l.content);
         return combine(ls);
+    }
+
+    // What `pebble run` does at start-up: read $PEBBLE/layers, then (without --hold) start the
+    // services whose startup is enabled, as the "autostart" action does.
+    void load_layers_dir_locked() {
+        layers = read_layers_dir(opts.layers_dir);
+    }
+    void autostart_locked() {
+        if (opts.hold) return;
+        std::vector<std::string> names;
+        for (const auto& [n, cfg] : plan_locked().services)
+            if (cfg.startup == "enabled") names.push_back(n);
+        if (names.empty()) return;  // Pebble logs "no default services" and carries on
+        reply err;
+        auto c = plan_services_change_locked("autostart", names, err);
+        if (!c) return;
+        if (c->tasks.empty()) finish_change_locked(*c);
+        if (!c->ready) asio::co_spawn(io, run_change(c), asio::detached);
     }
 
     // ---- notices -------------------------------------------------------------------------------
@@ -795,16 +927,55 @@ struct pebble_server::impl : detail::server_host {
         try {
             validate_layer(l, label);
         } catch (const input_error& e) {
-            return error(400, e.message());
+            // Layer.Validate runs inside ParseLayer (its errors carry the parse prefix); the
+            // override check is CombineLayers' and the check-type one Plan.Validate's (no prefix).
+            const bool combine_or_plan = e.message().rfind("plan must", 0) == 0 ||
+                                         (e.key().size() >= 9 && e.key().compare(e.key().size() - 9, 9, ".override") == 0);
+            return error(400, (combine_or_plan ? "" : "cannot parse layer YAML: ") + e.message());
         }
         std::lock_guard<std::mutex> lock(m);
-        auto it = std::find_if(layers.begin(), layers.end(), [&](auto& x) { return x.first == label; });
-        if (it != layers.end()) {
+        // planstate's CombineLayer / AppendLayer: combining into an existing label merges into that
+        // layer at its place (layers above it still win); a new label is appended, or inserted
+        // after its sub-directory's last layer ("dir/label", only with inner).
+        std::vector<stacked_layer> next = layers;
+        auto it = std::find_if(next.begin(), next.end(), [&](auto& x) { return x.label == label; });
+        if (it != next.end()) {
             if (!bool_of(o, "combine")) return error(400, fmt::format("layer \"{}\" already exists", label));
-            merge_into(it->second, l);
+            merge_into(it->content, l);
         } else {
-            layers.emplace_back(label, l);
+            std::size_t index = 0;
+            int order = 1000;
+            if (!next.empty()) {
+                const std::string sub = label.substr(0, label.find('/'));
+                const bool has_sub = label.find('/') != std::string::npos;
+                bool found = false;
+                for (std::size_t i = next.size(); i-- > 0;)
+                    if (next[i].label.substr(0, next[i].label.find('/')) == sub) {
+                        order = next[i].order + 1;
+                        index = i + 1;
+                        found = true;
+                        break;
+                    }
+                if (!found) {
+                    index = next.size();
+                    order = (next.back().order / 1000 + 1) * 1000 + (has_sub ? 1 : 0);
+                }
+                // Not a FormatError: Pebble answers it as an internal error.
+                if (index != next.size() && !bool_of(o, "inner"))
+                    return error(500, "cannot insert sub-directory layer without 'inner' attribute set");
+            }
+            next.insert(next.begin() + static_cast<std::ptrdiff_t>(index), stacked_layer{label, order, l});
         }
+        {
+            std::vector<layer> ls;
+            for (const auto& x : next) ls.push_back(x.content);
+            try {
+                validate_plan(combine(ls));  // Plan.Validate: the layer is refused, the plan kept
+            } catch (const input_error& e) {
+                return error(400, e.message());
+            }
+        }
+        layers = std::move(next);
         // A new check starts being run at once, inside its perform-check change.
         const layer p = plan_locked();
         for (const auto& [name, c] : p.checks)
@@ -976,6 +1147,13 @@ struct pebble_server::impl : detail::server_host {
         return std::pair{u, g};
     }
 
+    // Go's syscall.Errno text: strerror's words in lower case ("file exists").
+    static std::string go_errno_text(int err) {
+        std::string t = std::strerror(err);
+        if (!t.empty()) t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
+        return t;
+    }
+
     static void make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner) {
         std::vector<fs::path> created;
         for (fs::path p = dir; !p.empty() && !fs::exists(p); p = p.parent_path()) created.push_back(p);
@@ -1047,7 +1225,7 @@ struct pebble_server::impl : detail::server_host {
                     if (!perm) throw std::runtime_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(dir, "permissions")));
                     if (bool_of(dir, "make-parents")) make_parents(path, *perm, owner);
                     else if (::mkdir(path.c_str(), *perm) != 0)
-                        throw std::runtime_error(fmt::format("mkdir {}: {}", path, std::strerror(errno)));
+                        throw std::runtime_error(fmt::format("mkdir {}: {}", path, go_errno_text(errno)));
                     else if (owner) (void)!::chown(path.c_str(), owner->first, owner->second);
                 } catch (const std::exception& e) {
                     r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
@@ -1174,10 +1352,13 @@ struct pebble_server::impl : detail::server_host {
             const std::string path = t.get("path");
             const std::string pattern = t.get("pattern");
             std::error_code ec;
-            if (!fs::exists(fs::symlink_status(path, ec)))
+            if (!fs::exists(fs::status(path, ec)))  // os.Stat: a dangling symlink is not found
                 return error(404, fmt::format("stat {}: no such file or directory", path), "not-found");
             std::vector<fs::path> entries;
-            if (t.get("itself") == "true" || !fs::is_directory(path, ec)) entries.push_back(path);
+            // As Pebble's listFiles: the path itself (itself=true, or not a directory) is stat'ed
+            // through a symlink (os.Stat); a directory's entries are not (os.ReadDir).
+            const bool single = t.get("itself") == "true" || !fs::is_directory(path, ec);
+            if (single) entries.push_back(path);
             else
                 for (const auto& e : fs::directory_iterator(path, ec)) entries.push_back(e.path());
             std::sort(entries.begin(), entries.end());
@@ -1185,7 +1366,7 @@ struct pebble_server::impl : detail::server_host {
             for (const auto& e : entries) {
                 if (!pattern.empty() && ::fnmatch(pattern.c_str(), e.filename().c_str(), 0) != 0) continue;
                 struct stat st {};
-                if (::lstat(e.c_str(), &st) != 0) continue;
+                if ((single ? ::stat(e.c_str(), &st) : ::lstat(e.c_str(), &st)) != 0) continue;
                 json::object o;
                 o["path"] = e.string();
                 o["name"] = e.filename().string();
@@ -1193,7 +1374,7 @@ struct pebble_server::impl : detail::server_host {
                                  : S_ISSOCK(st.st_mode) ? "socket" : S_ISFIFO(st.st_mode) ? "named-pipe" : "device";
                 o["type"] = type;
                 if (S_ISREG(st.st_mode)) o["size"] = static_cast<std::int64_t>(st.st_size);
-                o["permissions"] = fmt::format("{:03o}", st.st_mode & 07777);
+                o["permissions"] = fmt::format("{:03o}", st.st_mode & 0777);  // Go's mode.Perm()
                 std::time_t mt = st.st_mtime;
                 std::tm tm{};
                 ::gmtime_r(&mt, &tm);
@@ -1647,6 +1828,11 @@ pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>
     } else {
         impl_->socket = impl_->opts.socket_path;
     }
+    {
+        std::lock_guard<std::mutex> lock(impl_->m);
+        impl_->load_layers_dir_locked();  // throws std::runtime_error as `pebble run` fails
+        impl_->autostart_locked();
+    }
     impl_->listen();
     impl_->monitor_timer.emplace(impl_->io);
     impl_->monitor();
@@ -1719,6 +1905,9 @@ void pebble_server::restart_daemon() {
         s.ever_started = false;
         s.started_with.reset();
     }
+    // The new daemon reads $PEBBLE/layers again and starts the enabled services.
+    impl_->load_layers_dir_locked();
+    impl_->autostart_locked();
 }
 
 server_record pebble_server::record() const {

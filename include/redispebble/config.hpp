@@ -24,6 +24,11 @@ enum class secret_mode {
     command_line,
 };
 
+/// redis-server's `tls-auth-clients`: whether a TLS client must present a certificate signed by
+/// the CA (`yes`, Redis's own default), may (`optional`: checked when presented) or need not (`no`:
+/// not asked for).
+enum class tls_client_auth { yes, no, optional };
+
 /// The charm's configuration. Every default is the documented one; a YAML file may set any key
 /// (see load_config), unknown keys are errors.
 struct redis_config {
@@ -37,6 +42,9 @@ struct redis_config {
     std::string group = "redis";                   ///< `group`
     std::string bind_address = "0.0.0.0";          ///< `bind-address`
     secret_mode secrets = secret_mode::config_file;///< `secrets`: "config-file" or "command-line"
+    /// `tls-auth-clients`: "yes", "no" or "optional" (default, as the reference charm passes
+    /// `--tls-auth-clients optional`); used only with enable_tls.
+    tls_client_auth tls_auth_clients = tls_client_auth::optional;
 
     friend bool operator==(const redis_config&, const redis_config&) = default;
 };
@@ -71,8 +79,13 @@ struct peer_data {
 
 /// Checks a config built in code with the same rules as load_config; throws input_error. The rules:
 /// `port` 1-65535; `storage-path` absolute, without NUL, CR or LF; `service-name`, `layer-label`,
-/// `container-name` non-empty [a-z0-9-] (Juju's names), the label not starting with "pebble-"
-/// (reserved by Pebble); `user`, `group` non-empty [A-Za-z0-9._-] not starting with '-'; and
+/// `container-name` non-empty [a-z0-9-] (Juju's names); and Pebble v1.26's rules for what reaches
+/// its layer (internals/plan/plan.go Layer.Validate, with its words): `service-name` not "pebble"
+/// ("cannot use reserved service name"), not starting with '-' ("starting with "-" not allowed"),
+/// not one of the keywords "all", "default", "none" (Pebble logs them as deprecated service names:
+/// refused here so it never becomes an error later); `layer-label` not starting with "pebble-"
+/// ("cannot use reserved label prefix"); `user`, `group` non-empty [A-Za-z0-9._-] not starting
+/// with '-' (Pebble looks them up only when it starts the service); and
 /// `bind-address` one IPv4 (dotted quad, no leading zeros) or IPv6 literal, checked by a small
 /// parser here (the core makes no OS calls, so no inet_pton): no host names, zone ids, `*` or
 /// Redis's `-` prefix. Booleans are only `true` and `false` (not YAML 1.1's yes/no/on/off).
@@ -88,6 +101,8 @@ void validate(const peer_data& peer);
 [[nodiscard]] std::string to_yaml(const redis_config& cfg);
 
 [[nodiscard]] std::string_view to_string(secret_mode m) noexcept;
+/// "yes", "no", "optional": the word redis-server and the config file use.
+[[nodiscard]] std::string_view to_string(tls_client_auth a) noexcept;
 
 } // namespace redispebble
 

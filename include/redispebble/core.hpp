@@ -4,6 +4,7 @@
 #include <redispebble/config.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
+#include <redispebble/probe.hpp>
 #include <redispebble/reconcile.hpp>
 #include <redispebble/reconcile_machine.hpp>
 #include <redispebble/redis.hpp>

@@ -117,7 +117,8 @@ struct layer {
 void validate_layer(const layer& l, std::string_view label = "layer");
 
 /// Checks what Pebble checks on the combined plan when a layer is added (Plan.Validate, without
-/// the dependency-cycle check): every service has a command; every check has exactly one of
+/// the before/after loop detection): every service has a command; every service it `requires` is
+/// in the plan (checkCycles: `service "x" does not exist`); every check has exactly one of
 /// http/tcp/exec with its url/port/command set and an existing service-context; every log target
 /// has a type, a location and known services. Throws input_error with Pebble's message.
 void validate_plan(const layer& plan, std::string_view source = "plan");

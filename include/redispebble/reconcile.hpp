@@ -7,6 +7,7 @@
 #include <redispebble/redis.hpp>
 #include <redispebble/secret.hpp>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -24,6 +25,14 @@ inline constexpr std::string_view msg_waiting_for_pebble = "Waiting for Pebble i
 inline constexpr std::string_view msg_waiting_for_peer_data = "Waiting for peer data to be updated";
 inline constexpr std::string_view msg_not_enough_certificates = "Not enough certificates found";
 
+/// A path as `GET /v1/files?action=list&path=P&itself=true` shows it (Pebble's fileInfoResult).
+struct path_state {
+    bool exists = false;      ///< false: Pebble answered not-found
+    std::string type;         ///< "directory", "file", "symlink", ... (Pebble stats through symlinks)
+    std::string user, group;  ///< owner names as the container resolves them; "" when it cannot
+    std::optional<std::uint32_t> user_id, group_id;
+};
+
 /// What the reconciler saw in the container.
 struct observed_state {
     bool pebble_reachable = false;
@@ -35,6 +44,25 @@ struct observed_state {
     /// SHA-256 (hex) of each file as the container holds it; nullopt: the file does not exist.
     /// A path that is not a key was not observed and is treated as different.
     std::map<std::string, std::optional<std::string>> file_sha256;
+    /// The storage directory (`storage-path`) itself; nullopt: not observed, treated as not in
+    /// order (it is made and its owner set).
+    std::optional<path_state> storage;
+};
+
+/// What to do so the storage directory exists and belongs to the service's user and group
+/// before Redis starts (docs/reconcile.md, "Storage"). Both steps go through Pebble:
+/// - make: `POST /v1/files {"action": "make-dirs"}` with make-parents, permissions, user, group.
+///   Pebble (osutil.Mkdir with ExistOK) leaves an existing directory as it is: owner unchanged.
+/// - chown: `POST /v1/exec` of `command`: `chown -R -- USER:GROUP PATH`, run by Pebble's own user,
+///   recursive because a volume adopted from elsewhere holds files (appendonlydir, dump.rdb) Redis
+///   must rewrite. Only when the directory's own owner differs, so never on an in-sync unit.
+struct storage_fix {
+    std::string path;
+    std::string user, group;
+    std::string permissions = "750";    ///< for a directory that is made
+    bool make = false;
+    bool chown = false;
+    std::vector<std::string> command;   ///< chown's argv (no secrets)
 };
 
 /// What the unit should be: the inputs.
@@ -53,6 +81,7 @@ struct decision {
     /// `event.defer()`): true for Waiting, false for Active and for Blocked on bad input.
     bool retry_later = false;
 
+    std::optional<storage_fix> storage;   ///< first of all: the storage directory is not in order
     std::vector<file_spec> push;          ///< files whose content differs from the container's
     std::optional<layer> add_layer;       ///< the layer to add with `combine: true`
     std::string layer_label;              ///< label for add_layer
@@ -60,12 +89,17 @@ struct decision {
     std::vector<std::string> start;       ///< services to start (layer unchanged, service not running)
 
     std::vector<difference> differences;  ///< why add_layer is set (secrets already redacted)
+    /// Fields our layer sets that another layer overrides in the combined plan (redacted): our
+    /// layer is applied (the plan carries its fingerprint) but a layer above it sets these, so the
+    /// plan can never match. They cause no write and no restart; the status is Blocked and names
+    /// them (see overridden_message).
+    std::vector<difference> overridden;
     std::vector<std::string> missing_resources; ///< named when TLS is on and some are missing
     std::string flags;                    ///< describe(redis_flags(...)): redacted, for reports
 
     /// True when nothing has to be done.
     [[nodiscard]] bool no_op() const noexcept {
-        return push.empty() && !add_layer && restart.empty() && start.empty();
+        return !storage && push.empty() && !add_layer && restart.empty() && start.empty();
     }
 };
 
@@ -76,16 +110,48 @@ struct decision {
 /// A copy of `l` whose service and exec-check commands are redacted: safe to print or log.
 [[nodiscard]] layer redact(layer l);
 
+/// How the combined plan stands towards the layer we want, for service `service` (the layer step
+/// of decide(), and what reconcile_machine checks after adding the layer). Our layer carries
+/// layer_fingerprint_key in the service's environment (see make_layer):
+/// * `applied`: the plan's service carries our fingerprint, so our layer, as it is now, is in
+///   Pebble's layer stack and nothing above it replaced the service. `differences` are then the
+///   fields our layer sets whose combined value differs: another layer above ours overrides them.
+/// * not `applied`: our layer is not in the stack (a fresh Pebble, other inputs before), or a
+///   layer above replaces the service. `differences` are what adding ours changes.
+/// Only what our layer sets is compared, semantically (as plan_differences): fields it leaves
+/// unset, environment keys it does not set, after/before/requires that other layers append and
+/// the service's `override` (Pebble keeps the lowest layer's) are other layers' business.
+/// Values are redacted (commands, every occurrence of `password`).
+struct layer_standing {
+    bool applied = false;
+    std::vector<difference> differences;
+};
+[[nodiscard]] layer_standing compare_layer(const layer& plan, const layer& wanted, const std::string& service,
+                                           const secret& password);
+
+/// The Blocked status when another layer overrides fields our layer sets:
+/// `Another Pebble layer overrides what layer "<label>" sets: <path>, <path>`.
+[[nodiscard]] std::string overridden_message(const std::vector<difference>& overridden, const std::string& label);
+
 /// The decision, in this order:
 /// 1. Pebble not reachable -> Waiting msg_waiting_for_pebble, retry.
 /// 2. Peer data incomplete -> Waiting msg_waiting_for_peer_data, retry.
 /// 3. enable_tls with a certificate resource missing -> Blocked msg_not_enough_certificates
 ///    (missing ones named), nothing applied, no retry (the operator must attach them).
-/// 4. Files (secrets file, certificates when TLS) whose content differs -> push them.
-///    Layer differs from the plan -> add it (label, combine) and restart the service.
-///    Files differ but the layer does not -> restart the service.
-///    Layer equal but the service not running (inactive) -> start it. -> Active.
+/// 4. Storage directory missing, not observed, or owned by another user or group than
+///    `user`:`group` -> storage_fix (before anything else; it alone restarts nothing). A storage
+///    path that exists and is not a directory -> Blocked naming it, nothing applied.
+///    Files (secrets file, certificates when TLS) whose content differs -> push them.
+///    Our layer not applied (compare_layer: fingerprint absent or different) -> add it (label,
+///    combine) and restart the service.
+///    Files differ but the layer is applied -> restart the service.
+///    Layer applied but the service not running (inactive) -> start it; in Pebble's backoff while
+///    the storage needed fixing -> restart it. -> Active.
 /// 5. Nothing differs -> Active, no action.
+/// Our layer applied but fields it sets overridden by another layer -> the actions of 4 (never a
+/// layer write or a restart for the overridden fields), status Blocked overridden_message(), retry.
+/// Fields other layers add that ours does not set (environment keys, after/before/requires...)
+/// change nothing.
 /// Input that cannot be used (a password Pebble's command syntax cannot carry, an invalid config)
 /// is Blocked with the input_error's message, never an exception.
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired);

@@ -4,8 +4,10 @@
 #ifndef REDISPEBBLE_RECONCILE_MACHINE_HPP
 #define REDISPEBBLE_RECONCILE_MACHINE_HPP
 
+#include <redispebble/probe.hpp>
 #include <redispebble/reconcile.hpp>
 
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -16,7 +18,7 @@ namespace redispebble {
 /// One operation the machine asks its driver to perform against Pebble.
 struct pebble_request {
     enum class kind {
-        get_plan,     ///< GET /v1/plan?format=yaml
+        get_plan,     ///< GET /v1/plan?format=yaml (also after add_layer: did our layer take effect?)
         get_service,  ///< GET /v1/services?names=<service>
         read_files,   ///< GET /v1/files?action=read for `paths`: reply with their SHA-256
         push_files,   ///< POST /v1/files (write) of `files`
@@ -24,6 +26,12 @@ struct pebble_request {
         restart,      ///< POST /v1/services {action: restart, services: [service]}
         start,        ///< POST /v1/services {action: start, services: [service]}
         wait_change,  ///< GET /v1/changes/<change_id>/wait until ready or the deadline
+        stat_path,    ///< GET /v1/files?action=list&path=<paths[0]>&itself=true: reply path_info
+        make_dirs,    ///< POST /v1/files {action: make-dirs} of `dirs` (make-parents, owner, permissions)
+        exec,         ///< POST /v1/exec of `command` (stdin `stdin_data`, Pebble timeout `timeout`),
+                      ///< stdout and stderr merged: reply exit_code and output
+        get_logs,     ///< GET /v1/logs?services=<service>&n=<log_lines>: reply log_lines
+        pause,        ///< wait `timeout` (no I/O), then reply ok: the gap between two probes
     };
     kind what = kind::get_plan;
     std::vector<std::string> paths;
@@ -32,6 +40,11 @@ struct pebble_request {
     std::string label;
     std::string service;
     std::string change_id;
+    std::vector<storage_fix> dirs;           ///< make_dirs: path, user, group, permissions
+    std::vector<std::string> command;        ///< exec: argv, never a secret
+    secret stdin_data;                       ///< exec: standard input (the probe's AUTH line)
+    std::chrono::milliseconds timeout{0};    ///< exec: Pebble kills the command after it; pause: the delay
+    int log_lines = 0;                       ///< get_logs: how many of the last lines
 };
 [[nodiscard]] std::string_view to_string(pebble_request::kind k) noexcept;
 
@@ -53,6 +66,28 @@ struct pebble_reply {
     std::string change_id;                   ///< restart/start
     bool change_failed = false;              ///< wait_change: the change ended in Error
     std::string change_error;                ///< wait_change: Pebble's err and the failing tasks' logs
+    std::optional<path_state> path_info;     ///< stat_path: exists=false when Pebble says not-found
+    int exit_code = -1;                      ///< exec: the command's exit code
+    std::string output;                      ///< exec: stdout and stderr as the command wrote them
+    std::vector<std::string> log_lines;      ///< get_logs: the service's lines, oldest first (messages only)
+};
+
+/// How the machine asks Redis itself (docs/reconcile.md, "Status from Redis").
+struct probe_options {
+    /// Probe at all. Off: Active as soon as Pebble's change is Done (the old behaviour).
+    bool enabled = true;
+    /// Pebble kills redis-cli after this (exec timeout); the probe then counts as not answering.
+    std::chrono::milliseconds timeout{std::chrono::seconds(5)};
+    /// A replica whose link to the master has been down this long (Redis's own
+    /// master_link_down_since_seconds, or its uptime when the link was never up) is Blocked with
+    /// Redis's reason; before that, Waiting.
+    std::chrono::seconds link_bound{std::chrono::seconds(60)};
+    /// After a (re)start, a probe that is not yet healthy is repeated every `settle_step` until it
+    /// is, or this much time has been spent pausing; then the last verdict stands.
+    std::chrono::milliseconds settle{std::chrono::seconds(10)};
+    std::chrono::milliseconds settle_step{std::chrono::milliseconds(250)};
+    /// How many of the service's last log lines are read for a reason (Pebble's n).
+    int log_lines = 50;
 };
 
 /// What a reconcile did and the status to report.
@@ -67,16 +102,31 @@ struct reconcile_report {
     std::optional<std::string> failed_step;
     int attempts = 1;                         ///< runs made (more than one with retry_backoff)
     [[nodiscard]] int restarts() const noexcept;  ///< restart/start actions carried out
-    [[nodiscard]] int writes() const noexcept;    ///< files pushed plus layers added
+    [[nodiscard]] int writes() const noexcept;    ///< files pushed, layers added, directories made or re-owned
+    /// The probe's findings when Redis was asked (role, link), e.g. "role master" or
+    /// "role slave, master 10.0.0.1:6379 link down (12 s)"; empty when not probed.
+    std::string redis_state;
 };
 
-/// Observe (plan, service, files), decide, act (push, add layer, restart or start, wait), report.
-/// Any failure ends the run with a report that says what was done before it; nothing throws.
+/// Observe (plan, service, storage directory, files), decide, act (make or re-own the storage
+/// directory, push, add layer, read the plan again, restart or start, wait), ask Redis (probe),
+/// report. Any failure ends the run with a report that says what was done before it; nothing throws.
+///
+/// Other layers: after adding the layer the plan is read again; when it does not carry our layer's
+/// fingerprint a layer above ours replaces the service (Pebble combines into an existing label at
+/// its place), so restarting would not run our configuration: the run ends Blocked with the
+/// overridden fields and no restart.
+///
+/// Status from Redis: an Active decision ends with the probe (exec of redis-cli, probe.hpp):
+/// healthy -> Active; Waiting or Blocked as assess_probe says; a replica past the link bound, and a
+/// service in Pebble's backoff with nothing to change, read the service's logs (get_logs) and are
+/// Blocked with Redis's words (redacted), so the reason of a failed start stays in the report
+/// until the inputs change.
 class reconcile_machine {
 public:
     /// With `dry_run`, the machine observes and decides, then stops: report().decided says what it
     /// would do and actions_done stays empty.
-    explicit reconcile_machine(desired_state desired, bool dry_run = false);
+    explicit reconcile_machine(desired_state desired, bool dry_run = false, probe_options probe = {});
 
     /// The first request.
     [[nodiscard]] pebble_request start();
@@ -89,8 +139,17 @@ private:
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, std::string step);
     std::optional<pebble_request> next_action();
+    std::string step_name() const;  // the step of the current phase, as failed_step names it
+    std::optional<pebble_request> after_actions();
+    std::optional<pebble_request> probe_request();
+    std::optional<pebble_request> logs_request(std::string why);
+    std::optional<pebble_request> on_probe(const pebble_reply& reply);
+    std::optional<pebble_request> on_logs(const pebble_reply& reply);
 
-    enum class phase { plan, service, files, push, layer, restart, start, wait, finished };
+    enum class phase {
+        plan, service, storage, files, make_dirs, chown, push, layer, verify, restart, start, wait, probe, pause, logs,
+        finished
+    };
     desired_state desired_;
     prepared_desired prepared_;  // computed once: the layer's digest is deliberately slow
     observed_state observed_;
@@ -98,7 +157,11 @@ private:
     reconcile_report report_;
     phase phase_ = phase::plan;
     std::string change_service_;
-    bool pushed_ = false, layered_ = false, restarted_ = false;
+    bool pushed_ = false, layered_ = false, restarted_ = false, made_ = false, chowned_ = false;
+    probe_options probe_;
+    std::chrono::milliseconds settle_spent_{0};
+    std::string logs_for_;  // the message the logs are read for (Blocked: message + ": " + logs)
+    bool logs_replication_ = false;  // pick the replication lines (else the last lines)
     bool done_ = false;
     bool dry_run_ = false;
 };

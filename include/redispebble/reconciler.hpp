@@ -25,6 +25,9 @@ struct reconcile_options {
     /// of time, is tried again after this delay, doubling (capped at 10 s) until the deadline.
     /// Zero (the default): one run; the report's retry_later tells the caller to come back.
     std::chrono::milliseconds retry_backoff{0};
+    /// Asking Redis itself after the actions (redis-cli through Pebble exec): its timeout, the
+    /// bound on a replica's link being down, the settle time after a restart (probe_options).
+    probe_options probe;
     /// Progress lines (no secrets in them), e.g. "reconcile: push files (1)".
     std::function<void(std::string_view)> log;
 };
@@ -34,8 +37,9 @@ void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_op
                           boost::asio::any_completion_handler<void(pebble::error_code, reconcile_report)> h);
 }
 
-/// One reconcile of one unit through `c`: observe (plan, service, files), decide, act (push the
-/// files that differ, add the layer with combine, restart, wait for the change), report.
+/// One reconcile of one unit through `c`: observe (plan, service, storage directory, files), decide,
+/// act (make or re-own the storage directory, push the files that differ, add the layer with
+/// combine, restart, wait for the change), ask Redis (opts.probe), report.
 /// Handler: `void(error_code, reconcile_report)`. Failures of Pebble, of Redis or of the inputs are
 /// in the report (status Waiting or Blocked, failed_step, actions_done), never in `ec`.
 /// Cancellation: `c.cancel()` (any thread, even right after this call) or destroying `c` ends the

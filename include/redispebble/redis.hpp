@@ -8,6 +8,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace redispebble {
@@ -23,7 +24,8 @@ struct redis_flag {
 
 /// The redis-server options, in this order:
 /// `--requirepass P --bind ADDR --masterauth P --replica-announce-ip HOST`; with TLS
-/// `--tls-port PORT --port 0 --tls-cert-file S/redis.crt --tls-key-file S/redis.key
+/// `--tls-port PORT --port 0 --tls-auth-clients yes|no|optional --tls-cert-file S/redis.crt
+/// --tls-key-file S/redis.key
 /// --tls-ca-cert-file S/ca.crt`, otherwise `--port PORT`; on a replica `--replicaof MASTER PORT`
 /// and, with TLS, `--tls-replication yes`. S is cfg.storage_path.
 /// Precondition: peer.complete() (throws input_error naming the missing key otherwise). Also
@@ -92,11 +94,20 @@ struct certificate_plan_result {
 /// back as the same argv through parse_service_command.
 [[nodiscard]] std::string redis_command(const redis_config& cfg, const peer_data& peer);
 
+/// The environment key of the service that records which layer we applied (see make_layer).
+inline constexpr std::string_view layer_fingerprint_key = "REDISPEBBLE_LAYER_FINGERPRINT";
+
 /// The Pebble layer: summary and description "Redis layer"; service cfg.service_name with
 /// override replace, the command above, user and group, working-dir the storage path (where
 /// Redis writes its data), startup enabled; environment
 /// REDISPEBBLE_SECRETS_DIGEST (config_file mode) and REDISPEBBLE_FILES_DIGEST (a digest over the
-/// certificate files, so a new certificate restarts Redis) when those files exist.
+/// certificate files, so a new certificate restarts Redis) when those files exist, and last
+/// REDISPEBBLE_LAYER_FINGERPRINT (layer_fingerprint_key): "sha256:" + the SHA-256 of to_yaml() of
+/// the layer without that key. It records in Pebble's plan which layer we applied, as Kubernetes
+/// records the last-applied configuration, so decide() can tell our layer from what other layers
+/// merge into the service (see docs/reconcile.md). It reveals nothing the layer does not already
+/// show: the layer holds the PBKDF2 digest, not the password (in secret_mode::command_line the
+/// password is in the plan anyway).
 [[nodiscard]] layer make_layer(const redis_config& cfg, const peer_data& peer,
                                const std::vector<file_spec>& certificate_files = {});
 

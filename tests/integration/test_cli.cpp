@@ -87,3 +87,22 @@ TEST_CASE("redispebble help documents the commands and exit codes", "[cli]") {
     auto none = run_command({cli});
     CHECK(none.exit_code == 2);
 }
+
+TEST_CASE("Names Pebble refuses exit 2 from plan and apply before any request to Pebble", "[cli][pebble-names]") {
+    temp_dir dir;
+    auto peer = dir.write("peer.yaml", "admin-password: pw\ncurrent-master: m\nhostname: m\n");
+    for (const std::string& line : {std::string("service-name: pebble\n"), std::string("service-name: -redis\n"),
+                                    std::string("layer-label: pebble-redis\n")}) {
+        INFO(line);
+        auto config = dir.write("config.yaml", line);
+        auto plan = run_command({cli, "plan", "--config", config, "--peer", peer});
+        CHECK(plan.exit_code == 2);
+        CHECK(has(plan.err, config + ":1"));
+        CHECK(has(plan.err, "Pebble refuses it"));
+        CHECK_FALSE(has(plan.out, "Decision"));
+        // apply against a socket nobody listens on: refused as input, not Waiting for Pebble.
+        auto apply = run_command({cli, "apply", "--socket", dir.path + "/no.socket", "--config", config, "--peer", peer});
+        CHECK(apply.exit_code == 2);
+        CHECK(has(apply.err, "Pebble refuses it"));
+    }
+}

@@ -1,10 +1,12 @@
 // The many-units example controller, run as a test against three test servers.
+#include <redispebble/testing/process.hpp>
 #include <redispebble/testing/server.hpp>
 
 #include "support/run_command.hpp"
 
 #include <catch2/catch.hpp>
 
+#include <filesystem>
 #include <memory>
 
 #ifdef REDISPEBBLE_CONTROLLER
@@ -13,14 +15,18 @@ TEST_CASE("The example controller reconciles several units concurrently", "[cont
     redispebble::test::temp_dir dir;
     std::vector<std::unique_ptr<redispebble::testing::pebble_server>> servers;
     std::vector<std::string> argv{REDISPEBBLE_CONTROLLER};
+    std::filesystem::permissions(dir.path, std::filesystem::perms(0755));  // the redis user enters s0..s2
     for (int i = 0; i < 3; ++i) {
+        // Real redis-server processes, each unit a master on its own port: the probe (redis-cli
+        // through the test server's exec) runs on the controller's io_context too.
         redispebble::testing::server_options o;
-        o.run_processes = false;
-        o.start_window = 100ms;
+        o.start_window = 300ms;
         servers.push_back(std::make_unique<redispebble::testing::pebble_server>(o));
-        const auto config = dir.write("config" + std::to_string(i) + ".yaml", "storage-path: " + dir.path + "/s" + std::to_string(i) + "\n");
-        const auto peer = dir.write("peer" + std::to_string(i) + ".yaml",
-                                    "admin-password: pw\ncurrent-master: unit-0\nhostname: unit-" + std::to_string(i) + "\n");
+        const std::string n = std::to_string(i);
+        const auto config = dir.write("config" + n + ".yaml", "storage-path: " + dir.path + "/s" + n +
+                                                                 "\nbind-address: 127.0.0.1\nport: " +
+                                                                 std::to_string(redispebble::testing::free_tcp_port()) + "\n");
+        const auto peer = dir.write("peer" + n + ".yaml", "admin-password: pw\ncurrent-master: unit-" + n + "\nhostname: unit-" + n + "\n");
         for (const auto& a : {std::string("--unit"), servers.back()->socket_path(), config, peer}) argv.push_back(a);
     }
     auto r = redispebble::test::run_command(argv, {}, {}, 60s);

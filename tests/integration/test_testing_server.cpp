@@ -1,5 +1,6 @@
 #include <redispebble/testing/server.hpp>
 
+#include "support/pebble_daemon.hpp"
 #include "support/transcripts.hpp"
 
 #include <catch2/catch.hpp>
@@ -12,10 +13,14 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <set>
 #include <sstream>
 #include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
 #include <regex>
 #include <string>
 #include <thread>
@@ -68,6 +73,15 @@ std::string request(const std::string& method, const std::string& target, const 
     std::string r = method + " " + target + " HTTP/1.1\r\nHost: localhost\r\nAccept: application/json\r\n";
     if (!body.empty()) r += "Content-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) + "\r\n";
     return r + "\r\n" + body;
+}
+
+json::value call_socket(const std::string& socket, const std::string& method, const std::string& target,
+                        const std::string& body = "", unsigned* status = nullptr) {
+    raw_client c(socket);
+    auto [ec, res] = c.roundtrip(request(method, target, body));
+    REQUIRE_FALSE(ec);
+    if (status) *status = res.result_int();
+    return json::parse(res.body());
 }
 
 json::value call(const pebble_server& s, const std::string& method, const std::string& target,
@@ -447,4 +461,194 @@ TEST_CASE("A real process that exits within the start window puts its output in 
     auto stop = call(s, "POST", "/v1/services", R"({"action":"stop","services":["failer"]})");
     wait_change(s, std::string(stop.at("change").as_string()));
     CHECK(s.service_state("failer") == "inactive");
+}
+
+// Issue 8: layers from $PEBBLE/layers, as Pebble v1.26's plan.ReadDir reads them.
+namespace {
+
+// Writes `files` (path under layers/ -> YAML) into a fresh directory; returns the layers dir.
+struct layers_tree {
+    std::string root;
+    explicit layers_tree(const std::map<std::string, std::string>& files) {
+        std::string tmpl = (std::filesystem::temp_directory_path() / "redispebble-layers-XXXXXX").string();
+        REQUIRE(::mkdtemp(tmpl.data()));
+        root = tmpl;
+        for (const auto& [name, yaml] : files) {
+            const auto path = std::filesystem::path(root) / "layers" / name;
+            std::filesystem::create_directories(path.parent_path());
+            std::ofstream(path) << yaml;
+        }
+    }
+    ~layers_tree() {
+        std::error_code ec;
+        std::filesystem::remove_all(root, ec);
+    }
+    std::string dir() const { return root + "/layers"; }
+};
+
+std::string start_error(const std::map<std::string, std::string>& files) {
+    layers_tree t(files);
+    server_options o = quick();
+    o.run_processes = false;
+    o.layers_dir = t.dir();
+    try {
+        pebble_server s(o);
+    } catch (const std::runtime_error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+const std::map<std::string, std::string> stacked_files{
+    {"001-redis.yaml", "services:\n  redis:\n    override: replace\n    command: /bin/false\n    startup: disabled\n"
+                       "    environment: {ROCK: \"1\"}\n"},
+    {"002-tuning.yaml", "services:\n  redis:\n    override: merge\n    environment: {TUNING: \"on\"}\n"},
+    {"003-tools.d/001-sidecar.yaml", "services:\n  sidecar:\n    override: replace\n    command: /bin/sleep 1000\n"
+                                     "    startup: disabled\n"},
+    {"README.txt", "not a layer: ignored\n"},
+};
+
+// The plans a stack of exchanges produces, one per step, from a server at `socket`.
+std::vector<std::string> stacked_exchanges(const std::function<json::value(const std::string&, const std::string&,
+                                                                        const std::string&, unsigned*)>& call_at) {
+    std::vector<std::string> out;
+    auto plan = [&] { return std::string(call_at("GET", "/v1/plan?format=yaml", "", nullptr).at("result").as_string()); };
+    auto add = [&](const std::string& label, const std::string& yaml, bool inner = false) {
+        json::object o{{"action", "add"}, {"combine", true}, {"label", label}, {"format", "yaml"}, {"layer", yaml}};
+        if (inner) o["inner"] = true;
+        unsigned st = 0;
+        auto r = call_at("POST", "/v1/layers", json::serialize(o), &st);
+        out.push_back(std::to_string(st) + " " + json::serialize(r.at("result")));
+    };
+    out.push_back(plan());
+    // Combining into the layers/ label "redis" keeps its place: the tuning layer above still merges.
+    add("redis", "services:\n  redis:\n    override: replace\n    command: /bin/sleep 100\n    environment: {OURS: x}\n");
+    out.push_back(plan());
+    add("tools/extra", "services:\n  extra:\n    override: replace\n    command: /bin/true\n");
+    add("late", "services:\n  redis:\n    override: merge\n    environment: {LATE: \"1\"}\n");
+    add("tools/more", "services:\n  more:\n    override: replace\n    command: /bin/true\n");
+    add("tools/more", "services:\n  more:\n    override: replace\n    command: /bin/true\n", true);
+    add("bad", "services:\n  pebble:\n    override: replace\n    command: /bin/true\n");
+    add("bad", "services:\n  -x:\n    override: replace\n    command: /bin/true\n");
+    add("bad", "services:\n  x:\n    override: replace\n    command: /bin/true\n    requires: [nope]\n");
+    add("bad", "services:\n  y:\n    override: merge\n    environment: {A: b}\n");
+    add("bad", "services:\n  z:\n    command: /bin/true\n");
+    out.push_back(plan());
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("The layers directory is read in order with sub-directories and combining keeps a label's place", "[testing-server][layers]") {
+    layers_tree t(stacked_files);
+    server_options o = quick();
+    o.run_processes = false;
+    o.layers_dir = t.dir();
+    pebble_server s(o);
+    auto steps = stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
+        return call(s, m, target, body, st);
+    });
+    REQUIRE(steps.size() == 13);
+    CHECK(steps[0] == "services:\n    redis:\n        startup: disabled\n        override: replace\n        command: /bin/false\n"
+                      "        environment:\n            ROCK: \"1\"\n            TUNING: \"on\"\n    sidecar:\n"
+                      "        startup: disabled\n        override: replace\n        command: /bin/sleep 1000\n");
+    CHECK(steps[1] == "200 true");
+    CHECK(steps[2].find("OURS: x") != std::string::npos);
+    CHECK(steps[2].find("TUNING: \"on\"") != std::string::npos);  // still above ours
+    CHECK(steps[2].find("ROCK") == std::string::npos);           // replaced by ours at its place
+    CHECK(steps[3] == "200 true");  // tools/extra: after tools/sidecar, the last layer
+    CHECK(steps[4] == "200 true");
+    CHECK(steps[5] == "500 {\"message\":\"cannot insert sub-directory layer without 'inner' attribute set\"}");
+    CHECK(steps[6] == "200 true");
+    CHECK(steps[7] == "400 {\"message\":\"cannot parse layer YAML: cannot use reserved service name \\\"pebble\\\"\"}");
+    CHECK(steps[8] ==
+          "400 {\"message\":\"cannot parse layer YAML: cannot use service name \\\"-x\\\": starting with \\\"-\\\" not allowed\"}");
+    CHECK(steps[9] == "400 {\"message\":\"service \\\"nope\\\" does not exist\"}");
+    CHECK(steps[10] == "400 {\"message\":\"plan must define \\\"command\\\" for service \\\"y\\\"\"}");
+    CHECK(steps[11] == "400 {\"message\":\"layer \\\"bad\\\" must define \\\"override\\\" for service \\\"z\\\"\"}");
+    CHECK(steps[12] == "services:\n    extra:\n        override: replace\n        command: /bin/true\n    more:\n"
+                       "        override: replace\n        command: /bin/true\n    redis:\n        override: replace\n"
+                       "        command: /bin/sleep 100\n        environment:\n            LATE: \"1\"\n            OURS: x\n"
+                       "            TUNING: \"on\"\n    sidecar:\n        startup: disabled\n        override: replace\n"
+                       "        command: /bin/sleep 1000\n");
+}
+
+TEST_CASE("A bad layers directory stops the server as it stops Pebble with Pebble's message", "[testing-server][layers]") {
+    const std::string yaml = "services:\n  a:\n    override: replace\n    command: /bin/true\n";
+    CHECK(start_error({{"01-short.yaml", yaml}}) ==
+          "invalid layer filename: \"01-short.yaml\" (must look like \"123-some-label.yaml\")");
+    CHECK(start_error({{"001-ab.yaml", yaml}}) == "invalid layer filename: \"001-ab.yaml\" (must look like \"123-some-label.yaml\")");
+    CHECK(start_error({{"001-Upper.yaml", yaml}}) ==
+          "invalid layer filename: \"001-Upper.yaml\" (must look like \"123-some-label.yaml\")");
+    CHECK(start_error({{"001-bad.d/01-x.yaml", yaml}}) ==
+          "invalid layer filename: \"01-x.yaml\" (must look like \"123-some-label.yaml\")");
+    CHECK(start_error({{"001-abc.yaml", yaml}, {"001-def.yaml", yaml}}) ==
+          "invalid layer filename: \"001-def.yaml\" not unique (have \"001-abc.yaml\" already)");
+    CHECK(start_error({{"001-abc.yaml", yaml}, {"002-abc.yaml", yaml}}) ==
+          "invalid layer filename: \"002-abc.yaml\" not unique (have \"001-abc.yaml\" already)");
+    CHECK(start_error({{"001-sub.d/001-deep.d/001-x.yaml", yaml}}) == "cannot have a layers sub-directory at this level");
+    CHECK(start_error({{"001-abc.yaml", "services:\n  pebble:\n    override: replace\n    command: /bin/true\n"}}) ==
+          "cannot use reserved service name \"pebble\"");
+    CHECK(start_error({{"001-abc.yaml", "services:\n  a:\n    override: merge\n"}}) ==
+          "plan must define \"command\" for service \"a\"");
+    CHECK(start_error({{"001-abc.yaml", yaml}, {"notes.txt", "x"}}).empty());  // other suffixes ignored
+    CHECK(start_error({}).empty());
+}
+
+TEST_CASE("Enabled services from the layers directory are started unless held and again after a daemon restart", "[testing-server][layers]") {
+    const std::map<std::string, std::string> files{
+        {"001-base.yaml", "services:\n  web:\n    override: replace\n    command: /bin/sleep 1000\n    startup: enabled\n"}};
+    layers_tree t(files);
+    server_options o = quick();
+    o.run_processes = false;
+    o.layers_dir = t.dir();
+    {
+        pebble_server s(o);
+        wait_change(s, "1");
+        CHECK(s.service_state("web") == "active");
+        s.restart_daemon();
+        CHECK(s.plan_yaml().find("web") != std::string::npos);
+        wait_change(s, "2");
+        CHECK(s.service_state("web") == "active");
+    }
+    o.hold = true;
+    pebble_server held(o);
+    CHECK(held.service_state("web") == "inactive");
+    unsigned st = 0;
+    call(held, "GET", "/v1/changes/1", "", &st);
+    CHECK(st == 404);
+}
+
+TEST_CASE("The layers directory exchanges match a real Pebble", "[testing-server][layers][real-pebble]") {
+    auto bin = redispebble::test::pebble_bin();
+    if (!bin) {
+        WARN("PEBBLE_BIN is not set: the comparison with a real Pebble is skipped");
+        return;
+    }
+    layers_tree t(stacked_files);
+    server_options o = quick();
+    o.run_processes = false;
+    o.layers_dir = t.dir();
+    pebble_server s(o);
+    auto ours = stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
+        return call(s, m, target, body, st);
+    });
+    redispebble::test::pebble_daemon real(*bin, stacked_files);
+    auto theirs = stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
+        return call_socket(real.socket_path(), m, target, body, st);
+    });
+    REQUIRE(ours.size() == theirs.size());
+    for (std::size_t i = 0; i < ours.size(); ++i) {
+        INFO("step " << i);
+        CHECK(ours[i] == theirs[i]);
+    }
+    // A bad layers directory: Pebble does not start, with the message the test server throws.
+    const std::map<std::string, std::string> bad{{"001-abc.yaml", "services:\n  a:\n    override: replace\n    command: x\n"},
+                                                 {"002-abc.yaml", "services: {}\n"}};
+    try {
+        redispebble::test::pebble_daemon refused(*bin, bad);
+        FAIL("a real Pebble started with a repeated label");
+    } catch (const std::runtime_error& e) {
+        CHECK(std::string(e.what()).find(start_error(bad)) != std::string::npos);
+    }
 }

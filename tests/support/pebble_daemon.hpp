@@ -4,6 +4,7 @@
 
 #include <redispebble/testing/process.hpp>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -16,7 +17,9 @@ std::optional<std::string> pebble_bin();
 /// `pebble run` with PEBBLE=<temp dir>; the socket is ready when the constructor returns.
 class pebble_daemon {
 public:
-    explicit pebble_daemon(const std::string& binary);
+    /// `layer_files`: path under $PEBBLE/layers ("001-base.yaml", "002-x.d/001-y.yaml") -> YAML,
+    /// written before Pebble starts (Pebble reads them at start-up).
+    explicit pebble_daemon(const std::string& binary, const std::map<std::string, std::string>& layer_files = {});
     ~pebble_daemon();
     const std::string& socket_path() const noexcept { return socket_; }
     const std::string& state_dir() const noexcept { return dir_; }

@@ -25,13 +25,30 @@ test_certificates make_test_certificates(const std::string& dir) {
     return c;
 }
 
+void make_foreign_certificate(const std::string& dir) {
+    const std::string script =
+        "set -e; cd '" + dir + "';"
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout foreign-ca-key.pem -out foreign-ca.pem -days 2 "
+        "-subj /CN=foreign-ca 2>/dev/null;"
+        "openssl req -newkey rsa:2048 -nodes -keyout foreign-key.pem -out foreign.csr -subj /CN=intruder 2>/dev/null;"
+        "openssl x509 -req -in foreign.csr -CA foreign-ca.pem -CAkey foreign-ca-key.pem -CAcreateserial "
+        "-out foreign-cert.pem -days 2 2>/dev/null";
+    auto r = run_command({"/bin/sh", "-c", script}, {}, {}, std::chrono::seconds(60));
+    if (r.exit_code != 0) throw std::runtime_error("openssl could not make the foreign certificate: " + r.err);
+}
+
 command_result redis_cli(const std::string& ip, int port, const std::optional<std::string>& password,
-                         const std::vector<std::string>& args, const std::string& tls_dir) {
+                         const std::vector<std::string>& args, const std::string& tls_dir, const std::string& client_cert,
+                         const std::string& client_key) {
     std::vector<std::string> argv{"/usr/bin/redis-cli", "-h", ip, "-p", std::to_string(port), "--no-auth-warning"};
-    if (!tls_dir.empty())
-        for (const std::string& a : std::vector<std::string>{"--tls", "--cacert", tls_dir + "/ca-cert.pem", "--cert",
-                                                             tls_dir + "/server-cert.pem", "--key", tls_dir + "/server-key.pem"})
+    if (!tls_dir.empty()) {
+        for (const std::string& a : std::vector<std::string>{"--tls", "--cacert", tls_dir + "/ca-cert.pem"})
             argv.push_back(a);
+        if (!client_cert.empty())
+            for (const std::string& a :
+                 std::vector<std::string>{"--cert", tls_dir + "/" + client_cert, "--key", tls_dir + "/" + client_key})
+                argv.push_back(a);
+    }
     argv.insert(argv.end(), args.begin(), args.end());
     std::map<std::string, std::string> env;
     if (password) env["REDISCLI_AUTH"] = *password;

@@ -27,9 +27,15 @@ struct test_certificates {
 test_certificates make_test_certificates(const std::string& dir);
 
 /// redis-cli against ip:port; the password goes in REDISCLI_AUTH (never argv); with `tls_dir`,
-/// over TLS with the client certificate from make_test_certificates.
+/// over TLS trusting its ca-cert.pem and presenting, as client certificate, `client_cert` (a file
+/// name in tls_dir, with its key `client_key`; "" presents none).
 command_result redis_cli(const std::string& ip, int port, const std::optional<std::string>& password,
-                         const std::vector<std::string>& args, const std::string& tls_dir = "");
+                         const std::vector<std::string>& args, const std::string& tls_dir = "",
+                         const std::string& client_cert = "server-cert.pem", const std::string& client_key = "server-key.pem");
+
+/// A certificate and key signed by a CA of their own (not the one of make_test_certificates), in
+/// `dir`: foreign-cert.pem, foreign-key.pem.
+void make_foreign_certificate(const std::string& dir);
 
 /// Polls `ok` every 50 ms until it holds or `timeout` passes; its last answer.
 bool eventually(const std::function<bool()>& ok, std::chrono::milliseconds timeout = std::chrono::seconds(10));

@@ -131,7 +131,7 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
     CHECK(e.key() == "prot");
     CHECK(e.message() ==
           "unknown key \"prot\"; known keys: enable-tls, port, storage-path, service-name, layer-label, container-name, "
-          "user, group, bind-address, secrets");
+          "user, group, bind-address, secrets, tls-auth-clients");
     e = config_error("enable-tls: yes\n");
     CHECK(e.message().find("yes/no/on/off are not accepted") != std::string::npos);
     CHECK(config_error("enable-tls: True\n").key() == "enable-tls");
@@ -168,7 +168,7 @@ TEST_CASE("Paths names and addresses are checked with the key and line", "[confi
     }
     e = config_error("layer-label: pebble-redis\n");
     CHECK(e.key() == "layer-label");
-    CHECK(e.message() == "labels starting with \"pebble-\" are reserved by Pebble");
+    CHECK(e.message().find("cannot use reserved label prefix \"pebble-\"") != std::string::npos);
     for (const char* key : {"user", "group"}) {
         for (const char* bad : {"-x", "a b", "a:b", "''"}) {
             INFO(key << " " << bad);
@@ -259,4 +259,79 @@ TEST_CASE("validate of peer data rejects invalid UTF-8 without showing it", "[co
     }
     CHECK_NOTHROW(validate(peer_data{secret("\xe2\x82\xac\xf0\x9f\x98\x80"), "m", "h"}));
     CHECK_NOTHROW(validate(peer_data{}));  // nothing set yet is not an error
+}
+
+// Issue 8, point 3.
+TEST_CASE("tls-auth-clients takes yes no and optional and defaults to optional", "[config][tls]") {
+    CHECK(redis_config{}.tls_auth_clients == tls_client_auth::optional);
+    CHECK(load_config("").tls_auth_clients == tls_client_auth::optional);
+    CHECK(load_config("tls-auth-clients: yes\n").tls_auth_clients == tls_client_auth::yes);
+    CHECK(load_config("tls-auth-clients: no\n").tls_auth_clients == tls_client_auth::no);
+    CHECK(load_config("tls-auth-clients: \"no\"\n").tls_auth_clients == tls_client_auth::no);
+    CHECK(load_config("tls-auth-clients: optional\n").tls_auth_clients == tls_client_auth::optional);
+    for (auto a : {tls_client_auth::yes, tls_client_auth::no, tls_client_auth::optional}) {
+        redis_config cfg;
+        cfg.tls_auth_clients = a;
+        CHECK(load_config(to_yaml(cfg)) == cfg);
+    }
+    for (const char* bad : {"maybe", "true", "Yes", "[yes]"}) {
+        INFO(bad);
+        auto e = config_error(std::string("\ntls-auth-clients: ") + bad + "\n");
+        CHECK(e.key() == "tls-auth-clients");
+        CHECK(e.line() == 2);
+    }
+    CHECK(config_error("tls-auth-clients: maybe\n").message() == "expected \"yes\", \"no\" or \"optional\", got \"maybe\"");
+}
+
+// Issue 8, point 4: Pebble v1.26's rules (internals/plan/plan.go Layer.Validate) for what our
+// inputs put in its layer, checked before any I/O with Pebble's words and the key.
+TEST_CASE("service-name pebble is refused as Pebble refuses it", "[config][pebble-names]") {
+    auto e = config_error("service-name: pebble\n");
+    CHECK(e.key() == "service-name");
+    CHECK(e.line() == 1);
+    CHECK(e.message().find("cannot use reserved service name \"pebble\"") != std::string::npos);
+}
+
+TEST_CASE("service-name starting with a dash is refused as Pebble refuses it", "[config][pebble-names]") {
+    auto e = config_error("service-name: -redis\n");
+    CHECK(e.key() == "service-name");
+    CHECK(e.message().find("cannot use service name \"-redis\": starting with \"-\" not allowed") != std::string::npos);
+}
+
+TEST_CASE("service-name that Pebble deprecates as a keyword is refused with the reason", "[config][pebble-names]") {
+    for (const char* keyword : {"all", "default", "none"}) {
+        INFO(keyword);
+        auto e = config_error(std::string("service-name: ") + keyword + "\n");
+        CHECK(e.key() == "service-name");
+        CHECK(e.message().find("deprecated") != std::string::npos);
+    }
+    CHECK_NOTHROW(load_config("service-name: all-redis\n"));
+    CHECK_NOTHROW(load_config("service-name: pebble-redis\n"));  // only the exact name is reserved
+}
+
+TEST_CASE("layer-label starting with pebble- is refused as Pebble refuses it", "[config][pebble-names]") {
+    auto e = config_error("layer-label: pebble-redis\n");
+    CHECK(e.key() == "layer-label");
+    CHECK(e.message().find("cannot use reserved label prefix \"pebble-\"") != std::string::npos);
+    CHECK_NOTHROW(load_config("layer-label: redis-pebble\n"));
+}
+
+TEST_CASE("An empty service-name or layer-label is refused as Pebble refuses it", "[config][pebble-names]") {
+    // Pebble: "cannot use empty string as service name", "label must be set".
+    CHECK(config_error("service-name: ''\n").key() == "service-name");
+    CHECK(config_error("layer-label: ''\n").key() == "layer-label");
+}
+
+TEST_CASE("validate applies Pebble's name rules to a configuration built in code", "[config][pebble-names]") {
+    for (const char* name : {"pebble", "-redis", "all", "default", "none"}) {
+        INFO(name);
+        redis_config cfg;
+        cfg.service_name = name;
+        try {
+            validate(cfg);
+            FAIL("accepted");
+        } catch (const input_error& e) {
+            CHECK(e.key() == "service-name");
+        }
+    }
 }

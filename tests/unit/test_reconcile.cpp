@@ -28,6 +28,7 @@ observed_state reachable(layer plan = {}) {
 observed_state after(const decision& d, observed_state o) {
     if (d.add_layer) merge_into(*o.plan, *d.add_layer);
     for (const auto& f : d.push) o.file_sha256[f.path] = f.sha256;
+    if (d.storage) o.storage = path_state{true, "directory", d.storage->user, d.storage->group, 1, 1};
     o.service_current = "active";
     return o;
 }
@@ -217,4 +218,207 @@ TEST_CASE("redact_command hides the word after each password option", "[reconcil
     CHECK(redact_command("redis-cli -a pw ping") == "redis-cli -a '<redacted>' ping");
     CHECK(redact_command("redis-server --port 1") == "redis-server --port 1");
     CHECK(redact_command("redis-server --requirepass 'unterminated") == "<unparsable command withheld>");
+}
+
+TEST_CASE("The storage directory is made when missing and re-owned when another user owns it", "[reconcile]") {
+    auto des = ready_master();
+    auto o = after(decide(reachable(), des), reachable());
+    CHECK(decide(o, des).no_op());
+
+    o.storage = path_state{};  // not found
+    auto d = decide(o, des);
+    REQUIRE(d.storage);
+    CHECK(d.storage->make);
+    CHECK_FALSE(d.storage->chown);
+    CHECK(d.storage->path == "/var/lib/redis");
+    CHECK(d.restart.empty());
+
+    o.storage = path_state{true, "directory", "root", "root", 0, 0};
+    d = decide(o, des);
+    REQUIRE(d.storage);
+    CHECK_FALSE(d.storage->make);
+    CHECK(d.storage->chown);
+    CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+    CHECK(d.restart.empty());  // re-owning alone restarts nothing
+    CHECK(d.status == unit_status::active);
+
+    o.storage = path_state{true, "directory", "redis", "root", 0, 0};
+    CHECK(decide(o, des).storage);
+
+    o.storage.reset();  // not observed: made (a no-op if it exists) and re-owned
+    d = decide(o, des);
+    REQUIRE(d.storage);
+    CHECK(d.storage->make);
+    CHECK(d.storage->chown);
+}
+
+TEST_CASE("A storage path that is not a directory is Blocked naming it", "[reconcile]") {
+    auto des = ready_master();
+    auto o = reachable();
+    o.storage = path_state{true, "file", "root", "root", 0, 0};
+    auto d = decide(o, des);
+    CHECK(d.status == unit_status::blocked);
+    CHECK(d.message == "storage-path /var/lib/redis exists and is not a directory (file)");
+    CHECK(d.no_op());
+}
+
+TEST_CASE("A service in backoff is restarted once its storage directory is fixed", "[reconcile]") {
+    auto des = ready_master();
+    auto o = after(decide(reachable(), des), reachable());
+    o.service_current = "backoff";
+    o.storage = path_state{};
+    auto d = decide(o, des);
+    CHECK(d.status == unit_status::active);
+    CHECK(d.restart == std::vector<std::string>{"redis"});
+}
+
+// Issue 8, point 1: other layers in the same plan. `stack` is Pebble's layer stack, lowest first;
+// our layer is combined into label "redis" at its place, as Pebble's CombineLayer does.
+namespace {
+
+struct stack {
+    std::vector<std::pair<std::string, layer>> layers;
+    layer plan() const {
+        std::vector<layer> ls;
+        for (const auto& [label, l] : layers) ls.push_back(l);
+        return combine(ls);
+    }
+    void add(const std::string& label, const layer& l) {
+        for (auto& [lab, existing] : layers)
+            if (lab == label) {
+                merge_into(existing, l);
+                return;
+            }
+        layers.emplace_back(label, l);
+    }
+};
+
+layer extra_env_layer() {
+    return parse_layer("services:\n  redis:\n    override: merge\n    environment: {EXTRA_OPTION: \"1\"}\n"
+                       "    after: [logger]\n    requires: [logger]\n");
+}
+
+layer logger_layer() {
+    return parse_layer("services:\n  logger:\n    override: replace\n    command: /bin/logger-daemon\n");
+}
+
+// Applies a decision to the stack and the files, as reconcile_machine's actions do.
+observed_state applied(const decision& d, stack& s, observed_state o) {
+    if (d.add_layer) s.add(d.layer_label, *d.add_layer);
+    for (const auto& f : d.push) o.file_sha256[f.path] = f.sha256;
+    o.plan = s.plan();
+    o.service_current = "active";
+    return o;
+}
+
+} // namespace
+
+TEST_CASE("Our layer carries a fingerprint of itself that changes with any input and shows no password", "[reconcile][layers]") {
+    auto des = ready_master();
+    const layer l = make_layer(des.config, des.peer);
+    const auto& env = l.services.at("redis").environment;
+    REQUIRE(env.count(std::string(layer_fingerprint_key)) == 1);
+    const std::string fp = env.at(std::string(layer_fingerprint_key));
+    CHECK(fp.rfind("sha256:", 0) == 0);
+    CHECK_FALSE(mentions(fp, "s3cret"));
+    CHECK(make_layer(des.config, des.peer).services.at("redis").environment.at(std::string(layer_fingerprint_key)) == fp);
+    auto other = des;
+    other.config.port = 6380;
+    CHECK(make_layer(other.config, other.peer).services.at("redis").environment.at(std::string(layer_fingerprint_key)) != fp);
+    other = des;
+    other.peer.admin_password = secret("another");
+    CHECK(make_layer(other.config, other.peer).services.at("redis").environment.at(std::string(layer_fingerprint_key)) != fp);
+}
+
+TEST_CASE("A later layer merging environment and dependencies into our service causes no write and no restart", "[reconcile][layers]") {
+    auto des = ready_master();
+    stack s;
+    s.add("logger", logger_layer());
+    auto o = applied(decide(reachable(), des), s, reachable());
+    s.add("extra", extra_env_layer());
+    o.plan = s.plan();
+    REQUIRE(o.plan->services.at("redis").environment.at("EXTRA_OPTION") == "1");
+    for (int run = 0; run < 4; ++run) {
+        auto d = decide(o, des);
+        INFO("run " << run);
+        CHECK(d.status == unit_status::active);
+        CHECK(d.no_op());
+        CHECK(d.differences.empty());
+        CHECK(d.overridden.empty());
+        o = applied(d, s, o);
+    }
+}
+
+TEST_CASE("A layer below ours with our label and a layer above it merging are applied once", "[reconcile][layers]") {
+    // As from $PEBBLE/layers: 001-redis.yaml (a rock's own layer) and 002-tuning.yaml above it.
+    auto des = ready_master();
+    stack s;
+    s.add("redis", parse_layer("services:\n  redis:\n    override: replace\n    command: redis-server\n"
+                               "    environment: {ROCK: \"1\"}\n"));
+    s.add("tuning", parse_layer("services:\n  redis:\n    override: merge\n    environment: {TUNING: \"on\"}\n"));
+    auto o = reachable(s.plan());
+    auto first = decide(o, des);
+    REQUIRE(first.add_layer);
+    CHECK(first.restart == std::vector<std::string>{"redis"});
+    o = applied(first, s, o);
+    CHECK(o.plan->services.at("redis").environment.at("TUNING") == "on");  // still above ours
+    CHECK(o.plan->services.at("redis").environment.count("ROCK") == 0);     // replaced by ours
+    for (int run = 0; run < 3; ++run) {
+        auto d = decide(o, des);
+        CHECK(d.status == unit_status::active);
+        CHECK(d.no_op());
+        o = applied(d, s, o);
+    }
+    // A changed input with the layers still there: applied once.
+    des.config.port = 6390;
+    auto changed = decide(o, des);
+    REQUIRE(changed.add_layer);
+    CHECK(changed.restart == std::vector<std::string>{"redis"});
+    o = applied(changed, s, o);
+    CHECK(o.plan->services.at("redis").environment.at("TUNING") == "on");
+    auto again = decide(o, des);
+    CHECK(again.status == unit_status::active);
+    CHECK(again.no_op());
+}
+
+TEST_CASE("A layer above ours overriding the command is reported as overridden without a write or a restart", "[reconcile][layers]") {
+    auto des = ready_master();
+    stack s;
+    auto o = applied(decide(reachable(), des), s, reachable());
+    s.add("debug", parse_layer("services:\n  redis:\n    override: merge\n    command: redis-server --port 7777 --requirepass "
+                               "s3cret\n    environment: {REDISPEBBLE_SECRETS_DIGEST: x}\n"));
+    o.plan = s.plan();
+    for (int run = 0; run < 3; ++run) {
+        auto d = decide(o, des);
+        CHECK(d.status == unit_status::blocked);
+        CHECK(d.retry_later);
+        CHECK_FALSE(d.add_layer);
+        CHECK(d.restart.empty());
+        CHECK(d.no_op());
+        CHECK(mentions(d.message, "services.redis.command"));
+        CHECK(mentions(d.message, "overrides"));
+        REQUIRE(d.overridden.size() == 2);
+        CHECK(d.overridden[0].path == "services.redis.command");
+        CHECK(mentions(d.overridden[0].current, "7777"));
+        CHECK(d.overridden[1].path == "services.redis.environment.REDISPEBBLE_SECRETS_DIGEST");
+        for (const auto& diff : d.overridden) {
+            CHECK_FALSE(mentions(diff.current, "s3cret"));
+            CHECK_FALSE(mentions(diff.desired, "s3cret"));
+        }
+        o = applied(d, s, o);
+    }
+}
+
+TEST_CASE("compare_layer sees a service replaced above ours as not applied", "[reconcile][layers]") {
+    auto des = ready_master();
+    stack s;
+    auto o = applied(decide(reachable(), des), s, reachable());
+    const layer wanted = make_layer(des.config, des.peer);
+    CHECK(compare_layer(*o.plan, wanted, "redis", des.peer.admin_password).applied);
+    s.add("replacer", parse_layer("services:\n  redis:\n    override: replace\n    command: /bin/other\n"));
+    auto st = compare_layer(s.plan(), wanted, "redis", des.peer.admin_password);
+    CHECK_FALSE(st.applied);
+    bool command = false;
+    for (const auto& d : st.differences) command = command || d.path == "services.redis.command";
+    CHECK(command);
 }

@@ -16,12 +16,28 @@ namespace {
 // machine's requests to it, the way the real driver applies them through the client.
 struct container {
     bool up = true;
-    layer plan;
+    layer plan;              ///< the stack up to and including our layer
+    std::vector<layer> above; ///< layers added after ours: they win over it
     std::map<std::string, std::string> files;
     std::string service_state = "inactive";
     int restarts = 0, writes = 0, next_change = 1;
     bool start_fails = false;
+    // The storage directory, in order by default (tests of storage change it).
+    path_state storage{true, "directory", "redis", "redis", 102, 105};
+    // What redis-cli answers: a healthy master unless a test says otherwise.
+    std::string probe_output = "OK\nPONG\n# Replication\r\nrole:master\r\nconnected_slaves:0\r\n\n"
+                               "# Server\r\nuptime_in_seconds:7\r\n";
+    std::vector<std::string> log_lines;
+    std::vector<std::vector<std::string>> execs;  // argv of every exec
+    std::vector<std::string> exec_stdin;
+    int pauses = 0;
     std::function<std::optional<pebble_reply>(const pebble_request&)> fault;  // injected answer
+
+    layer combined() const {
+        std::vector<layer> ls{plan};
+        ls.insert(ls.end(), above.begin(), above.end());
+        return combine(ls);
+    }
 
     pebble_reply handle(const pebble_request& r) {
         if (fault)
@@ -33,9 +49,9 @@ struct container {
             return rep;
         }
         switch (r.what) {
-        case kind::get_plan: rep.plan = plan; break;
+        case kind::get_plan: rep.plan = combined(); break;
         case kind::get_service:
-            if (plan.services.count(r.service)) rep.service_current = service_state;
+            if (combined().services.count(r.service)) rep.service_current = service_state;
             break;
         case kind::read_files:
             for (const auto& p : r.paths)
@@ -51,6 +67,25 @@ struct container {
             ++restarts;
             service_state = start_fails ? "backoff" : "active";
             break;
+        case kind::stat_path:
+            rep.path_info = storage;
+            break;
+        case kind::make_dirs:
+            for (const auto& d : r.dirs) storage = {true, "directory", d.user, d.group, 1, 1}, ++writes;
+            break;
+        case kind::exec:
+            execs.push_back(r.command);
+            exec_stdin.push_back(r.stdin_data.reveal());
+            if (r.command.at(0) == "chown") {
+                storage.user = "redis", storage.group = "redis", ++writes;
+                rep.exit_code = 0;
+            } else {
+                rep.exit_code = 0;
+                rep.output = probe_output;
+            }
+            break;
+        case kind::get_logs: rep.log_lines = log_lines; break;
+        case kind::pause: ++pauses; break;
         case kind::wait_change:
             rep.change_failed = start_fails;
             if (start_fails)
@@ -63,12 +98,13 @@ struct container {
     }
 };
 
-reconcile_report run(container& c, const desired_state& d, int* steps = nullptr, bool dry_run = false) {
-    reconcile_machine m(d, dry_run);
+reconcile_report run(container& c, const desired_state& d, int* steps = nullptr, bool dry_run = false,
+                     probe_options probe = {}) {
+    reconcile_machine m(d, dry_run, probe);
     std::optional<pebble_request> req = m.start();
     int n = 0;
     while (req) {
-        REQUIRE(++n < 20);
+        REQUIRE(++n < 60);
         req = m.resume(c.handle(*req));
     }
     if (steps) *steps = n;
@@ -232,4 +268,254 @@ TEST_CASE("A dry run observes and decides but changes nothing", "[reconcile-mach
     CHECK(r.decided.push.size() == 1);
     CHECK(c.writes == 0);
     CHECK(c.restarts == 0);
+}
+
+TEST_CASE("A missing storage directory is made with the service's owner before anything else", "[reconcile-machine][storage]") {
+    container c;
+    c.storage = path_state{};  // not found
+    auto d = unit();
+    d.config.secrets = secret_mode::command_line;  // nothing pushed: only make-dirs creates it
+    auto r = run(c, d);
+    CHECK(r.status == unit_status::active);
+    REQUIRE_FALSE(r.actions_done.empty());
+    CHECK(r.actions_done.front() == "made directory /var/lib/redis (redis:redis, 750)");
+    CHECK(c.storage.exists);
+    CHECK(c.storage.user == "redis");
+    auto again = run(c, d);
+    CHECK(again.writes() == 0);
+    CHECK(again.restarts() == 0);
+}
+
+TEST_CASE("A storage directory owned by root is re-owned recursively once and then left alone", "[reconcile-machine][storage]") {
+    for (auto mode : {secret_mode::config_file, secret_mode::command_line}) {
+        container c;
+        c.storage = path_state{true, "directory", "root", "root", 0, 0};
+        auto d = unit();
+        d.config.secrets = mode;
+        auto r = run(c, d);
+        CHECK(r.status == unit_status::active);
+        REQUIRE_FALSE(c.execs.empty());
+        CHECK(c.execs.front() == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+        CHECK(r.actions_done.front() == "changed owner of /var/lib/redis to redis:redis (recursive)");
+        const auto execs = c.execs.size();
+        auto again = run(c, d);
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
+        CHECK(again.status == unit_status::active);
+        CHECK(c.execs.size() == execs + 1);  // the probe only
+        CHECK(c.execs.back().at(0) == "redis-cli");
+    }
+}
+
+TEST_CASE("Only the storage owner out of order re-owns it without restarting Redis", "[reconcile-machine][storage]") {
+    container c;
+    run(c, unit());
+    c.storage.user = "root";
+    const int restarts = c.restarts;
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::active);
+    CHECK(r.writes() == 1);
+    CHECK(r.restarts() == 0);
+    CHECK(c.restarts == restarts);
+}
+
+TEST_CASE("A storage path that is a file is Blocked and nothing is applied", "[reconcile-machine][storage]") {
+    container c;
+    c.storage = path_state{true, "file", "root", "root", 0, 0};
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message == "storage-path /var/lib/redis exists and is not a directory (file)");
+    CHECK(c.writes == 0);
+    CHECK(c.restarts == 0);
+}
+
+TEST_CASE("A chown that fails is Blocked with its words and Redis is not restarted", "[reconcile-machine][storage]") {
+    container c;
+    c.storage = path_state{true, "directory", "root", "root", 0, 0};
+    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::exec || r.command.at(0) != "chown") return std::nullopt;
+        pebble_reply rep;
+        rep.exit_code = 1;
+        rep.output = "chown: invalid user: 'redis:redis'\n";
+        return rep;
+    };
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message == "Cannot change the owner of storage-path /var/lib/redis to redis:redis: chown: invalid user: 'redis:redis'");
+    CHECK(r.restarts() == 0);
+    CHECK(c.writes == 0);
+}
+
+TEST_CASE("The probe sends the password on stdin and never in argv", "[reconcile-machine][probe]") {
+    container c;
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::active);
+    CHECK(r.redis_state == "role master");
+    REQUIRE(c.execs.size() == 1);
+    for (const auto& a : c.execs[0]) CHECK(a.find("s3cret") == std::string::npos);
+    CHECK(c.exec_stdin[0].rfind("AUTH \"s3cret\\x20pass\"\n", 0) == 0);
+}
+
+TEST_CASE("A replica whose link is down is Waiting naming the master then Blocked with Redis's reason", "[reconcile-machine][probe]") {
+    container c;
+    auto d = unit();
+    d.peer.current_master = "redis-0.example";
+    d.peer.hostname = "redis-1";
+    probe_options off;
+    off.enabled = false;
+    run(c, d, nullptr, false, off);
+    c.probe_output = "OK\nPONG\n# Replication\r\nrole:slave\r\nmaster_host:redis-0.example\r\nmaster_port:6379\r\n"
+                     "master_link_status:down\r\nmaster_link_down_since_seconds:-1\r\n\n# Server\r\nuptime_in_seconds:20\r\n";
+    c.log_lines = {"* Connecting to MASTER redis-0.example:6379", "* MASTER <-> REPLICA sync started",
+                   "# Unable to AUTH to MASTER: -WRONGPASS invalid username-password pair (tried s3cret pass)",
+                   "* unrelated"};
+    probe_options p;
+    p.link_bound = std::chrono::seconds(60);
+    auto r = run(c, d, nullptr, false, p);
+    CHECK(r.status == unit_status::waiting);
+    CHECK(r.retry_later);
+    CHECK(r.message == "Replica of redis-0.example:6379: link to the master is down (20 s)");
+    CHECK(r.redis_state == "role slave, master redis-0.example:6379 link down (20 s)");
+    p.link_bound = std::chrono::seconds(10);
+    r = run(c, d, nullptr, false, p);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.retry_later);
+    CHECK(r.message.rfind("Replica of redis-0.example:6379 cannot sync with its master (link down 20 s): ", 0) == 0);
+    CHECK(r.message.find("Unable to AUTH to MASTER: -WRONGPASS") != std::string::npos);
+    CHECK(r.message.find("s3cret") == std::string::npos);
+    CHECK(r.message.find("unrelated") == std::string::npos);
+}
+
+TEST_CASE("A service in backoff with nothing to change stays Blocked with Redis's words", "[reconcile-machine][probe]") {
+    container c;
+    c.start_fails = true;
+    auto first = run(c, unit());
+    CHECK(first.status == unit_status::blocked);
+    REQUIRE(c.service_state == "backoff");
+    c.log_lines = {"# Warning: Could not create server TCP listening socket *:6379: bind: Address already in use",
+                   "# Failed listening on port 6379 (TCP), aborting.", "requirepass s3cret pass"};
+    const int restarts = c.restarts, writes = c.writes;
+    auto second = run(c, unit());
+    CHECK(second.status == unit_status::blocked);
+    CHECK(second.retry_later);
+    CHECK(second.message.rfind("Service \"redis\" keeps failing (Pebble backoff): ", 0) == 0);
+    CHECK(second.message.find("Address already in use") != std::string::npos);
+    CHECK(second.message.find("s3cret") == std::string::npos);
+    CHECK(c.restarts == restarts);
+    CHECK(c.writes == writes);
+}
+
+TEST_CASE("After a restart a Redis not yet answering is probed again until it answers", "[reconcile-machine][probe]") {
+    container c;
+    int probes = 0;
+    c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::exec || r.command.at(0) != "redis-cli" || ++probes > 3) return std::nullopt;
+        pebble_reply rep;
+        rep.exit_code = 0;
+        rep.output = "Could not connect to Redis at 127.0.0.1:6379: Connection refused\n";
+        return rep;
+    };
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::active);
+    CHECK(c.pauses == 3);
+    // Without a restart there is no settling: one probe, Waiting.
+    probes = 0;
+    r = run(c, unit());
+    CHECK(r.status == unit_status::waiting);
+    CHECK(r.message == "Redis is not answering on 127.0.0.1:6379: Could not connect to Redis at 127.0.0.1:6379: Connection refused");
+    CHECK(c.pauses == 3);
+}
+
+TEST_CASE("A probe that cannot run is Blocked and a disabled probe is not run", "[reconcile-machine][probe]") {
+    container c;
+    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::exec) return std::nullopt;
+        pebble_reply rep;
+        rep.result = outcome::failed;
+        rep.error = "cannot find executable \"redis-cli\"";
+        return rep;
+    };
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message == "Cannot ask Redis (redis-cli through Pebble exec): cannot find executable \"redis-cli\"");
+    probe_options off;
+    off.enabled = false;
+    r = run(c, unit(), nullptr, false, off);
+    CHECK(r.status == unit_status::active);
+}
+
+TEST_CASE("A layer above ours that merges environment into the service causes no write and no restart", "[reconcile-machine][layers]") {
+    container c;
+    run(c, unit());
+    c.above.push_back(parse_layer("services:\n  redis:\n    override: merge\n    environment: {EXTRA_OPTION: \"1\"}\n"));
+    const int restarts = c.restarts, writes = c.writes;
+    for (int i = 0; i < 4; ++i) {
+        auto r = run(c, unit());
+        CHECK(r.status == unit_status::active);
+        CHECK(r.actions_done.empty());
+    }
+    CHECK(c.restarts == restarts);
+    CHECK(c.writes == writes);
+}
+
+TEST_CASE("A layer above ours that replaces the service is reported after adding ours and nothing restarts", "[reconcile-machine][layers]") {
+    container c;
+    c.above.push_back(parse_layer("services:\n  redis:\n    override: replace\n    command: /usr/bin/other-redis\n"));
+    for (int i = 0; i < 3; ++i) {
+        auto r = run(c, unit());
+        INFO("run " << i << ": " << r.message);
+        CHECK(r.status == unit_status::blocked);
+        CHECK(r.retry_later);
+        CHECK(r.restarts() == 0);
+        CHECK(r.message.find("services.redis.command") != std::string::npos);
+        CHECK(r.message.find("replaces service \"redis\"") != std::string::npos);
+        CHECK_FALSE(r.decided.overridden.empty());
+    }
+    CHECK(c.restarts == 0);
+}
+
+TEST_CASE("A changed input under a layer that overrides the command is applied once and then reported", "[reconcile-machine][layers]") {
+    container c;
+    run(c, unit());
+    c.above.push_back(parse_layer("services:\n  redis:\n    override: merge\n    command: redis-server --port 7000\n"));
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.restarts() == 0);
+    CHECK(r.writes() == 0);
+    auto d = unit();
+    d.config.port = 6390;
+    const int restarts = c.restarts;
+    r = run(c, d);
+    CHECK(r.writes() == 1);
+    CHECK(r.restarts() == 1);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message.find("services.redis.command") != std::string::npos);
+    r = run(c, d);
+    CHECK(r.writes() == 0);
+    CHECK(r.restarts() == 0);
+    CHECK(c.restarts == restarts + 1);
+}
+
+TEST_CASE("Pebble lost while the plan is read again after adding the layer is Waiting without a restart", "[reconcile-machine][layers]") {
+    container c;
+    int plans = 0;
+    c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::get_plan || ++plans < 2) return std::nullopt;
+        pebble_reply rep;
+        rep.result = outcome::unreachable;
+        rep.error = "connection closed";
+        return rep;
+    };
+    auto r = run(c, unit());
+    CHECK(r.status == unit_status::waiting);
+    REQUIRE(r.failed_step);
+    CHECK(*r.failed_step == "read the Pebble plan");
+    CHECK(r.restarts() == 0);
+    CHECK(c.restarts == 0);
+    c.fault = nullptr;
+    auto again = run(c, unit());
+    CHECK(again.status == unit_status::active);
+    CHECK(again.writes() == 0);  // the file and the layer are there: the fingerprint says so
+    CHECK(again.restarts() == 1);  // the service never ran: it is started
+    CHECK(again.actions_done.back() == "started \"redis\"");
 }

@@ -49,7 +49,7 @@ TEST_CASE("Replica flags with TLS interpolate the storage path and replicate ove
     auto flags = redis_flags(cfg, peer("pw", "redis-0", "redis-1"));
     CHECK(argv_of(flags) ==
           words{"--requirepass", "pw", "--bind", "0.0.0.0", "--masterauth", "pw", "--replica-announce-ip", "redis-1",
-                "--tls-port", "6380", "--port", "0", "--tls-cert-file", "/srv/redis/redis.crt", "--tls-key-file",
+                "--tls-port", "6380", "--port", "0", "--tls-auth-clients", "optional", "--tls-cert-file", "/srv/redis/redis.crt", "--tls-key-file",
                 "/srv/redis/redis.key", "--tls-ca-cert-file", "/srv/redis/ca.crt", "--replicaof", "redis-0", "6380",
                 "--tls-replication", "yes"});
     // The original design's bug: an uninterpolated placeholder.
@@ -218,7 +218,7 @@ TEST_CASE("Master flags with TLS and replica flags without TLS are exact", "[red
     cfg.bind_address = "::";
     CHECK(argv_of(redis_flags(cfg, peer("pw", "redis-1", "redis-1"))) ==
           words{"--requirepass", "pw", "--bind", "::", "--masterauth", "pw", "--replica-announce-ip", "redis-1",
-                "--tls-port", "6379", "--port", "0", "--tls-cert-file", "/data/redis.crt", "--tls-key-file",
+                "--tls-port", "6379", "--port", "0", "--tls-auth-clients", "optional", "--tls-cert-file", "/data/redis.crt", "--tls-key-file",
                 "/data/redis.key", "--tls-ca-cert-file", "/data/ca.crt"});
     cfg.enable_tls = false;
     cfg.port = 7000;
@@ -339,7 +339,7 @@ TEST_CASE("The config-file command is redis-server then the secrets file then th
     const std::string command = redis_command(cfg, p);
     CHECK(command ==
           "redis-server '/srv/redis data/redispebble-secrets.conf' --bind 0.0.0.0 --replica-announce-ip 10.0.0.2 "
-          "--tls-port 6380 --port 0 --tls-cert-file '/srv/redis data/redis.crt' --tls-key-file "
+          "--tls-port 6380 --port 0 --tls-auth-clients optional --tls-cert-file '/srv/redis data/redis.crt' --tls-key-file "
           "'/srv/redis data/redis.key' --tls-ca-cert-file '/srv/redis data/ca.crt' --replicaof 10.0.0.1 6380 "
           "--tls-replication yes");
     const layer l = make_layer(cfg, p);

@@ -30,6 +30,15 @@ struct server_options {
     std::set<std::string> failing_services;
     /// Reported by /v1/system-info.
     std::string version = "v1.26.0";
+    /// Pebble's `$PEBBLE/layers`: read at start-up (and by restart_daemon) as Pebble's plan.ReadDir
+    /// does: files `NNN-label.yaml` and directories `NNN-label.d/NNN-label.yaml` (label "dir/label")
+    /// in name order, other names refused, other suffixes ignored, orders and labels unique, the
+    /// combined plan validated. A bad directory throws std::runtime_error with Pebble's message
+    /// (where `pebble run` exits). Empty or missing: no layers. Layers added through the API stack
+    /// above these; combining into one of these labels merges at its place.
+    std::string layers_dir;
+    /// `pebble run --hold`: do not start the services whose startup is enabled at start-up.
+    bool hold = false;
 };
 
 /// What the server saw, for assertions.
