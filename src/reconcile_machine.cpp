@@ -314,8 +314,33 @@ std::optional<pebble_request> reconcile_machine::on_logs(const pebble_reply& rep
     return finish(unit_status::blocked, message, true);
 }
 
+std::string reconcile_machine::step_name() const {
+    switch (phase_) {
+    case phase::plan: return "read the Pebble plan";
+    case phase::service: return "list services";
+    case phase::storage: return "stat storage-path";
+    case phase::files: return "read files";
+    case phase::make_dirs: return "make directory " + (decision_.storage ? decision_.storage->path : std::string());
+    case phase::chown: return "change owner of " + (decision_.storage ? decision_.storage->path : std::string());
+    case phase::push: return "push files";
+    case phase::layer: return "add layer \"" + decision_.layer_label + "\"";
+    case phase::verify: return "read the Pebble plan";
+    case phase::restart: return "restart service \"" + change_service_ + "\"";
+    case phase::start: return "start service \"" + change_service_ + "\"";
+    case phase::wait: return "wait for the service change";
+    case phase::probe:
+    case phase::pause: return "probe Redis";
+    case phase::logs: return "read the service's logs";
+    case phase::finished: break;
+    }
+    return "finish";
+}
+
 std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& reply) {
     using k = pebble_request::kind;
+    // The driver was cancelled: whatever the step, the run ends here, saying which step it was.
+    if (reply.result == pebble_reply::outcome::cancelled && phase_ != phase::finished)
+        return fail(reply, step_name());
     using o = pebble_reply::outcome;
     pebble_request r;
     switch (phase_) {
@@ -339,7 +364,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return r;
     }
     case phase::service: {
-        if (reply.result == o::unreachable || reply.result == o::cancelled) return fail(reply, "list services");
+        if (reply.result == o::unreachable) return fail(reply, "list services");
         if (reply.result == o::ok) observed_.service_current = reply.service_current;
         phase_ = phase::storage;
         r.what = k::stat_path;
@@ -391,7 +416,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     case phase::pause: return probe_request();
     case phase::logs: return on_logs(reply);
     case phase::files:
-        if (reply.result == o::unreachable || reply.result == o::cancelled) return fail(reply, "read files");
+        if (reply.result == o::unreachable) return fail(reply, "read files");
         // A file that cannot be read is treated as different: it will be pushed.
         if (reply.result == o::ok) {
             observed_.file_sha256 = reply.file_sha256;

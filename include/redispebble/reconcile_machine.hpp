@@ -146,6 +146,7 @@ private:
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, std::string step);
     std::optional<pebble_request> next_action();
+    std::string step_name() const;  // the step of the current phase, as failed_step names it
     std::optional<pebble_request> after_actions();
     std::optional<pebble_request> probe_request();
     std::optional<pebble_request> logs_request(std::string why);
