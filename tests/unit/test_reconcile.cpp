@@ -313,7 +313,11 @@ layer logger_layer() {
 // Applies a decision to the stack and the files, as reconcile_machine's actions do.
 observed_state applied(const decision& d, stack& s, observed_state o) {
     if (d.add_layer) s.add(d.layer_label, *d.add_layer);
-    for (const auto& f : d.push) o.file_sha256[f.path] = f.sha256;
+    for (const auto& f : d.push) {
+        o.file_sha256[f.path] = f.sha256;
+        if (f.origin == "secrets") o.secrets_key = parse_secrets_key(f.content.reveal());
+    }
+    if (d.storage) o.storage = path_state{true, "directory", d.storage->user, d.storage->group, 1, 1};
     o.plan = s.plan();
     o.service_current = "active";
     return o;
