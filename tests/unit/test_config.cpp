@@ -336,6 +336,8 @@ TEST_CASE("validate applies Pebble's name rules to a configuration built in code
         } catch (const input_error& e) {
             CHECK(e.key() == "service-name");
         }
+    }
+}
 
 TEST_CASE("Invalid UTF-8 in a configuration or peer data is refused with its place", "[config][fuzz]") {
     try {
