@@ -650,6 +650,8 @@ TEST_CASE("The layers directory exchanges match a real Pebble", "[testing-server
         FAIL("a real Pebble started with a repeated label");
     } catch (const std::runtime_error& e) {
         CHECK(std::string(e.what()).find(start_error(bad)) != std::string::npos);
+    }
+}
 
 TEST_CASE("Malformed query values are answered as Pebble answers them and never drop the connection",
           "[testing-server][fuzz]") {

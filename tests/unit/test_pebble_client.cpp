@@ -484,6 +484,7 @@ TEST_CASE("a client destroyed after its io_context stops the process loudly inst
         boost::asio::io_context io;
         pb::client c(io, pb::client_options{});
     }
+}
 
 TEST_CASE("an empty or too long socket_path is invalid_option before any I/O naming the option", "[pebble][errors]") {
     for (std::string path : {std::string(), "/tmp/" + std::string(200, 'x')}) {

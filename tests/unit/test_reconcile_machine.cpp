@@ -520,6 +520,7 @@ TEST_CASE("Pebble lost while the plan is read again after adding the layer is Wa
     CHECK(again.writes() == 0);  // the file and the layer are there: the fingerprint says so
     CHECK(again.restarts() == 1);  // the service never ran: it is started
     CHECK(again.actions_done.back() == "started \"redis\"");
+}
 
 TEST_CASE("A password change changes the plan and restarts Redis once", "[reconcile-machine][secrets]") {
     container c;
