@@ -142,6 +142,7 @@ TEST_CASE("an unknown option names the command and the option", "[cli]") {
     auto p = run_command({cli, "plan", "--socket", "x"});
     CHECK(p.exit_code == 2);
     CHECK(has(p.err, "plan: unknown option --socket"));
+}
 
 TEST_CASE("redispebble plan prints no digest of the secrets file or of the password", "[cli][secrets]") {
     temp_dir dir;
