@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdio>
+#include <stdexcept>
 
 namespace redispebble::cli {
 
@@ -120,6 +121,7 @@ void print_document(const json::object& doc, output_format f) {
     if (f == output_format::yaml) {
         YAML::Emitter out;
         emit_yaml(out, doc);
+        if (!out.good()) throw std::runtime_error("cannot write the report as YAML: " + out.GetLastError());
         fmt::print("{}\n", out.c_str());
     } else {
         fmt::print("{}\n", json::serialize(doc));
