@@ -233,7 +233,9 @@ TEST_CASE("redispebble plan --format json and yaml print the versioned document 
     CHECK(has(s_of(svc.at("command")), "--port 6380"));
     // The files: path, permissions, owner, origin, never content or digest.
     const auto& files = doc.at("files").as_array();
-    REQUIRE(files.size() == 1);
+    REQUIRE(files.size() == 2);  // the secrets file and the client-auth file the checks read
+    CHECK(s_of(files[1].as_object().at("path")) == "/var/lib/redis/redispebble-client-auth");
+    CHECK(s_of(files[1].as_object().at("origin")) == "client-auth");
     const auto& f = files[0].as_object();
     CHECK(s_of(f.at("path")) == "/var/lib/redis/redispebble-secrets.conf");
     CHECK(s_of(f.at("permissions")) == "600");
@@ -241,7 +243,7 @@ TEST_CASE("redispebble plan --format json and yaml print the versioned document 
     CHECK(s_of(f.at("group")) == "redis");
     CHECK(s_of(f.at("origin")) == "secrets");
     CHECK(f.size() == 5);
-    CHECK(doc.at("push").as_array().size() == 1);
+    CHECK(doc.at("push").as_array() == files);
 
     auto y = run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "yaml"});
     INFO(y.out << y.err);
