@@ -87,7 +87,8 @@ boost::json::object report_document(std::string_view command, const decision& d,
 /// The layer as the text form prints it (redact(l), to_yaml), as a tree of strings.
 boost::json::value layer_value(const layer& l);
 
-/// Prints `doc` on stdout as one line of JSON or as a YAML document.
+/// Prints `doc` on stdout as one line of JSON or as a YAML document; a string value that is not
+/// valid UTF-8 has each offending byte replaced by U+FFFD, so the output always parses.
 void print_document(const boost::json::object& doc, output_format f);
 
 int cmd_plan(const std::vector<std::string>& args);

@@ -5,6 +5,8 @@
 #include <fmt/core.h>
 #include <yaml-cpp/yaml.h>
 
+#include <redispebble/utf8.hpp>
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -68,6 +70,38 @@ void emit_yaml(YAML::Emitter& out, const json::value& v) {
     }
 }
 
+// JSON and YAML are UTF-8: a byte that does not start a well-formed sequence (Redis's or the OS's
+// words can carry any) becomes U+FFFD, so the document always parses.
+std::string valid_text(std::string_view s) {
+    std::string out;
+    for (;;) {
+        const std::size_t bad = invalid_utf8_at(s);
+        if (bad == std::string_view::npos) break;
+        out.append(s.substr(0, bad));
+        out.append("\xEF\xBF\xBD");
+        s.remove_prefix(bad + 1);
+    }
+    out.append(s);
+    return out;
+}
+
+void make_valid(json::value& v) {
+    switch (v.kind()) {
+    case json::kind::object:
+        for (auto& kv : v.get_object()) make_valid(kv.value());
+        break;
+    case json::kind::array:
+        for (auto& e : v.get_array()) make_valid(e);
+        break;
+    case json::kind::string: {
+        const std::string_view sv(v.get_string().data(), v.get_string().size());
+        if (!valid_utf8(sv)) v = json::string(valid_text(sv));
+        break;
+    }
+    default: break;
+    }
+}
+
 } // namespace
 
 output_format parse_format(const std::string& value) {
@@ -117,7 +151,9 @@ json::value layer_value(const layer& l) {
     return yaml_to_json(YAML::Load(to_yaml(redact(l))));
 }
 
-void print_document(const json::object& doc, output_format f) {
+void print_document(const json::object& document, output_format f) {
+    json::value doc(document);
+    make_valid(doc);
     if (f == output_format::yaml) {
         YAML::Emitter out;
         emit_yaml(out, doc);
