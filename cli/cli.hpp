@@ -3,6 +3,9 @@
 #define REDISPEBBLE_CLI_CLI_HPP
 
 #include <redispebble/core.hpp>
+#include <redispebble/reconcile_machine.hpp>
+
+#include <boost/json.hpp>
 
 #include <map>
 #include <optional>
@@ -28,8 +31,15 @@ struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+/// `--format`: text (the default) for people, json or yaml for programs (Juju's convention).
+enum class output_format { text, json, yaml };
+
+/// Parses the value of --format; throws usage_error naming the value.
+output_format parse_format(const std::string& value);
+
 /// Options shared by the subcommands.
 struct options {
+    output_format format = output_format::text;
     std::optional<std::string> config_file;
     std::optional<std::string> peer_file;
     std::optional<std::string> plan_file;
@@ -63,6 +73,23 @@ std::string socket_path(const options& opts, const redis_config& cfg);
 
 /// Prints a decision and its actions (no secret).
 void print_decision(const decision& d);
+
+/// The version of the machine-readable document (docs/cli.md, "Machine-readable output").
+inline constexpr std::string_view report_schema = "redispebble/v1";
+
+/// The machine-readable document of `command`: the keys every command prints (schema, command,
+/// status, message, retry-later, actions-done, differences, overridden, push, storage-fix,
+/// add-layer, restart, start, missing-resources, flags, redis-state, failed-step, attempts), from
+/// the report `r` when the command reconciled, else (plan) from the decision alone. Values are
+/// redacted as the text form's: no password, no digest, no file content.
+boost::json::object report_document(std::string_view command, const decision& d, const reconcile_report* r);
+
+/// The layer as the text form prints it (redact(l), to_yaml), as a tree of strings.
+boost::json::value layer_value(const layer& l);
+
+/// Prints `doc` on stdout as one line of JSON or as a YAML document; a string value that is not
+/// valid UTF-8 has each offending byte replaced by U+FFFD, so the output always parses.
+void print_document(const boost::json::object& doc, output_format f);
 
 int cmd_plan(const std::vector<std::string>& args);
 int cmd_apply(const std::vector<std::string>& args);

@@ -13,7 +13,7 @@ namespace redispebble::cli {
 namespace {
 
 const std::vector<std::string> unit_options{"--config", "--peer", "--resource", "--hostname", "--socket",
-                                            "--timeout", "--verbose", "--dry-run", "--retry"};
+                                            "--timeout", "--verbose", "--dry-run", "--retry", "--format"};
 
 struct unit_context {
     options opts;
@@ -99,10 +99,29 @@ void print_report(const reconcile_report& r) {
     fmt::print("Retry later: {}\n", r.retry_later ? "yes" : "no");
 }
 
+bool in_sync(const reconcile_report& r) {
+    return r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage;
+}
+
+int emit(std::string_view command, const unit_context& u, const reconcile_report& r, int code,
+         boost::json::object extra = {}) {
+    boost::json::object doc = report_document(command, r.decided, &r);
+    doc["socket"] = u.socket;
+    doc["dry-run"] = command == "apply" ? u.opts.dry_run : true;
+    for (auto& kv : extra) doc[kv.key()] = std::move(kv.value());
+    doc["exit-code"] = code;
+    print_document(doc, u.opts.format);
+    return code;
+}
+
 } // namespace
 
 int cmd_apply(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "apply");
+    if (u.opts.format != output_format::text) {
+        reconcile_report r = run(u, u.opts.dry_run);
+        return emit("apply", u, r, exit_for(r.status));
+    }
     fmt::print("# redispebble apply{}: unit {} via {}\n", u.opts.dry_run ? " --dry-run" : "", u.desired.peer.hostname,
                u.socket);
     reconcile_report r = run(u, u.opts.dry_run);
@@ -119,6 +138,12 @@ int cmd_apply(const std::vector<std::string>& args) {
 int cmd_diff(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "diff");
     reconcile_report r = run(u, true);
+    if (u.opts.format != output_format::text) {
+        const bool compared = r.status == unit_status::active || !r.decided.overridden.empty();
+        int code = !compared ? exit_for(r.status) : (in_sync(r) && r.decided.overridden.empty()) ? exit_ok : exit_differs;
+        return emit("diff", u, r, code,
+                    {{"compared", compared}, {"in-sync", compared && in_sync(r) && r.decided.overridden.empty()}});
+    }
     if (r.status != unit_status::active && r.decided.overridden.empty()) {
         fmt::print("Cannot compare: {}: {}\n", to_string(r.status), r.message);
         return exit_for(r.status);
@@ -143,13 +168,40 @@ int cmd_status(const std::vector<std::string>& args) {
     pebble::error_code ec;
     pebble::diagnostics diag;
     auto info = c.system_info(ec, &diag);
+    const bool text = u.opts.format == output_format::text;
+    if (ec && !text) {
+        reconcile_report r;
+        r.status = unit_status::waiting;
+        r.message = std::string(msg_waiting_for_pebble);
+        r.retry_later = true;
+        r.decided.status = r.status;
+        r.decided.message = r.message;
+        r.decided.retry_later = true;
+        r.failed_step = "read Pebble's system info";
+        return emit("status", u, r, exit_waiting,
+                    {{"pebble-version", nullptr},
+                     {"pebble-error", diag.message.empty() ? ec.message() : diag.message},
+                     {"services", boost::json::array{}}, {"compared", false}, {"in-sync", false}});
+    }
     if (ec) {
         fmt::print("Pebble: not reachable at {} ({})\n", u.socket, diag.message.empty() ? ec.message() : diag.message);
         fmt::print("Status: waiting: {}\n", msg_waiting_for_pebble);
         return exit_waiting;
     }
-    fmt::print("Pebble: {} at {}\n", info.version, u.socket);
+    if (text) fmt::print("Pebble: {} at {}\n", info.version, u.socket);
     auto services = c.list_services({}, ec, &diag);
+    if (!text) {
+        boost::json::array svcs;
+        if (!ec)
+            for (const auto& s : services)
+                svcs.push_back(boost::json::object{{"name", s.name}, {"current", s.current}, {"startup", s.startup},
+                                                   {"since", s.current_since}});
+        reconcile_report r = run(u, true);
+        const bool compared = r.status == unit_status::active || !r.decided.overridden.empty();
+        return emit("status", u, r, exit_for(r.status),
+                    {{"pebble-version", info.version}, {"services", std::move(svcs)}, {"compared", compared},
+                     {"in-sync", compared && r.decided.no_op() && r.decided.overridden.empty()}});
+    }
     if (!ec) {
         if (services.empty()) fmt::print("Services: none\n");
         for (const auto& s : services)

@@ -21,8 +21,9 @@ void print_differences(const std::vector<difference>& diffs) {
 } // namespace
 
 int cmd_plan(const std::vector<std::string>& args) {
-    options opts = parse_options("plan", args, {"--config", "--peer", "--plan", "--resource", "--hostname"});
+    options opts = parse_options("plan", args, {"--config", "--peer", "--plan", "--resource", "--hostname", "--format"});
     if (!opts.positional.empty()) throw usage_error(fmt::format("plan: unexpected argument \"{}\"", opts.positional[0]));
+    const bool text = opts.format == output_format::text;
     if (args.empty()) {
         const std::string dir = examples_dir();
         opts.config_file = dir + "/config.yaml";
@@ -36,11 +37,32 @@ int cmd_plan(const std::vector<std::string>& args) {
     observed.plan = opts.plan_file ? parse_plan(read_text_file(*opts.plan_file, "plan file"), *opts.plan_file)
                                    : layer{};
 
+    const redis_config& cfg = desired.config;
+    decision d = decide(observed, desired);
+    if (!text) {
+        boost::json::object doc = report_document("plan", d, nullptr);
+        doc["layer"] = nullptr;
+        boost::json::array files;
+        if (desired.peer.complete()) {
+            try {
+                certificate_plan_result certs = certificate_plan(cfg, desired.resources);
+                doc["layer"] = layer_value(make_layer(cfg, desired.peer, cfg.enable_tls ? certs.files : std::vector<file_spec>{}));
+                // The files the unit holds (never their content nor a digest of it).
+                for (const auto& f : prepare(desired).files)
+                    files.push_back(boost::json::object{{"path", f.path}, {"permissions", f.permissions},
+                                                        {"user", f.user}, {"group", f.group}, {"origin", f.origin}});
+            } catch (const input_error& e) {
+                doc["layer-error"] = e.what();
+            }
+        }
+        doc["files"] = std::move(files);
+        doc["exit-code"] = exit_for(d.status);
+        print_document(doc, opts.format);
+        return exit_for(d.status);
+    }
     fmt::print("# redispebble plan: a dry run, nothing is applied\n");
     fmt::print("# config: {}, peer data: {}, current plan: {}\n", opts.config_file.value_or("<defaults>"),
                opts.peer_file.value_or("<none>"), opts.plan_file.value_or("<empty>"));
-    const redis_config& cfg = desired.config;
-    decision d = decide(observed, desired);
 
     if (desired.peer.complete()) {
         try {

@@ -49,6 +49,7 @@ options parse_options(std::string_view command, const std::vector<std::string>& 
         else if (a == "--plan") o.plan_file = need_value();
         else if (a == "--hostname") o.hostname = need_value();
         else if (a == "--socket") o.socket = need_value();
+        else if (a == "--format") o.format = parse_format(need_value());
         else if (a == "--timeout") {
             std::string v = need_value();
             char* end = nullptr;

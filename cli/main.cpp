@@ -42,6 +42,9 @@ Pebble:
                          (0.5 s, doubling, at most 10 s) until the deadline.
   --verbose              log each step to stderr (passwords are never logged).
 
+Output (plan, apply, status, diff):
+  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
+
 Inputs:
   --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
   --peer FILE            peer data: admin-password, current-master, hostname (YAML).
@@ -63,6 +66,7 @@ struct command_help {
 // `redispebble help CMD` and `redispebble CMD --help`: that command's options only, with an example.
 constexpr command_help command_helps[] = {
     {"plan", R"(Usage: redispebble plan [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
+                        [--format json|yaml|text]
 
 Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted), the
 certificate plan, the differences against a current plan saved from `pebble plan`, and the
@@ -74,6 +78,7 @@ Options:
   --plan FILE            the current Pebble plan (`pebble plan > FILE`). Default: empty plan.
   --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
   --hostname H           this unit's hostname (default: the peer file's, else this machine's).
+  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
 
 Example:
   pebble plan > current.yaml
@@ -82,7 +87,7 @@ Example:
 Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
     {"apply", R"(Usage: redispebble apply [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
-                         [--hostname H] [--timeout SECONDS] [--retry] [--dry-run] [--verbose]
+                         [--hostname H] [--timeout SECONDS] [--retry] [--dry-run] [--verbose] [--format json|yaml|text]
 
 Reconcile the unit through Pebble: read the plan, the service and the files; push the secrets file
 and certificates that differ, add the layer (combine), restart Redis and wait for it; print the
@@ -100,6 +105,7 @@ Options:
                          (0.5 s, doubling, at most 10 s) until the deadline.
   --dry-run              observe and decide only: nothing is pushed, added or restarted.
   --verbose              log each step to stderr (passwords are never logged).
+  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
 
 Example:
   redispebble apply --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
@@ -107,7 +113,7 @@ Example:
 Exit codes: 0 Active, 1 unexpected failure, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
     {"status", R"(Usage: redispebble status [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
-                          [--hostname H] [--timeout SECONDS] [--retry] [--verbose]
+                          [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]
 
 Pebble's version, the services, and whether the layer and files are in sync with the inputs.
 
@@ -117,6 +123,7 @@ Options:
   --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
   --timeout SECONDS      deadline (default 60).
   --retry, --verbose     as for apply.
+  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
 
 Example:
   redispebble status --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
@@ -124,7 +131,7 @@ Example:
 Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
     {"diff", R"(Usage: redispebble diff [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
-                        [--hostname H] [--timeout SECONDS] [--retry] [--verbose]
+                        [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]
 
 What apply would change: the differences between Pebble's plan and files and the inputs
 (passwords redacted).
@@ -135,9 +142,11 @@ Options:
   --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
   --timeout SECONDS      deadline (default 60).
   --retry, --verbose     as for apply.
+  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
 
 Example:
   redispebble diff --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
+  redispebble diff --format json ... | jq -r '.differences[].path'
 
 Exit codes: 0 in sync, 5 out of sync, 2 bad command line or input, 3 / 4 when it cannot compare.
 )"},

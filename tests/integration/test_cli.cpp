@@ -1,8 +1,12 @@
 #include <redispebble/digest.hpp>
+#include <redispebble/reconcile.hpp>
+#include <redispebble/testing/server.hpp>
 
 #include "support/run_command.hpp"
 
+#include <boost/json.hpp>
 #include <catch2/catch.hpp>
+#include <yaml-cpp/yaml.h>
 
 #include <string>
 
@@ -156,4 +160,228 @@ TEST_CASE("redispebble plan prints no digest of the secrets file or of the passw
         CHECK_FALSE(has(r.out + r.err, h.substr(0, 8)));
     CHECK_FALSE(has(r.out, "sha256 "));
     CHECK_FALSE(has(r.out + r.err, pw));
+}
+
+namespace {
+
+namespace json = boost::json;
+
+json::object parse_json(const redispebble::test::command_result& r) {
+    INFO(r.out << r.err);
+    json::value v = json::parse(r.out);
+    REQUIRE(v.is_object());
+    return v.as_object();
+}
+
+std::string s_of(const json::value& v) {
+    REQUIRE(v.is_string());
+    return std::string(v.as_string().data(), v.as_string().size());
+}
+
+std::string str(const json::object& o, const char* key) {
+    INFO(key);
+    REQUIRE(o.contains(key));
+    REQUIRE(o.at(key).is_string());
+    return s_of(o.at(key));
+}
+
+bool any_starts_with(const json::array& a, const std::string& prefix) {
+    for (const auto& v : a)
+        if (v.is_string() && s_of(v).rfind(prefix, 0) == 0) return true;
+    return false;
+}
+
+bool any_path(const json::array& a, const std::string& prefix) {
+    for (const auto& v : a)
+        if (s_of(v.as_object().at("path")).rfind(prefix, 0) == 0) return true;
+    return false;
+}
+
+} // namespace
+
+TEST_CASE("redispebble plan --format json and yaml print the versioned document without the password", "[cli][format]") {
+    temp_dir dir;
+    const std::string pw = "json-Plan-pass";
+    auto config = dir.write("config.yaml", "port: 6380\n");
+    auto peer = dir.write("peer.yaml", "admin-password: " + pw + "\ncurrent-master: m\nhostname: m\n");
+    auto r = run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "json"});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK(r.err.empty());
+    CHECK_FALSE(has(r.out, pw));
+    auto doc = parse_json(r);
+    CHECK(str(doc, "schema") == "redispebble/v1");
+    CHECK(str(doc, "command") == "plan");
+    CHECK(str(doc, "status") == "active");
+    CHECK(str(doc, "message").empty());
+    CHECK(doc.at("retry-later").as_bool() == false);
+    CHECK(doc.at("exit-code").as_int64() == 0);
+    CHECK(doc.at("add-layer").as_bool());
+    CHECK(doc.at("actions-done").as_array().empty());
+    CHECK(doc.at("failed-step").is_null());
+    // A dry run on files does not see the storage directory: decide() plans to make and re-own it.
+    const auto& fix = doc.at("storage-fix").as_object();
+    CHECK(s_of(fix.at("path")) == "/var/lib/redis");
+    CHECK(fix.at("make").as_bool());
+    CHECK(fix.at("chown").as_bool());
+    CHECK(any_path(doc.at("differences").as_array(), "services.redis"));
+    CHECK(doc.at("restart").as_array() == json::array{"redis"});
+    // The layer as the text form prints it: redacted, a tree.
+    const auto& svc = doc.at("layer").as_object().at("services").as_object().at("redis").as_object();
+    CHECK(s_of(svc.at("override")) == "replace");
+    CHECK(has(s_of(svc.at("command")), "redis-server"));
+    CHECK(has(s_of(svc.at("command")), "--port 6380"));
+    // The files: path, permissions, owner, origin, never content or digest.
+    const auto& files = doc.at("files").as_array();
+    REQUIRE(files.size() == 2);  // the secrets file and the client-auth file the checks read
+    CHECK(s_of(files[1].as_object().at("path")) == "/var/lib/redis/redispebble-client-auth");
+    CHECK(s_of(files[1].as_object().at("origin")) == "client-auth");
+    const auto& f = files[0].as_object();
+    CHECK(s_of(f.at("path")) == "/var/lib/redis/redispebble-secrets.conf");
+    CHECK(s_of(f.at("permissions")) == "600");
+    CHECK(s_of(f.at("user")) == "redis");
+    CHECK(s_of(f.at("group")) == "redis");
+    CHECK(s_of(f.at("origin")) == "secrets");
+    CHECK(f.size() == 5);
+    CHECK(doc.at("push").as_array() == files);
+
+    auto y = run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "yaml"});
+    INFO(y.out << y.err);
+    CHECK(y.exit_code == 0);
+    CHECK_FALSE(has(y.out, pw));
+    YAML::Node n = YAML::Load(y.out);
+    CHECK(n["schema"].as<std::string>() == "redispebble/v1");
+    CHECK(n["status"].as<std::string>() == "active");
+    CHECK(n["retry-later"].as<bool>() == false);
+    CHECK(n["files"][0]["permissions"].as<std::string>() == "600");
+    CHECK(n["layer"]["services"]["redis"]["command"].as<std::string>() == s_of(svc.at("command")));
+    CHECK(n["differences"].size() == doc.at("differences").as_array().size());
+
+    auto t = run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "text"});
+    CHECK(t.exit_code == 0);
+    CHECK(has(t.out, "Decision: active"));
+}
+
+TEST_CASE("redispebble plan --format json reports Waiting with its message and exit code 3", "[cli][format]") {
+    temp_dir dir;
+    auto peer = dir.write("peer.yaml", "current-master: m\n");
+    auto r = run_command({cli, "plan", "--peer", peer, "--hostname", "m", "--format", "json"});
+    CHECK(r.exit_code == 3);
+    auto doc = parse_json(r);
+    CHECK(str(doc, "status") == "waiting");
+    CHECK(str(doc, "message") == std::string(redispebble::msg_waiting_for_peer_data));
+    CHECK(doc.at("retry-later").as_bool());
+    CHECK(doc.at("exit-code").as_int64() == 3);
+    CHECK(doc.at("layer").is_null());
+    CHECK(doc.at("files").as_array().empty());
+}
+
+TEST_CASE("a bad --format value exits 2 with the error on stderr and nothing on stdout", "[cli][format]") {
+    for (const char* command : {"plan", "apply", "status", "diff"}) {
+        auto r = run_command({cli, command, "--format", "xml"});
+        INFO(command << ": " << r.out << r.err);
+        CHECK(r.exit_code == 2);
+        CHECK(r.out.empty());
+        CHECK(has(r.err, "--format: expected json, yaml or text, got \"xml\""));
+    }
+    auto missing = run_command({cli, "diff", "--format"});
+    CHECK(missing.exit_code == 2);
+    CHECK(has(missing.err, "diff: option --format needs a value"));
+    auto exec = run_command({cli, "exec", "--format", "json", "--", "true"});
+    CHECK(exec.exit_code == 2);
+}
+
+TEST_CASE("diff apply and status --format json against the test server report the unit and never the password", "[cli][format]") {
+    redispebble::testing::server_options so;
+    so.run_processes = false;
+    so.start_window = std::chrono::milliseconds(100);
+    so.version = "v1.26.0-test";
+    auto server = redispebble::testing::pebble_server::start(so);
+    temp_dir dir;
+    const std::string pw = "json-Unit-pass";
+    auto config = dir.write("config.yaml", "storage-path: " + dir.path + "/storage\nbind-address: 127.0.0.1\nport: 6391\n");
+    auto peer = dir.write("peer.yaml", "admin-password: " + pw + "\ncurrent-master: redis-0\nhostname: redis-0\n");
+    const std::vector<std::string> inputs{"--socket", server->socket_path(), "--config", config, "--peer", peer,
+                                          "--timeout", "30"};
+    auto cmd = [&](const char* command, const char* format) {
+        std::vector<std::string> argv{cli, command};
+        argv.insert(argv.end(), inputs.begin(), inputs.end());
+        argv.insert(argv.end(), {"--format", format});
+        auto r = run_command(argv);
+        INFO(command << ": " << r.out << r.err);
+        CHECK_FALSE(has(r.out + r.err, pw));
+        return r;
+    };
+
+    auto before = cmd("diff", "json");
+    CHECK(before.exit_code == 5);
+    auto d1 = parse_json(before);
+    CHECK(str(d1, "command") == "diff");
+    CHECK(str(d1, "status") == "active");
+    CHECK(d1.at("compared").as_bool());
+    CHECK_FALSE(d1.at("in-sync").as_bool());
+    CHECK(d1.at("dry-run").as_bool());
+    CHECK(d1.at("exit-code").as_int64() == 5);
+    CHECK(str(d1, "socket") == server->socket_path());
+    CHECK(any_path(d1.at("differences").as_array(), "services.redis"));
+    CHECK(any_path(d1.at("push").as_array(), dir.path + "/storage/redispebble-secrets.conf"));
+    const auto& fix = d1.at("storage-fix").as_object();
+    CHECK(s_of(fix.at("path")) == dir.path + "/storage");
+    CHECK(fix.at("make").as_bool());
+    CHECK(d1.at("actions-done").as_array().empty());
+    CHECK(server->record().layers_added == 0);
+
+    auto applied = cmd("apply", "json");
+    auto a = parse_json(applied);
+    CHECK(str(a, "command") == "apply");
+    CHECK(applied.exit_code == a.at("exit-code").as_int64());
+    CHECK_FALSE(a.at("dry-run").as_bool());
+    const auto& done = a.at("actions-done").as_array();
+    CHECK(any_starts_with(done, "made directory " + dir.path + "/storage"));
+    CHECK(any_starts_with(done, "pushed " + dir.path + "/storage/redispebble-secrets.conf"));
+    CHECK(any_starts_with(done, "added layer \"redis\""));
+    CHECK(any_starts_with(done, "restarted \"redis\""));
+    CHECK(a.at("attempts").as_int64() == 1);
+    CHECK(server->record().layers_added == 1);
+    // The services are simulated: no Redis answers the probe, and the report says so.
+    CHECK(str(a, "status") != "");
+    if (str(a, "status") != "active") CHECK_FALSE(str(a, "message").empty());
+
+    auto status = cmd("status", "json");
+    auto s = parse_json(status);
+    CHECK(str(s, "command") == "status");
+    CHECK(str(s, "pebble-version") == "v1.26.0-test");
+    const auto& services = s.at("services").as_array();
+    REQUIRE(services.size() == 1);
+    CHECK(s_of(services[0].as_object().at("name")) == "redis");
+    CHECK(s_of(services[0].as_object().at("current")) == "active");
+    CHECK(s.at("in-sync").as_bool());
+    CHECK(s.at("differences").as_array().empty());
+    CHECK(status.exit_code == s.at("exit-code").as_int64());
+
+    auto after = cmd("diff", "yaml");
+    CHECK(after.exit_code == 0);
+    YAML::Node y = YAML::Load(after.out);
+    CHECK(y["schema"].as<std::string>() == "redispebble/v1");
+    CHECK(y["command"].as<std::string>() == "diff");
+    CHECK(y["in-sync"].as<bool>());
+    CHECK(y["differences"].size() == 0);
+    CHECK(y["push"].size() == 0);
+    CHECK(y["storage-fix"].IsNull());
+    CHECK(y["exit-code"].as<int>() == 0);
+    CHECK(server->record().layers_added == 1);
+}
+
+TEST_CASE("status --format json without Pebble is Waiting with exit code 3 and no version", "[cli][format]") {
+    temp_dir dir;
+    auto peer = dir.write("peer.yaml", "admin-password: x-Pass-1\ncurrent-master: m\nhostname: m\n");
+    auto r = run_command({cli, "status", "--socket", dir.path + "/no.socket", "--peer", peer, "--format", "json"});
+    CHECK(r.exit_code == 3);
+    auto doc = parse_json(r);
+    CHECK(str(doc, "status") == "waiting");
+    CHECK(str(doc, "message") == std::string(redispebble::msg_waiting_for_pebble));
+    CHECK(doc.at("pebble-version").is_null());
+    CHECK(doc.at("retry-later").as_bool());
+    CHECK_FALSE(str(doc, "pebble-error").empty());
+    CHECK_FALSE(has(r.out, "x-Pass-1"));
 }
