@@ -26,6 +26,11 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
@@ -113,10 +118,46 @@ void mask(json::value& v, const std::string& key = "") {
     }
 }
 
-/// Sends the recorded request of a single-exchange transcript and compares the answer.
-void replay(const pebble_server& s, const std::string& name) {
+/// The transcripts' recorded Redis port (Group F); replay rewrites it to a free one.
+constexpr const char* recorded_redis_port = "6392";
+
+/// Replaces every `from` in `raw` by `to` and, when that changed the body, sets Content-Length
+/// to the new body's size (the request is sent byte for byte).
+std::string rewrite(std::string raw, const std::string& from, const std::string& to) {
+    if (from.empty() || from == to || raw.find(from) == std::string::npos) return raw;
+    for (std::size_t p = 0; (p = raw.find(from, p)) != std::string::npos; p += to.size()) raw.replace(p, from.size(), to);
+    const auto head_end = raw.find("\r\n\r\n");
+    if (head_end == std::string::npos) return raw;
+    std::string head = raw.substr(0, head_end);
+    const std::string body = raw.substr(head_end + 4);
+    static const std::regex length(R"((\r\nContent-Length: )\d+)", std::regex::icase);
+    head = std::regex_replace(head, length, "$01" + std::to_string(body.size()));
+    return head + "\r\n\r\n" + body;
+}
+
+/// A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick for port 0).
+int free_tcp_port() {
+    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof addr;
+    const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                    ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+    ::close(fd);
+    REQUIRE(ok);
+    return ntohs(addr.sin_port);
+}
+
+/// Sends the recorded request of a single-exchange transcript and compares the answer. With
+/// `port`, the recorded Redis port (6392) is rewritten to it in the request and the expected response.
+void replay(const pebble_server& s, const std::string& name, const std::string& port = recorded_redis_port) {
     INFO("transcript " << name);
-    const auto ex = redispebble::test::load_single(name);
+    auto ex = redispebble::test::load_single(name);
+    ex.request = rewrite(ex.request, recorded_redis_port, port);
+    ex.response = rewrite(ex.response, recorded_redis_port, port);
     const auto want = redispebble::test::parse_http(ex.response);
     raw_client c(s.socket_path());
     auto [ec, got] = c.roundtrip(ex.request);
@@ -133,8 +174,9 @@ void replay(const pebble_server& s, const std::string& name) {
     }
 }
 
-void replay_all(const pebble_server& s, std::initializer_list<const char*> names) {
-    for (const char* n : names) replay(s, n);
+void replay_all(const pebble_server& s, std::initializer_list<const char*> names,
+                const std::string& port = recorded_redis_port) {
+    for (const char* n : names) replay(s, n, port);
 }
 
 const char* svc_layer = R"({"action":"add","combine":true,"label":"svc","format":"yaml","layer":"services:\n  sleeper:\n    override: replace\n    command: /bin/sleep 1000\n    startup: enabled\n  idle:\n    override: replace\n    command: /bin/sleep 1000\n  failer:\n    override: replace\n    command: /bin/sh -c 'echo failer starting; exit 3'\n"})";
@@ -146,9 +188,11 @@ server_options quick() {
 }
 
 void wait_change(const pebble_server& s, const std::string& id) {
-    unsigned st = 0;
-    call(s, "GET", "/v1/changes/" + id + "/wait?timeout=10s", "", &st);
-    REQUIRE(st == 200);
+    // A generous bound that ends as soon as the change is ready (sanitizer builds under load are slow).
+    raw_client c(s.socket_path());
+    auto [ec, res] = c.roundtrip(request("GET", "/v1/changes/" + id + "/wait?timeout=60s"), 70s);
+    REQUIRE_FALSE(ec);
+    REQUIRE(res.result_int() == 200);
 }
 
 } // namespace
@@ -398,8 +442,12 @@ bool checks_become(const pebble_server& s, const std::string& status, std::chron
         auto v = call(s, "GET", "/v1/checks");
         bool all = !v.at("result").as_array().empty();
         for (const auto& c : v.at("result").as_array())
-            // "up" with failures below the threshold is still settling (redis not started yet).
-            if (c.at("status").as_string() != status.c_str() || (status == "up" && c.as_object().contains("failures")))
+            // "up" with failures below the threshold is still settling (redis not started yet), and
+            // "up" with no success yet is a check that has not run: Pebble lists "successes" of a
+            // stopped check only when it is non-zero, so 63 needs every check to have passed once.
+            if (c.at("status").as_string() != status.c_str() ||
+                (status == "up" && (c.as_object().contains("failures") || !c.as_object().contains("successes") ||
+                                    c.at("successes").to_number<std::int64_t>() < 1)))
                 all = false;
         if (all) return true;
         std::this_thread::sleep_for(100ms);
@@ -410,20 +458,30 @@ bool checks_become(const pebble_server& s, const std::string& status, std::chron
 } // namespace
 
 TEST_CASE("Group F transcripts run checks signals health and logs against a real redis", "[testing-server]") {
-    std::filesystem::create_directories("/tmp/redis-6392");
+    // The transcripts run redis on 6392 with --dir /tmp/redis-6392; a fixed port collides with any
+    // other run of this test on the machine (a redis still answering on it keeps the checks up), so
+    // the replay rewrites 6392 to a free port in the requests and the expected responses.
+    const std::string port = std::to_string(free_tcp_port());
+    const std::string dir = "/tmp/redis-" + port;
+    std::filesystem::create_directories(dir);
+    struct remove_dir {
+        std::string d;
+        ~remove_dir() { std::error_code ec; std::filesystem::remove_all(d, ec); }
+    } cleanup{dir};
     pebble_server s(quick());
-    replay_all(s, {"12-layers-add-redis-checks.http", "13-plan-redis-layer.http"});
+    replay_all(s, {"12-layers-add-redis-checks.http", "13-plan-redis-layer.http"}, port);
     auto c = call(s, "POST", "/v1/services", R"({"action":"replan"})");
     wait_change(s, std::string(c.at("change").as_string()));
     REQUIRE(s.service_state("redis") == "active");
-    REQUIRE(checks_become(s, "up", 10s));
+    // Generous bounds (a sanitizer build under load is slow); both waits poll and end at the state.
+    REQUIRE(checks_become(s, "up", 60s));
     replay_all(s, {"60-checks-list-up.http", "61-health-healthy.http", "62-checks-stop.http",
                    "63-checks-list-after-stop.http", "64-checks-start.http", "65-signals.http",
-                   "66-signals-not-running-500.http"});
+                   "66-signals-not-running-500.http"}, port);
     auto stop = call(s, "POST", "/v1/services", R"({"action":"stop","services":["redis"]})");
     wait_change(s, std::string(stop.at("change").as_string()));
-    REQUIRE(checks_become(s, "down", 15s));
-    replay_all(s, {"67-checks-list-down.http", "68-health-unhealthy-502.http", "69-logs.http"});
+    REQUIRE(checks_become(s, "down", 60s));
+    replay_all(s, {"67-checks-list-down.http", "68-health-unhealthy-502.http", "69-logs.http"}, port);
     // 69's body: the last three lines of redis's output as ndjson.
     raw_client logs(s.socket_path());
     auto [ec, res] = logs.roundtrip(request("GET", "/v1/logs?services=redis&n=3"));
@@ -455,8 +513,10 @@ TEST_CASE("A real process that exits within the start window puts its output in 
     REQUIRE(log.size() == 2);
     CHECK(std::string(log[0].as_string()).find("INFO Most recent service output:\n    failer starting") != std::string::npos);
     CHECK(s.service_state("failer") == "backoff");
-    // Pebble keeps restarting it with backoff until it is stopped.
-    std::this_thread::sleep_for(1500ms);
+    // Pebble keeps restarting it with backoff until it is stopped: wait (bounded, polling) for a restart.
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (s.record().starts.at("failer") < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(50ms);
     CHECK(s.record().starts.at("failer") >= 2);
     auto stop = call(s, "POST", "/v1/services", R"({"action":"stop","services":["failer"]})");
     wait_change(s, std::string(stop.at("change").as_string()));
