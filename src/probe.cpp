@@ -50,6 +50,7 @@ std::vector<std::string> probe_command(const redis_config& cfg) {
 
 secret probe_input(const secret& password) {
     static constexpr char hex[] = "0123456789abcdef";
+    if (password.empty()) return secret(std::string("PING\nINFO replication\nINFO server\n"));
     std::string in = "AUTH \"";
     for (unsigned char c : password.reveal()) {
         if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')) {
@@ -64,10 +65,11 @@ secret probe_input(const secret& password) {
     return secret(std::move(in));
 }
 
-probe_result parse_probe(const std::string& output) {
+probe_result parse_probe(const std::string& output, bool auth_sent) {
     probe_result p;
     std::istringstream in(output);
-    int answers = 0;  // non-INFO answer lines seen: AUTH's, then PING's
+    int answers = auth_sent ? 0 : 1;  // non-INFO answer lines seen: AUTH's (when sent), then PING's
+    p.authenticated = !auth_sent;
     bool in_info = false;
     for (std::string line; std::getline(in, line);) {
         if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -101,7 +103,10 @@ probe_result parse_probe(const std::string& output) {
         if (error && p.error.empty()) p.error = line;
         ++answers;
         if (answers == 1) p.authenticated = line == "OK";
-        else if (answers == 2) p.pong = line == "PONG";
+        else if (answers == 2) {
+            p.pong = line == "PONG";
+            if (!auth_sent && starts_with(line, "NOAUTH")) p.authenticated = false;
+        }
     }
     return p;
 }
@@ -117,6 +122,8 @@ probe_verdict assess_probe(const probe_result& p, const redis_config& cfg, const
     const std::string here = host_port(probe_host(cfg), std::to_string(cfg.port));
     if (!p.connected)
         return {k::starting, "Redis is not answering on " + here + (p.error.empty() ? "" : ": " + p.error)};
+    if (!p.authenticated && !peer.enable_password)
+        return {k::refused, "Redis wants a password but peer data has enable-password false: " + p.error};
     if (!p.authenticated)
         return {k::refused, "Redis refused the admin password: " + (p.error.empty() ? "no answer to AUTH" : p.error)};
     if (!p.pong) return {k::starting, "Redis is not ready: " + (p.error.empty() ? "no answer to PING" : p.error)};

@@ -237,7 +237,7 @@ std::optional<pebble_request> reconcile_machine::probe_request() {
     pebble_request r;
     r.what = pebble_request::kind::exec;
     r.command = probe_command(desired_.config);
-    r.stdin_data = probe_input(desired_.peer.admin_password);
+    r.stdin_data = probe_input(desired_.peer.enable_password ? desired_.peer.admin_password : secret());
     r.timeout = probe_.timeout;
     return r;
 }
@@ -267,7 +267,7 @@ std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& re
         v = {probe_verdict::kind::starting,
              "Redis did not answer within " + std::to_string(probe_.timeout.count()) + " ms"};
     } else {
-        const probe_result p = parse_probe(reply.output);
+        const probe_result p = parse_probe(reply.output, desired_.peer.enable_password);
         v = assess_probe(p, desired_.config, desired_.peer,
                          std::chrono::duration_cast<std::chrono::seconds>(probe_.link_bound));
         if (!p.role.empty()) {

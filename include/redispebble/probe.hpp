@@ -26,7 +26,8 @@ namespace redispebble {
 /// The probe's standard input: `AUTH "<password>"`, `PING`, `INFO replication`, `INFO server`,
 /// one per line. The password is written inside double quotes with every byte that is not a letter
 /// or digit as `\xHH` (redis-cli splits its input lines with sdssplitargs, which decodes them), so
-/// any password, spaces and quotes included, reaches Redis byte for byte.
+/// any password, spaces and quotes included, reaches Redis byte for byte. An empty `password` (peer
+/// data with enable-password false: Redis has no requirepass) sends no AUTH line.
 [[nodiscard]] secret probe_input(const secret& password);
 
 /// What redis-cli's output (stdout and stderr merged, raw mode: not a terminal) says.
@@ -46,8 +47,10 @@ struct probe_result {
 };
 
 /// Parses redis-cli's output for probe_input. Never throws: unknown lines are ignored, CR LF
-/// line ends (INFO's) are accepted.
-[[nodiscard]] probe_result parse_probe(const std::string& output);
+/// line ends (INFO's) are accepted. `auth_sent`: whether the input began with AUTH (probe_input
+/// with a password); when not, `authenticated` is true unless PING was refused with NOAUTH (a Redis
+/// that still wants a password).
+[[nodiscard]] probe_result parse_probe(const std::string& output, bool auth_sent = true);
 
 /// How long a replica's link has been down, in seconds: link_down_since_seconds when Redis knows
 /// it, else uptime_seconds (the link was never up since the start); nullopt when neither is known.
@@ -67,7 +70,9 @@ struct probe_verdict {
 
 /// The verdict on `p` for a unit whose inputs are `cfg` and `peer`:
 /// - not connected -> starting, "Redis is not answering on HOST:PORT: <redis-cli's words>";
-/// - AUTH refused -> refused, "Redis refused the admin password: <Redis's words>";
+/// - AUTH refused -> refused, "Redis refused the admin password: <Redis's words>"; without a
+///   password (enable-password false) a NOAUTH answer to PING -> refused, "Redis wants a password
+///   but peer data has enable-password false: <Redis's words>";
 /// - PING answered with an error (LOADING, ...) -> starting, "Redis is not ready: <error>";
 /// - this unit is the master and `role` is master, or a replica with master_link_status up -> healthy;
 /// - a replica whose link is down for less than `link_bound` -> starting,

@@ -625,7 +625,10 @@ TEST_CASE("A later layer merging environment into the service makes 4 applies do
             writes += r.writes();
             restarts += r.restarts();
         }
-        CHECK(writes == 2);  // the secrets file and the layer, once
+        // Once, by the first apply: the storage directory, the secrets file, the ready check's
+        // client-auth file and the layer; nothing after the extra layer.
+        CHECK(first.writes() == 4);
+        CHECK(writes == first.writes());
         CHECK(restarts == 1);
         CHECK(plan_of(pebble->socket_path()) == plan);
         CHECK(redis_run_id(u.port, "layered-Pass") == id);  // the same redis-server process
@@ -654,7 +657,7 @@ TEST_CASE("Layers from the layers directory below and around ours are applied on
             writes += r.writes();
             restarts += r.restarts();
         }
-        CHECK(writes == 2);
+        CHECK(writes == 4);  // by the first apply: storage directory, secrets file, client-auth file, layer
         CHECK(restarts == 1);
         const std::string plan = plan_of(pebble->socket_path());
         CHECK(has(plan, "TUNING"));     // the layer above our label still merges into the service
@@ -668,7 +671,7 @@ TEST_CASE("Layers from the layers directory below and around ours are applied on
         INFO(describe(changed));
         CHECK(changed.status == unit_status::active);
         CHECK(changed.restarts() == 1);
-        CHECK(changed.writes() == 2);
+        CHECK(changed.writes() == 3);  // the secrets file, the client-auth file, the layer
         CHECK(eventually([&] { return has(cli("127.0.0.1", u.port, "new-layered-Pass", {"PING"}).out, "PONG"); }));
         auto again = run(pebble->socket_path(), u.inputs);
         CHECK(again.restarts() == 0);
@@ -711,7 +714,7 @@ TEST_CASE("A layer above ours overriding the command is reported as overridden a
         auto changed = run(pebble->socket_path(), u.inputs);
         INFO(describe(changed));
         CHECK(changed.status == unit_status::blocked);
-        CHECK(changed.writes() == 2);
+        CHECK(changed.writes() == 3);  // the secrets file, the client-auth file, the layer
         CHECK(changed.restarts() == 1);
         CHECK(eventually([&] { return has(cli("127.0.0.1", u.port, "changed-Pass", {"PING"}).out, "PONG"); }));
         auto again = run(pebble->socket_path(), u.inputs);

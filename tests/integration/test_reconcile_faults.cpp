@@ -33,8 +33,9 @@ namespace {
 
 // The steps, as the driver logs them before performing each ("reconcile: <step> ...").
 const std::vector<std::string>& steps() {
-    static const std::vector<std::string> s{"get plan",   "get service", "read files",     "push files",
-                                            "add layer", "restart",     "wait for change"};
+    static const std::vector<std::string> s{"get plan",   "get service", "stat path", "read files",
+                                            "make directories", "push files", "add layer", "restart",
+                                            "wait for change"};
     return s;
 }
 
@@ -54,12 +55,16 @@ std::string name_of(fault_kind f) {
 }
 
 // What a fresh unit's reconcile has done before each step.
-std::vector<std::string> done_before(const std::string& step, const std::string& secrets_path) {
+std::vector<std::string> done_before(const std::string& step, const redis_config& cfg) {
     std::vector<std::string> out;
     const auto& all = steps();
     const auto at = std::find(all.begin(), all.end(), step) - all.begin();
-    if (at > 3) out.push_back("pushed " + secrets_path);
-    if (at > 4) out.push_back("added layer \"redis\"");
+    if (at > 4) out.push_back("made directory " + cfg.storage_path + " (" + cfg.user + ":" + cfg.group + ", 750)");
+    if (at > 5) {
+        out.push_back("pushed " + secrets_file_path(cfg));
+        out.push_back("pushed " + client_auth_file_path(cfg));  // the ready check's password file
+    }
+    if (at > 6) out.push_back("added layer \"redis\"");
     return out;  // the restart request's text holds a change id: checked by prefix below
 }
 
@@ -121,8 +126,9 @@ void check_faulty(const faulty_run& f, const reconcile_options& ro, const std::v
 
 // Reconciles until Active (Waiting runs are retried by the driver within the deadline), then once
 // more: that one must do nothing.
-int converge(pebble::client& c, const desired_state& d, int& restarts_requested) {
+int converge(pebble::client& c, const desired_state& d, int& restarts_requested, bool probe = true) {
     reconcile_options ro;
+    ro.probe.enabled = probe;
     ro.deadline = 30s;
     ro.change_timeout = 10s;
     ro.retry_backoff = 200ms;
@@ -183,6 +189,7 @@ TEST_CASE("Every fault at every step of a reconcile ends in time and the next re
                 reconcile_options ro;
                 ro.deadline = 20s;
                 ro.change_timeout = 5s;
+                ro.probe.enabled = false;  // simulated Redis: nothing answers redis-cli
                 std::function<void()> apply;
                 std::function<void()> undo = [] {};
                 switch (f) {
@@ -227,14 +234,14 @@ TEST_CASE("Every fault at every step of a reconcile ends in time and the next re
                 const std::string at = f == fault_kind::change_error ? "restart" : step;
                 auto faulty = run_with_fault(c, inputs, at, apply, ro);
                 undo();
-                check_faulty(faulty, ro, done_before(at, secrets_file_path(inputs.config)));
+                check_faulty(faulty, ro, done_before(at, inputs.config));
                 if (f == fault_kind::change_error) {
                     CHECK(faulty.report.status == unit_status::blocked);
                     CHECK(faulty.report.failed_step == std::optional<std::string>("start service"));
                 }
 
                 int requested = restart_requests(faulty.report.actions_done);
-                converge(c, inputs, requested);
+                converge(c, inputs, requested, /*probe=*/false);
                 // No extra restart: one restart or start request in all, two when Pebble lost the
                 // service or Redis failed to start (it must be started again).
                 const int allowed = (f == fault_kind::pebble_restarted || f == fault_kind::change_error) ? 2 : 1;
@@ -271,7 +278,7 @@ TEST_CASE("A real Pebble restarted at every step of a reconcile converges on the
                 daemon.start();
                 c.close();
             }, ro);
-            check_faulty(faulty, ro, done_before(step, secrets_file_path(inputs.config)));
+            check_faulty(faulty, ro, done_before(step, inputs.config));
             int requested = restart_requests(faulty.report.actions_done);
             converge(c, inputs, requested);
             CHECK(requested <= 2);

@@ -132,7 +132,9 @@ TEST_CASE("Without a password Redis has no requirepass and protected-mode no and
     CHECK(companion_files(cfg, p).empty());
     const layer l = make_layer(cfg, p);
     CHECK(parse_service_command(*l.services.at("redis").command).base.at(1) == "--bind");
-    CHECK(l.services.at("redis").environment.empty());
+    // No secrets digest: only the fingerprint of the layer itself (make_layer).
+    CHECK(l.services.at("redis").environment.size() == 1);
+    CHECK(l.services.at("redis").environment.count(std::string(layer_fingerprint_key)) == 1);
     CHECK(*l.checks.at("redis-ready").exec->command == "redis-cli -e -h 127.0.0.1 -p 6379 PING");
     cfg.logfile = "/var/log/redis/redis.log";
     CHECK(has(describe(redis_flags(cfg, p)), "--logfile /var/log/redis/redis.log"));

@@ -51,6 +51,27 @@ TEST_CASE("The probe input quotes every byte of the password that is not a lette
     CHECK(probe_input(secret("a b\"c\\d\n")).reveal().rfind("AUTH \"a\\x20b\\x22c\\x5cd\\x0a\"\n", 0) == 0);
 }
 
+TEST_CASE("Without a password the probe sends no AUTH and a Redis that wants one is refused", "[probe][no-password]") {
+    CHECK(probe_input(secret()).reveal() == "PING\nINFO replication\nINFO server\n");
+    peer_data open = master_peer();
+    open.enable_password = false;
+    auto p = parse_probe(captured("master-nopassword.txt"), /*auth_sent=*/false);
+    CHECK(p.connected);
+    CHECK(p.authenticated);
+    CHECK(p.pong);
+    CHECK(p.role == "master");
+    CHECK(assess_probe(p, config(), open, 60s).what == probe_verdict::kind::healthy);
+    // The same output read as if AUTH had been sent: PONG is not AUTH's OK.
+    CHECK_FALSE(parse_probe(captured("master-nopassword.txt")).authenticated);
+    auto wants = parse_probe(captured("nopassword-noauth.txt"), false);
+    CHECK(wants.connected);
+    CHECK_FALSE(wants.authenticated);
+    CHECK_FALSE(wants.pong);
+    auto v = assess_probe(wants, config(), open, 60s);
+    CHECK(v.what == probe_verdict::kind::refused);
+    CHECK(v.message == "Redis wants a password but peer data has enable-password false: NOAUTH Authentication required.");
+}
+
 TEST_CASE("A healthy master answers OK PONG and role master", "[probe]") {
     auto p = parse_probe(captured("master.txt"));
     CHECK(p.connected);

@@ -327,19 +327,27 @@ observed_state applied(const decision& d, stack& s, observed_state o) {
 
 TEST_CASE("Our layer carries a fingerprint of itself that changes with any input and shows no password", "[reconcile][layers]") {
     auto des = ready_master();
-    const layer l = make_layer(des.config, des.peer);
+    // The container's secrets key, as prepare() passes it: without one, each call draws a new key.
+    const secret key = new_secrets_key();
+    auto fingerprint = [&key](const desired_state& d) {
+        return make_layer(d.config, d.peer, {}, key).services.at("redis").environment.at(std::string(layer_fingerprint_key));
+    };
+    const layer l = make_layer(des.config, des.peer, {}, key);
     const auto& env = l.services.at("redis").environment;
     REQUIRE(env.count(std::string(layer_fingerprint_key)) == 1);
     const std::string fp = env.at(std::string(layer_fingerprint_key));
     CHECK(fp.rfind("sha256:", 0) == 0);
     CHECK_FALSE(mentions(fp, "s3cret"));
-    CHECK(make_layer(des.config, des.peer).services.at("redis").environment.at(std::string(layer_fingerprint_key)) == fp);
+    CHECK(fingerprint(des) == fp);
     auto other = des;
     other.config.port = 6380;
-    CHECK(make_layer(other.config, other.peer).services.at("redis").environment.at(std::string(layer_fingerprint_key)) != fp);
+    CHECK(fingerprint(other) != fp);
     other = des;
     other.peer.admin_password = secret("another");
-    CHECK(make_layer(other.config, other.peer).services.at("redis").environment.at(std::string(layer_fingerprint_key)) != fp);
+    CHECK(fingerprint(other) != fp);
+    // A new key (a new container's secrets file) is a new layer too: Redis reads the new file.
+    CHECK(make_layer(des.config, des.peer, {}, new_secrets_key()).services.at("redis").environment.at(
+              std::string(layer_fingerprint_key)) != fp);
 }
 
 TEST_CASE("A later layer merging environment and dependencies into our service causes no write and no restart", "[reconcile][layers]") {
@@ -425,7 +433,8 @@ TEST_CASE("compare_layer sees a service replaced above ours as not applied", "[r
     auto des = ready_master();
     stack s;
     auto o = applied(decide(reachable(), des), s, reachable());
-    const layer wanted = make_layer(des.config, des.peer);
+    REQUIRE(o.secrets_key);
+    const layer wanted = make_layer(des.config, des.peer, {}, *o.secrets_key);
     CHECK(compare_layer(*o.plan, wanted, "redis", des.peer.admin_password).applied);
     s.add("replacer", parse_layer("services:\n  redis:\n    override: replace\n    command: /bin/other\n"));
     auto st = compare_layer(s.plan(), wanted, "redis", des.peer.admin_password);
