@@ -26,17 +26,6 @@ bool register_target(const char* name, target_fn fn);
     std::abort();
 }
 
-/// True when REDISPEBBLE_FUZZ_SKIP_KNOWN=1: the harness then passes over inputs of the faults
-/// listed in issue #14 that are not fixed yet, so a long run looks past them. The replay never sets
-/// it: there every property holds.
-inline bool skip_known() {
-    static const bool on = [] {
-        const char* v = std::getenv("REDISPEBBLE_FUZZ_SKIP_KNOWN");
-        return v && std::string_view(v) == "1";
-    }();
-    return on;
-}
-
 inline std::string_view as_text(const std::uint8_t* data, std::size_t size) {
     return {reinterpret_cast<const char*>(data), size};
 }
