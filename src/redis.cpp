@@ -392,6 +392,21 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
             x.environment["REDISPEBBLE_SECRETS_DIGEST"] = "sha256:" + sha256_hex(s.command.value_or(""));
         if (s.environment.count("REDISPEBBLE_FILES_DIGEST"))
             x.environment["REDISPEBBLE_FILES_DIGEST"] = s.environment["REDISPEBBLE_FILES_DIGEST"];
+        if (cfg.health_checks) {
+            // redis_exporter's /health answers 200 "ok" without asking Redis. No level: a stuck
+            // exporter is restarted by on-check-failure, but never fails the container's alive or
+            // ready health (which Juju gives Kubernetes as its probes).
+            const std::string name = exporter_service_name(cfg) + "-alive";
+            std::string host = local_address(cfg);
+            if (host.find(':') != std::string::npos) host = "[" + host + "]";
+            check& c = l.checks[name];
+            c.override = override_kind::replace;
+            c.period = cfg.check_period;
+            c.timeout = cfg.check_timeout;
+            c.threshold = cfg.check_threshold;
+            c.http = http_check{"http://" + host + ":" + std::to_string(cfg.metrics_port) + "/health", {}};
+            if (cfg.on_check_failure != "off") x.on_check_failure[name] = cfg.on_check_failure;
+        }
     }
     s.environment[std::string(layer_fingerprint_key)] = "sha256:" + sha256_hex(to_yaml(l));
     return l;

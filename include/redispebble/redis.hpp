@@ -169,7 +169,10 @@ inline constexpr std::string_view layer_fingerprint_key = "REDISPEBBLE_LAYER_FIN
 /// both to cfg.on_check_failure (none when "off"). With cfg.metrics: service
 /// `<service>-exporter` (exporter_command, user/group, startup enabled, after the service,
 /// environment REDISPEBBLE_SECRETS_DIGEST and REDISPEBBLE_FILES_DIGEST as the service's, so a new
-/// password or certificate changes it).
+/// password or certificate changes it); with cfg.health_checks too, check `<service>-exporter-alive`
+/// (no level, so it never fails the container's alive/ready health; http on
+/// http://local_address:metrics-port/health, redis_exporter's own health page) and the exporter's
+/// on-check-failure mapping it to cfg.on_check_failure (none when "off").
 [[nodiscard]] layer make_layer(const redis_config& cfg, const peer_data& peer,
                                const std::vector<file_spec>& certificate_files = {},
                                const secret& secrets_key = {});

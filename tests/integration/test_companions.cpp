@@ -11,7 +11,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <csignal>
+#include <fstream>
+#include <iterator>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -107,6 +110,19 @@ std::string pebble_visible(const std::string& socket) {
         for (const auto& c : list.as_array())
             all += unix_http(socket, "GET", "/v1/changes/" + std::string(c.as_object().at("id").as_string())).body;
     return all;
+}
+
+/// The pid of a running (not zombie) process whose argv, joined by spaces, contains `needle`; 0 if none.
+int pid_with_argv(const std::string& needle) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(e.path() / "cmdline", std::ios::binary);
+        std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::replace(argv.begin(), argv.end(), '\0', ' ');
+        if (argv.find(needle) != std::string::npos) return std::stoi(name);
+    }
+    return 0;
 }
 
 std::string check_status(const std::string& socket, const std::string& name) {
@@ -254,5 +270,41 @@ TEST_CASE("The metrics exporter reports redis_up 1 and a password change reaches
         CHECK(run(p.socket, d).decided.no_op());  // converged: no restart loop
         if (p.server) CHECK(p.server->record().restarts.at("redis-exporter") == 2);  // the first start, the new password
         CHECK(!has(pebble_visible(p.socket), "metrics-Pw"));
+    });
+}
+
+TEST_CASE("A stopped exporter fails its own check and Pebble restarts it while Redis keeps running", "[companions][metrics][checks]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        const int metrics = testing::free_tcp_port();
+        auto d = unit(root.path, port, "exp-check-Pw");
+        d.config.metrics = true;
+        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+        d.config.check_period = "500ms";
+        d.config.check_timeout = "400ms";
+        d.config.check_threshold = 2;
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 20s));
+        const int redis = redis_pid(port, "exp-check-Pw");
+        REQUIRE(redis > 0);
+        // The exporter's pid: the process listening with our metrics address in its argv.
+        auto exporter_pid = [&] { return pid_with_argv("-web.listen-address 127.0.0.1:" + std::to_string(metrics)); };
+        const int pid = exporter_pid();
+        REQUIRE(pid > 0);
+        REQUIRE(::kill(pid, SIGSTOP) == 0);
+        CHECK(eventually([&] { int now = exporter_pid(); return now > 0 && now != pid; }, 30s));
+        if (p.server) CHECK(p.server->record().check_restarts.at("redis-exporter") >= 1);
+        CHECK(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 20s));
+        CHECK(redis_pid(port, "exp-check-Pw") == redis);  // Redis was not restarted
+        // The exporter's check has no level: the container's health stayed with Redis's checks.
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
+        ::kill(pid, SIGCONT);
+        auto again = run(p.socket, d);
+        INFO(describe(again));
+        CHECK(again.status == unit_status::active);
     });
 }

@@ -87,6 +87,34 @@ TEST_CASE("The layer has alive and ready checks and on-check-failure and no pass
     CHECK(companion_files(cfg, peer("p")).empty());
 }
 
+TEST_CASE("The exporter has its own check without a level and on-check-failure restarts it", "[companions][layer][metrics]") {
+    redis_config cfg;
+    cfg.metrics = true;
+    cfg.metrics_port = 9200;
+    cfg.check_period = "7s";
+    const layer l = make_layer(cfg, peer("p"));
+    const check& c = l.checks.at("redis-exporter-alive");
+    CHECK_FALSE(c.level);  // never part of the container's alive or ready health
+    CHECK(c.http->url == "http://127.0.0.1:9200/health");
+    CHECK(c.period == "7s");
+    CHECK(l.services.at("redis-exporter").on_check_failure ==
+          std::map<std::string, std::string>{{"redis-exporter-alive", "restart"}});
+    // Redis's own on-check-failure does not name the exporter's check.
+    CHECK(l.services.at("redis").on_check_failure.count("redis-exporter-alive") == 0);
+    validate_plan(combine({l}));
+    cfg.bind_address = "::";
+    CHECK(make_layer(cfg, peer("p")).checks.at("redis-exporter-alive").http->url == "http://[::1]:9200/health");
+    cfg.on_check_failure = "ignore";
+    CHECK(make_layer(cfg, peer("p")).services.at("redis-exporter").on_check_failure.at("redis-exporter-alive") == "ignore");
+    cfg.on_check_failure = "off";
+    CHECK(make_layer(cfg, peer("p")).services.at("redis-exporter").on_check_failure.empty());
+    cfg.health_checks = false;
+    CHECK(make_layer(cfg, peer("p")).checks.empty());
+    cfg.health_checks = true;
+    cfg.metrics = false;
+    CHECK(make_layer(cfg, peer("p")).checks.count("redis-exporter-alive") == 0);
+}
+
 TEST_CASE("TLS puts the client certificate into the ready check and the exporter", "[companions][layer]") {
     redis_config cfg;
     cfg.enable_tls = true;
