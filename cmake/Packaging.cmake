@@ -44,7 +44,11 @@ endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/redispebble.pc.in ${CMAKE_CURRENT_BINARY_DIR}/redispebble.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/redispebble.pc DESTINATION ${_rp_pc_dir} COMPONENT dev)
 
-# --- CPack, Debian generator: one package per component.
+# --- CPack, Debian generator: one package per component. Only for this project at the top level:
+# a parent that adds us with add_subdirectory (and REDISPEBBLE_INSTALL=ON) keeps its own CPack setup.
+if(NOT REDISPEBBLE_MASTER_PROJECT)
+  return()
+endif()
 set(REDISPEBBLE_PACKAGE_MAINTAINER "redispebble maintainers <maintainers@users.noreply.r-seed-ff28969b.example>"
     CACHE STRING "Maintainer field of the Debian packages (Name <email>)")
 set(CPACK_PACKAGE_NAME ${PROJECT_NAME})
