@@ -58,7 +58,8 @@ struct options {
 options parse_options(std::string_view command, const std::vector<std::string>& args,
                       const std::vector<std::string>& allowed);
 
-/// The examples directory (source checkout, then the installed copy); throws when neither exists.
+/// The examples directory: the installed copy beside the executable (bin/../share/redispebble/examples),
+/// the source checkout, then CMAKE_INSTALL_PREFIX's copy; throws usage_error when none exists.
 std::string examples_dir();
 
 /// Reads a whole file; throws usage_error naming it.

@@ -75,8 +75,17 @@ options parse_options(std::string_view command, const std::vector<std::string>& 
 }
 
 std::string examples_dir() {
-    for (const char* dir : {REDISPEBBLE_EXAMPLES_DIR, REDISPEBBLE_INSTALLED_EXAMPLES_DIR})
-        if (std::filesystem::exists(std::filesystem::path(dir) / "config.yaml")) return dir;
+    namespace fs = std::filesystem;
+    std::vector<fs::path> dirs;
+    // Installed beside this executable (bin/../share/redispebble/examples): a package or an install
+    // with `cmake --install --prefix` that moved the tree away from CMAKE_INSTALL_PREFIX.
+    std::error_code ec;
+    const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+    if (!ec) dirs.push_back((self.parent_path() / REDISPEBBLE_EXAMPLES_FROM_BINDIR).lexically_normal());
+    dirs.emplace_back(REDISPEBBLE_EXAMPLES_DIR);
+    dirs.emplace_back(REDISPEBBLE_INSTALLED_EXAMPLES_DIR);
+    for (const fs::path& dir : dirs)
+        if (fs::exists(dir / "config.yaml", ec)) return dir.string();
     throw usage_error("no example inputs found: give --config and --peer");
 }
 

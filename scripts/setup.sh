@@ -4,7 +4,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
-packages=(cmake g++ ninja-build pkg-config libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev
+packages=(cmake g++ ninja-build pkg-config dpkg-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev
           libfmt-dev libssl-dev catch2 redis-server redis-tools openssl prometheus-redis-exporter curl)
 missing=()
 for p in "${packages[@]}"; do
