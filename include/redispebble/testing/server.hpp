@@ -39,6 +39,12 @@ struct server_options {
     std::string layers_dir;
     /// `pebble run --hold`: do not start the services whose startup is enabled at start-up.
     bool hold = false;
+    /// Serve the test endpoints under `/v1/fake/` (docs/testing-server.md, "The program"): `GET
+    /// /v1/fake/record` answers record_json() in Pebble's sync envelope, `POST /v1/fake/faults`
+    /// calls inject() or clear_faults() from a JSON body. These requests are neither recorded nor
+    /// given a fault. Off (the default): `/v1/fake/...` is 404 as on Pebble.
+    /// `redispebble-pebble-fake` turns this on.
+    bool fake_endpoints = false;
 };
 
 /// What the server saw, for assertions.
@@ -61,6 +67,13 @@ struct server_record {
     /// every service and keeps answering.
     std::string shutdown;
 };
+
+/// The record as one JSON object, the `result` of `GET /v1/fake/record`:
+/// `{"requests": [{"method", "target", "body"}...], "starts": {service: n}, "stops": {...},
+/// "restarts": {...}, "check-restarts": {...}, "layers-added": n, "files-written": n,
+/// "shutdown": ""|"failure"|"success"}` (server_record's fields, Pebble's kebab-case keys). A byte
+/// that is not UTF-8 (a body cut at 256 bytes, a binary file push) is written as U+FFFD.
+std::string record_json(const server_record& r);
 
 /// A fault the next requests get.
 enum class fault {
