@@ -170,14 +170,18 @@ program_options parse_args(const std::vector<std::string>& args) {
         throw usage_error(fmt::format(FMT_STRING("{}: only with --fault"), p.fault_count ? "--fault-count" : "--fault-delay"));
     if (p.start_fault == fault::delay && !p.fault_delay) throw usage_error("--fault delay: give --fault-delay DURATION");
     if (!p.server.socket_path.empty()) {
+        std::error_code ec;
+        const fs::path given = fs::absolute(p.server.socket_path, ec);
+        if (!fs::is_directory(given.parent_path(), ec))
+            throw usage_error(fmt::format(FMT_STRING("--socket: directory \"{}\" does not exist"), given.parent_path().string()));
+        if (given.filename().empty() || given.filename() == "." || given.filename() == "..")
+            throw usage_error(fmt::format(FMT_STRING("--socket: \"{}\" names a directory, not a socket file"), p.server.socket_path));
+        // Absolute (the directory resolved), so the ready line names it wherever the reader runs.
+        p.server.socket_path = (fs::canonical(given.parent_path(), ec) / given.filename()).string();
         const std::string& s = p.server.socket_path;
         if (s.size() >= sizeof(sockaddr_un::sun_path))
             throw usage_error(fmt::format(FMT_STRING("--socket: \"{}\" is longer than a Unix socket path can be ({} bytes)"),
                                           s, sizeof(sockaddr_un::sun_path) - 1));
-        std::error_code ec;
-        const fs::path parent = fs::absolute(s, ec).parent_path();
-        if (!fs::is_directory(parent, ec))
-            throw usage_error(fmt::format(FMT_STRING("--socket: directory \"{}\" does not exist"), parent.string()));
         const auto st = fs::symlink_status(s, ec);
         if (fs::exists(st) && !fs::is_socket(st))
             throw usage_error(fmt::format(FMT_STRING("--socket: \"{}\" exists and is not a socket"), s));

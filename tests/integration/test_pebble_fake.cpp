@@ -49,10 +49,11 @@ std::string curl_bin() {
 
 // The program, started with `args`; the constructor returns once it printed its ready line.
 struct fake_program {
-    explicit fake_program(std::vector<std::string> args) {
+    explicit fake_program(std::vector<std::string> args, const std::string& working_dir = "") {
         args.insert(args.begin(), fake_bin);
         redispebble::testing::process_options opts;
         opts.argv = std::move(args);
+        opts.working_dir = working_dir;
         process = std::make_unique<redispebble::testing::child_process>(opts);
         std::string line;
         const bool ready = eventually([&] {
@@ -198,6 +199,16 @@ TEST_CASE("The fake program makes a temporary socket when none is given and remo
     CHECK_FALSE(std::filesystem::exists(std::filesystem::path(fake.socket).parent_path()));
 }
 
+TEST_CASE("The fake program prints a relative socket path as an absolute one", "[pebble-fake]") {
+    temp_dir dir;
+    std::filesystem::create_directories(dir.path + "/sub");
+    fake_program fake({"--simulate", "--socket", "../fake.socket"}, dir.path + "/sub");
+    CHECK(fake.socket == std::filesystem::canonical(dir.path).string() + "/fake.socket");
+    CHECK(result_of(curl(fake.socket, "GET", "/v1/system-info")).is_object());
+    CHECK(fake.stop() == 0);
+    CHECK_FALSE(std::filesystem::exists(fake.socket));
+}
+
 TEST_CASE("The fake program runs real service processes by default and stops them on SIGTERM", "[pebble-fake]") {
     temp_dir dir;
     const std::string pid_file = dir.path + "/service.pid";
@@ -325,6 +336,7 @@ TEST_CASE("The fake program refuses bad options with exit code 2 naming the opti
         {{"--start-window=-1s"}, "--start-window: expected a Go duration"},
         {{"--socket", dir.path + "/no/such/dir/.pebble.socket"}, "--socket: directory"},
         {{"--socket", file}, "exists and is not a socket"},
+        {{"--socket", dir.path + "/.."}, "names a directory"},
         {{"--socket", "/" + std::string(120, 's')}, "longer than a Unix socket path"},
         {{"--fail", "redis"}, "--fail: only with --simulate"},
         {{"--fault", "explode"}, "--fault: unknown fault \"explode\""},
