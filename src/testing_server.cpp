@@ -46,6 +46,7 @@
 #include <random>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace redispebble::testing {
@@ -466,6 +467,7 @@ struct pebble_server::impl : detail::server_host {
     fault next_fault = fault::none;
     int fault_count = 0;
     std::chrono::milliseconds fault_delay{0};
+    fault_target fault_at;  // which requests the fault waits for (at: matching ones still to pass + 1)
     std::optional<asio::steady_timer> monitor_timer;
 
     layer plan_locked() const {
@@ -2026,7 +2028,10 @@ struct pebble_server::impl : detail::server_host {
                 std::string summary = req.body().substr(0, 256);
                 if (req.body().size() > 256) summary += fmt::format("... ({} bytes)", req.body().size());
                 rec.requests.push_back({std::string(req.method_string()), std::string(req.target()), std::move(summary)});
-                if (next_fault != fault::none && fault_count > 0) {
+                const bool matches = (fault_at.method.empty() || fault_at.method == req.method_string()) &&
+                                     (fault_at.path.empty() || fault_at.path == t.path);
+                if (next_fault != fault::none && fault_count > 0 && matches && --fault_at.at <= 0) {
+                    fault_at.at = 1;
                     f = next_fault;
                     delay = fault_delay;
                     if (--fault_count == 0) next_fault = fault::none;
@@ -2119,6 +2124,21 @@ struct pebble_server::impl : detail::server_host {
         } else if (kind->second == fault::delay) {
             return error(400, "fault \"delay\" needs a \"delay\" (a Go duration, such as \"500ms\")");
         }
+        fault_target target;
+        for (const char* key : {"method", "path"}) {
+            auto it = o.find(key);
+            if (it == o.end()) continue;
+            if (!it->value().is_string())
+                return error(400, fmt::format(FMT_STRING("invalid {} {} (want a string)"), key, json::serialize(it->value())));
+            (std::string_view(key) == "method" ? target.method : target.path) = std::string(it->value().as_string());
+        }
+        if (auto it = o.find("at"); it != o.end()) {
+            if (!it->value().is_int64() || it->value().as_int64() < 1 || it->value().as_int64() > 1000000)
+                return error(400, fmt::format(FMT_STRING("invalid at {} (want an integer from 1 to 1000000)"), json::serialize(it->value())));
+            target.at = static_cast<int>(it->value().as_int64());
+        }
+        if (kind->second == fault::refuse && (!target.method.empty() || !target.path.empty() || target.at != 1))
+            return error(400, "fault \"refuse\" closes the listener: it takes no method, path or at");
         json::object result{{"fault", name}};
         error_code ec;
         if (kind->second == fault::refuse) {
@@ -2128,6 +2148,7 @@ struct pebble_server::impl : detail::server_host {
                 std::lock_guard<std::mutex> lock(m);
                 next_fault = fault::none;
                 fault_count = 0;
+                fault_at = {};
             }
             if (!acceptor->is_open()) listen();
         } else {
@@ -2135,7 +2156,11 @@ struct pebble_server::impl : detail::server_host {
             next_fault = kind->second;
             fault_count = static_cast<int>(count);
             fault_delay = delay;
+            fault_at = target;
             result["count"] = count;
+            if (!target.method.empty()) result["method"] = target.method;
+            if (!target.path.empty()) result["path"] = target.path;
+            if (!target.method.empty() || !target.path.empty() || target.at != 1) result["at"] = target.at;
             if (kind->second == fault::delay) result["delay"] = format_go_duration(delay.count() * 1000000);
         }
         return sync(std::move(result));
@@ -2250,6 +2275,19 @@ void pebble_server::inject(fault f, int count, std::chrono::milliseconds delay) 
     impl_->next_fault = f;
     impl_->fault_count = count;
     impl_->fault_delay = delay;
+    impl_->fault_at = {};
+}
+
+void pebble_server::inject(fault f, const fault_target& target, int count, std::chrono::milliseconds delay) {
+    if (f == fault::refuse)
+        throw std::invalid_argument("inject: fault refuse closes the listener: it cannot wait for a request");
+    if (count < 1 || count > 1000000 || target.at < 1 || target.at > 1000000)
+        throw std::invalid_argument("inject: count and at must be from 1 to 1000000");
+    std::lock_guard<std::mutex> lock(impl_->m);
+    impl_->next_fault = f;
+    impl_->fault_count = count;
+    impl_->fault_delay = delay;
+    impl_->fault_at = target;
 }
 
 void pebble_server::clear_faults() {
@@ -2257,6 +2295,7 @@ void pebble_server::clear_faults() {
         std::lock_guard<std::mutex> lock(impl_->m);
         impl_->next_fault = fault::none;
         impl_->fault_count = 0;
+        impl_->fault_at = {};
     }
     std::promise<void> done;
     asio::post(impl_->io, [this, &done] {

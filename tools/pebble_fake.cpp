@@ -31,7 +31,8 @@ using redispebble::testing::fault;
 
 constexpr const char* usage = R"(Usage: redispebble-pebble-fake [--socket PATH] [--simulate [--fail SERVICE]...] [--start-window DURATION]
                               [--layers-dir DIR] [--hold] [--version V]
-                              [--fault KIND [--fault-count N] [--fault-delay DURATION]]
+                              [--fault KIND [--fault-count N] [--fault-delay DURATION]
+                               [--fault-method METHOD] [--fault-path PATH] [--fault-at N]]
 
 Run redispebble's Pebble-compatible test server (Pebble v1.26's REST API on a Unix socket) until
 SIGTERM or SIGINT, for tests written in any language. When it listens it prints one JSON line on
@@ -55,6 +56,9 @@ Options:
                            refuse (the listener is closed until SIGUSR2 or {"fault": "none"}).
   --fault-count N          N for --fault (default 1).
   --fault-delay DURATION   how late a delay fault answers (Go duration; needed with --fault delay).
+  --fault-method METHOD    only requests with this method get the fault (e.g. POST).
+  --fault-path PATH        only requests to this path get the fault (e.g. /v1/layers).
+  --fault-at N             the fault starts at the N-th matching request (default 1: the first).
 
 Signals: SIGTERM, SIGINT stop the services and the server and remove the socket (exit 0);
 SIGUSR2 clears every fault and reopens a refused listener.
@@ -105,6 +109,7 @@ struct program_options {
     std::optional<fault> start_fault;
     std::optional<int> fault_count;
     std::optional<std::chrono::milliseconds> fault_delay;
+    std::optional<redispebble::testing::fault_target> fault_target;
 };
 
 program_options parse_args(const std::vector<std::string>& args) {
@@ -159,6 +164,21 @@ program_options parse_args(const std::vector<std::string>& args) {
             p.fault_count = static_cast<int>(n);
         } else if (a == "--fault-delay") {
             p.fault_delay = parse_duration(a, value());
+        } else if (a == "--fault-method" || a == "--fault-path") {
+            const std::string v = value();
+            if (v.empty()) throw usage_error(fmt::format(FMT_STRING("{}: empty"), a));
+            if (a == "--fault-path" && v.front() != '/')
+                throw usage_error(fmt::format(FMT_STRING("--fault-path: \"{}\" is not a path starting with /"), v));
+            if (!p.fault_target) p.fault_target.emplace();
+            (a == "--fault-method" ? p.fault_target->method : p.fault_target->path) = v;
+        } else if (a == "--fault-at") {
+            const std::string v = value();
+            char* end = nullptr;
+            const long n = std::strtol(v.c_str(), &end, 10);
+            if (v.empty() || *end != '\0' || n < 1 || n > 1000000)
+                throw usage_error(fmt::format(FMT_STRING("--fault-at: expected an integer from 1 to 1000000, got \"{}\""), v));
+            if (!p.fault_target) p.fault_target.emplace();
+            p.fault_target->at = static_cast<int>(n);
         } else {
             throw usage_error(fmt::format(FMT_STRING("unknown option {}"), args[i]));
         }
@@ -169,6 +189,9 @@ program_options parse_args(const std::vector<std::string>& args) {
     if ((p.fault_count || p.fault_delay) && !p.start_fault)
         throw usage_error(fmt::format(FMT_STRING("{}: only with --fault"), p.fault_count ? "--fault-count" : "--fault-delay"));
     if (p.start_fault == fault::delay && !p.fault_delay) throw usage_error("--fault delay: give --fault-delay DURATION");
+    if (p.fault_target && !p.start_fault) throw usage_error("--fault-method, --fault-path, --fault-at: only with --fault");
+    if (p.fault_target && p.start_fault == fault::refuse)
+        throw usage_error("--fault refuse closes the listener: it takes no --fault-method, --fault-path or --fault-at");
     if (!p.server.socket_path.empty()) {
         std::error_code ec;
         const fs::path given = fs::absolute(p.server.socket_path, ec);
@@ -238,7 +261,10 @@ int main(int argc, char** argv) {
         fmt::print(stderr, FMT_STRING("redispebble-pebble-fake: unexpected failure: {}\n"), e.what());
         return 1;
     }
-    if (p.start_fault) server->inject(*p.start_fault, p.fault_count.value_or(1), p.fault_delay.value_or(std::chrono::milliseconds(0)));
+    if (p.start_fault && p.fault_target)
+        server->inject(*p.start_fault, *p.fault_target, p.fault_count.value_or(1), p.fault_delay.value_or(std::chrono::milliseconds(0)));
+    else if (p.start_fault)
+        server->inject(*p.start_fault, p.fault_count.value_or(1), p.fault_delay.value_or(std::chrono::milliseconds(0)));
 
     const boost::json::object ready{{"socket", server->socket_path()}, {"pid", static_cast<std::int64_t>(::getpid())}};
     std::fputs((boost::json::serialize(ready) + "\n").c_str(), stdout);

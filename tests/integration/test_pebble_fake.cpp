@@ -270,6 +270,35 @@ TEST_CASE("The fake program exits with code 2 and Pebble's message on a bad laye
     CHECK(r.out.empty());
 }
 
+TEST_CASE("The fake program faults the N-th request to one endpoint and lets the others through", "[pebble-fake]") {
+    // From the command line: the 2nd GET /v1/system-info gets garbage; other endpoints pass.
+    fake_program fake({"--simulate", "--fault", "garbage", "--fault-method", "GET", "--fault-path", "/v1/system-info",
+                       "--fault-at", "2"});
+    CHECK(curl(fake.socket, "GET", "/v1/system-info").exit_code == 0);  // the 1st: whole
+    CHECK(curl(fake.socket, "GET", "/v1/plan?format=yaml").exit_code == 0);  // another path: not counted
+    CHECK(curl(fake.socket, "GET", "/v1/system-info").exit_code != 0);  // the 2nd: garbage
+    CHECK(curl(fake.socket, "GET", "/v1/system-info").exit_code == 0);  // count 1: over
+
+    // Through /v1/fake/faults: the 2nd layer added is cut, the 1st and the plan reads are whole.
+    const auto set = result_of(curl(fake.socket, "POST", "/v1/fake/faults",
+                                    R"({"fault": "garbage", "method": "POST", "path": "/v1/layers", "at": 2})"));
+    CHECK(set.as_object().at("at") == 2);
+    CHECK(set.as_object().at("path") == "/v1/layers");
+    const std::string layer = R"({"action": "add", "label": "L", "format": "yaml", "combine": true, "layer": "services: {a: {override: replace, command: sleep 1}}"})";
+    CHECK(curl(fake.socket, "POST", "/v1/layers", layer).exit_code == 0);
+    CHECK(curl(fake.socket, "GET", "/v1/plan?format=yaml").exit_code == 0);
+    CHECK(curl(fake.socket, "POST", "/v1/layers", layer).exit_code != 0);
+    CHECK(curl(fake.socket, "POST", "/v1/layers", layer).exit_code == 0);
+    // Bad targets are 400s naming the field.
+    auto bad = [&](const std::string& body) {
+        const auto a = curl(fake.socket, "POST", "/v1/fake/faults", body);
+        return a.body.is_object() ? std::string(a.body.as_object().at("result").as_object().at("message").as_string()) : std::string();
+    };
+    CHECK(has(bad(R"({"fault": "garbage", "at": 0})"), "invalid at 0"));
+    CHECK(has(bad(R"({"fault": "garbage", "path": 3})"), "invalid path 3"));
+    CHECK(has(bad(R"({"fault": "refuse", "path": "/v1/plan"})"), "takes no method, path or at"));
+}
+
 TEST_CASE("The fake program injects faults from its command line and through /v1/fake/faults", "[pebble-fake]") {
     fake_program fake({"--simulate", "--fault", "garbage", "--fault-count", "2"});
     // The first two requests get bytes that are not HTTP; the third a true answer.
@@ -343,6 +372,10 @@ TEST_CASE("The fake program refuses bad options with exit code 2 naming the opti
         {{"--fault", "delay"}, "--fault delay: give --fault-delay"},
         {{"--fault", "garbage", "--fault-count", "0"}, "--fault-count: expected an integer"},
         {{"--fault-count", "2"}, "--fault-count: only with --fault"},
+        {{"--fault-path", "/v1/layers"}, "only with --fault"},
+        {{"--fault", "garbage", "--fault-path", "v1/layers"}, "--fault-path: \"v1/layers\" is not a path"},
+        {{"--fault", "garbage", "--fault-at", "0"}, "--fault-at: expected an integer"},
+        {{"--fault", "refuse", "--fault-at", "2"}, "--fault refuse closes the listener"},
         {{"--layers-dir", dir.path + "/missing"}, "--layers-dir:"},
         {{"--simulate=yes"}, "option --simulate takes no value"},
     };

@@ -36,6 +36,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 using redispebble::testing::fault;
+using redispebble::testing::fault_target;
 using redispebble::testing::pebble_server;
 using redispebble::testing::server_options;
 using namespace std::chrono_literals;
@@ -390,6 +391,29 @@ TEST_CASE("Injected faults close delay garble and refuse", "[testing-server]") {
     const auto rec = s.record();
     CHECK(rec.requests.size() >= 4);
     CHECK(rec.requests.back().target == "/v1/system-info");
+}
+
+TEST_CASE("An injected fault can wait for the N-th request to one method and path", "[testing-server]") {
+    pebble_server s(quick());
+    const std::string info = request("GET", "/v1/system-info"), plan = request("GET", "/v1/plan?format=yaml");
+    auto whole = [&](const std::string& req) {
+        raw_client c(s.socket_path());
+        auto [ec, res] = c.roundtrip(req, 5s);
+        return !ec && res.result_int() == 200;
+    };
+    s.inject(fault::garbage, fault_target{"GET", "/v1/plan", 2}, 2);
+    CHECK(whole(plan));        // the 1st matching request passes
+    CHECK(whole(info));        // other paths are not counted
+    CHECK_FALSE(whole(plan));  // the 2nd gets the fault
+    CHECK(whole(info));
+    CHECK_FALSE(whole(plan));  // and the 3rd (count 2)
+    CHECK(whole(plan));        // then it is over
+    s.inject(fault::garbage, fault_target{"POST", "", 1});
+    CHECK(whole(plan));        // a GET never matches a POST target
+    s.clear_faults();
+    CHECK_THROWS_AS(s.inject(fault::refuse, fault_target{"GET", "/v1/plan", 1}), std::invalid_argument);
+    CHECK_THROWS_AS(s.inject(fault::garbage, fault_target{"", "", 0}), std::invalid_argument);
+    CHECK(whole(plan));
 }
 
 TEST_CASE("Many keep-alive connections are served at once", "[testing-server]") {

@@ -75,6 +75,14 @@ struct server_record {
 /// that is not UTF-8 (a body cut at 256 bytes, a binary file push) is written as U+FFFD.
 std::string record_json(const server_record& r);
 
+/// Which requests a fault waits for (pebble_server::inject): those whose method and path match
+/// (empty: any), starting with the `at`-th matching one (1: the next).
+struct fault_target {
+    std::string method;  ///< "GET", "POST", ...; empty: any method
+    std::string path;    ///< the request's path without its query, e.g. "/v1/layers"; empty: any
+    int at = 1;          ///< the fault starts at the at-th matching request (1-1000000)
+};
+
 /// A fault the next requests get.
 enum class fault {
     none,
@@ -118,6 +126,12 @@ public:
 
     /// The next `count` requests get `f` (refuse: until clear_faults()).
     void inject(fault f, int count = 1, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+    /// `count` requests matching `target` get `f`, from the target.at-th matching one on (e.g. the
+    /// 2nd POST /v1/layers); other requests pass. Replaces any fault injected before. Throws
+    /// std::invalid_argument for `refuse` (it closes the listener: no request to match), a count or
+    /// `at` outside 1-1000000.
+    void inject(fault f, const fault_target& target, int count = 1,
+                std::chrono::milliseconds delay = std::chrono::milliseconds(0));
     void clear_faults();
 
     /// Simulated services only: from now on, starts of `service` exit quickly (code 1) when
