@@ -6,6 +6,7 @@
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
 #include <redispebble/shlex.hpp>
+#include <redispebble/utf8.hpp>
 #include <redispebble/testing/process.hpp>
 
 #include <boost/asio.hpp>
@@ -19,6 +20,7 @@
 #include <boost/json.hpp>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <arpa/inet.h>
 #include <cstring>
@@ -44,6 +46,7 @@
 #include <random>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 namespace redispebble::testing {
@@ -464,6 +467,7 @@ struct pebble_server::impl : detail::server_host {
     fault next_fault = fault::none;
     int fault_count = 0;
     std::chrono::milliseconds fault_delay{0};
+    fault_target fault_at;  // which requests the fault waits for (at: matching ones still to pass + 1)
     std::optional<asio::steady_timer> monitor_timer;
 
     layer plan_locked() const {
@@ -2010,6 +2014,13 @@ struct pebble_server::impl : detail::server_host {
             }
             http::request<http::string_body> req = parser.release();
             const target_t t = parse_target(req.target());
+            if (opts.fake_endpoints && t.path.rfind("/v1/fake/", 0) == 0) {
+                // Out of band: neither recorded nor faulted.
+                const std::string wire = wire_of(fake_endpoint(req, t));
+                co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(use_awaitable, ec));
+                if (ec) co_return;
+                continue;
+            }
             fault f = fault::none;
             std::chrono::milliseconds delay{0};
             {
@@ -2017,7 +2028,10 @@ struct pebble_server::impl : detail::server_host {
                 std::string summary = req.body().substr(0, 256);
                 if (req.body().size() > 256) summary += fmt::format("... ({} bytes)", req.body().size());
                 rec.requests.push_back({std::string(req.method_string()), std::string(req.target()), std::move(summary)});
-                if (next_fault != fault::none && fault_count > 0) {
+                const bool matches = (fault_at.method.empty() || fault_at.method == req.method_string()) &&
+                                     (fault_at.path.empty() || fault_at.path == t.path);
+                if (next_fault != fault::none && fault_count > 0 && matches && --fault_at.at <= 0) {
+                    fault_at.at = 1;
                     f = next_fault;
                     delay = fault_delay;
                     if (--fault_count == 0) next_fault = fault::none;
@@ -2039,15 +2053,7 @@ struct pebble_server::impl : detail::server_host {
                 r = co_await refresh_check(req.body());
             else
                 r = route(req);
-            std::string wire = fmt::format("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nDate: {}\r\n", r.status, status_text(r.status),
-                                           r.content_type, http_date());
-            if (r.chunked) {
-                wire += "Transfer-Encoding: chunked\r\n\r\n";
-                if (!r.body.empty()) wire += fmt::format("{:x}\r\n{}\r\n", r.body.size(), r.body);
-                wire += "0\r\n\r\n";
-            } else {
-                wire += fmt::format("Content-Length: {}\r\n\r\n{}", r.body.size(), r.body);
-            }
+            std::string wire = wire_of(r);
             if (f == fault::garbage) wire = "this is not HTTP at all\r\n\r\n";
             if (f == fault::close_mid_response) wire.resize(wire.size() / 2);
             co_await asio::async_write(stream, asio::buffer(wire), asio::redirect_error(use_awaitable, ec));
@@ -2056,6 +2062,108 @@ struct pebble_server::impl : detail::server_host {
                 co_return;
             }
         }
+    }
+
+    static std::string wire_of(const reply& r) {
+        std::string wire = fmt::format(FMT_STRING("HTTP/1.1 {} {}\r\nContent-Type: {}\r\nDate: {}\r\n"), r.status,
+                                       status_text(r.status), r.content_type, http_date());
+        if (r.chunked) {
+            wire += "Transfer-Encoding: chunked\r\n\r\n";
+            if (!r.body.empty()) wire += fmt::format(FMT_STRING("{:x}\r\n{}\r\n"), r.body.size(), r.body);
+            wire += "0\r\n\r\n";
+        } else {
+            wire += fmt::format(FMT_STRING("Content-Length: {}\r\n\r\n{}"), r.body.size(), r.body);
+        }
+        return wire;
+    }
+
+    // server_options::fake_endpoints: GET /v1/fake/record, POST /v1/fake/faults. Runs on the io
+    // thread, so the listener is closed and reopened here directly (inject() and clear_faults()
+    // post to this thread and wait).
+    reply fake_endpoint(const http::request<http::string_body>& req, const target_t& t) {
+        auto not_allowed = [&] {
+            return error(405, fmt::format(FMT_STRING("method \"{}\" not allowed"), std::string(req.method_string())));
+        };
+        if (t.path == "/v1/fake/record") {
+            if (req.method() != http::verb::get) return not_allowed();
+            server_record copy;
+            {
+                std::lock_guard<std::mutex> lock(m);
+                copy = rec;
+            }
+            return sync(json::parse(record_json(copy)));
+        }
+        if (t.path != "/v1/fake/faults") return error(404, "invalid API endpoint requested");
+        if (req.method() != http::verb::post) return not_allowed();
+        reply err;
+        auto v = decode_body(req.body(), err);
+        if (!v) return err;
+        if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
+        const json::object& o = v->as_object();
+        const std::string name = str_of(o, "fault");
+        static const std::map<std::string, fault> kinds{{"none", fault::none},
+                                                        {"close-mid-response", fault::close_mid_response},
+                                                        {"delay", fault::delay},
+                                                        {"garbage", fault::garbage},
+                                                        {"refuse", fault::refuse}};
+        auto kind = kinds.find(name);
+        if (kind == kinds.end())
+            return error(400, fmt::format(FMT_STRING("invalid fault \"{}\" (want none, close-mid-response, delay, garbage or refuse)"), name));
+        std::int64_t count = 1;
+        if (auto it = o.find("count"); it != o.end()) {
+            if (!it->value().is_int64() || it->value().as_int64() < 1 || it->value().as_int64() > 1000000)
+                return error(400, fmt::format(FMT_STRING("invalid count {} (want an integer from 1 to 1000000)"), json::serialize(it->value())));
+            count = it->value().as_int64();
+        }
+        std::chrono::milliseconds delay{0};
+        if (auto it = o.find("delay"); it != o.end()) {
+            const auto ns = it->value().is_string() ? parse_go_duration(std::string(it->value().as_string())) : std::nullopt;
+            if (!ns || *ns < 0 || *ns > std::int64_t(3600) * 1000000000)
+                return error(400, fmt::format(FMT_STRING("invalid delay {} (want a Go duration up to 1h, such as \"500ms\")"), json::serialize(it->value())));
+            delay = std::chrono::milliseconds(*ns / 1000000);
+        } else if (kind->second == fault::delay) {
+            return error(400, "fault \"delay\" needs a \"delay\" (a Go duration, such as \"500ms\")");
+        }
+        fault_target target;
+        for (const char* key : {"method", "path"}) {
+            auto it = o.find(key);
+            if (it == o.end()) continue;
+            if (!it->value().is_string())
+                return error(400, fmt::format(FMT_STRING("invalid {} {} (want a string)"), key, json::serialize(it->value())));
+            (std::string_view(key) == "method" ? target.method : target.path) = std::string(it->value().as_string());
+        }
+        if (auto it = o.find("at"); it != o.end()) {
+            if (!it->value().is_int64() || it->value().as_int64() < 1 || it->value().as_int64() > 1000000)
+                return error(400, fmt::format(FMT_STRING("invalid at {} (want an integer from 1 to 1000000)"), json::serialize(it->value())));
+            target.at = static_cast<int>(it->value().as_int64());
+        }
+        if (kind->second == fault::refuse && (!target.method.empty() || !target.path.empty() || target.at != 1))
+            return error(400, "fault \"refuse\" closes the listener: it takes no method, path or at");
+        json::object result{{"fault", name}};
+        error_code ec;
+        if (kind->second == fault::refuse) {
+            acceptor->close(ec);  // the socket file stays: connecting is refused until "none"
+        } else if (kind->second == fault::none) {
+            {
+                std::lock_guard<std::mutex> lock(m);
+                next_fault = fault::none;
+                fault_count = 0;
+                fault_at = {};
+            }
+            if (!acceptor->is_open()) listen();
+        } else {
+            std::lock_guard<std::mutex> lock(m);
+            next_fault = kind->second;
+            fault_count = static_cast<int>(count);
+            fault_delay = delay;
+            fault_at = target;
+            result["count"] = count;
+            if (!target.method.empty()) result["method"] = target.method;
+            if (!target.path.empty()) result["path"] = target.path;
+            if (!target.method.empty() || !target.path.empty() || target.at != 1) result["at"] = target.at;
+            if (kind->second == fault::delay) result["delay"] = format_go_duration(delay.count() * 1000000);
+        }
+        return sync(std::move(result));
     }
 
     static std::string http_date() {
@@ -2167,6 +2275,19 @@ void pebble_server::inject(fault f, int count, std::chrono::milliseconds delay) 
     impl_->next_fault = f;
     impl_->fault_count = count;
     impl_->fault_delay = delay;
+    impl_->fault_at = {};
+}
+
+void pebble_server::inject(fault f, const fault_target& target, int count, std::chrono::milliseconds delay) {
+    if (f == fault::refuse)
+        throw std::invalid_argument("inject: fault refuse closes the listener: it cannot wait for a request");
+    if (count < 1 || count > 1000000 || target.at < 1 || target.at > 1000000)
+        throw std::invalid_argument("inject: count and at must be from 1 to 1000000");
+    std::lock_guard<std::mutex> lock(impl_->m);
+    impl_->next_fault = f;
+    impl_->fault_count = count;
+    impl_->fault_delay = delay;
+    impl_->fault_at = target;
 }
 
 void pebble_server::clear_faults() {
@@ -2174,6 +2295,7 @@ void pebble_server::clear_faults() {
         std::lock_guard<std::mutex> lock(impl_->m);
         impl_->next_fault = fault::none;
         impl_->fault_count = 0;
+        impl_->fault_at = {};
     }
     std::promise<void> done;
     asio::post(impl_->io, [this, &done] {
@@ -2201,6 +2323,34 @@ void pebble_server::restart_daemon() {
     // The new daemon reads $PEBBLE/layers again and starts the enabled services.
     impl_->load_layers_dir_locked();
     impl_->autostart_locked();
+}
+
+std::string record_json(const server_record& r) {
+    // A body cut at 256 bytes (or a binary file push) is not always UTF-8: each offending byte
+    // becomes U+FFFD, so the document parses in any language.
+    auto text = [](std::string_view v) {
+        std::string out;
+        for (std::size_t bad; (bad = invalid_utf8_at(v)) != std::string_view::npos; v.remove_prefix(bad + 1))
+            out.append(v.substr(0, bad)).append("\xEF\xBF\xBD");
+        return out.append(v);
+    };
+    json::array requests;
+    for (const auto& q : r.requests)
+        requests.push_back(json::object{{"method", text(q.method)}, {"target", text(q.target)}, {"body", text(q.body)}});
+    auto counts = [](const std::map<std::string, int>& m) {
+        json::object o;
+        for (const auto& [k, n] : m) o[k] = n;
+        return o;
+    };
+    json::object o{{"requests", std::move(requests)},
+                   {"starts", counts(r.starts)},
+                   {"stops", counts(r.stops)},
+                   {"restarts", counts(r.restarts)},
+                   {"check-restarts", counts(r.check_restarts)},
+                   {"layers-added", r.layers_added},
+                   {"files-written", r.files_written},
+                   {"shutdown", r.shutdown}};
+    return json::serialize(o);
 }
 
 server_record pebble_server::record() const {

@@ -36,6 +36,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 namespace json = boost::json;
 using redispebble::testing::fault;
+using redispebble::testing::fault_target;
 using redispebble::testing::pebble_server;
 using redispebble::testing::server_options;
 using namespace std::chrono_literals;
@@ -390,6 +391,29 @@ TEST_CASE("Injected faults close delay garble and refuse", "[testing-server]") {
     const auto rec = s.record();
     CHECK(rec.requests.size() >= 4);
     CHECK(rec.requests.back().target == "/v1/system-info");
+}
+
+TEST_CASE("An injected fault can wait for the N-th request to one method and path", "[testing-server]") {
+    pebble_server s(quick());
+    const std::string info = request("GET", "/v1/system-info"), plan = request("GET", "/v1/plan?format=yaml");
+    auto whole = [&](const std::string& req) {
+        raw_client c(s.socket_path());
+        auto [ec, res] = c.roundtrip(req, 5s);
+        return !ec && res.result_int() == 200;
+    };
+    s.inject(fault::garbage, fault_target{"GET", "/v1/plan", 2}, 2);
+    CHECK(whole(plan));        // the 1st matching request passes
+    CHECK(whole(info));        // other paths are not counted
+    CHECK_FALSE(whole(plan));  // the 2nd gets the fault
+    CHECK(whole(info));
+    CHECK_FALSE(whole(plan));  // and the 3rd (count 2)
+    CHECK(whole(plan));        // then it is over
+    s.inject(fault::garbage, fault_target{"POST", "", 1});
+    CHECK(whole(plan));        // a GET never matches a POST target
+    s.clear_faults();
+    CHECK_THROWS_AS(s.inject(fault::refuse, fault_target{"GET", "/v1/plan", 1}), std::invalid_argument);
+    CHECK_THROWS_AS(s.inject(fault::garbage, fault_target{"", "", 0}), std::invalid_argument);
+    CHECK(whole(plan));
 }
 
 TEST_CASE("Many keep-alive connections are served at once", "[testing-server]") {
@@ -747,4 +771,46 @@ TEST_CASE("Malformed query values are answered as Pebble answers them and never 
         REQUIRE_FALSE(ec);
         CHECK(res.result_int() == 400);
     }
+}
+
+TEST_CASE("The test server answers /v1/fake/ with 404 as Pebble does unless fake_endpoints is set", "[testing-server]") {
+    pebble_server plain;
+    unsigned status = 0;
+    auto body = call(plain, "GET", "/v1/fake/record", "", &status);
+    CHECK(status == 404);
+    CHECK(body.at("result").at("message") == "invalid API endpoint requested");
+    call(plain, "POST", "/v1/fake/faults", R"({"fault": "garbage"})", &status);
+    CHECK(status == 404);
+    // ... and such requests are recorded like any other.
+    CHECK(plain.record().requests.size() == 2);
+
+    server_options opts;
+    opts.fake_endpoints = true;
+    pebble_server fake(opts);
+    call(fake, "GET", "/v1/system-info");
+    auto rec = call(fake, "GET", "/v1/fake/record", "", &status);
+    CHECK(status == 200);
+    CHECK(rec.at("type") == "sync");
+    CHECK(rec.at("result").at("requests").as_array().size() == 1);
+    CHECK(json::parse(redispebble::testing::record_json(fake.record())) == rec.at("result"));
+    CHECK(fake.record().requests.size() == 1);
+}
+
+TEST_CASE("record_json writes a byte that is not UTF-8 as U+FFFD so the document parses", "[testing-server]") {
+    server_options opts;
+    opts.fake_endpoints = true;
+    pebble_server s(opts);
+    // The recorded body is cut at 256 bytes: here inside the two bytes of an e acute.
+    const std::string layer_body = std::string(255, ' ') + "\xc3\xa9 {}";
+    call(s, "POST", "/v1/layers", layer_body);
+    redispebble::testing::server_record r = s.record();
+    r.requests.push_back({"POST", "/v1/files", "ab\xff"});
+    const json::value doc = json::parse(redispebble::testing::record_json(r));
+    const auto& requests = doc.at("requests").as_array();
+    REQUIRE(requests.size() == 2);
+    const std::string cut(requests[0].at("body").as_string());
+    CHECK(cut.substr(0, 258) == std::string(255, ' ') + "\xef\xbf\xbd");
+    CHECK(cut.find("... (260 bytes)") != std::string::npos);
+    CHECK(requests[1].at("body") == "ab\xef\xbf\xbd");
+    CHECK(doc.at("layers-added") == 0);
 }

@@ -39,6 +39,12 @@ struct server_options {
     std::string layers_dir;
     /// `pebble run --hold`: do not start the services whose startup is enabled at start-up.
     bool hold = false;
+    /// Serve the test endpoints under `/v1/fake/` (docs/testing-server.md, "The program"): `GET
+    /// /v1/fake/record` answers record_json() in Pebble's sync envelope, `POST /v1/fake/faults`
+    /// calls inject() or clear_faults() from a JSON body. These requests are neither recorded nor
+    /// given a fault. Off (the default): `/v1/fake/...` is 404 as on Pebble.
+    /// `redispebble-pebble-fake` turns this on.
+    bool fake_endpoints = false;
 };
 
 /// What the server saw, for assertions.
@@ -60,6 +66,21 @@ struct server_record {
     /// failure-shutdown) or "success" (success-shutdown). Pebble would exit; the server stops
     /// every service and keeps answering.
     std::string shutdown;
+};
+
+/// The record as one JSON object, the `result` of `GET /v1/fake/record`:
+/// `{"requests": [{"method", "target", "body"}...], "starts": {service: n}, "stops": {...},
+/// "restarts": {...}, "check-restarts": {...}, "layers-added": n, "files-written": n,
+/// "shutdown": ""|"failure"|"success"}` (server_record's fields, Pebble's kebab-case keys). A byte
+/// that is not UTF-8 (a body cut at 256 bytes, a binary file push) is written as U+FFFD.
+std::string record_json(const server_record& r);
+
+/// Which requests a fault waits for (pebble_server::inject): those whose method and path match
+/// (empty: any), starting with the `at`-th matching one (1: the next).
+struct fault_target {
+    std::string method;  ///< "GET", "POST", ...; empty: any method
+    std::string path;    ///< the request's path without its query, e.g. "/v1/layers"; empty: any
+    int at = 1;          ///< the fault starts at the at-th matching request (1-1000000)
 };
 
 /// A fault the next requests get.
@@ -105,6 +126,12 @@ public:
 
     /// The next `count` requests get `f` (refuse: until clear_faults()).
     void inject(fault f, int count = 1, std::chrono::milliseconds delay = std::chrono::milliseconds(0));
+    /// `count` requests matching `target` get `f`, from the target.at-th matching one on (e.g. the
+    /// 2nd POST /v1/layers); other requests pass. Replaces any fault injected before. Throws
+    /// std::invalid_argument for `refuse` (it closes the listener: no request to match), a count or
+    /// `at` outside 1-1000000.
+    void inject(fault f, const fault_target& target, int count = 1,
+                std::chrono::milliseconds delay = std::chrono::milliseconds(0));
     void clear_faults();
 
     /// Simulated services only: from now on, starts of `service` exit quickly (code 1) when
