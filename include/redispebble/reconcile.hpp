@@ -79,8 +79,16 @@ struct desired_state {
 
 /// What to do, and the status to report once it is done.
 struct decision {
-    unit_status status = unit_status::waiting;
-    std::string message;                  ///< "" for active
+    /// The status to report once every action below is done (an operator reports Juju's
+    /// `maintenance` while it performs them): `active` with actions pending means "active after
+    /// them". Formerly `status`, which stays as a deprecated alias of this member.
+    union {
+        unit_status status_after = unit_status::waiting;
+        /// Deprecated alias of status_after (the same object): it read as the status now.
+        [[deprecated("decision::status is the status after the actions: use decision::status_after")]]
+        unit_status status;
+    };
+    std::string message;                  ///< "" for active; goes with status_after
     /// Whether the caller should reconcile again later even if nothing else happens (Juju:
     /// `event.defer()`): true for Waiting, false for Active and for Blocked on bad input.
     bool retry_later = false;
@@ -100,6 +108,10 @@ struct decision {
     std::vector<difference> overridden;
     std::vector<std::string> missing_resources; ///< named when TLS is on and some are missing
     std::string flags;                    ///< describe(redis_flags(...)): redacted, for reports
+    /// The service's state as observed (observed_state::service_current), when the inputs did not
+    /// decide alone: apply() reads the logs of a service in Pebble's `backoff` that no action
+    /// here changes, for the reason (Blocked with Redis's words).
+    std::optional<std::string> service_current;
 
     /// True when nothing has to be done.
     [[nodiscard]] bool no_op() const noexcept {
