@@ -1,4 +1,4 @@
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>

@@ -410,7 +410,8 @@ void backoff_sleep(const pebble::cancellation_watch& watch, std::chrono::millise
 } // namespace
 
 observe_error::observe_error(error_code ec, reconcile_report report)
-    : boost::system::system_error(ec, report.message), report_(std::move(report)) {}
+    : boost::system::system_error(ec, "observe: " + report.failed_step.value_or("observe the unit") + ": " + report.message),
+      report_(std::move(report)) {}
 
 observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
                        error_code& ec, reconcile_report* failure) {

@@ -5,7 +5,7 @@
 #define REDISPEBBLE_RECONCILE_MACHINE_HPP
 
 #include <redispebble/probe.hpp>
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 
 #include <chrono>
 #include <map>

@@ -1,6 +1,6 @@
 // redispebble — the reconciler: runs reconcile_machine against Pebble through the client.
 // CMake target redispebble::reconciler. observe() and apply() are the two halves of reconcile(),
-// with the pure decide() (<redispebble/reconcile.hpp>, redispebble::core) between them:
+// with the pure decide() (<redispebble/decide.hpp>, redispebble::core) between them:
 //     reconcile(c, desired) == apply(c, desired, decide(observe(c, desired), desired))
 // (plus the failure, deadline and retry handling reconcile() does around them).
 #ifndef REDISPEBBLE_RECONCILER_HPP
@@ -57,7 +57,8 @@ void async_apply_impl(pebble::client& c, desired_state desired, decision d, reco
 /// step or the deadline ran out; condition::api: Pebble refused a request or gave an answer that
 /// cannot be used). report(): what reconcile() reports for it: status Waiting or Blocked, the
 /// message naming the step ("Cannot read the Pebble plan: ...", "Pebble did not answer in time
-/// (stat storage-path)"), failed_step. what() starts with that message; no secret is in it.
+/// (stat storage-path)"), failed_step. what(): "observe: <failed_step>: <message>: <ec's words>";
+/// no secret is in it.
 class observe_error : public boost::system::system_error {
 public:
     observe_error(pebble::error_code ec, reconcile_report report);

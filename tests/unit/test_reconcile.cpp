@@ -1,4 +1,4 @@
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 
 #include <redispebble/shlex.hpp>
 
@@ -442,4 +442,22 @@ TEST_CASE("compare_layer sees a service replaced above ours as not applied", "[r
     bool command = false;
     for (const auto& d : st.differences) command = command || d.path == "services.redis.command";
     CHECK(command);
+}
+
+TEST_CASE("decision status is a deprecated alias of status_after", "[reconcile]") {
+    decision d;
+    CHECK(d.status_after == unit_status::waiting);
+    d.status_after = unit_status::blocked;
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    CHECK(d.status == unit_status::blocked);
+    d.status = unit_status::active;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    CHECK(d.status_after == unit_status::active);
+    const decision copy = d;
+    CHECK(copy.status_after == unit_status::active);
 }
