@@ -36,7 +36,9 @@ struct path_state {
     std::optional<std::uint32_t> user_id, group_id;
 };
 
-/// What the reconciler saw in the container.
+/// What the reconciler saw in the container: decide()'s first input. observe() and async_observe()
+/// (<redispebble/reconciler.hpp>) fill every field decide() needs; a field left unset counts as
+/// "not in order" (the storage is made, a file is pushed), never as in sync.
 struct observed_state {
     bool pebble_reachable = false;
     /// The current plan, when read (nullopt when Pebble was not reachable).

@@ -1,6 +1,7 @@
 // redispebble — the reconcile loop as a sans-io state machine: observe, decide, act, report.
-// Standard library only. A driver (redispebble::reconcile over the Pebble client, or your own)
-// performs each request and feeds the reply back; the machine never does I/O itself.
+// Standard library only (CMake target redispebble::core). A driver (redispebble::reconcile,
+// observe and apply over the Pebble client in <redispebble/reconciler.hpp>, or your own) performs
+// each request and feeds the reply back; the machine never does I/O itself.
 #ifndef REDISPEBBLE_RECONCILE_MACHINE_HPP
 #define REDISPEBBLE_RECONCILE_MACHINE_HPP
 
