@@ -174,7 +174,7 @@ int cmd_status(const std::vector<std::string>& args) {
         r.status = unit_status::waiting;
         r.message = std::string(msg_waiting_for_pebble);
         r.retry_later = true;
-        r.decided.status = r.status;
+        r.decided.status_after = r.status;
         r.decided.message = r.message;
         r.decided.retry_later = true;
         r.failed_step = "read Pebble's system info";

@@ -56,9 +56,9 @@ int cmd_plan(const std::vector<std::string>& args) {
             }
         }
         doc["files"] = std::move(files);
-        doc["exit-code"] = exit_for(d.status);
+        doc["exit-code"] = exit_for(d.status_after);
         print_document(doc, opts.format);
-        return exit_for(d.status);
+        return exit_for(d.status_after);
     }
     fmt::print("# redispebble plan: a dry run, nothing is applied\n");
     fmt::print("# config: {}, peer data: {}, current plan: {}\n", opts.config_file.value_or("<defaults>"),
@@ -87,7 +87,7 @@ int cmd_plan(const std::vector<std::string>& args) {
     print_differences(d.differences);
     fmt::print("\n");
     print_decision(d);
-    return exit_for(d.status);
+    return exit_for(d.status_after);
 }
 
 } // namespace redispebble::cli

@@ -134,7 +134,7 @@ int exit_for(unit_status s) {
 }
 
 void print_decision(const decision& d) {
-    fmt::print("Decision: {}{}{}\n", to_string(d.status), d.message.empty() ? "" : ": ", d.message);
+    fmt::print("Decision: {}{}{}\n", to_string(d.status_after), d.message.empty() ? "" : ": ", d.message);
     if (!d.missing_resources.empty()) {
         std::string names;
         for (const auto& m : d.missing_resources) names += (names.empty() ? "" : ", ") + m;

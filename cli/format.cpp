@@ -115,7 +115,7 @@ json::object report_document(std::string_view command, const decision& d, const 
     json::object o;
     o["schema"] = json::string(report_schema);
     o["command"] = json::string(command);
-    o["status"] = json::string(to_string(r ? r->status : d.status));
+    o["status"] = json::string(to_string(r ? r->status : d.status_after));
     o["message"] = json::string(r ? r->message : d.message);
     o["retry-later"] = r ? r->retry_later : d.retry_later;
     o["actions-done"] = r ? strings(r->actions_done) : json::array{};

@@ -1,4 +1,4 @@
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
@@ -133,7 +133,7 @@ service project(const service& cur, const service& want) {
 }
 
 decision blocked(decision d, std::string message) {
-    d.status = unit_status::blocked;
+    d.status_after = unit_status::blocked;
     d.message = std::move(message);
     d.retry_later = false;
     return d;
@@ -182,7 +182,7 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
         return p;
     }
     if (!desired.peer.complete()) {
-        d.status = unit_status::waiting;
+        d.status_after = unit_status::waiting;
         d.message = std::string(msg_waiting_for_peer_data);
         d.retry_later = true;
         p.verdict = std::move(d);
@@ -223,13 +223,14 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     d.layer_label = cfg.layer_label;
 
     if (!observed.pebble_reachable) {
-        d.status = unit_status::waiting;
+        d.status_after = unit_status::waiting;
         d.message = std::string(msg_waiting_for_pebble);
         d.retry_later = true;
         return d;
     }
     if (prepared.verdict) return *prepared.verdict;
     d.flags = prepared.flags;
+    d.service_current = observed.service_current;
 
     if (observed.storage && observed.storage->exists && observed.storage->type != "directory")
         return blocked(std::move(d), "storage-path " + cfg.storage_path + " exists and is not a directory (" +
@@ -278,18 +279,18 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     } else if (observed.service_current && *observed.service_current == "backoff") {
         // Pebble is already restarting it after a failure; restarting it ourselves would not help.
         // (reconcile_machine then reads the service's logs and reports Blocked with them.)
-        d.status = unit_status::waiting;
+        d.status_after = unit_status::waiting;
         d.message = "Service " + cfg.service_name + " is restarting after a failure (Pebble backoff)";
         d.retry_later = true;
         return d;
     }
     if (!d.overridden.empty()) {
-        d.status = unit_status::blocked;
+        d.status_after = unit_status::blocked;
         d.message = overridden_message(d.overridden, cfg.layer_label);
         d.retry_later = true;
         return d;
     }
-    d.status = unit_status::active;
+    d.status_after = unit_status::active;
     d.message.clear();
     d.retry_later = false;
     return d;

@@ -149,12 +149,32 @@ std::string redact_output(const std::string& text, const secret& password, std::
 }
 
 reconcile_machine::reconcile_machine(desired_state desired, bool dry_run, probe_options probe)
-    : desired_(std::move(desired)), prepared_(prepare(desired_)), probe_(probe), dry_run_(dry_run) {}
+    : reconcile_machine(mode::whole, std::move(desired), dry_run, probe) {}
 
-pebble_request reconcile_machine::start() {
-    phase_ = phase::plan;
+reconcile_machine::reconcile_machine(mode m, desired_state desired, bool dry_run, probe_options probe)
+    : mode_(m), desired_(std::move(desired)), prepared_(m == mode::apply ? prepared_desired{} : prepare(desired_)),
+      probe_(probe), dry_run_(dry_run) {}
+
+reconcile_machine reconcile_machine::observe_only(desired_state desired, probe_options probe) {
+    return reconcile_machine(mode::observe, std::move(desired), false, probe);
+}
+
+reconcile_machine reconcile_machine::apply_decision(desired_state desired, decision d, probe_options probe) {
+    reconcile_machine m(mode::apply, std::move(desired), false, probe);
+    m.given_ = std::move(d);
+    return m;
+}
+
+std::optional<pebble_request> reconcile_machine::start() {
     done_ = false;
     report_ = {};
+    if (mode_ == mode::apply) {
+        decision_ = given_;
+        report_.decided = decision_;
+        return begin_apply();
+    }
+    phase_ = phase::plan;
+    observed_all_ = false;
     pebble_request r;
     r.what = pebble_request::kind::get_plan;
     return r;
@@ -227,8 +247,8 @@ std::optional<pebble_request> reconcile_machine::next_action() {
 
 // Every action done (or none needed) and the decision Active: ask Redis.
 std::optional<pebble_request> reconcile_machine::after_actions() {
-    if (!probe_.enabled || decision_.status != unit_status::active)
-        return finish(decision_.status, decision_.message, decision_.retry_later);
+    if (!probe_.enabled || decision_.status_after != unit_status::active)
+        return finish(decision_.status_after, decision_.message, decision_.retry_later);
     return probe_request();
 }
 
@@ -354,9 +374,10 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         observed_.plan = reply.plan.value_or(layer{});
         // Decide once with what is known: a Waiting or Blocked unit needs no further look.
         decision first = decide(observed_, desired_, prepared_);
-        if (first.status != unit_status::active && first.overridden.empty() && first.no_op()) {
-            report_.decided = first;
-            return finish(first.status, first.message, first.retry_later);
+        if (first.status_after != unit_status::active && first.overridden.empty() && first.no_op()) {
+            observed_all_ = true;
+            if (mode_ != mode::observe) report_.decided = first;
+            return finish(first.status_after, first.message, first.retry_later);
         }
         phase_ = phase::service;
         r.what = k::get_service;
@@ -449,11 +470,11 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return r;
     case phase::verify: {
         if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
-        const layer_standing standing = compare_layer(reply.plan.value_or(layer{}), prepared_.wanted,
+        const layer_standing standing = compare_layer(reply.plan.value_or(layer{}), decision_.add_layer.value_or(layer{}),
                                                       desired_.config.service_name, desired_.peer.admin_password);
         if (!standing.differences.empty()) {
             decision_.overridden = standing.differences;
-            decision_.status = unit_status::blocked;
+            decision_.status_after = unit_status::blocked;
             decision_.message = overridden_message(decision_.overridden, decision_.layer_label);
             decision_.retry_later = true;
             if (!standing.applied) {
@@ -499,20 +520,36 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return std::nullopt;
     }
     // Observation complete: decide and act.
+    return after_observe();
+}
+
+std::optional<pebble_request> reconcile_machine::after_observe() {
+    observed_all_ = true;
+    if (mode_ == mode::observe) {
+        phase_ = phase::finished;
+        done_ = true;
+        return std::nullopt;
+    }
     decision_ = decide(observed_, desired_, prepared_);
     report_.decided = decision_;
-    if (dry_run_) return finish(decision_.status, decision_.message, decision_.retry_later);
+    if (dry_run_) return finish(decision_.status_after, decision_.message, decision_.retry_later);
+    return begin_apply();
+}
+
+// The act phases, from decision_ (decided above, or the caller's with apply_decision()).
+std::optional<pebble_request> reconcile_machine::begin_apply() {
     // Pebble keeps restarting a service that fails, and nothing here would change: Redis's own
-    // words (its last log lines) say why, until the inputs change.
-    if (probe_.enabled && decision_.no_op() && observed_.service_current == "backoff" && !prepared_.verdict &&
-        decision_.overridden.empty())
+    // words (its last log lines) say why, until the inputs change. (decide() sets service_current
+    // only when the inputs did not decide alone.)
+    if (probe_.enabled && decision_.no_op() && decision_.service_current == "backoff" && decision_.overridden.empty())
         return logs_request("Service \"" + desired_.config.service_name + "\" keeps failing (Pebble backoff)");
     // A decision with actions acts whatever its status (Blocked by an overridden field still pushes
     // files and starts a stopped service); Waiting and Blocked verdicts carry none. Only an Active
     // unit is probed (after_actions).
     if (decision_.no_op())
-        return decision_.status == unit_status::active ? after_actions()
-                                                       : finish(decision_.status, decision_.message, decision_.retry_later);
+        return decision_.status_after == unit_status::active
+                   ? after_actions()
+                   : finish(decision_.status_after, decision_.message, decision_.retry_later);
     return next_action();
 }
 

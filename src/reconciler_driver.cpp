@@ -326,45 +326,145 @@ pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::mi
     return {};
 }
 
+namespace {
+
+// How a machine's run ended: cancelled (its last reply), and the outcome of its last reply.
+struct run_result {
+    bool cancelled = false;
+    outcome last = outcome::ok;
+};
+
+run_result drive(pebble::client& c, const pebble::cancellation_watch& watch, reconcile_machine& m,
+                 clock::time_point deadline, const reconcile_options& opts) {
+    run_result res;
+    std::optional<pebble_request> req = m.start();
+    while (req) {
+        log_step(opts, *req);
+        pebble_reply rep;
+        if (watch.cancelled()) rep = cancelled_reply();
+        else if (clock::now() >= deadline) rep = deadline_passed(*req);
+        else rep = perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+        res.cancelled = rep.result == outcome::cancelled;
+        res.last = rep.result;
+        req = m.resume(rep);
+    }
+    return res;
+}
+
+// Pebble absent at the first step: not a failure of observe(), decide() says Waiting.
+bool pebble_absent(const reconcile_machine& m, const run_result& r) {
+    return !r.cancelled && !m.observed().pebble_reachable && m.report().status == unit_status::waiting &&
+           m.report().message == msg_waiting_for_pebble;
+}
+
+error_code failure_code(const run_result& r) {
+    if (r.cancelled) return asio::error::operation_aborted;
+    switch (r.last) {
+    case outcome::unreachable: return pebble::error::connection_closed;
+    case outcome::timed_out: return pebble::error::timeout;
+    default: return pebble::error::api_error;
+    }
+}
+
+// observe()'s answer from its machine's run.
+observed_state observed_result(const reconcile_machine& m, const run_result& r, error_code& ec,
+                               reconcile_report* failure) {
+    ec = {};
+    if (!m.observed_all() && !pebble_absent(m, r)) {
+        ec = failure_code(r);
+        if (failure) *failure = m.report();
+    }
+    return m.observed();
+}
+
+// What a dry run reports: the decision, nothing done.
+reconcile_report decision_report(const decision& d) {
+    reconcile_report r;
+    r.status = d.status_after;
+    r.message = d.message;
+    r.retry_later = d.retry_later;
+    r.decided = d;
+    return r;
+}
+
+// The sleep between two attempts, woken at once when the client is cancelled or destroyed.
+void backoff_sleep(const pebble::cancellation_watch& watch, std::chrono::milliseconds backoff) {
+    struct waker {
+        std::mutex m;
+        std::condition_variable cv;
+        bool woken = false;
+    };
+    auto w = std::make_shared<waker>();
+    const auto id = watch.on_cancel([w] {
+        std::lock_guard<std::mutex> lock(w->m);
+        w->woken = true;
+        w->cv.notify_all();
+    });
+    if (id != 0) {
+        std::unique_lock<std::mutex> lock(w->m);
+        w->cv.wait_for(lock, backoff, [&] { return w->woken; });
+    }
+    watch.forget(id);
+}
+
+} // namespace
+
+observe_error::observe_error(error_code ec, reconcile_report report)
+    : boost::system::system_error(ec, "observe: " + report.failed_step.value_or("observe the unit") + ": " + report.message),
+      report_(std::move(report)) {}
+
+observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
+                       error_code& ec, reconcile_report* failure) {
+    const auto watch = c.watch_cancellation();
+    auto m = reconcile_machine::observe_only(desired, opts.probe);
+    const run_result r = drive(c, watch, m, clock::now() + opts.deadline, opts);
+    return observed_result(m, r, ec, failure);
+}
+
+observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
+    error_code ec;
+    reconcile_report failure;
+    observed_state seen = observe(c, desired, opts, ec, &failure);
+    if (ec) throw observe_error(ec, std::move(failure));
+    return seen;
+}
+
+reconcile_report apply(pebble::client& c, const desired_state& desired, const decision& d,
+                       const reconcile_options& opts) {
+    if (opts.dry_run) return decision_report(d);
+    const auto watch = c.watch_cancellation();
+    auto m = reconcile_machine::apply_decision(desired, d, opts.probe);
+    drive(c, watch, m, clock::now() + opts.deadline, opts);
+    log_report(opts, m.report());
+    return m.report();
+}
+
+// observe(), decide(), apply() within one deadline; a failed observation is the report as it is.
 reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
     const auto watch = c.watch_cancellation();
     const auto deadline = clock::now() + opts.deadline;
     auto backoff = opts.retry_backoff;
     for (int attempt = 1;; ++attempt) {
-        reconcile_machine m(desired, opts.dry_run, opts.probe);
-        std::optional<pebble_request> req = m.start();
-        bool cancelled = false;
-        while (req) {
-            log_step(opts, *req);
-            pebble_reply rep;
-            if (watch.cancelled()) rep = cancelled_reply();
-            else if (clock::now() >= deadline) rep = deadline_passed(*req);
-            else rep = perform(c, *req, std::min(opts.change_timeout, left(deadline)));
-            cancelled = rep.result == outcome::cancelled;
-            req = m.resume(rep);
+        auto observer = reconcile_machine::observe_only(desired, opts.probe);
+        run_result run = drive(c, watch, observer, deadline, opts);
+        reconcile_report report;
+        if (!observer.observed_all()) {
+            report = observer.report();
+        } else {
+            const decision d = decide(observer.observed(), desired);
+            if (opts.dry_run) {
+                report = decision_report(d);
+            } else {
+                auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);
+                run = drive(c, watch, applier, deadline, opts);
+                report = applier.report();
+            }
         }
-        log_report(opts, m.report());
-        reconcile_report report = m.report();
+        log_report(opts, report);
         report.attempts = attempt;
-        if (cancelled || !should_retry(report, backoff, deadline)) return report;
+        if (run.cancelled || !should_retry(report, backoff, deadline)) return report;
         if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
-        // Sleep, but wake at once when the client is cancelled or destroyed.
-        struct waker {
-            std::mutex m;
-            std::condition_variable cv;
-            bool woken = false;
-        };
-        auto w = std::make_shared<waker>();
-        const auto id = watch.on_cancel([w] {
-            std::lock_guard<std::mutex> lock(w->m);
-            w->woken = true;
-            w->cv.notify_all();
-        });
-        if (id != 0) {
-            std::unique_lock<std::mutex> lock(w->m);
-            w->cv.wait_for(lock, backoff, [&] { return w->woken; });
-        }
-        watch.forget(id);
+        backoff_sleep(watch, backoff);
         backoff = next_backoff(backoff);
     }
 }
@@ -446,28 +546,69 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
 
 // Between steps it looks at `watch` only: once the client is cancelled or destroyed, `c` is never
 // touched again.
+asio::awaitable<run_result> drive_async(pebble::client& c, const pebble::cancellation_watch& watch,
+                                        reconcile_machine& m, clock::time_point deadline,
+                                        const reconcile_options& opts) {
+    run_result res;
+    std::optional<pebble_request> req = m.start();
+    while (req) {
+        log_step(opts, *req);
+        pebble_reply rep;
+        if (watch.cancelled()) rep = cancelled_reply();
+        else if (clock::now() >= deadline) rep = deadline_passed(*req);
+        else rep = co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
+        res.cancelled = rep.result == outcome::cancelled;
+        res.last = rep.result;
+        req = m.resume(rep);
+    }
+    co_return res;
+}
+
+asio::awaitable<std::pair<error_code, observed_state>> observe_coro(pebble::client& c, pebble::cancellation_watch watch,
+                                                                    desired_state desired, reconcile_options opts,
+                                                                    reconcile_report* failure) {
+    auto m = reconcile_machine::observe_only(desired, opts.probe);
+    const run_result r = co_await drive_async(c, watch, m, clock::now() + opts.deadline, opts);
+    error_code ec;
+    observed_state seen = observed_result(m, r, ec, failure);
+    co_return std::make_pair(ec, std::move(seen));
+}
+
+asio::awaitable<std::pair<error_code, reconcile_report>> apply_coro(pebble::client& c, pebble::cancellation_watch watch,
+                                                                     desired_state desired, decision d,
+                                                                     reconcile_options opts) {
+    if (opts.dry_run) co_return std::make_pair(error_code{}, decision_report(d));
+    auto m = reconcile_machine::apply_decision(desired, std::move(d), opts.probe);
+    const run_result r = co_await drive_async(c, watch, m, clock::now() + opts.deadline, opts);
+    log_report(opts, m.report());
+    co_return std::make_pair(r.cancelled ? error_code(asio::error::operation_aborted) : error_code{}, m.report());
+}
+
+// As reconcile(): observe, decide, apply within one deadline.
 asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::client& c, pebble::cancellation_watch watch,
                                                                          desired_state desired, reconcile_options opts) {
     const auto deadline = clock::now() + opts.deadline;
     auto backoff = opts.retry_backoff;
     auto ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
-        reconcile_machine m(desired, opts.dry_run, opts.probe);
-        std::optional<pebble_request> req = m.start();
-        bool cancelled = false;
-        while (req) {
-            log_step(opts, *req);
-            pebble_reply rep;
-            if (watch.cancelled()) rep = cancelled_reply();
-            else if (clock::now() >= deadline) rep = deadline_passed(*req);
-            else rep = co_await perform_async(c, *req, std::min(opts.change_timeout, left(deadline)));
-            cancelled = rep.result == outcome::cancelled;
-            req = m.resume(rep);
+        auto observer = reconcile_machine::observe_only(desired, opts.probe);
+        run_result run = co_await drive_async(c, watch, observer, deadline, opts);
+        reconcile_report report;
+        if (!observer.observed_all()) {
+            report = observer.report();
+        } else {
+            const decision d = decide(observer.observed(), desired);
+            if (opts.dry_run) {
+                report = decision_report(d);
+            } else {
+                auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);
+                run = co_await drive_async(c, watch, applier, deadline, opts);
+                report = applier.report();
+            }
         }
-        log_report(opts, m.report());
-        reconcile_report report = m.report();
+        log_report(opts, report);
         report.attempts = attempt;
-        if (cancelled) co_return std::make_pair(error_code(asio::error::operation_aborted), std::move(report));
+        if (run.cancelled) co_return std::make_pair(error_code(asio::error::operation_aborted), std::move(report));
         if (!should_retry(report, backoff, deadline)) co_return std::make_pair(error_code{}, std::move(report));
         if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
         // The timer lives on this coroutine's strand; cancel() reaches it through a post there.
@@ -482,29 +623,55 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
     }
 }
 
-} // namespace
-
-namespace detail {
-void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_options opts,
-                          asio::any_completion_handler<void(error_code, reconcile_report)> h) {
-    // Taken at initiation: a cancel() right after async_reconcile() returns takes effect.
-    auto watch = c.watch_cancellation();
+// Runs `op` on a strand of c's executor and completes `h` on its associated executor. An
+// exception (only an allocation failure can get here) completes with operation_aborted and `on_error`.
+template <class Result, class Handler, class OnError>
+void spawn(pebble::client& c, asio::awaitable<std::pair<error_code, Result>> op, Handler h, OnError on_error) {
     auto strand = asio::make_strand(c.get_executor());
     auto handler_ex = asio::get_associated_executor(h, c.get_executor());
-    asio::co_spawn(strand, reconcile_coro(c, std::move(watch), std::move(desired), std::move(opts)),
-                   [h = std::move(h), handler_ex](std::exception_ptr e, std::pair<error_code, reconcile_report> r) mutable {
+    asio::co_spawn(strand, std::move(op),
+                   [h = std::move(h), handler_ex, on_error](std::exception_ptr e, std::pair<error_code, Result> r) mutable {
                        if (e) {
-                           // Only an allocation failure gets here: the machine itself turns every
-                           // Pebble failure into a report, and cancellation into operation_aborted.
                            r.first = asio::error::operation_aborted;
-                           r.second.status = unit_status::waiting;
-                           r.second.message = "Reconcile interrupted by an internal error";
-                           r.second.retry_later = true;
+                           on_error(r.second);
                        }
                        asio::dispatch(handler_ex, [h = std::move(h), r = std::move(r)]() mutable {
                            std::move(h)(r.first, std::move(r.second));
                        });
                    });
+}
+
+void interrupted(reconcile_report& r) {
+    r.status = unit_status::waiting;
+    r.message = "Reconcile interrupted by an internal error";
+    r.retry_later = true;
+}
+
+} // namespace
+
+namespace detail {
+// Each takes its cancellation_watch at initiation: a cancel() right after the call returns takes effect.
+void async_reconcile_impl(pebble::client& c, desired_state desired, reconcile_options opts,
+                          asio::any_completion_handler<void(error_code, reconcile_report)> h) {
+    auto watch = c.watch_cancellation();
+    spawn<reconcile_report>(c, reconcile_coro(c, std::move(watch), std::move(desired), std::move(opts)), std::move(h),
+                            interrupted);
+}
+
+void async_observe_impl(pebble::client& c, desired_state desired, reconcile_options opts, reconcile_report* failure,
+                        asio::any_completion_handler<void(error_code, observed_state)> h) {
+    auto watch = c.watch_cancellation();
+    spawn<observed_state>(c, observe_coro(c, std::move(watch), std::move(desired), std::move(opts), failure),
+                          std::move(h), [failure](observed_state&) {
+                              if (failure) interrupted(*failure);
+                          });
+}
+
+void async_apply_impl(pebble::client& c, desired_state desired, decision d, reconcile_options opts,
+                      asio::any_completion_handler<void(error_code, reconcile_report)> h) {
+    auto watch = c.watch_cancellation();
+    spawn<reconcile_report>(c, apply_coro(c, std::move(watch), std::move(desired), std::move(d), std::move(opts)),
+                            std::move(h), interrupted);
 }
 } // namespace detail
 

@@ -5,7 +5,7 @@
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
 #include <redispebble/probe.hpp>
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 #include <redispebble/reconcile_machine.hpp>
 #include <redispebble/redis.hpp>
 #include <redispebble/secret.hpp>

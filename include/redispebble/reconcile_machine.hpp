@@ -1,11 +1,12 @@
 // redispebble — the reconcile loop as a sans-io state machine: observe, decide, act, report.
-// Standard library only. A driver (redispebble::reconcile over the Pebble client, or your own)
-// performs each request and feeds the reply back; the machine never does I/O itself.
+// Standard library only (CMake target redispebble::core). A driver (redispebble::reconcile,
+// observe and apply over the Pebble client in <redispebble/reconciler.hpp>, or your own) performs
+// each request and feeds the reply back; the machine never does I/O itself.
 #ifndef REDISPEBBLE_RECONCILE_MACHINE_HPP
 #define REDISPEBBLE_RECONCILE_MACHINE_HPP
 
 #include <redispebble/probe.hpp>
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 
 #include <chrono>
 #include <map>
@@ -131,20 +132,43 @@ struct reconcile_report {
 /// until the inputs change.
 class reconcile_machine {
 public:
-    /// With `dry_run`, the machine observes and decides, then stops: report().decided says what it
-    /// would do and actions_done stays empty.
+    /// The whole loop: observe, decide, act, probe. With `dry_run`, the machine observes and
+    /// decides, then stops: report().decided says what it would do and actions_done stays empty.
     explicit reconcile_machine(desired_state desired, bool dry_run = false, probe_options probe = {});
 
-    /// The first request.
-    [[nodiscard]] pebble_request start();
+    /// Only the observe phases (plan, service, storage directory, files), then done: observed()
+    /// holds what decide() needs. When the inputs alone decide (invalid configuration,
+    /// incomplete peer data, missing certificates) only the plan is read, as the whole loop does.
+    /// observed_all() tells a complete observation from one that ended at a failed step (then
+    /// report() is what the whole loop reports for it: status, message, failed_step).
+    [[nodiscard]] static reconcile_machine observe_only(desired_state desired, probe_options probe = {});
+    /// Only the act and probe phases, for a decision the caller made (decide() of an
+    /// observe_only() machine's observed(), possibly changed): make or re-own the storage
+    /// directory, push, add the layer and read the plan again, restart or start and wait, then
+    /// the probe as the whole loop does it (probe.enabled) for an Active decision. Exactly the
+    /// decision's actions are done, nothing else. `desired` gives the probe its address and
+    /// password and redacts Pebble's and Redis's words. start() may then end the run at once
+    /// (nothing to do, probe off): it returns nullopt.
+    [[nodiscard]] static reconcile_machine apply_decision(desired_state desired, decision d, probe_options probe = {});
+
+    /// The first request; nullopt when there is nothing to ask (only apply_decision()).
+    [[nodiscard]] std::optional<pebble_request> start();
     /// The reply to the last request; the next request, or nullopt when the run is over.
     [[nodiscard]] std::optional<pebble_request> resume(const pebble_reply& reply);
     [[nodiscard]] bool done() const noexcept { return done_; }
     [[nodiscard]] const reconcile_report& report() const noexcept { return report_; }
+    /// What was seen so far (complete when observed_all()).
+    [[nodiscard]] const observed_state& observed() const noexcept { return observed_; }
+    /// Every observe phase ran (or the inputs decided after the plan): observed() is what decide() needs.
+    [[nodiscard]] bool observed_all() const noexcept { return observed_all_; }
 
 private:
+    enum class mode { whole, observe, apply };
+    reconcile_machine(mode m, desired_state desired, bool dry_run, probe_options probe);
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, std::string step);
+    std::optional<pebble_request> after_observe();
+    std::optional<pebble_request> begin_apply();
     std::optional<pebble_request> next_action();
     std::string step_name() const;  // the step of the current phase, as failed_step names it
     std::optional<pebble_request> after_actions();
@@ -157,10 +181,12 @@ private:
         plan, service, storage, files, make_dirs, chown, push, layer, verify, restart, start, wait, probe, pause, logs,
         finished
     };
+    mode mode_ = mode::whole;
     desired_state desired_;
     prepared_desired prepared_;  // made with a new key, made again with the container's key once read
     observed_state observed_;
     decision decision_;
+    decision given_;  // apply_decision(): the caller's decision, as start() begins with it
     reconcile_report report_;
     phase phase_ = phase::plan;
     std::string change_service_;
@@ -171,6 +197,7 @@ private:
     bool logs_replication_ = false;  // pick the replication lines (else the last lines)
     bool done_ = false;
     bool dry_run_ = false;
+    bool observed_all_ = false;
 };
 
 /// Redacts Redis's and Pebble's output before it goes into a status: every occurrence of

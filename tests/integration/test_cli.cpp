@@ -1,5 +1,5 @@
 #include <redispebble/digest.hpp>
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 #include <redispebble/testing/server.hpp>
 
 #include "support/run_command.hpp"

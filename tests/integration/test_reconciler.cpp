@@ -221,3 +221,259 @@ TEST_CASE("Pebble absent at the start names the step that failed", "[reconciler]
     REQUIRE(r.failed_step);
     CHECK(*r.failed_step == "read the Pebble plan");
 }
+
+// observe(), decide(), apply(): the reconcile in the caller's hands (issue 15).
+
+namespace {
+
+reconcile_options no_probe() {
+    reconcile_options ro;
+    ro.probe.enabled = false;  // simulated services: no Redis to ask
+    return ro;
+}
+
+int requests_with(const testing::pebble_server& s, const std::string& method) {
+    int n = 0;
+    for (const auto& r : s.record().requests) n += r.method == method;
+    return n;
+}
+
+} // namespace
+
+TEST_CASE("observe of an in-sync unit followed by decide gives no action", "[reconciler][observe]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    pebble::client c(at(server));
+    const desired_state want = unit(dir);
+    REQUIRE(reconcile(c, want, no_probe()).status == unit_status::active);
+
+    const std::size_t before = server.record().requests.size();
+    const observed_state seen = observe(c, want);
+    // It only looked: every request since is a GET.
+    const auto& requests = server.record().requests;
+    for (std::size_t i = before; i < requests.size(); ++i) CHECK(requests[i].method == "GET");
+    CHECK(seen.pebble_reachable);
+    REQUIRE(seen.plan);
+    CHECK(seen.plan->services.count("redis") == 1);
+    CHECK(seen.service_current == std::optional<std::string>("active"));
+    REQUIRE(seen.storage);
+    CHECK(seen.storage->exists);
+    CHECK(seen.storage->type == "directory");
+    CHECK(seen.secrets_key);
+    CHECK_FALSE(seen.file_sha256.empty());
+    for (const auto& [path, sha] : seen.file_sha256) {
+        INFO(path);
+        CHECK(sha);
+    }
+
+    const decision d = decide(seen, want);
+    CHECK(d.no_op());
+    CHECK(d.status_after == unit_status::active);
+    CHECK(d.differences.empty());
+}
+
+TEST_CASE("observe of a fresh unit then decide asks for what reconcile would do", "[reconciler][observe]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    pebble::client c(at(server));
+    const desired_state want = unit(dir);
+    const observed_state seen = observe(c, want);
+    CHECK(requests_with(server, "POST") == 0);
+    REQUIRE(seen.storage);
+    CHECK_FALSE(seen.storage->exists);
+    const decision d = decide(seen, want);
+    REQUIRE(d.storage);
+    CHECK(d.storage->make);
+    CHECK_FALSE(d.push.empty());
+    CHECK(d.add_layer);
+    CHECK(d.restart == std::vector<std::string>{"redis"});
+    // Active is the status once these actions are done, not now.
+    CHECK(d.status_after == unit_status::active);
+    CHECK_FALSE(d.no_op());
+}
+
+TEST_CASE("apply of a decision without its restart does exactly that decision", "[reconciler][apply]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    pebble::client c(at(server));
+    const desired_state want = unit(dir);
+    decision d = decide(observe(c, want), want);
+    REQUIRE(d.restart == std::vector<std::string>{"redis"});
+    d.restart.clear();  // the caller restarts later, in its own maintenance window
+
+    const reconcile_report r = apply(c, want, d, no_probe());
+    INFO(r.message);
+    CHECK(r.status == unit_status::active);
+    CHECK_FALSE(r.failed_step);
+    CHECK(r.decided.restart.empty());
+    CHECK(r.restarts() == 0);
+    CHECK(contains(r.actions_done, "made directory "));
+    CHECK(contains(r.actions_done, "pushed "));
+    CHECK(contains(r.actions_done, "added layer \"redis\""));
+    CHECK(server.record().layers_added == 1);
+    CHECK(server.record().restarts.count("redis") == 0);
+    CHECK(server.record().starts.count("redis") == 0);
+    for (const auto& req : server.record().requests) {
+        const bool service_action = req.method == "POST" && req.target.rfind("/v1/services", 0) == 0;
+        CHECK_FALSE(service_action);
+    }
+
+    // What is left: the layer is applied and the files are there, the service not started.
+    const decision next = decide(observe(c, want), want);
+    CHECK_FALSE(next.storage);
+    CHECK(next.push.empty());
+    CHECK_FALSE(next.add_layer);
+    CHECK(next.restart.empty());
+    CHECK(next.start == std::vector<std::string>{"redis"});
+    const reconcile_report started = apply(c, want, next, no_probe());
+    CHECK(started.status == unit_status::active);
+    CHECK(started.restarts() == 1);
+    CHECK(started.writes() == 0);
+    CHECK(decide(observe(c, want), want).no_op());
+}
+
+TEST_CASE("apply of an observed decision is what reconcile does and a second reconcile does nothing", "[reconciler][apply]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    pebble::client c(at(server));
+    const desired_state want = unit(dir);
+    const reconcile_report r = apply(c, want, decide(observe(c, want), want), no_probe());
+    CHECK(r.status == unit_status::active);
+    CHECK(r.restarts() == 1);
+    const reconcile_report again = reconcile(c, want, no_probe());
+    CHECK(again.status == unit_status::active);
+    CHECK(again.writes() == 0);
+    CHECK(again.restarts() == 0);
+}
+
+TEST_CASE("apply with dry_run reports the decision and sends nothing", "[reconciler][apply]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    pebble::client c(at(server));
+    const desired_state want = unit(dir);
+    const decision d = decide(observe(c, want), want);
+    const std::size_t before = server.record().requests.size();
+    reconcile_options ro = no_probe();
+    ro.dry_run = true;
+    const reconcile_report r = apply(c, want, d, ro);
+    CHECK(server.record().requests.size() == before);
+    CHECK(r.actions_done.empty());
+    CHECK(r.status == unit_status::active);
+    CHECK(r.decided.push.size() == d.push.size());
+}
+
+TEST_CASE("async_observe and async_apply converge a unit and then observe it in sync", "[reconciler][observe][apply]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    asio::io_context ctx;
+    pebble::client c(ctx, at(server));
+    const desired_state want = unit(dir);
+    std::optional<reconcile_report> applied;
+    std::optional<decision> after;
+    pebble::error_code ec1, ec2, ec3;
+    async_observe(c, want, {}, [&](pebble::error_code e1, observed_state seen) {
+        ec1 = e1;
+        async_apply(c, want, decide(seen, want), no_probe(), [&](pebble::error_code e2, reconcile_report r) {
+            ec2 = e2;
+            applied = std::move(r);
+            async_observe(c, want, {}, [&](pebble::error_code e3, observed_state again) {
+                ec3 = e3;
+                after = decide(again, want);
+            });
+        });
+    });
+    ctx.run();
+    CHECK_FALSE(ec1);
+    CHECK_FALSE(ec2);
+    CHECK_FALSE(ec3);
+    REQUIRE(applied);
+    CHECK(applied->status == unit_status::active);
+    CHECK(applied->restarts() == 1);
+    REQUIRE(after);
+    CHECK(after->no_op());
+}
+
+TEST_CASE("observe with Pebble absent is not an error and decide says Waiting for Pebble", "[reconciler][observe]") {
+    test::temp_dir dir;
+    pebble::client_options o;
+    o.socket_path = dir.path + "/no-pebble-here.socket";
+    pebble::client c(o);
+    const desired_state want = unit(dir);
+    observed_state seen;
+    REQUIRE_NOTHROW(seen = observe(c, want));
+    CHECK_FALSE(seen.pebble_reachable);
+    const decision d = decide(seen, want);
+    CHECK(d.status_after == unit_status::waiting);
+    CHECK(d.message == msg_waiting_for_pebble);
+}
+
+TEST_CASE("observe names the step that failed in its error", "[reconciler][observe]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    pebble::client c(at(server));
+    const desired_state want = unit(dir);
+    reconcile_options ro;
+    ro.log = [&](std::string_view line) {
+        if (line.find("reconcile: stat path") == 0) server.inject(testing::fault::close_mid_response, 2);  // the client retries an idempotent GET once on a kept-alive connection
+    };
+    try {
+        (void)observe(c, want, ro);
+        FAIL("observe did not throw");
+    } catch (const observe_error& e) {
+        CHECK(e.code() == pebble::condition::transport);
+        REQUIRE(e.report().failed_step);
+        CHECK(*e.report().failed_step == "stat storage-path");
+        CHECK(std::string(e.what()).find("stat storage-path") != std::string::npos);
+        CHECK(std::string(e.what()).find("a-password") == std::string::npos);
+    }
+    // The error_code form: the same, and what was seen before the failure.
+    pebble::error_code ec;
+    reconcile_report failure;
+    const observed_state seen = observe(c, want, ro, ec, &failure);
+    CHECK(ec == pebble::condition::transport);
+    REQUIRE(failure.failed_step);
+    CHECK(*failure.failed_step == "stat storage-path");
+    CHECK(seen.plan);
+}
+
+TEST_CASE("async_observe cancelled at once completes with operation_aborted and the step", "[reconciler][observe][cancel]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    asio::io_context ctx;
+    pebble::client c(ctx, at(server));
+    reconcile_report failure;
+    std::optional<pebble::error_code> got;
+    async_observe(c, unit(dir), {}, failure, [&](pebble::error_code ec, observed_state) { got = ec; });
+    c.cancel();
+    ctx.run();
+    REQUIRE(got);
+    CHECK(*got == asio::error::operation_aborted);
+    REQUIRE(failure.failed_step);
+    CHECK(*failure.failed_step == "read the Pebble plan");
+    CHECK(server.record().requests.empty());
+}
+
+TEST_CASE("async_apply cancelled during the restart says what was done", "[reconciler][apply][cancel]") {
+    testing::pebble_server server(simulated(5s));
+    test::temp_dir dir;
+    asio::io_context ctx;
+    pebble::client c(ctx, at(server));
+    const desired_state want = unit(dir);
+    pebble::client looker(at(server));  // its own thread: a synchronous call on c would need ctx running
+    const decision d = decide(observe(looker, want), want);
+    reconcile_options ro = no_probe();
+    asio::steady_timer later(ctx);
+    ro.log = [&](std::string_view line) {
+        if (line.find("wait for change") == std::string_view::npos) return;
+        later.expires_after(100ms);
+        later.async_wait([&](pebble::error_code) { c.cancel(); });
+    };
+    outcome got;
+    async_apply(c, want, d, ro, [&](pebble::error_code ec, reconcile_report r) { got = {true, ec, std::move(r)}; });
+    ctx.run();
+    REQUIRE(got.called);
+    CHECK(got.ec == asio::error::operation_aborted);
+    REQUIRE(got.report.failed_step);
+    CHECK(*got.report.failed_step == "wait for the service change");
+    CHECK(contains(got.report.actions_done, "added layer \"redis\""));
+}

@@ -4,7 +4,7 @@
 #include <redispebble/config.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
-#include <redispebble/reconcile.hpp>
+#include <redispebble/reconcile.hpp>  // the deprecated name of decide.hpp: it must keep compiling
 #include <redispebble/shlex.hpp>
 
 #include <catch2/catch.hpp>

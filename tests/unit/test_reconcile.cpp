@@ -1,4 +1,4 @@
-#include <redispebble/reconcile.hpp>
+#include <redispebble/decide.hpp>
 
 #include <redispebble/shlex.hpp>
 
@@ -44,7 +44,7 @@ bool mentions(const std::string& text, const std::string& needle) { return text.
 TEST_CASE("Pebble unreachable is Waiting for Pebble and asks for a retry", "[reconcile]") {
     observed_state o;  // not reachable
     auto d = decide(o, ready_master());
-    CHECK(d.status == unit_status::waiting);
+    CHECK(d.status_after == unit_status::waiting);
     CHECK(d.message == "Waiting for Pebble in workload container");
     CHECK(d.retry_later);
     CHECK(d.no_op());
@@ -57,7 +57,7 @@ TEST_CASE("Incomplete peer data is Waiting for peer data", "[reconcile]") {
         if (missing == 1) des.peer.current_master.clear();
         if (missing == 2) des.peer.hostname.clear();
         auto d = decide(reachable(), des);
-        CHECK(d.status == unit_status::waiting);
+        CHECK(d.status_after == unit_status::waiting);
         CHECK(d.message == "Waiting for peer data to be updated");
         CHECK(d.retry_later);
         CHECK(d.no_op());
@@ -67,7 +67,7 @@ TEST_CASE("Incomplete peer data is Waiting for peer data", "[reconcile]") {
 TEST_CASE("A fresh unit gets the secrets file and the layer and a restart then is Active", "[reconcile]") {
     auto des = ready_master();
     auto d = decide(reachable(), des);
-    CHECK(d.status == unit_status::active);
+    CHECK(d.status_after == unit_status::active);
     CHECK(d.message.empty());
     CHECK_FALSE(d.retry_later);
     REQUIRE(d.add_layer);
@@ -88,7 +88,7 @@ TEST_CASE("Reconciling again with unchanged inputs does nothing", "[reconcile]")
     auto des = ready_master();
     auto first = decide(reachable(), des);
     auto second = decide(after(first, reachable()), des);
-    CHECK(second.status == unit_status::active);
+    CHECK(second.status_after == unit_status::active);
     CHECK(second.no_op());
     CHECK(second.differences.empty());
 }
@@ -123,12 +123,12 @@ TEST_CASE("A stopped service with an unchanged layer is started", "[reconcile]")
     auto state = after(decide(reachable(), des), reachable());
     state.service_current = "inactive";
     auto d = decide(state, des);
-    CHECK(d.status == unit_status::active);
+    CHECK(d.status_after == unit_status::active);
     CHECK(d.start == std::vector<std::string>{"redis"});
     CHECK(d.restart.empty());
     state.service_current = "backoff";
     d = decide(state, des);
-    CHECK(d.status == unit_status::waiting);
+    CHECK(d.status_after == unit_status::waiting);
     CHECK(d.retry_later);
     CHECK(d.no_op());
 }
@@ -139,7 +139,7 @@ TEST_CASE("TLS with a certificate missing is Blocked and names it and applies no
     des.resources["cert-file"] = secret("CERT");
     des.resources["ca-cert-file"] = secret("CA");
     auto d = decide(reachable(), des);
-    CHECK(d.status == unit_status::blocked);
+    CHECK(d.status_after == unit_status::blocked);
     CHECK(d.message == "Not enough certificates found");
     CHECK(d.missing_resources == std::vector<std::string>{"key-file"});
     CHECK(d.no_op());
@@ -153,7 +153,7 @@ TEST_CASE("TLS with all certificates pushes them under the names the flags use",
     des.resources["key-file"] = secret("KEY");
     des.resources["ca-cert-file"] = secret("CA");
     auto d = decide(reachable(), des);
-    CHECK(d.status == unit_status::active);
+    CHECK(d.status_after == unit_status::active);
     std::vector<std::string> paths;
     for (const auto& f : d.push) paths.push_back(f.path);
     CHECK(paths == std::vector<std::string>{"/var/lib/redis/redispebble-secrets.conf", "/var/lib/redis/redis.crt",
@@ -207,7 +207,7 @@ TEST_CASE("A password Pebble cannot carry on the command line is Blocked with a 
     des.config.secrets = secret_mode::command_line;
     des.peer.admin_password = secret("[");
     auto d = decide(reachable(), des);
-    CHECK(d.status == unit_status::blocked);
+    CHECK(d.status_after == unit_status::blocked);
     CHECK(mentions(d.message, "admin-password"));
     CHECK(d.no_op());
 }
@@ -216,7 +216,7 @@ TEST_CASE("An invalid configuration is Blocked naming the field", "[reconcile]")
     auto des = ready_master();
     des.config.storage_path = "relative/path";
     auto d = decide(reachable(), des);
-    CHECK(d.status == unit_status::blocked);
+    CHECK(d.status_after == unit_status::blocked);
     CHECK(mentions(d.message, "storage-path"));
     CHECK(d.no_op());
 }
@@ -248,7 +248,7 @@ TEST_CASE("The storage directory is made when missing and re-owned when another 
     CHECK(d.storage->chown);
     CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
     CHECK(d.restart.empty());  // re-owning alone restarts nothing
-    CHECK(d.status == unit_status::active);
+    CHECK(d.status_after == unit_status::active);
 
     o.storage = path_state{true, "directory", "redis", "root", 0, 0};
     CHECK(decide(o, des).storage);
@@ -265,7 +265,7 @@ TEST_CASE("A storage path that is not a directory is Blocked naming it", "[recon
     auto o = reachable();
     o.storage = path_state{true, "file", "root", "root", 0, 0};
     auto d = decide(o, des);
-    CHECK(d.status == unit_status::blocked);
+    CHECK(d.status_after == unit_status::blocked);
     CHECK(d.message == "storage-path /var/lib/redis exists and is not a directory (file)");
     CHECK(d.no_op());
 }
@@ -276,7 +276,7 @@ TEST_CASE("A service in backoff is restarted once its storage directory is fixed
     o.service_current = "backoff";
     o.storage = path_state{};
     auto d = decide(o, des);
-    CHECK(d.status == unit_status::active);
+    CHECK(d.status_after == unit_status::active);
     CHECK(d.restart == std::vector<std::string>{"redis"});
 }
 
@@ -361,7 +361,7 @@ TEST_CASE("A later layer merging environment and dependencies into our service c
     for (int run = 0; run < 4; ++run) {
         auto d = decide(o, des);
         INFO("run " << run);
-        CHECK(d.status == unit_status::active);
+        CHECK(d.status_after == unit_status::active);
         CHECK(d.no_op());
         CHECK(d.differences.empty());
         CHECK(d.overridden.empty());
@@ -385,7 +385,7 @@ TEST_CASE("A layer below ours with our label and a layer above it merging are ap
     CHECK(o.plan->services.at("redis").environment.count("ROCK") == 0);     // replaced by ours
     for (int run = 0; run < 3; ++run) {
         auto d = decide(o, des);
-        CHECK(d.status == unit_status::active);
+        CHECK(d.status_after == unit_status::active);
         CHECK(d.no_op());
         o = applied(d, s, o);
     }
@@ -397,7 +397,7 @@ TEST_CASE("A layer below ours with our label and a layer above it merging are ap
     o = applied(changed, s, o);
     CHECK(o.plan->services.at("redis").environment.at("TUNING") == "on");
     auto again = decide(o, des);
-    CHECK(again.status == unit_status::active);
+    CHECK(again.status_after == unit_status::active);
     CHECK(again.no_op());
 }
 
@@ -410,7 +410,7 @@ TEST_CASE("A layer above ours overriding the command is reported as overridden w
     o.plan = s.plan();
     for (int run = 0; run < 3; ++run) {
         auto d = decide(o, des);
-        CHECK(d.status == unit_status::blocked);
+        CHECK(d.status_after == unit_status::blocked);
         CHECK(d.retry_later);
         CHECK_FALSE(d.add_layer);
         CHECK(d.restart.empty());
@@ -442,4 +442,22 @@ TEST_CASE("compare_layer sees a service replaced above ours as not applied", "[r
     bool command = false;
     for (const auto& d : st.differences) command = command || d.path == "services.redis.command";
     CHECK(command);
+}
+
+TEST_CASE("decision status is a deprecated alias of status_after", "[reconcile]") {
+    decision d;
+    CHECK(d.status_after == unit_status::waiting);
+    d.status_after = unit_status::blocked;
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+#endif
+    CHECK(d.status == unit_status::blocked);
+    d.status = unit_status::active;
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+    CHECK(d.status_after == unit_status::active);
+    const decision copy = d;
+    CHECK(copy.status_after == unit_status::active);
 }

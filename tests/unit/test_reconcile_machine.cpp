@@ -657,3 +657,141 @@ TEST_CASE("redact_output hides multi-line and repeated and overlapping passwords
     CHECK(o2.find("d>x") == std::string::npos);
     CHECK(redact_output("nothing here", secret("absent")) == "nothing here");
 }
+
+// The two halves of the loop: observe_only() then decide(), apply_decision() (issue 15).
+
+namespace {
+
+bool contains(const std::vector<std::string>& v, const std::string& prefix) {
+    for (const auto& s : v)
+        if (s.rfind(prefix, 0) == 0) return true;
+    return false;
+}
+
+observed_state observe_in(container& c, const desired_state& d) {
+    auto m = reconcile_machine::observe_only(d);
+    std::optional<pebble_request> req = m.start();
+    int n = 0;
+    while (req) {
+        REQUIRE(++n < 20);
+        REQUIRE(req->what != kind::push_files);
+        REQUIRE(req->what != kind::add_layer);
+        REQUIRE(req->what != kind::restart);
+        req = m.resume(c.handle(*req));
+    }
+    REQUIRE(m.done());
+    REQUIRE(m.observed_all());
+    return m.observed();
+}
+
+reconcile_report apply_in(container& c, const desired_state& d, const decision& dec, probe_options probe = {}) {
+    auto m = reconcile_machine::apply_decision(d, dec, probe);
+    std::optional<pebble_request> req = m.start();
+    int n = 0;
+    while (req) {
+        REQUIRE(++n < 60);
+        REQUIRE(req->what != kind::get_service);
+        REQUIRE(req->what != kind::read_files);
+        req = m.resume(c.handle(*req));
+    }
+    REQUIRE(m.done());
+    return m.report();
+}
+
+} // namespace
+
+TEST_CASE("observe_only of an in-sync unit then decide gives no action", "[reconcile-machine][observe]") {
+    container c;
+    const desired_state d = unit();
+    REQUIRE(run(c, d).status == unit_status::active);
+    const int writes = c.writes, restarts = c.restarts;
+    const observed_state seen = observe_in(c, d);
+    CHECK(c.writes == writes);
+    CHECK(c.restarts == restarts);
+    CHECK(seen.service_current == std::optional<std::string>("active"));
+    CHECK(seen.secrets_key);
+    const decision dec = decide(seen, d);
+    CHECK(dec.no_op());
+    CHECK(dec.status_after == unit_status::active);
+}
+
+TEST_CASE("observe_only fails at the step Pebble was lost and says so", "[reconcile-machine][observe]") {
+    container c;
+    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::stat_path) return std::nullopt;
+        pebble_reply rep;
+        rep.result = outcome::unreachable;
+        rep.error = "connection closed";
+        return rep;
+    };
+    auto m = reconcile_machine::observe_only(unit());
+    std::optional<pebble_request> req = m.start();
+    while (req) req = m.resume(c.handle(*req));
+    CHECK_FALSE(m.observed_all());
+    CHECK(m.observed().pebble_reachable);
+    REQUIRE(m.report().failed_step);
+    CHECK(*m.report().failed_step == "stat storage-path");
+}
+
+TEST_CASE("observe_only with incomplete peer data reads only the plan", "[reconcile-machine][observe]") {
+    container c;
+    desired_state d = unit();
+    d.peer.current_master.clear();
+    auto m = reconcile_machine::observe_only(d);
+    std::optional<pebble_request> req = m.start();
+    int n = 0;
+    while (req) ++n, req = m.resume(c.handle(*req));
+    CHECK(n == 1);
+    CHECK(m.observed_all());
+    CHECK(decide(m.observed(), d).message == msg_waiting_for_peer_data);
+}
+
+TEST_CASE("apply_decision does the decision it is given and nothing else", "[reconcile-machine][apply]") {
+    container c;
+    const desired_state d = unit();
+    decision dec = decide(observe_in(c, d), d);
+    REQUIRE(dec.restart == std::vector<std::string>{"redis"});
+    REQUIRE(dec.add_layer);
+    dec.restart.clear();
+    const reconcile_report r = apply_in(c, d, dec);
+    CHECK(c.restarts == 0);
+    CHECK(r.restarts() == 0);
+    CHECK(r.status == unit_status::active);  // Redis answers (the simulated probe)
+    CHECK(contains(r.actions_done, "added layer \"redis\""));
+    CHECK(contains(r.actions_done, "pushed "));
+    // Only the start is left.
+    const decision next = decide(observe_in(c, d), d);
+    CHECK(next.start == std::vector<std::string>{"redis"});
+    CHECK(next.push.empty());
+    CHECK_FALSE(next.add_layer);
+}
+
+TEST_CASE("apply_decision of a decision with nothing to do and no probe makes no request", "[reconcile-machine][apply]") {
+    decision dec;
+    dec.status_after = unit_status::waiting;
+    dec.message = "Waiting for something";
+    dec.retry_later = true;
+    probe_options off;
+    off.enabled = false;
+    auto m = reconcile_machine::apply_decision(unit(), dec, off);
+    CHECK_FALSE(m.start());
+    CHECK(m.done());
+    CHECK(m.report().status == unit_status::waiting);
+    CHECK(m.report().message == "Waiting for something");
+    CHECK(m.report().retry_later);
+}
+
+TEST_CASE("apply_decision of a no-op decision for a service in backoff reads its logs", "[reconcile-machine][apply]") {
+    container c;
+    const desired_state d = unit();
+    REQUIRE(run(c, d).status == unit_status::active);
+    c.service_state = "backoff";
+    c.log_lines = {"# Fatal error, can't open config file"};
+    const decision dec = decide(observe_in(c, d), d);
+    CHECK(dec.no_op());
+    CHECK(dec.service_current == std::optional<std::string>("backoff"));
+    const reconcile_report r = apply_in(c, d, dec);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message.find("keeps failing (Pebble backoff)") != std::string::npos);
+    CHECK(r.message.find("can't open config file") != std::string::npos);
+}
