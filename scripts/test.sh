@@ -3,8 +3,9 @@
 # consumer builds, the fuzz corpora), then the sanitizer runs (docs/testing.md):
 #   1. the whole suite built with clang 14 under AddressSanitizer + UndefinedBehaviorSanitizer
 #      (halt on the first report), in $REDISPEBBLE_ASAN_BUILD_DIR (default build-asan);
-#   2. the multi-threaded tests (test server, client against it, controller, exec) under
-#      ThreadSanitizer, in $REDISPEBBLE_TSAN_BUILD_DIR (default build-tsan).
+#   2. the test files whose tests run threads (test server, client against it, controller, exec,
+#      checks, the process reaper, the async client) under ThreadSanitizer, in
+#      $REDISPEBBLE_TSAN_BUILD_DIR (default build-tsan).
 # Stages 1 and 2 run only with REDISPEBBLE_SANITIZERS=1: they have not yet been seen green within CI's
 # 90 minutes on 2 cores, so CI (REDISPEBBLE_SANITIZERS unset) runs the suite alone for now.
 # Arguments go to the plain run's CTest.
