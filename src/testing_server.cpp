@@ -1815,8 +1815,9 @@ struct pebble_server::impl : detail::server_host {
                 if (c.exec->group && !c.exec->group->empty()) po.group = c.exec->group;
                 if (po.user && !po.group) {
                     // Pebble's NormalizeUidGid: a user without a group runs with the user's primary group.
-                    if (const passwd* pw = ::getpwnam(po.user->c_str()))
-                        if (const group* gr = ::getgrgid(pw->pw_gid)) po.group = std::string(gr->gr_name);
+                    // getpwnam_r/getgrgid_r: the check runners of several servers share this process.
+                    if (const auto u = accounts::user(*po.user))
+                        if (auto g = accounts::group_name(u->second)) po.group = std::move(*g);
                 }
                 if (::geteuid() != 0) {
                     po.user.reset();

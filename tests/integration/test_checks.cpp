@@ -21,6 +21,10 @@
 #include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
+#include <vector>
+
+#include <unistd.h>
 
 namespace json = boost::json;
 using redispebble::test::eventually;
@@ -272,4 +276,32 @@ TEST_CASE("POST /v1/checks/refresh runs a check at once and answers its info and
         CHECK(r.at("info").as_object().at("status").as_string() == "inactive");
         CHECK(counter(r.at("info").as_object(), "failures") == 0);
     });
+}
+
+TEST_CASE("An exec check with a user and no group runs with the user's primary group on several servers at once", "[checks][exec][testing-server]") {
+    // Pebble's NormalizeUidGid. The test server looks the account up on each server's own thread:
+    // with getpwnam/getgrgid (one static buffer per process) two servers raced (ThreadSanitizer).
+    if (::geteuid() != 0) {
+        WARN("not root: a check cannot run as another user here");
+        return;
+    }
+    constexpr int servers = 2, rounds = 5;
+    std::vector<pebble_under_test> ps;
+    for (int i = 0; i < servers; ++i) ps.push_back(test_server());
+    for (auto& p : ps)
+        add_layer(p.socket, "checks:\n  who:\n    override: replace\n    period: 1h\n    exec:\n"
+                            "      command: /bin/sh -c 'echo $(id -un):$(id -gn); exit 1'\n      user: nobody\n");
+    std::vector<std::string> errors(servers * rounds);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < servers; ++i)
+        threads.emplace_back([&, i] {
+            for (int k = 0; k < rounds; ++k) {
+                auto a = unix_http(ps[static_cast<std::size_t>(i)].socket, "POST", "/v1/checks/refresh", R"({"name":"who"})");
+                const json::value r = a.result();
+                if (a.status == 200 && r.is_object() && r.as_object().contains("error"))
+                    errors[static_cast<std::size_t>(i * rounds + k)] = std::string(r.as_object().at("error").as_string());
+            }
+        });
+    for (auto& t : threads) t.join();
+    for (const auto& e : errors) CHECK(e == "exit status 1; nobody:nogroup");
 }

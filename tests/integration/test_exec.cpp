@@ -94,12 +94,6 @@ pebble::client_options client_opts(backend& b) {
     return o;
 }
 
-long max_rss_kib() {
-    rusage ru{};
-    ::getrusage(RUSAGE_SELF, &ru);
-    return ru.ru_maxrss;
-}
-
 // The memory a streaming exec holds. A plain build measures the process's peak RSS. Under
 // AddressSanitizer or ThreadSanitizer the RSS says nothing about our buffering: ASan keeps freed
 // blocks in its quarantine (256 MiB by default) and adds redzones, TSan maps shadow memory for
@@ -119,7 +113,11 @@ private:
 #if REDISPEBBLE_SANITIZER_ALLOCATOR
     static long now() { return static_cast<long>(__sanitizer_get_current_allocated_bytes()); }
 #else
-    static long now() { return max_rss_kib() * 1024; }
+    static long now() {  // the peak RSS, in bytes
+        rusage ru{};
+        ::getrusage(RUSAGE_SELF, &ru);
+        return ru.ru_maxrss * 1024;
+    }
 #endif
     long before_, peak_;
 };

@@ -141,10 +141,12 @@ TEST_CASE("destroying a client with its own thread during async_reconcile comple
     test::temp_dir dir;
     std::promise<void> waiting;
     std::promise<outcome> done;
+    // Outlives the block: destroying the client completes the reconcile, whose report is logged
+    // through ro.log after the block has ended (AddressSanitizer: stack-use-after-scope).
+    bool told = false;
     {
         pebble::client c(at(server));
         reconcile_options ro;
-        bool told = false;
         ro.log = [&](std::string_view line) {
             if (!told && line.find("wait for change") != std::string_view::npos) {
                 told = true;
