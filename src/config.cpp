@@ -222,6 +222,15 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
     if (sp.empty() || sp.front() != '/') fail_at("storage-path", fmt::format("expected an absolute path, got \"{}\"", sp));
     if (sp.find_first_of(std::string("\n\r\0", 3)) != std::string::npos)
         fail_at("storage-path", "must not contain a newline or NUL");
+    // The storage directory is made and re-owned recursively (chown -R) to user:group: never the
+    // root, and only a path that names what it says (no ".", ".." or "//"; a trailing "/" is fine).
+    if (sp == "/") fail_at("storage-path", "must not be / (the storage directory is re-owned recursively to user:group)");
+    for (std::size_t from = 1, end = 0; from <= sp.size(); from = end + 1) {
+        end = std::min(sp.find('/', from), sp.size());
+        const std::string_view part(sp.data() + from, end - from);
+        if ((part.empty() && end != sp.size()) || part == "." || part == "..")
+            fail_at("storage-path", fmt::format("expected a normal absolute path (no \".\", \"..\" or \"//\"), got \"{}\"", sp));
+    }
     for (const auto& [key, value] : {std::pair<std::string, const std::string*>{"service-name", &cfg.service_name},
                                      {"layer-label", &cfg.layer_label},
                                      {"container-name", &cfg.container_name}}) {

@@ -92,7 +92,8 @@ struct peer_data {
 [[nodiscard]] peer_data load_peer_data(std::string_view yaml, std::string_view source = "peer data");
 
 /// Checks a config built in code with the same rules as load_config; throws input_error. The rules:
-/// `port` 1-65535; `storage-path` absolute, without NUL, CR or LF; `service-name`, `layer-label`,
+/// `port` 1-65535; `storage-path` absolute, without NUL, CR or LF, not `/` and without `.`, `..`
+/// or empty (`//`) components (it is re-owned recursively); `service-name`, `layer-label`,
 /// `container-name` non-empty [a-z0-9-] (Juju's names); and Pebble v1.26's rules for what reaches
 /// its layer (internals/plan/plan.go Layer.Validate, with its words): `service-name` not "pebble"
 /// ("cannot use reserved service name"), not starting with '-' ("starting with "-" not allowed"),

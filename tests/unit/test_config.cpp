@@ -207,6 +207,13 @@ TEST_CASE("validate checks every rule for a configuration built in code", "[conf
     };
     CHECK(rejects([](redis_config& c) { c.storage_path = std::string("/a\0b", 4); }, "storage-path"));
     CHECK(rejects([](redis_config& c) { c.storage_path = ""; }, "storage-path"));
+    // Re-owned recursively: never the root, nor a path that reaches it or another place by "..".
+    for (const char* p : {"/", "//", "/var//redis", "/var/lib/redis/../../..", "/./data", "/data/.", "/data/../"}) {
+        INFO(p);
+        CHECK(rejects([p](redis_config& c) { c.storage_path = p; }, "storage-path"));
+    }
+    CHECK_NOTHROW([] { redis_config c; c.storage_path = "/srv/redis-data.1"; validate(c); }());
+    CHECK_NOTHROW([] { redis_config c; c.storage_path = "/srv/redis/"; validate(c); }());  // a trailing / is the same directory
     CHECK(rejects([](redis_config& c) { c.service_name = ""; }, "service-name"));
     CHECK(rejects([](redis_config& c) { c.layer_label = "pebble-x"; }, "layer-label"));
     // std::string("X"), not "X": assigning a one-character literal trips GCC 12's false
