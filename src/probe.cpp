@@ -40,10 +40,11 @@ std::vector<std::string> probe_command(const redis_config& cfg) {
     std::vector<std::string> argv{"redis-cli", "-h", probe_host(cfg), "-p", std::to_string(cfg.port)};
     if (cfg.enable_tls) {
         const std::string s = cfg.storage_path == "/" ? "" : cfg.storage_path;
-        for (std::string a : {"--tls", "--cacert", "", "--cert", "", "--key", ""}) argv.push_back(a);
-        argv[argv.size() - 5] = s + "/ca.crt";
-        argv[argv.size() - 3] = s + "/redis.crt";
-        argv[argv.size() - 1] = s + "/redis.key";
+        argv.insert(argv.end(), {"--tls", "--cacert", s + "/ca.crt"});
+        // The unit's certificate only when Redis asks for one (tls-auth-clients yes): under
+        // optional Redis verifies a presented certificate, and a server-only one is refused.
+        if (cfg.tls_auth_clients == tls_client_auth::yes)
+            argv.insert(argv.end(), {"--cert", s + "/redis.crt", "--key", s + "/redis.key"});
     }
     return argv;
 }

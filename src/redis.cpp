@@ -283,6 +283,10 @@ std::string redis_uri(const redis_config& cfg) {
 
 std::vector<std::string> redis_cli_tls_args(const redis_config& cfg) {
     if (!cfg.enable_tls) return {};
+    // The unit's certificate goes with a local client only when Redis asks for one
+    // (tls-auth-clients yes): under optional, Redis verifies a presented certificate, and a
+    // certificate made for server use only (extendedKeyUsage serverAuth) would be refused.
+    if (cfg.tls_auth_clients != tls_client_auth::yes) return {"--tls", "--cacert", storage_file(cfg, "ca.crt")};
     return {"--tls", "--cacert", storage_file(cfg, "ca.crt"), "--cert", storage_file(cfg, "redis.crt"), "--key",
             storage_file(cfg, "redis.key")};
 }
@@ -323,9 +327,10 @@ std::string exporter_command(const redis_config& cfg, const peer_data& peer) {
     std::vector<std::string> argv{"prometheus-redis-exporter", "-redis.addr", redis_uri(cfg), "-web.listen-address",
                                   fmt::format(FMT_STRING("{}:{}"), host, cfg.metrics_port)};
     if (peer.enable_password) argv.insert(argv.end(), {"-redis.password-file", exporter_password_file_path(cfg)});
-    if (cfg.enable_tls)
-        argv.insert(argv.end(), {"-tls-ca-cert-file", storage_file(cfg, "ca.crt"), "-tls-client-cert-file",
-                                 storage_file(cfg, "redis.crt"), "-tls-client-key-file", storage_file(cfg, "redis.key")});
+    if (cfg.enable_tls) argv.insert(argv.end(), {"-tls-ca-cert-file", storage_file(cfg, "ca.crt")});
+    if (cfg.enable_tls && cfg.tls_auth_clients == tls_client_auth::yes)  // as redis_cli_tls_args
+        argv.insert(argv.end(), {"-tls-client-cert-file", storage_file(cfg, "redis.crt"), "-tls-client-key-file",
+                                 storage_file(cfg, "redis.key")});
     return shlex_join(argv);
 }
 

@@ -18,8 +18,9 @@
 
 namespace redispebble {
 
-/// The probe's argv: `redis-cli -h HOST -p PORT` (plus `--tls --cacert S/ca.crt --cert S/redis.crt
-/// --key S/redis.key` when enable_tls, the files the reconciler pushes). HOST is bind-address,
+/// The probe's argv: `redis-cli -h HOST -p PORT` (plus `--tls --cacert S/ca.crt` when enable_tls, and
+/// `--cert S/redis.crt --key S/redis.key` only with tls-auth-clients yes: under optional Redis
+/// verifies a presented certificate and refuses one made for server use only). HOST is bind-address,
 /// except the wildcards: 0.0.0.0 -> 127.0.0.1 and :: -> ::1. No secret in it.
 [[nodiscard]] std::vector<std::string> probe_command(const redis_config& cfg);
 

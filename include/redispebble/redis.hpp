@@ -141,12 +141,12 @@ inline constexpr std::string_view layer_fingerprint_key = "REDISPEBBLE_LAYER_FIN
 /// The `ready` check's command. With a password: `/bin/sh -c 'exec redis-cli -e -h H -p P [TLS]
 /// -x AUTH < S/redispebble-client-auth'` (redis-cli has no password-file flag; `-x` reads the last
 /// argument from stdin, so the password is in no argv, environment or plan; `-e` makes an error
-/// reply exit 1). Without: `redis-cli -e -h H -p P [TLS] PING`. TLS: `--tls --cacert S/ca.crt
-/// --cert S/redis.crt --key S/redis.key`.
+/// reply exit 1). Without: `redis-cli -e -h H -p P [TLS] PING`. TLS: `--tls --cacert S/ca.crt`,
+/// plus `--cert S/redis.crt --key S/redis.key` only with tls-auth-clients yes (as probe_command).
 [[nodiscard]] std::string ready_check_command(const redis_config& cfg, const peer_data& peer);
 /// The exporter's command: `prometheus-redis-exporter -redis.addr redis[s]://H:P
 /// -web.listen-address BIND:METRICS_PORT [-redis.password-file F] [-tls-ca-cert-file S/ca.crt
-/// -tls-client-cert-file S/redis.crt -tls-client-key-file S/redis.key]`.
+/// [-tls-client-cert-file S/redis.crt -tls-client-key-file S/redis.key: tls-auth-clients yes]]`.
 [[nodiscard]] std::string exporter_command(const redis_config& cfg, const peer_data& peer);
 /// The exporter's Pebble service name: `<service-name>-exporter`.
 [[nodiscard]] std::string exporter_service_name(const redis_config& cfg);

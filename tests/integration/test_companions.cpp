@@ -308,3 +308,48 @@ TEST_CASE("A stopped exporter fails its own check and Pebble restarts it while R
         CHECK(again.status == unit_status::active);
     });
 }
+
+// Found by trying issue 8 from outside: a certificate made for server use only (extendedKeyUsage
+// serverAuth) under the default tls-auth-clients optional. Redis serves TLS with it, but the probe,
+// the ready check and the exporter presented it as a client certificate, which Redis verifies under
+// optional and refused: Waiting forever, readiness 502. They now present it only under `yes`.
+TEST_CASE("A server-only certificate under tls-auth-clients optional leaves the unit Active ready and scraped", "[companions][checks][metrics][tls]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const auto make = test::run_command(
+            {"/bin/sh", "-c",
+             "cd '" + root.path + "' && "
+             "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=ca 2>/dev/null && "
+             "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=redis 2>/dev/null && "
+             "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > ext && "
+             "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile ext 2>/dev/null"});
+        REQUIRE(make.exit_code == 0);
+        auto read = [&](const std::string& name) {
+            std::ifstream in(root.path + "/" + name);
+            return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        };
+        const int port = testing::free_tcp_port();
+        const int metrics = testing::free_tcp_port();
+        auto d = unit(root.path, port, "server-only-Pw");
+        d.config.enable_tls = true;
+        d.config.check_period = "1s";
+        d.config.check_timeout = "800ms";
+        d.config.metrics = true;
+        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+        d.resources = {{"cert-file", secret(read("srv.crt"))}, {"key-file", secret(read("srv.key"))},
+                       {"ca-cert-file", secret(read("ca.crt"))}};
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        CHECK(first.status == unit_status::active);
+        // The ready check passes (health is 200 before any check has run, so count successes).
+        CHECK(eventually([&] {
+            const auto r = unix_http(p.socket, "GET", "/v1/checks?names=redis-ready").result();
+            return r.is_array() && !r.as_array().empty() && r.as_array().front().as_object().at("successes").to_number<int>() > 0;
+        }, 20s));
+        const std::string url = "http://127.0.0.1:" + std::to_string(metrics) + "/metrics";
+        CHECK(eventually([&] {
+            return has(test::run_command({"/usr/bin/curl", "-s", "--max-time", "5", url}).out, "\nredis_up 1\n");
+        }, 30s));
+    });
+}

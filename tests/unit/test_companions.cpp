@@ -115,11 +115,23 @@ TEST_CASE("The exporter has its own check without a level and on-check-failure r
     CHECK(make_layer(cfg, peer("p")).checks.count("redis-exporter-alive") == 0);
 }
 
-TEST_CASE("TLS puts the client certificate into the ready check and the exporter", "[companions][layer]") {
+TEST_CASE("TLS puts the client certificate into the ready check and the exporter only when Redis asks for one", "[companions][layer]") {
     redis_config cfg;
     cfg.enable_tls = true;
     cfg.metrics = true;
     cfg.storage_path = "/data";
+    {
+        // optional (the default) and no: the CA only; under optional Redis would verify a presented
+        // certificate and refuse one made for server use only.
+        for (auto a : {tls_client_auth::optional, tls_client_auth::no}) {
+            cfg.tls_auth_clients = a;
+            const layer o = make_layer(cfg, peer("p"));
+            CHECK(has(*o.checks.at("redis-ready").exec->command, "--tls --cacert /data/ca.crt -x AUTH"));
+            CHECK_FALSE(has(*o.services.at("redis-exporter").command, "redis.crt"));
+            CHECK(has(*o.services.at("redis-exporter").command, "-tls-ca-cert-file /data/ca.crt"));
+        }
+    }
+    cfg.tls_auth_clients = tls_client_auth::yes;
     const layer l = make_layer(cfg, peer("p"));
     CHECK(has(*l.checks.at("redis-ready").exec->command, "--tls --cacert /data/ca.crt --cert /data/redis.crt --key /data/redis.key"));
     const service& x = l.services.at("redis-exporter");

@@ -41,6 +41,12 @@ TEST_CASE("The probe command carries no password and reaches the wildcard bind o
     c.bind_address = "10.1.2.3";
     c.enable_tls = true;
     c.storage_path = "/data";
+    // tls-auth-clients optional (the default): no client certificate, which Redis would verify.
+    CHECK(probe_command(c) == std::vector<std::string>{"redis-cli", "-h", "10.1.2.3", "-p", "6379", "--tls", "--cacert",
+                                                       "/data/ca.crt"});
+    c.tls_auth_clients = tls_client_auth::no;
+    CHECK(probe_command(c).size() == 8);
+    c.tls_auth_clients = tls_client_auth::yes;  // Redis asks for one: the unit's certificate
     CHECK(probe_command(c) == std::vector<std::string>{"redis-cli", "-h", "10.1.2.3", "-p", "6379", "--tls", "--cacert",
                                                        "/data/ca.crt", "--cert", "/data/redis.crt", "--key",
                                                        "/data/redis.key"});
