@@ -100,6 +100,24 @@ std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen
 
 // The plan's service seen only through the fields `want` sets: every other field is taken from
 // `want`, so it cannot differ. Environment and on-check-failure keep only want's keys.
+// The fields of a check we set (in `want`), as they are in `cur`; the rest as in `want`.
+check project(const check& cur, const check& want) {
+    check p = want;
+    auto keep = [](auto& field, const auto& cur_field, const auto& want_field) {
+        if (want_field) field = cur_field;
+    };
+    keep(p.level, cur.level, want.level);
+    keep(p.startup, cur.startup, want.startup);
+    keep(p.period, cur.period, want.period);
+    keep(p.timeout, cur.timeout, want.timeout);
+    keep(p.threshold, cur.threshold, want.threshold);
+    // The kind of check is ours whichever it is: another kind above ours is an override too.
+    p.http = cur.http;
+    p.tcp = cur.tcp;
+    p.exec = cur.exec;
+    return p;
+}
+
 service project(const service& cur, const service& want) {
     service p = want;
     auto keep = [](auto& field, const auto& cur_field, const auto& want_field) {
@@ -159,6 +177,22 @@ layer_standing compare_layer(const layer& plan, const layer& wanted, const std::
         layer projected;
         projected.services[name] = project(cur, want);
         st.differences = plan_differences(projected, want_only);
+    }
+    if (st.applied) {
+        // Our layer is in the plan, so every other entry it sets (the exporter, the checks; all
+        // override: replace) is ours too: a difference there is a layer above ours overriding it.
+        layer want_rest, cur_rest;
+        for (const auto& [n, w] : wanted.services) {
+            if (n == name) continue;
+            want_rest.services[n] = w;
+            if (auto it = plan.services.find(n); it != plan.services.end()) cur_rest.services[n] = project(it->second, w);
+        }
+        for (const auto& [n, w] : wanted.checks) {
+            want_rest.checks[n] = w;
+            if (auto it = plan.checks.find(n); it != plan.checks.end()) cur_rest.checks[n] = project(it->second, w);
+        }
+        auto rest = plan_differences(cur_rest, want_rest);
+        st.differences.insert(st.differences.end(), rest.begin(), rest.end());
     }
     for (auto& diff : st.differences) redact(diff, password);
     return st;

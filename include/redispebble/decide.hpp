@@ -137,6 +137,8 @@ struct decision {
 /// * `applied`: the plan's service carries our fingerprint, so our layer, as it is now, is in
 ///   Pebble's layer stack and nothing above it replaced the service. `differences` are then the
 ///   fields our layer sets whose combined value differs: another layer above ours overrides them.
+///   This covers every entry our layer holds: the service, the exporter service and the checks
+///   (a check's kind, http/tcp/exec, is compared whole; its override is not).
 /// * not `applied`: our layer is not in the stack (a fresh Pebble, other inputs before), or a
 ///   layer above replaces the service. `differences` are what adding ours changes.
 /// Only what our layer sets is compared, semantically (as plan_differences): fields it leaves

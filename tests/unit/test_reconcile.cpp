@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 using namespace redispebble;
 
 namespace {
@@ -427,6 +429,41 @@ TEST_CASE("A layer above ours overriding the command is reported as overridden w
         }
         o = applied(d, s, o);
     }
+}
+
+TEST_CASE("A layer above ours overriding our checks or our exporter is reported as overridden", "[reconcile][layers][companions]") {
+    auto des = ready_master();
+    des.config.metrics = true;
+    des.config.health_checks = true;
+    stack s;
+    auto o = applied(decide(reachable(), des), s, reachable());
+    REQUIRE(decide(o, des).no_op());
+    s.add("debug", parse_layer("checks:\n  redis-ready:\n    override: merge\n    exec: {command: /bin/true}\n"
+                               "  redis-alive:\n    override: replace\n    tcp: {port: 1}\n"
+                               "services:\n  redis-exporter:\n    override: merge\n    command: /bin/sleep 100\n"));
+    o.plan = s.plan();
+    auto d = decide(o, des);
+    CHECK(d.status_after == unit_status::blocked);
+    CHECK_FALSE(d.add_layer);
+    CHECK(d.restart.empty());
+    std::vector<std::string> paths;
+    for (const auto& x : d.overridden) paths.push_back(x.path);
+    INFO(d.message);
+    auto named = [&](const std::string& prefix) {
+        return std::any_of(paths.begin(), paths.end(), [&](const std::string& p) { return p.rfind(prefix, 0) == 0; });
+    };
+    CHECK(named("checks.redis-ready"));
+    CHECK(named("checks.redis-alive"));
+    CHECK(named("services.redis-exporter.command"));
+    CHECK_FALSE(named("services.redis."));
+    CHECK(mentions(d.message, "checks.redis-ready"));
+    // A layer above that only adds its own check and service is not ours to judge.
+    stack t;
+    auto q = applied(decide(reachable(), des), t, reachable());
+    t.add("mine", parse_layer("checks:\n  other:\n    override: replace\n    tcp: {port: 2}\n"
+                              "services:\n  other:\n    override: replace\n    command: /bin/sleep 1\n"));
+    q.plan = t.plan();
+    CHECK(decide(q, des).no_op());
 }
 
 TEST_CASE("compare_layer sees a service replaced above ours as not applied", "[reconcile][layers]") {
