@@ -98,14 +98,15 @@ std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen
     return f;
 }
 
-// The plan's service seen only through the fields `want` sets: every other field is taken from
-// `want`, so it cannot differ. Environment and on-check-failure keep only want's keys.
+// A field `want` sets takes `cur`'s value (the projections below).
+template <class T>
+void keep(std::optional<T>& field, const std::optional<T>& cur_field, const std::optional<T>& want_field) {
+    if (want_field) field = cur_field;
+}
+
 // The fields of a check we set (in `want`), as they are in `cur`; the rest as in `want`.
 check project(const check& cur, const check& want) {
     check p = want;
-    auto keep = [](auto& field, const auto& cur_field, const auto& want_field) {
-        if (want_field) field = cur_field;
-    };
     keep(p.level, cur.level, want.level);
     keep(p.startup, cur.startup, want.startup);
     keep(p.period, cur.period, want.period);
@@ -118,11 +119,10 @@ check project(const check& cur, const check& want) {
     return p;
 }
 
+// The plan's service seen only through the fields `want` sets: every other field is taken from
+// `want`, so it cannot differ. Environment and on-check-failure keep only want's keys.
 service project(const service& cur, const service& want) {
     service p = want;
-    auto keep = [](auto& field, const auto& cur_field, const auto& want_field) {
-        if (want_field) field = cur_field;
-    };
     keep(p.summary, cur.summary, want.summary);
     keep(p.description, cur.description, want.description);
     keep(p.startup, cur.startup, want.startup);

@@ -74,6 +74,15 @@ struct usage_error : std::runtime_error {
     using std::runtime_error::runtime_error;
 };
 
+// An integer from 1 to 1000000 (--fault-count, --fault-at), or a usage error naming the option.
+int parse_count(const std::string& option, const std::string& value) {
+    char* end = nullptr;
+    const long n = std::strtol(value.c_str(), &end, 10);
+    if (value.empty() || *end != '\0' || n < 1 || n > 1000000)
+        throw usage_error(fmt::format(FMT_STRING("{}: expected an integer from 1 to 1000000, got \"{}\""), option, value));
+    return static_cast<int>(n);
+}
+
 // A Go duration from 0 to 1h, as milliseconds; throws usage_error naming the option.
 std::chrono::milliseconds parse_duration(const std::string& option, const std::string& value) {
     const auto ns = redispebble::parse_go_duration(value);
@@ -156,12 +165,7 @@ program_options parse_args(const std::vector<std::string>& args) {
         } else if (a == "--fault") {
             p.start_fault = parse_fault(value());
         } else if (a == "--fault-count") {
-            const std::string v = value();
-            char* end = nullptr;
-            const long n = std::strtol(v.c_str(), &end, 10);
-            if (v.empty() || *end != '\0' || n < 1 || n > 1000000)
-                throw usage_error(fmt::format(FMT_STRING("--fault-count: expected an integer from 1 to 1000000, got \"{}\""), v));
-            p.fault_count = static_cast<int>(n);
+            p.fault_count = parse_count(a, value());
         } else if (a == "--fault-delay") {
             p.fault_delay = parse_duration(a, value());
         } else if (a == "--fault-method" || a == "--fault-path") {
@@ -172,13 +176,9 @@ program_options parse_args(const std::vector<std::string>& args) {
             if (!p.fault_target) p.fault_target.emplace();
             (a == "--fault-method" ? p.fault_target->method : p.fault_target->path) = v;
         } else if (a == "--fault-at") {
-            const std::string v = value();
-            char* end = nullptr;
-            const long n = std::strtol(v.c_str(), &end, 10);
-            if (v.empty() || *end != '\0' || n < 1 || n > 1000000)
-                throw usage_error(fmt::format(FMT_STRING("--fault-at: expected an integer from 1 to 1000000, got \"{}\""), v));
+            const int n = parse_count(a, value());
             if (!p.fault_target) p.fault_target.emplace();
-            p.fault_target->at = static_cast<int>(n);
+            p.fault_target->at = n;
         } else {
             throw usage_error(fmt::format(FMT_STRING("unknown option {}"), args[i]));
         }
