@@ -90,6 +90,11 @@ struct decision {
     union {
         unit_status status_after = unit_status::waiting;
         /// Deprecated alias of status_after (the same object): it read as the status now.
+        /// Reading the union member not last written is not defined by ISO C++ ([class.union]);
+        /// GCC defines it (its manual, -fstrict-aliasing: "type-punning" through a union is
+        /// allowed) and Clang follows GCC, the two compilers this library supports; both members
+        /// have one type, so the value read is the value written. Kept for source compatibility
+        /// only: to be removed once users moved to status_after.
         [[deprecated("decision::status is the status after the actions: use decision::status_after")]]
         unit_status status;
     };

@@ -84,6 +84,13 @@ observed_state observe(pebble::client& c, const desired_state& desired, const re
 observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
                        pebble::error_code& ec, reconcile_report* failure = nullptr);
 
+/// A completion token given where the options would go: `async_observe(c, want, asio::use_awaitable)`
+/// means default options (without this, the token would be taken for the options and fail to
+/// convert, or a handler for reconcile_report would be taken as `failure`).
+template <class Token>
+concept token_in_options_slot = !std::is_convertible_v<Token, reconcile_options> &&
+                                !std::is_same_v<std::remove_cvref_t<Token>, reconcile_report>;
+
 /// observe() as an Asio operation on a strand of c's executor. Handler:
 /// `void(error_code, observed_state)` with observe_error's codes; the overload with `failure`
 /// also fills it (it must outlive the operation) with the report of a failed step. Cancellation
@@ -106,6 +113,11 @@ auto async_observe(pebble::client& c, desired_state desired, reconcile_options o
             detail::async_observe_impl(c, std::move(d), std::move(o), &failure, std::move(handler));
         },
         token, std::move(desired), std::move(opts));
+}
+/// async_observe(c, desired, token): default options.
+template <token_in_options_slot Token>
+auto async_observe(pebble::client& c, desired_state desired, Token&& token) {
+    return async_observe(c, std::move(desired), reconcile_options{}, std::forward<Token>(token));
 }
 
 /// Carry out a decision the caller computed (usually decide(observe(c, desired), desired),
@@ -135,6 +147,11 @@ auto async_apply(pebble::client& c, desired_state desired, decision d, reconcile
         },
         token, std::move(desired), std::move(d), std::move(opts));
 }
+/// async_apply(c, desired, d, token): default options.
+template <token_in_options_slot Token>
+auto async_apply(pebble::client& c, desired_state desired, decision d, Token&& token) {
+    return async_apply(c, std::move(desired), std::move(d), reconcile_options{}, std::forward<Token>(token));
+}
 
 /// One reconcile of one unit through `c`: observe (plan, service, storage directory, files), decide,
 /// act (make or re-own the storage directory, push the files that differ, add the layer with
@@ -156,6 +173,11 @@ auto async_reconcile(pebble::client& c, desired_state desired, reconcile_options
             detail::async_reconcile_impl(c, std::move(d), std::move(o), std::move(handler));
         },
         token, std::move(desired), std::move(opts));
+}
+/// async_reconcile(c, desired, token): default options.
+template <token_in_options_slot Token>
+auto async_reconcile(pebble::client& c, desired_state desired, Token&& token) {
+    return async_reconcile(c, std::move(desired), reconcile_options{}, std::forward<Token>(token));
 }
 
 /// Synchronous reconcile with the client's synchronous calls. Never throws for Pebble or Redis

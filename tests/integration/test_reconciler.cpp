@@ -6,7 +6,10 @@
 
 #include "support/run_command.hpp"
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
@@ -393,6 +396,51 @@ TEST_CASE("async_observe and async_apply converge a unit and then observe it in 
     CHECK(applied->restarts() == 1);
     REQUIRE(after);
     CHECK(after->no_op());
+}
+
+TEST_CASE("A completion token where the options go means default options for async_observe async_apply and async_reconcile", "[reconciler][observe][apply]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    asio::io_context ctx;
+    pebble::client c(ctx, at(server));
+    const desired_state want = unit(dir);
+    std::optional<decision> first;
+    std::optional<reconcile_report> applied;
+    asio::co_spawn(
+        ctx,
+        [&]() -> asio::awaitable<void> {
+            const observed_state seen = co_await async_observe(c, want, asio::use_awaitable);
+            first = decide(seen, want);
+            // A decision with no action and a Waiting status: apply makes no request and no probe.
+            decision wait;
+            wait.message = "waiting for the leader";
+            applied = co_await async_apply(c, want, wait, asio::use_awaitable);
+        },
+        asio::detached);
+    ctx.run();
+    REQUIRE(first);
+    CHECK(first->add_layer.has_value());   // a fresh unit: our layer is to be added
+    REQUIRE(applied);
+    CHECK(applied->status == unit_status::waiting);
+    CHECK(applied->message == "waiting for the leader");
+    CHECK(applied->actions_done.empty());
+
+    // A plain handler in the options slot, against a Pebble that is not there.
+    pebble::client_options gone;
+    gone.socket_path = dir.path + "/absent.socket";
+    pebble::client absent(ctx, gone);
+    std::optional<reconcile_report> r;
+    pebble::error_code got = asio::error::would_block;
+    async_reconcile(absent, want, [&](pebble::error_code ec, reconcile_report rep) {
+        got = ec;
+        r = std::move(rep);
+    });
+    ctx.restart();
+    ctx.run();
+    CHECK_FALSE(got);
+    REQUIRE(r);
+    CHECK(r->status == unit_status::waiting);
+    CHECK(r->message == msg_waiting_for_pebble);
 }
 
 TEST_CASE("observe with Pebble absent is not an error and decide says Waiting for Pebble", "[reconciler][observe]") {
