@@ -3,6 +3,7 @@
 #include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
+#include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/exec.hpp>
 
 #include <boost/asio/co_spawn.hpp>
@@ -332,11 +333,19 @@ namespace {
 struct run_result {
     bool cancelled = false;
     outcome last = outcome::ok;
+    /// The client's socket_path is unusable (empty, too long): every request fails with
+    /// invalid_option, which the machine sees as a refusal like any other.
+    bool bad_socket_path = false;
 };
+
+bool bad_socket_path(const pebble::client& c) {
+    return static_cast<bool>(pebble::detail::check_socket_path(c.options().socket_path));
+}
 
 run_result drive(pebble::client& c, const pebble::cancellation_watch& watch, reconcile_machine& m,
                  clock::time_point deadline, const reconcile_options& opts) {
     run_result res;
+    res.bad_socket_path = bad_socket_path(c);
     std::optional<pebble_request> req = m.start();
     while (req) {
         log_step(opts, *req);
@@ -359,6 +368,7 @@ bool pebble_absent(const reconcile_machine& m, const run_result& r) {
 
 error_code failure_code(const run_result& r) {
     if (r.cancelled) return asio::error::operation_aborted;
+    if (r.bad_socket_path) return pebble::error::invalid_option;
     switch (r.last) {
     case outcome::unreachable: return pebble::error::connection_closed;
     case outcome::timed_out: return pebble::error::timeout;
@@ -550,6 +560,7 @@ asio::awaitable<run_result> drive_async(pebble::client& c, const pebble::cancell
                                         reconcile_machine& m, clock::time_point deadline,
                                         const reconcile_options& opts) {
     run_result res;
+    res.bad_socket_path = bad_socket_path(c);
     std::optional<pebble_request> req = m.start();
     while (req) {
         log_step(opts, *req);

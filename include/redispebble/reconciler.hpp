@@ -52,7 +52,9 @@ void async_apply_impl(pebble::client& c, desired_state desired, decision d, reco
 }
 
 /// observe() could not see the whole unit. code(): asio::error::operation_aborted when cancelled
-/// (c.cancel(), c destroyed), else a pebble::error whose condition says what kind of failure it was
+/// (c.cancel(), c destroyed), pebble::error::invalid_option when the client's socket_path cannot
+/// be used (empty, longer than a Unix socket address holds), else a pebble::error whose condition
+/// says what kind of failure it was
 /// (pebble::condition::transport: Pebble lost after the plan was read; condition::timeout: a
 /// step or the deadline ran out; condition::api: Pebble refused a request or gave an answer that
 /// cannot be used). report(): what reconcile() reports for it: status Waiting or Blocked, the

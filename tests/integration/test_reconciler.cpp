@@ -443,6 +443,25 @@ TEST_CASE("A completion token where the options go means default options for asy
     CHECK(r->message == msg_waiting_for_pebble);
 }
 
+TEST_CASE("observe with an empty socket path fails with invalid_option and reconcile reports it Blocked", "[reconciler][observe][input]") {
+    test::temp_dir dir;
+    pebble::client_options o;   // socket_path left empty
+    pebble::client c(o);
+    const desired_state want = unit(dir);
+    pebble::error_code ec;
+    reconcile_report failure;
+    (void)observe(c, want, {}, ec, &failure);
+    CHECK(ec == pebble::error::invalid_option);
+    REQUIRE(failure.failed_step);
+    CHECK(*failure.failed_step == "read the Pebble plan");
+    CHECK_THROWS_AS(observe(c, want), observe_error);
+
+    const reconcile_report r = reconcile(c, want);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.message == "Cannot read the Pebble plan: client_options.socket_path: must not be empty "
+                       "(the path of Pebble's socket, usually $PEBBLE/.pebble.socket)");
+}
+
 TEST_CASE("observe with Pebble absent is not an error and decide says Waiting for Pebble", "[reconciler][observe]") {
     test::temp_dir dir;
     pebble::client_options o;
