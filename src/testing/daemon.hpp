@@ -69,9 +69,9 @@ using local = asio::local::stream_protocol;
 
 namespace detail {
 // Go's strconv.Atoi for `?n=` of /v1/logs, clamped to int; nullopt when Pebble answers 400
-// "n must be -1, 0, or a positive integer" (not a number, or below -1). In testing_server_exec.cpp.
+// "n must be -1, 0, or a positive integer" (not a number, or below -1). In server_exec.cpp.
 std::optional<int> logs_n(const std::string& text);
-// Exec, logs follow and the notices long-poll: src/testing_server_exec.cpp. 0: not ours; 1: answered;
+// Exec, logs follow and the notices long-poll: server_exec.cpp. 0: not ours; 1: answered;
 // 2: answered and the connection taken over (websocket) or finished.
 awaitable<int> serve_streaming(server_host& host, beast::basic_stream<local, asio::any_io_executor>& stream,
                                http::request<http::string_body>& req, const std::string& path,
@@ -86,6 +86,8 @@ struct reply; struct target_t; struct task_t; struct change_t; struct service_t;
 
 std::string now_rfc3339(bool nanos = true);
 const char* status_text(unsigned code);
+// An HTTP Date header's value (RFC 7231 IMF-fixdate, GMT).
+std::string http_date();
 reply sync(json::value result, unsigned status = 200);
 reply error(unsigned status, const std::string& message, const std::string& kind = "");
 // Go's json.Decoder error for a body that ends early.
@@ -262,7 +264,6 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, service_manag
     std::string get_json(const std::string& target, unsigned& status) override;
     awaitable<void> serve(local::socket sock);
     static std::string wire_of(const reply& r);
-    static std::string http_date();
     awaitable<void> accept_loop();
     void listen();
 

@@ -80,4 +80,13 @@ bool bool_of(const json::object& o, const char* key) {
     return it != o.end() && it->value().is_bool() && it->value().as_bool();
 }
 
+std::string http_date() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
 } // namespace redispebble::testing::detail

@@ -230,14 +230,6 @@ std::string pebble_server::impl::wire_of(const reply& r) {
     return wire;
 }
 
-std::string pebble_server::impl::http_date() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
-}
 
 awaitable<void> pebble_server::impl::accept_loop() {
     for (;;) {
