@@ -182,13 +182,15 @@ auto async_reconcile(pebble::client& c, desired_state desired, Token&& token) {
     return async_reconcile(c, std::move(desired), reconcile_options{}, std::forward<Token>(token));
 }
 
-/// Synchronous reconcile with the client's synchronous calls. Never throws for Pebble or Redis
-/// failures (they are in the report). `c.cancel()` from another thread stops it with the same
-/// report as async_reconcile's on cancellation.
+/// Synchronous reconcile: async_reconcile's coroutine, run on the calling thread through a private
+/// client with `c.options()` (its own connection), whatever runs c's executor. Never throws for
+/// Pebble or Redis failures (they are in the report). `c.cancel()` from another thread stops it with
+/// the same report as async_reconcile's on cancellation.
 reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts = {});
 
 /// What one request of the machine does through the client, synchronously (exposed for tools
-/// that drive reconcile_machine themselves).
+/// that drive reconcile_machine themselves): the step the coroutines run, on the calling thread
+/// as reconcile() runs it.
 pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::milliseconds wait_timeout);
 
 } // namespace redispebble

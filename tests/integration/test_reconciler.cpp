@@ -214,6 +214,26 @@ TEST_CASE("the synchronous reconcile stops at a cancel and its report says so", 
     CHECK(server.record().layers_added == 0);
 }
 
+// The synchronous forms run the asynchronous coroutine on the caller's thread (a private io_context):
+// a client on an executor that nothing runs is no obstacle (its own synchronous calls would time out).
+TEST_CASE("the synchronous reconcile observe and apply work on a client whose executor nothing runs", "[reconciler]") {
+    testing::pebble_server server(simulated(50ms));
+    test::temp_dir dir;
+    asio::io_context idle;  // never run
+    pebble::client c(idle.get_executor(), at(server));
+    reconcile_options ro;
+    ro.probe.enabled = false;  // simulated services: no Redis to ask
+    const desired_state want = unit(dir);
+    const reconcile_report r = reconcile(c, want, ro);
+    CHECK(r.status == unit_status::active);
+    CHECK(r.restarts() == 1);
+    CHECK(server.record().layers_added == 1);
+    const reconcile_report again = apply(c, want, decide(observe(c, want, ro), want), ro);
+    CHECK(again.status == unit_status::active);
+    CHECK(again.writes() == 0);
+    CHECK(again.restarts() == 0);
+}
+
 TEST_CASE("Pebble absent at the start names the step that failed", "[reconciler]") {
     test::temp_dir dir;
     pebble::client_options o;

@@ -5,6 +5,7 @@
 #include <redispebble/pebble/error.hpp>
 #include <redispebble/pebble/types.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/value.hpp>
 
@@ -61,6 +62,23 @@ std::optional<I> opt_int(const boost::json::object& o, std::string_view k) {
 inline std::optional<std::int64_t> opt_num(const boost::json::object& o, std::string_view k) {
     return opt_int<std::int64_t>(o, k);
 }
+// A counter field: absent or not representable (see to_int) reads as 0.
+template <class I = std::int64_t>
+I num(const boost::json::object& o, std::string_view k) {
+    return opt_int<I>(o, k).value_or(0);
+}
+/// A boolean field; absent or mistyped reads as false.
+bool boolean(const boost::json::object& o, std::string_view k);
+/// A field as JSON text (Pebble's raw `data`, `value`); absent or null reads as "".
+std::string json_text(const boost::json::object& o, std::string_view k);
+/// An array-of-strings field; absent or mistyped reads as empty (non-strings are skipped).
+std::vector<std::string> strings(const boost::json::object& o, std::string_view k);
+/// A JSON array of strings.
+boost::json::array to_array(const std::vector<std::string>& v);
+/// "a,b,c": Pebble's comma-separated `?names=` form.
+std::string join(const std::vector<std::string>& v);
+/// Fills d from an error object {message, kind, value} and returns its error (kind_to_error).
+error_code error_from(const boost::json::object& e, unsigned status, diagnostics& d);
 /// Percent-encodes a query key or value.
 std::string escape(std::string_view s);
 /// A Go duration for a `?timeout=` parameter ("4s", "1500ms").

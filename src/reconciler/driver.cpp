@@ -1,3 +1,8 @@
+// The reconciler's driver (include/redispebble/reconciler.hpp): each step the reconcile machine asks
+// for, translated to a client call and its answer back to a reply (perform_async); one coroutine per
+// form (observe, apply, reconcile), spawned by the async forms and waited for by the synchronous
+// ones. Just over 600 lines: the step translation and the loops read best together, and the driver
+// is being changed on other branches at the same time; a split waits for those changes to land.
 #include <redispebble/reconciler.hpp>
 
 #include <redispebble/digest.hpp>
@@ -7,6 +12,7 @@
 #include <redispebble/pebble/exec.hpp>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/strand.hpp>
@@ -15,7 +21,6 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <condition_variable>
 #include <mutex>
 #include <map>
 #include <memory>
@@ -267,66 +272,6 @@ void log_report(const reconcile_options& o, const reconcile_report& rep) {
 
 } // namespace
 
-pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::milliseconds wait_timeout) {
-    error_code ec;
-    pebble::diagnostics diag;
-    switch (r.what) {
-    case kind::get_plan: {
-        auto yaml = c.plan(ec, &diag);
-        return ec ? from_error(ec, diag) : plan_reply(yaml);
-    }
-    case kind::get_service: {
-        auto services = c.list_services({{r.service}}, ec, &diag);
-        return ec ? from_error(ec, diag) : service_reply(services, r.service);
-    }
-    case kind::read_files: {
-        hashing_pull pull;
-        auto results = c.pull(pull.options(r.paths, r.key_path), ec, &diag);
-        return ec ? from_error(ec, diag) : pull.reply(results);
-    }
-    case kind::push_files: {
-        auto results = c.push(push_request(r.files), ec, &diag);
-        return ec ? from_error(ec, diag) : push_reply(results);
-    }
-    case kind::add_layer:
-        c.add_layer(layer_request(r), ec, &diag);
-        return ec ? from_error(ec, diag) : pebble_reply{};
-    case kind::restart:
-    case kind::start: {
-        const std::vector<std::string> names = r.services.empty() ? std::vector<std::string>{r.service} : r.services;
-        auto id = r.what == kind::restart ? c.restart({names}, ec, &diag) : c.start({names}, ec, &diag);
-        if (ec) return from_error(ec, diag);
-        pebble_reply rep;
-        rep.change_id = id;
-        return rep;
-    }
-    case kind::wait_change: {
-        auto ch = c.wait_change(r.change_id, {wait_timeout, false}, ec, &diag);
-        return ec ? from_error(ec, diag) : change_reply(ch);
-    }
-    case kind::stat_path: {
-        auto files = c.list_files(stat_request(r), ec, &diag);
-        return stat_reply(ec, diag, files);
-    }
-    case kind::make_dirs: {
-        auto results = c.make_dirs(dirs_request(r), ec, &diag);
-        return ec ? from_error(ec, diag) : push_reply(results);
-    }
-    case kind::exec: {
-        auto res = pebble::exec(c, exec_request(r), ec, &diag);
-        return exec_reply(ec, diag, res);
-    }
-    case kind::get_logs: {
-        auto entries = c.logs(logs_request(r), ec, &diag);
-        return ec ? from_error(ec, diag) : logs_reply(entries);
-    }
-    case kind::pause:
-        std::this_thread::sleep_for(r.timeout);
-        return {};
-    }
-    return {};
-}
-
 namespace {
 
 // How a machine's run ended: cancelled (its last reply), and the outcome of its last reply.
@@ -340,24 +285,6 @@ struct run_result {
 
 bool bad_socket_path(const pebble::client& c) {
     return static_cast<bool>(pebble::detail::check_socket_path(c.options().socket_path));
-}
-
-run_result drive(pebble::client& c, const pebble::cancellation_watch& watch, reconcile_machine& m,
-                 clock::time_point deadline, const reconcile_options& opts) {
-    run_result res;
-    res.bad_socket_path = bad_socket_path(c);
-    std::optional<pebble_request> req = m.start();
-    while (req) {
-        log_step(opts, *req);
-        pebble_reply rep;
-        if (watch.cancelled()) rep = cancelled_reply();
-        else if (clock::now() >= deadline) rep = deadline_passed(*req);
-        else rep = perform(c, *req, std::min(opts.change_timeout, left(deadline)));
-        res.cancelled = rep.result == outcome::cancelled;
-        res.last = rep.result;
-        req = m.resume(rep);
-    }
-    return res;
 }
 
 // Pebble absent at the first step: not a failure of observe(), decide() says Waiting.
@@ -397,87 +324,11 @@ reconcile_report decision_report(const decision& d) {
     return r;
 }
 
-// The sleep between two attempts, woken at once when the client is cancelled or destroyed.
-void backoff_sleep(const pebble::cancellation_watch& watch, std::chrono::milliseconds backoff) {
-    struct waker {
-        std::mutex m;
-        std::condition_variable cv;
-        bool woken = false;
-    };
-    auto w = std::make_shared<waker>();
-    const auto id = watch.on_cancel([w] {
-        std::lock_guard<std::mutex> lock(w->m);
-        w->woken = true;
-        w->cv.notify_all();
-    });
-    if (id != 0) {
-        std::unique_lock<std::mutex> lock(w->m);
-        w->cv.wait_for(lock, backoff, [&] { return w->woken; });
-    }
-    watch.forget(id);
-}
-
 } // namespace
 
 observe_error::observe_error(error_code ec, reconcile_report report)
     : boost::system::system_error(ec, "observe: " + report.failed_step.value_or("observe the unit") + ": " + report.message),
       report_(std::move(report)) {}
-
-observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
-                       error_code& ec, reconcile_report* failure) {
-    const auto watch = c.watch_cancellation();
-    auto m = reconcile_machine::observe_only(desired, opts.probe);
-    const run_result r = drive(c, watch, m, clock::now() + opts.deadline, opts);
-    return observed_result(m, r, ec, failure);
-}
-
-observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
-    error_code ec;
-    reconcile_report failure;
-    observed_state seen = observe(c, desired, opts, ec, &failure);
-    if (ec) throw observe_error(ec, std::move(failure));
-    return seen;
-}
-
-reconcile_report apply(pebble::client& c, const desired_state& desired, const decision& d,
-                       const reconcile_options& opts) {
-    if (opts.dry_run) return decision_report(d);
-    const auto watch = c.watch_cancellation();
-    auto m = reconcile_machine::apply_decision(desired, d, opts.probe);
-    drive(c, watch, m, clock::now() + opts.deadline, opts);
-    log_report(opts, m.report());
-    return m.report();
-}
-
-// observe(), decide(), apply() within one deadline; a failed observation is the report as it is.
-reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
-    const auto watch = c.watch_cancellation();
-    const auto deadline = clock::now() + opts.deadline;
-    auto backoff = opts.retry_backoff;
-    for (int attempt = 1;; ++attempt) {
-        auto observer = reconcile_machine::observe_only(desired, opts.probe);
-        run_result run = drive(c, watch, observer, deadline, opts);
-        reconcile_report report;
-        if (!observer.observed_all()) {
-            report = observer.report();
-        } else {
-            const decision d = decide(observer.observed(), desired);
-            if (opts.dry_run) {
-                report = decision_report(d);
-            } else {
-                auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);
-                run = drive(c, watch, applier, deadline, opts);
-                report = applier.report();
-            }
-        }
-        log_report(opts, report);
-        report.attempts = attempt;
-        if (run.cancelled || !should_retry(report, backoff, deadline)) return report;
-        if (opts.log) opts.log("reconcile: retrying in " + std::to_string(backoff.count()) + " ms");
-        backoff_sleep(watch, backoff);
-        backoff = next_backoff(backoff);
-    }
-}
 
 namespace {
 
@@ -659,6 +510,83 @@ void interrupted(reconcile_report& r) {
 }
 
 } // namespace
+
+// The synchronous forms: the coroutines above, run on a private io_context through a private client
+// with c's options (as pebble::exec's synchronous form does), so one implementation serves both and
+// the caller's thread runs it whatever runs c's executor. c.cancel(), or destroying c, reaches the
+// private client through c's cancellation_watch.
+namespace {
+
+template <class T, class MakeOp>
+T run_private(pebble::client& c, MakeOp make_op) {
+    struct link {  // the private client, for c's cancel callback (which may run on another thread)
+        std::mutex m;
+        pebble::client* tmp = nullptr;
+    };
+    const auto watch = c.watch_cancellation();
+    asio::io_context ioc;
+    std::optional<T> out;
+    std::exception_ptr failed;
+    {
+        pebble::client tmp(ioc, c.options());
+        auto op = make_op(tmp);  // takes tmp's cancellation_watch before anything can cancel it
+        auto l = std::make_shared<link>();
+        l->tmp = &tmp;
+        const auto id = watch.on_cancel([l] {
+            std::lock_guard<std::mutex> lock(l->m);
+            if (l->tmp) l->tmp->cancel();
+        });
+        if (id == 0) tmp.cancel();  // c was cancelled (or destroyed) since the call began
+        asio::co_spawn(ioc, std::move(op), [&out, &failed](std::exception_ptr e, T r) {
+            if (e) failed = e;
+            else out = std::move(r);
+        });
+        ioc.run();
+        watch.forget(id);
+        std::lock_guard<std::mutex> lock(l->m);
+        l->tmp = nullptr;
+    }
+    if (failed) std::rethrow_exception(failed);  // as the client's synchronous calls let it through
+    return std::move(*out);
+}
+
+} // namespace
+
+pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::milliseconds wait_timeout) {
+    return run_private<pebble_reply>(c, [&](pebble::client& t) { return perform_async(t, r, wait_timeout); });
+}
+
+observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
+                       error_code& ec, reconcile_report* failure) {
+    auto out = run_private<std::pair<error_code, observed_state>>(c, [&](pebble::client& t) {
+        return observe_coro(t, t.watch_cancellation(), desired, opts, failure);
+    });
+    ec = out.first;
+    return std::move(out.second);
+}
+
+observed_state observe(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
+    error_code ec;
+    reconcile_report failure;
+    observed_state seen = observe(c, desired, opts, ec, &failure);
+    if (ec) throw observe_error(ec, std::move(failure));
+    return seen;
+}
+
+reconcile_report apply(pebble::client& c, const desired_state& desired, const decision& d,
+                       const reconcile_options& opts) {
+    if (opts.dry_run) return decision_report(d);
+    return run_private<std::pair<error_code, reconcile_report>>(c, [&](pebble::client& t) {
+               return apply_coro(t, t.watch_cancellation(), desired, d, opts);
+           }).second;
+}
+
+// observe(), decide(), apply() within one deadline; a failed observation is the report as it is.
+reconcile_report reconcile(pebble::client& c, const desired_state& desired, const reconcile_options& opts) {
+    return run_private<std::pair<error_code, reconcile_report>>(c, [&](pebble::client& t) {
+               return reconcile_coro(t, t.watch_cancellation(), desired, opts);
+           }).second;
+}
 
 namespace detail {
 // Each takes its cancellation_watch at initiation: a cancel() right after the call returns takes effect.

@@ -5,11 +5,15 @@
 // websockets (Beast over the Unix socket), a follow's open chunked response, a long-poll's slow
 // answer would all block the client's one kept-alive connection. Only the final wait on an exec's
 // change goes through the client (async_wait_change).
+//
+// Over 600 lines for now: the notices long-poll and logs following go to their API areas' files
+// with the client's split (issue 9), over the shared own-connection exchange above them.
 #include <redispebble/pebble/exec.hpp>
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/detail/envelope.hpp>
 #include <redispebble/pebble/detail/exec_sansio.hpp>
 #include <redispebble/pebble/detail/json_util.hpp>
+#include "common.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -31,12 +35,7 @@
 
 namespace redispebble::pebble {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 namespace websocket = beast::websocket;
-namespace json = boost::json;
-using asio::awaitable;
 
 namespace detail {
 
@@ -46,12 +45,10 @@ using local = asio::local::stream_protocol;
 using stream_type = beast::basic_stream<local, asio::any_io_executor>;
 using ws_stream = websocket::stream<stream_type>;
 
-constexpr std::size_t io_chunk = 64 * 1024;
 constexpr std::size_t excerpt_size = 512;
 constexpr std::size_t max_json_body = 16 * 1024 * 1024;
 constexpr std::size_t max_log_line = 1024 * 1024;
 
-auto redirect(error_code& ec) { return asio::redirect_error(asio::use_awaitable, ec); }
 
 
 

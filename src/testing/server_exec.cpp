@@ -1,5 +1,5 @@
 // The test server's streaming endpoints: POST /v1/exec with its three websockets, GET /v1/logs
-// with follow=true, and the GET /v1/notices long-poll. src/testing_server.cpp hands a request here
+// with follow=true, and the GET /v1/notices long-poll. server.cpp hands a request here
 // (serve_streaming) before its own routing; state that belongs to the server (changes, logs,
 // notices) is reached through detail::server_host.
 //
@@ -9,20 +9,11 @@
 // takes signal and resize commands and is dropped without a close frame when the command exits;
 // stdio is never closed by the server. The exit code (128+signal when killed; -1 on a timeout)
 // lands in the task data "exit-code".
-#include <redispebble/testing/server.hpp>
+#include "daemon.hpp"
 
-#include <boost/asio.hpp>
-#include <boost/asio/awaitable.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
-#include <boost/json.hpp>
 
 #include <fmt/core.h>
 
@@ -42,42 +33,14 @@ extern char** environ;
 
 namespace redispebble::testing::detail {
 
-std::optional<int> logs_n(const std::string& text);  // defined at the end
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
+// The namespace aliases, status_text() and http_date() are daemon.hpp's.
 namespace websocket = beast::websocket;
-namespace json = boost::json;
-using asio::awaitable;
-using asio::use_awaitable;
-using error_code = boost::system::error_code;
-using local = asio::local::stream_protocol;
 using stream_type = beast::basic_stream<local, asio::any_io_executor>;
 using ws_t = websocket::stream<stream_type>;
 
 namespace {
 
 auto redirect(error_code& ec) { return asio::redirect_error(use_awaitable, ec); }
-
-std::string http_date() {
-    std::time_t t = std::time(nullptr);
-    std::tm tm{};
-    ::gmtime_r(&t, &tm);
-    char buf[64];
-    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    return buf;
-}
-
-const char* status_text(unsigned code) {
-    switch (code) {
-    case 200: return "OK";
-    case 202: return "Accepted";
-    case 400: return "Bad Request";
-    case 404: return "Not Found";
-    default: return "Internal Server Error";
-    }
-}
 
 std::string envelope_wire(unsigned status, json::object body) {
     const std::string text = json::serialize(body);

@@ -1,0 +1,115 @@
+// GET /v1/changes, /v1/changes/{id}, POST /v1/changes/{id} (abort), GET /v1/changes/{id}/wait
+// (Pebble's api_changes.go).
+#include "daemon.hpp"
+
+namespace redispebble::testing {
+
+namespace {
+
+json::object task_json(const task_t& t) {
+    json::object o;
+    o["id"] = t.id;
+    o["kind"] = t.kind;
+    o["summary"] = t.summary;
+    o["status"] = t.status;
+    if (!t.log.empty()) {
+        json::array a;
+        for (const auto& l : t.log) a.push_back(json::string(l));
+        o["log"] = std::move(a);
+    }
+    o["progress"] = json::object{{"label", ""}, {"done", 1}, {"total", 1}};
+    o["spawn-time"] = t.spawn_time;
+    if (!t.ready_time.empty()) o["ready-time"] = t.ready_time;
+    if (!t.data.empty()) o["data"] = t.data;
+    return o;
+}
+
+json::object change_json(const change_t& c) {
+    json::object o;
+    o["id"] = c.id;
+    o["kind"] = c.kind;
+    o["summary"] = c.summary;
+    o["status"] = c.status;
+    if (!c.tasks.empty()) {
+        json::array a;
+        for (const auto& t : c.tasks) a.push_back(task_json(t));
+        o["tasks"] = std::move(a);
+    }
+    o["ready"] = c.ready;
+    if (!c.err.empty()) o["err"] = c.err;
+    o["spawn-time"] = c.spawn_time;
+    if (!c.ready_time.empty()) o["ready-time"] = c.ready_time;
+    return o;
+}
+
+} // namespace
+
+reply pebble_server::impl::list_changes(const target_t& t) {
+    std::lock_guard<std::mutex> lock(m);
+    const std::string select = t.get("select").empty() ? "in-progress" : t.get("select");
+    const std::string for_service = t.get("for");
+    json::array a;
+    std::vector<std::shared_ptr<change_t>> sorted;
+    for (const auto& [id, c] : changes) sorted.push_back(c);
+    std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return std::stoi(x->id) < std::stoi(y->id); });
+    for (const auto& c : sorted) {
+        if (select == "in-progress" && c->ready) continue;
+        if (select == "ready" && !c->ready) continue;
+        if (!for_service.empty() &&
+            std::none_of(c->tasks.begin(), c->tasks.end(), [&](const task_t& tk) { return tk.service == for_service; }))
+            continue;
+        a.push_back(change_json(*c));
+    }
+    return sync(std::move(a));
+}
+
+reply pebble_server::impl::change_endpoint(const http::request<http::string_body>& req, const target_t& t) {
+    std::string rest = t.path.substr(std::string("/v1/changes/").size());
+    const bool wait = rest.size() > 5 && rest.compare(rest.size() - 5, 5, "/wait") == 0;
+    if (wait) rest.resize(rest.size() - 5);
+    std::lock_guard<std::mutex> lock(m);
+    auto it = changes.find(rest);
+    if (it == changes.end()) return error(404, fmt::format("cannot find change with id \"{}\"", rest), "");
+    if (req.method() == http::verb::post && !wait) {
+        reply err;
+        auto v = decode_body(req.body(), err);
+        if (!v) return err;
+        if (!v->is_object() || str_of(v->as_object(), "action") != "abort")
+            return error(400, "change action must be \"abort\"");
+        if (it->second->ready)
+            return error(400, fmt::format("cannot abort change {} with nothing pending", rest));
+        return sync(change_json(*it->second));
+    }
+    return sync(change_json(*it->second));
+}
+
+// /wait needs to suspend: handled by the connection with this coroutine.
+awaitable<reply> pebble_server::impl::wait_change(const target_t& t) {
+    std::string id = t.path.substr(std::string("/v1/changes/").size());
+    id.resize(id.size() - 5);
+    std::optional<std::chrono::nanoseconds> timeout;
+    if (!t.get("timeout").empty()) {
+        auto d = parse_go_duration(t.get("timeout"));
+        if (!d) co_return error(400, fmt::format("invalid timeout: \"{}\"", t.get("timeout")));
+        timeout = std::chrono::nanoseconds(*d);
+    }
+    auto timer = std::make_shared<asio::steady_timer>(io);
+    std::shared_ptr<change_t> c;
+    {
+        std::lock_guard<std::mutex> lock(m);
+        auto it = changes.find(id);
+        if (it == changes.end()) co_return error(404, fmt::format("cannot find change with id \"{}\"", id));
+        c = it->second;
+        if (c->ready) co_return sync(change_json(*c));
+        if (timeout) timer->expires_after(*timeout);
+        else timer->expires_at(std::chrono::steady_clock::time_point::max());
+        c->waiters.push_back(timer);
+    }
+    error_code ec;
+    co_await timer->async_wait(asio::redirect_error(use_awaitable, ec));
+    std::lock_guard<std::mutex> lock(m);
+    if (c->ready) co_return sync(change_json(*c));
+    co_return error(504, fmt::format("timed out waiting for change after {}", t.get("timeout")));
+}
+
+} // namespace redispebble::testing

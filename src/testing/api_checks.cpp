@@ -1,0 +1,104 @@
+// GET and POST /v1/checks, POST /v1/checks/refresh (Pebble's api_checks.go).
+#include "daemon.hpp"
+
+namespace redispebble::testing {
+
+reply pebble_server::impl::list_checks(const target_t& t) {
+    std::lock_guard<std::mutex> lock(m);
+    const std::string level = t.get("level");
+    const auto names = t.list("names");
+    json::array a;
+    for (const auto& [name, c] : plan_locked().checks) {
+        if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+        if (!level.empty() && c.level.value_or("") != level) continue;
+        a.push_back(check_info_locked(name, c));
+    }
+    return sync(std::move(a));
+}
+
+reply pebble_server::impl::post_checks(const std::string& body) {
+    reply err;
+    auto v = decode_body(body, err);
+    if (!v) return err;
+    const json::object& o = v->as_object();
+    const std::string action = str_of(o, "action");
+    if (action != "start" && action != "stop") return error(400, fmt::format("invalid action \"{}\"", action));
+    std::lock_guard<std::mutex> lock(m);
+    json::array changed;
+    const layer p = plan_locked();
+    if (auto it = o.find("checks"); it != o.end() && it->value().is_array())
+        for (const auto& n : it->value().as_array()) {
+            const std::string name(n.as_string());
+            if (!p.checks.count(name)) return error(400, fmt::format("cannot find check with name \"{}\"", name));
+            check_state& st = checks[name];
+            if (st.stopped == (action == "stop")) continue;
+            st.stopped = action == "stop";
+            if (st.stopped) {
+                end_check_change_locked(name, "Undone");  // counters are kept while stopped
+            } else {
+                st.successes = st.failures = 0;
+                st.status = "up";
+                st.next_run = {};
+                begin_check_change_locked(name, p.checks.at(name), "perform-check");
+            }
+            changed.push_back(json::string(name));
+        }
+    return sync(json::object{{"changed", std::move(changed)}});
+}
+
+/// POST /v1/checks/refresh (Pebble's v1PostChecksRefresh): {"name": N} runs the check now. A
+/// running check counts the result as a periodic run does and its period starts again; a
+/// stopped one is run directly and nothing is recorded. {"info": <check info>, "error": E}
+/// with E omitted on success. 400 "must specify check name", 404 "cannot find check with name".
+awaitable<reply> pebble_server::impl::refresh_check(const std::string& body) {
+    reply err;
+    auto v = decode_body(body, err);
+    if (!v) co_return err;
+    if (!v->is_object()) co_return error(400, "cannot decode data from request body: expected an object");
+    const std::string name = str_of(v->as_object(), "name");
+    if (name.empty()) co_return error(400, "must specify check name");
+    redispebble::check c;
+    {
+        std::lock_guard<std::mutex> lock(m);
+        const layer plan = plan_locked();
+        auto it = plan.checks.find(name);
+        if (it == plan.checks.end()) co_return error(404, fmt::format("cannot find check with name \"{}\"", name));
+        c = merged_check_locked(plan, it->second);
+    }
+    // Run it on a helper thread: an exec check can take up to its timeout.
+    auto result = std::make_shared<std::optional<check_error>>();
+    asio::steady_timer done(io, std::chrono::steady_clock::time_point::max());
+    std::thread([this, c, result, &done] {
+        *result = run_check(c, stopping);
+        asio::post(io, [&done] { done.cancel(); });
+    }).detach();
+    error_code ec;
+    co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
+    std::lock_guard<std::mutex> lock(m);
+    check_state& st = checks[name];
+    if (!st.stopped && !st.change_id.empty()) {
+        record_check_result_locked(name, c, *result);
+        st.next_run = std::chrono::steady_clock::now() +
+                      std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
+    }
+    json::object out{{"info", check_info_locked(name, c)}};
+    if (*result) out["error"] = (*result)->full();
+    co_return sync(std::move(out));
+}
+
+/// One entry of GET /v1/checks (Pebble's checkInfo).
+json::object pebble_server::impl::check_info_locked(const std::string& name, const redispebble::check& c) {
+    const check_state& st = checks[name];
+    json::object o;
+    o["name"] = name;
+    if (c.level) o["level"] = *c.level;
+    o["startup"] = c.startup.value_or("enabled");
+    o["status"] = st.stopped ? "inactive" : st.status;
+    o["successes"] = st.successes;
+    if (st.failures) o["failures"] = st.failures;
+    o["threshold"] = c.threshold.value_or(3);
+    if (!st.stopped && !st.change_id.empty()) o["change-id"] = st.change_id;
+    return o;
+}
+
+} // namespace redispebble::testing

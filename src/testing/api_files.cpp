@@ -1,0 +1,304 @@
+// GET and POST /v1/files: pull, push (multipart), list, make-dirs, remove (Pebble's api_files.go).
+#include "daemon.hpp"
+
+namespace redispebble::testing {
+
+namespace {
+
+std::optional<std::int64_t> int_of(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_number()) return std::nullopt;
+    return it->value().to_number<std::int64_t>();
+}
+
+std::string random_hex(std::size_t n) {
+    static thread_local std::mt19937_64 rng{std::random_device{}()};
+    std::string out;
+    while (out.size() < n) out += fmt::format("{:016x}", rng());
+    return out.substr(0, n);
+}
+
+} // namespace
+
+std::optional<unsigned> pebble_server::impl::parse_perm(const std::string& s, unsigned dflt) {
+    if (s.empty()) return dflt;
+    if (s.size() < 3 || s.size() > 4) return std::nullopt;
+    unsigned v = 0;
+    for (char c : s) {
+        if (c < '0' || c > '7') return std::nullopt;
+        v = v * 8 + static_cast<unsigned>(c - '0');
+    }
+    return v;
+}
+
+std::optional<std::pair<uid_t, gid_t>> pebble_server::impl::owner_of(const json::object& o, std::string& err) {
+    auto uid = int_of(o, "user-id");
+    auto gid = int_of(o, "group-id");
+    const std::string user = str_of(o, "user"), group = str_of(o, "group");
+    if (!uid && !gid && user.empty() && group.empty()) return std::nullopt;
+    uid_t u = static_cast<uid_t>(-1);
+    gid_t g = static_cast<gid_t>(-1);
+    if (uid) u = static_cast<uid_t>(*uid);
+    if (!user.empty()) {
+        const auto pw = accounts::user(user);
+        if (!pw) {
+            err = fmt::format("user: unknown user {}", user);
+            return std::nullopt;
+        }
+        u = pw->first;
+        if (group.empty() && !gid) g = pw->second;
+    }
+    if (gid) g = static_cast<gid_t>(*gid);
+    if (!group.empty()) {
+        const auto gr = accounts::group(group);
+        if (!gr) {
+            err = fmt::format("group: unknown group {}", group);
+            return std::nullopt;
+        }
+        g = *gr;
+    }
+    return std::pair{u, g};
+}
+
+// Go's syscall.Errno text: strerror's words in lower case ("file exists").
+std::string pebble_server::impl::go_errno_text(int err) {
+    std::string t = std::strerror(err);
+    if (!t.empty()) t[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(t[0])));
+    return t;
+}
+
+void pebble_server::impl::make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner) {
+    std::vector<fs::path> created;
+    for (fs::path p = dir; !p.empty() && !fs::exists(p); p = p.parent_path()) created.push_back(p);
+    for (auto it = created.rbegin(); it != created.rend(); ++it) {
+        if (::mkdir(it->c_str(), perm) != 0 && errno != EEXIST)
+            throw std::runtime_error(fmt::format("mkdir {}: {}", it->string(), std::strerror(errno)));
+        ::chmod(it->c_str(), perm);
+        if (owner) (void)!::chown(it->c_str(), owner->first, owner->second);
+    }
+}
+
+std::optional<std::vector<pebble_server::impl::part>> pebble_server::impl::parse_multipart(const std::string& body, const std::string& boundary) {
+    std::vector<part> parts;
+    const std::string delim = "--" + boundary;
+    std::size_t pos = body.find(delim);
+    if (pos == std::string::npos) return std::nullopt;
+    for (;;) {
+        pos += delim.size();
+        if (body.compare(pos, 2, "--") == 0) break;
+        if (body.compare(pos, 2, "\r\n") != 0) return std::nullopt;
+        pos += 2;
+        const std::size_t head_end = body.find("\r\n\r\n", pos);
+        if (head_end == std::string::npos) return std::nullopt;
+        const std::string head = body.substr(pos, head_end - pos);
+        const std::size_t next = body.find("\r\n" + delim, head_end + 4);
+        if (next == std::string::npos) return std::nullopt;
+        part pt;
+        pt.body = body.substr(head_end + 4, next - head_end - 4);
+        auto field = [&](const std::string& key) -> std::string {
+            const auto k = head.find(key + "=\"");
+            if (k == std::string::npos) return "";
+            const auto start = k + key.size() + 2;
+            return head.substr(start, head.find('"', start) - start);
+        };
+        pt.name = field("name");
+        pt.filename = field("filename");
+        parts.push_back(std::move(pt));
+        pos = next + 2;
+    }
+    return parts;
+}
+
+reply pebble_server::impl::post_files(const http::request<http::string_body>& req) {
+    const std::string ctype = std::string(req[http::field::content_type]);
+    if (ctype.rfind("multipart/form-data", 0) == 0) return write_files(req.body(), ctype);
+    reply err;
+    auto v = decode_body(req.body(), err);
+    if (!v) return err;
+    if (!v->is_object()) return error(400, "cannot decode request body: expected an object");
+    const json::object& o = v->as_object();
+    const std::string action = str_of(o, "action");
+    json::array results;
+    if (action == "make-dirs") {
+        auto it = o.find("dirs");
+        if (it == o.end() || !it->value().is_array()) return error(400, "must specify one or more directories");
+        for (const auto& d : it->value().as_array()) {
+            const json::object& dir = d.as_object();
+            const std::string path = str_of(dir, "path");
+            json::object r{{"path", path}};
+            std::string owner_err;
+            auto owner = owner_of(dir, owner_err);
+            auto perm = parse_perm(str_of(dir, "permissions"), 0755);
+            try {
+                if (!owner_err.empty()) throw std::runtime_error(owner_err);
+                if (!perm) throw std::runtime_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(dir, "permissions")));
+                if (bool_of(dir, "make-parents")) make_parents(path, *perm, owner);
+                else if (::mkdir(path.c_str(), *perm) != 0)
+                    throw std::runtime_error(fmt::format("mkdir {}: {}", path, go_errno_text(errno)));
+                else if (owner) (void)!::chown(path.c_str(), owner->first, owner->second);
+            } catch (const std::exception& e) {
+                r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
+            }
+            results.push_back(std::move(r));
+        }
+        return sync(std::move(results));
+    }
+    if (action == "remove") {
+        auto it = o.find("paths");
+        if (it == o.end() || !it->value().is_array()) return error(400, "must specify one or more paths");
+        for (const auto& d : it->value().as_array()) {
+            const json::object& item = d.as_object();
+            const std::string path = str_of(item, "path");
+            json::object r{{"path", path}};
+            std::error_code ec;
+            if (!fs::exists(fs::symlink_status(path, ec)))
+                r["error"] = json::object{{"message", fmt::format("remove {}: no such file or directory", path)}, {"kind", "not-found"}};
+            else if (bool_of(item, "recursive")) fs::remove_all(path, ec);
+            else fs::remove(path, ec);
+            if (ec && !r.contains("error"))
+                r["error"] = json::object{{"message", fmt::format("remove {}: {}", path, ec.message())}, {"kind", "generic-file-error"}};
+            results.push_back(std::move(r));
+        }
+        return sync(std::move(results));
+    }
+    return error(400, fmt::format("invalid action \"{}\"", action));
+}
+
+reply pebble_server::impl::write_files(const std::string& body, const std::string& ctype) {
+    std::string boundary;
+    if (auto b = ctype.find("boundary="); b != std::string::npos) {
+        boundary = ctype.substr(b + 9);
+        if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.find('"', 1) - 1);
+    }
+    if (boundary.size() < 32) return error(400, fmt::format("invalid boundary \"{}\"", boundary));
+    auto parts = parse_multipart(body, boundary);
+    if (!parts || parts->empty() || (*parts)[0].name != "request")
+        return error(400, "must specify request metadata as the first part");
+    reply err;
+    auto meta = decode_body((*parts)[0].body, err);
+    if (!meta) return err;
+    const json::object& mo = meta->as_object();
+    if (str_of(mo, "action") != "write") return error(400, fmt::format("invalid action \"{}\"", str_of(mo, "action")));
+    json::array results;
+    auto files_it = mo.find("files");
+    if (files_it == mo.end() || !files_it->value().is_array()) return error(400, "must specify one or more files");
+    for (const auto& f : files_it->value().as_array()) {
+        const json::object& fo = f.as_object();
+        const std::string path = str_of(fo, "path");
+        json::object r{{"path", path}};
+        auto content = std::find_if(parts->begin() + 1, parts->end(), [&](const part& pt) { return pt.filename == path; });
+        auto perm = parse_perm(str_of(fo, "permissions"), 0644);
+        std::string owner_err;
+        auto owner = owner_of(fo, owner_err);
+        if (content == parts->end()) {
+            r["error"] = json::object{{"message", fmt::format("no file content for path \"{}\"", path)}, {"kind", "generic-file-error"}};
+        } else if (!perm) {
+            r["error"] = json::object{{"message", fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions"))},
+                                      {"kind", "generic-file-error"}};
+        } else if (!owner_err.empty()) {
+            r["error"] = json::object{{"message", owner_err}, {"kind", "generic-file-error"}};
+        } else {
+            try {
+                const fs::path target(path);
+                if (bool_of(fo, "make-dirs")) make_parents(target.parent_path(), 0755, owner);
+                const std::string tmp = path + "." + random_hex(12) + "~";
+                {
+                    std::ofstream out(tmp, std::ios::binary);
+                    if (!out) {
+                        const bool missing = !fs::exists(target.parent_path());
+                        r["error"] = json::object{{"message", fmt::format("open {}: {}", tmp, missing ? "no such file or directory" : std::strerror(errno))},
+                                                  {"kind", missing ? "not-found" : "generic-file-error"}};
+                        results.push_back(std::move(r));
+                        continue;
+                    }
+                    out << content->body;
+                }
+                ::chmod(tmp.c_str(), *perm);
+                if (owner) (void)!::chown(tmp.c_str(), owner->first, owner->second);
+                fs::rename(tmp, target);
+                std::lock_guard<std::mutex> lock(m);
+                ++rec.files_written;
+            } catch (const std::exception& e) {
+                r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
+            }
+        }
+        results.push_back(std::move(r));
+    }
+    return sync(std::move(results));
+}
+
+reply pebble_server::impl::get_files(const http::request<http::string_body>& req, const target_t& t) {
+    const std::string action = t.get("action");
+    if (action == "read") {
+        if (std::string(req[http::field::accept]) != "multipart/form-data")
+            return error(400, "must accept multipart/form-data");
+        const std::string boundary = random_hex(60);
+        std::string body;
+        json::array results;
+        for (const auto& path : t.all("path")) {
+            json::object r{{"path", path}};
+            std::ifstream in(path, std::ios::binary);
+            std::error_code ec;
+            if (!fs::exists(path, ec)) {
+                r["error"] = json::object{{"message", fmt::format("stat {}: no such file or directory", path)}, {"kind", "not-found"}};
+            } else if (fs::is_directory(path, ec)) {
+                r["error"] = json::object{{"message", fmt::format("can only read a regular file: \"{}\"", path)}, {"kind", "generic-file-error"}};
+            } else if (!in) {
+                r["error"] = json::object{{"message", fmt::format("open {}: permission denied", path)}, {"kind", "permission-denied"}};
+            } else {
+                std::ostringstream ss;
+                ss << in.rdbuf();
+                body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + path +
+                        "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + ss.str() + "\r\n";
+            }
+            results.push_back(std::move(r));
+        }
+        body += "--" + boundary + "\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n" +
+                sync(std::move(results)).body + "\r\n--" + boundary + "--\r\n";
+        return {200, "multipart/form-data; boundary=" + boundary, std::move(body)};
+    }
+    if (action == "list") {
+        const std::string path = t.get("path");
+        const std::string pattern = t.get("pattern");
+        std::error_code ec;
+        if (!fs::exists(fs::status(path, ec)))  // os.Stat: a dangling symlink is not found
+            return error(404, fmt::format("stat {}: no such file or directory", path), "not-found");
+        std::vector<fs::path> entries;
+        // As Pebble's listFiles: the path itself (itself=true, or not a directory) is stat'ed
+        // through a symlink (os.Stat); a directory's entries are not (os.ReadDir).
+        const bool single = t.get("itself") == "true" || !fs::is_directory(path, ec);
+        if (single) entries.push_back(path);
+        else
+            for (const auto& e : fs::directory_iterator(path, ec)) entries.push_back(e.path());
+        std::sort(entries.begin(), entries.end());
+        json::array a;
+        for (const auto& e : entries) {
+            if (!pattern.empty() && ::fnmatch(pattern.c_str(), e.filename().c_str(), 0) != 0) continue;
+            struct stat st {};
+            if ((single ? ::stat(e.c_str(), &st) : ::lstat(e.c_str(), &st)) != 0) continue;
+            json::object o;
+            o["path"] = e.string();
+            o["name"] = e.filename().string();
+            const char* type = S_ISDIR(st.st_mode) ? "directory" : S_ISREG(st.st_mode) ? "file" : S_ISLNK(st.st_mode) ? "symlink"
+                             : S_ISSOCK(st.st_mode) ? "socket" : S_ISFIFO(st.st_mode) ? "named-pipe" : "device";
+            o["type"] = type;
+            if (S_ISREG(st.st_mode)) o["size"] = static_cast<std::int64_t>(st.st_size);
+            o["permissions"] = fmt::format("{:03o}", st.st_mode & 0777);  // Go's mode.Perm()
+            std::time_t mt = st.st_mtime;
+            std::tm tm{};
+            ::gmtime_r(&mt, &tm);
+            char buf[32];
+            std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+            o["last-modified"] = buf;
+            o["user-id"] = st.st_uid;
+            if (auto name = accounts::user_name(st.st_uid)) o["user"] = *name;
+            o["group-id"] = st.st_gid;
+            if (auto name = accounts::group_name(st.st_gid)) o["group"] = *name;
+            a.push_back(std::move(o));
+        }
+        return sync(std::move(a));
+    }
+    return error(400, fmt::format("invalid action \"{}\"", action));
+}
+
+} // namespace redispebble::testing

@@ -1,0 +1,72 @@
+// GET and POST /v1/services (Pebble's api_services.go).
+#include "daemon.hpp"
+
+namespace redispebble::testing {
+
+namespace {
+
+reply async_reply(const std::string& change) {
+    json::object o;
+    o["type"] = "async";
+    o["status-code"] = 202;
+    o["status"] = "Accepted";
+    o["change"] = change;
+    o["result"] = nullptr;
+    return {202, "application/json", json::serialize(o)};
+}
+
+} // namespace
+
+reply pebble_server::impl::list_services(const target_t& t) {
+    std::lock_guard<std::mutex> lock(m);
+    const auto names = t.list("names");
+    layer p = plan_locked();
+    json::array a;
+    for (const auto& [name, cfg] : p.services) {
+        if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+        service_t& s = services[name];
+        json::object o;
+        o["name"] = name;
+        o["startup"] = cfg.startup.value_or("disabled") == "enabled" ? "enabled" : "disabled";
+        o["current"] = s.current == "starting" ? "active" : s.current;
+        o["current-since"] = s.since;
+        a.push_back(std::move(o));
+    }
+    return sync(std::move(a));
+}
+
+reply pebble_server::impl::post_services(const std::string& body) {
+    reply err;
+    auto v = decode_body(body, err);
+    if (!v) return err;
+    if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
+    const json::object& o = v->as_object();
+    const std::string action = str_of(o, "action");
+    std::vector<std::string> names;
+    if (auto it = o.find("services"); it != o.end() && it->value().is_array())
+        for (const auto& n : it->value().as_array())
+            if (n.is_string()) names.emplace_back(n.as_string());
+    std::shared_ptr<change_t> c;
+    {
+        std::lock_guard<std::mutex> lock(m);
+        if (action == "replan" || action == "autostart") {
+            if (!names.empty()) return error(400, fmt::format("{} accepts no service names", action));
+            if (action == "autostart") {
+                for (const auto& [n, cfg] : plan_locked().services)
+                    if (cfg.startup == "enabled") names.push_back(n);
+                if (names.empty()) return error(400, "no default services", "no-default-services");
+            }
+        } else if (action == "start" || action == "stop" || action == "restart") {
+            if (names.empty()) return error(400, fmt::format("must specify services for {} action", action));
+        } else {
+            return error(400, fmt::format("invalid action \"{}\"", action));
+        }
+        c = plan_services_change_locked(action, names, err);
+        if (!c) return err;
+        if (c->tasks.empty()) finish_change_locked(*c);
+    }
+    if (!c->ready) asio::co_spawn(io, run_change(c), asio::detached);
+    return async_reply(c->id);
+}
+
+} // namespace redispebble::testing

@@ -1,0 +1,316 @@
+// The check manager (Pebble's checkstate): running http, tcp and exec checks on the checker thread,
+// thresholds, the perform-check and recover-check changes and their task logs.
+#include "daemon.hpp"
+
+namespace redispebble::testing {
+
+const char* pebble_server::impl::check_type(const redispebble::check& c) {
+    return c.http ? "HTTP" : c.tcp ? "TCP" : "exec";
+}
+
+/// Pebble runs each check inside a change: "perform-check" while up, "recover-check" once down.
+void pebble_server::impl::begin_check_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind) {
+    const std::string summary =
+        fmt::format("{} {} check \"{}\"", kind == "perform-check" ? "Perform" : "Recover", check_type(c), name);
+    auto ch = new_change_locked(kind, summary);
+    task_t& t = add_task_locked(*ch, kind, "");
+    t.summary = summary;
+    t.status = "Doing";
+    ch->status = "Doing";
+    notify_change_locked(*ch);
+    checks[name].change_id = ch->id;
+}
+
+/// Ends a check's change: "Error" with `why` in its log, "Done", or "Undone" when stopped.
+void pebble_server::impl::end_check_change_locked(const std::string& name, const std::string& status, const std::string& why) {
+    check_state& st = checks[name];
+    auto it = changes.find(st.change_id);
+    st.change_id.clear();
+    if (it == changes.end() || it->second->ready) return;
+    change_t& ch = *it->second;
+    for (auto& t : ch.tasks) {
+        t.status = status;
+        t.ready_time = now_rfc3339();
+        if (!why.empty()) t.log.push_back(log_prefix("ERROR") + why);
+    }
+    if (status == "Undone") {
+        ch.status = "Undone";
+        ch.ready = true;
+        ch.ready_time = now_rfc3339();
+        notify_change_locked(ch);
+        asio::post(io, [ws = std::move(ch.waiters)] {
+            for (auto& w : ws) w->cancel();
+        });
+        ch.waiters.clear();
+        return;
+    }
+    finish_change_locked(ch);
+}
+
+/// The check as it runs: an exec check with its service-context merged in (Pebble's
+/// mergeServiceContext: the service's environment, user, group and working-dir, overridden by
+/// the check's own).
+redispebble::check pebble_server::impl::merged_check_locked(const layer& plan, const redispebble::check& c) {
+    if (!c.exec || !c.exec->service_context || c.exec->service_context->empty()) return c;
+    auto it = plan.services.find(*c.exec->service_context);
+    if (it == plan.services.end()) return c;
+    const redispebble::service& svc = it->second;
+    redispebble::check out = c;
+    exec_check& e = *out.exec;
+    std::map<std::string, std::string> env = svc.environment;
+    for (const auto& [k, v] : c.exec->environment) env[k] = v;
+    e.environment = std::move(env);
+    if (!e.user_id) e.user_id = svc.user_id;
+    if (!e.user || e.user->empty()) e.user = svc.user;
+    if (!e.group_id) e.group_id = svc.group_id;
+    if (!e.group || e.group->empty()) e.group = svc.group;
+    if (!e.working_dir || e.working_dir->empty()) e.working_dir = svc.working_dir;
+    return out;
+}
+
+void pebble_server::impl::check_task_log_locked(const std::string& name, const std::string& level, const std::string& text) {
+    auto it = changes.find(checks[name].change_id);
+    if (it == changes.end() || it->second->ready || it->second->tasks.empty()) return;
+    it->second->tasks.front().log.push_back(log_prefix(level.c_str()) + text);
+}
+
+/// One result of a running check, as Pebble's doPerformCheck / doRecoverCheck count it: a
+/// failure below the threshold is logged in the task; at the threshold the perform-check
+/// change ends in Error with the error, the services' on-check-failure actions run and a
+/// recover-check change begins; a success in recover-check ends it (Done) and a new
+/// perform-check begins.
+void pebble_server::impl::record_check_result_locked(const std::string& name, const redispebble::check& c,
+                                const std::optional<check_error>& err) {
+    check_state& st = checks[name];
+    const std::int64_t threshold = c.threshold.value_or(3);
+    if (!err) {
+        if (st.status == "down") {
+            st.successes = 1;
+            st.failures = 0;
+            end_check_change_locked(name, "Done");
+            begin_check_change_locked(name, c, "perform-check");
+        } else {
+            ++st.successes;
+            if (st.failures > 0)
+                check_task_log_locked(name, "INFO", fmt::format("succeeded after {} {}", st.failures,
+                                                                st.failures == 1 ? "failure" : "failures"));
+            st.failures = 0;
+        }
+        st.status = "up";
+        return;
+    }
+    ++st.failures;
+    if (st.status == "down") {  // recover-check: every failure is logged
+        check_task_log_locked(name, "ERROR", err->full());
+        return;
+    }
+    if (st.failures < threshold) {
+        check_task_log_locked(name, "ERROR", err->full());
+        return;
+    }
+    st.status = "down";
+    end_check_change_locked(name, "Error", err->message);
+    check_failed_locked(name);
+    begin_check_change_locked(name, c, "recover-check");
+}
+
+/// What Pebble's ServiceManager.CheckFailed does: every service whose on-check-failure names
+/// the check gets its action (servstate's checkFailed). restart: a running service's process
+/// group gets SIGTERM (SIGKILL after its kill-delay) and, once it has exited, the service is
+/// started again after its backoff; a service in backoff keeps waiting for it. shutdown,
+/// failure-shutdown, success-shutdown: Pebble would exit; here every service is stopped and
+/// record().shutdown says which. ignore: nothing.
+void pebble_server::impl::check_failed_locked(const std::string& check_name) {
+    const layer p = plan_locked();
+    for (const auto& [svc_name, cfg] : p.services) {
+        auto a = cfg.on_check_failure.find(check_name);
+        if (a == cfg.on_check_failure.end()) continue;
+        const std::string& action = a->second;
+        auto sit = services.find(svc_name);
+        if (sit == services.end()) continue;
+        service_t& s = sit->second;
+        const bool running = s.current == "active" || s.current == "starting";
+        if (!running && s.current != "backoff") continue;  // stopped, error: ignored, as Pebble does
+        if (action == "ignore") continue;
+        if (action == "shutdown" || action == "failure-shutdown" || action == "success-shutdown") {
+            rec.shutdown = action == "success-shutdown" ? "success" : "failure";
+            std::vector<std::shared_ptr<child_process>> procs;
+            for (auto& [n, sv] : services) {
+                if (sv.process) procs.push_back(sv.process);
+                sv.process.reset();
+                if (sv.current != "inactive") sv.since = now_rfc3339();
+                sv.current = "inactive";
+            }
+            std::thread([procs] {
+                for (auto& proc : procs) proc->terminate(std::chrono::seconds(5));
+            }).detach();
+            return;
+        }
+        if (action != "restart" || !running || s.stopping || !s.process) continue;
+        ++rec.check_restarts[svc_name];
+        std::chrono::milliseconds kill_delay{5000};
+        if (cfg.kill_delay) kill_delay = std::chrono::milliseconds(parse_go_duration(*cfg.kill_delay).value_or(5000000000) / 1000000);
+        // The monitor sees the process gone and restarts the service after its backoff.
+        std::thread([proc = s.process, kill_delay] { proc->terminate(kill_delay); }).detach();
+    }
+}
+
+// Runs due checks (http, tcp, exec) on the checker thread.
+void pebble_server::impl::run_checks() {
+    while (!stopping) {
+        std::vector<std::pair<std::string, redispebble::check>> due;
+        {
+            std::lock_guard<std::mutex> lock(m);
+            const auto now = std::chrono::steady_clock::now();
+            const layer plan = plan_locked();
+            for (const auto& [name, c] : plan.checks) {
+                check_state& st = checks[name];
+                if (st.stopped || c.startup == "disabled" || st.next_run > now) continue;
+                const auto period = std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
+                // Pebble's ticker: the first run is one period after the check starts.
+                if (st.next_run == std::chrono::steady_clock::time_point{}) {
+                    st.next_run = now + period;
+                    continue;
+                }
+                st.next_run = now + period;
+                due.emplace_back(name, merged_check_locked(plan, c));
+            }
+        }
+        for (const auto& [name, c] : due) {
+            auto err = run_check(c, stopping);
+            std::lock_guard<std::mutex> lock(m);
+            check_state& st = checks[name];
+            if (st.stopped || stopping) continue;
+            record_check_result_locked(name, c, err);
+        }
+        for (int i = 0; i < 5 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+}
+
+/// The last `n` lines of `text` (Pebble's servicelog.LastLines for check errors).
+std::string pebble_server::impl::last_lines(const std::string& text, std::size_t n) {
+    std::vector<std::string> lines;
+    std::istringstream in(text);
+    for (std::string l; std::getline(in, l);) lines.push_back(l);
+    while (!lines.empty() && lines.back().empty()) lines.pop_back();
+    std::string out;
+    for (std::size_t i = lines.size() > n ? lines.size() - n : 0; i < lines.size(); ++i)
+        out += (out.empty() ? "" : "\n") + lines[i];
+    return out;
+}
+
+/// Runs one check the way Pebble's checkers do (internals/overlord/checkstate/checkers.go);
+/// nullopt on success. http: GET the URL (http:// only here), 2xx passes, otherwise
+/// "non-2xx status code N" with the first lines of the body. tcp: connect to host (default
+/// localhost) and port. exec: the command split like Pebble (shlex), with the check's
+/// environment, user, group and working-dir; exit 0 passes, otherwise "exit status N" with
+/// the last 5 lines of output. Every kind ends with "check timed out after <timeout>".
+std::optional<pebble_server::impl::check_error> pebble_server::impl::run_check(const redispebble::check& c, const std::atomic<bool>& stopping) {
+    const auto timeout_ns = parse_go_duration(c.timeout.value_or("3s")).value_or(3000000000);
+    const auto timeout = std::chrono::milliseconds(timeout_ns / 1000000);
+    const check_error timed_out{fmt::format("check timed out after {}", format_go_duration(timeout_ns)), ""};
+    if (c.tcp) {
+        const std::string host = c.tcp->host.value_or("localhost");
+        const auto port = static_cast<std::uint16_t>(c.tcp->port.value_or(0));
+        asio::io_context ctx;
+        beast::tcp_stream stream(ctx);
+        error_code ec;
+        asio::ip::tcp::resolver resolver(ctx);
+        auto results = resolver.resolve(host, std::to_string(port), ec);
+        if (ec) return check_error{fmt::format("dial tcp: lookup {}: {}", host, ec.message()), ""};
+        stream.expires_after(timeout);
+        stream.async_connect(results, [&](error_code e, const auto&) { ec = e; });
+        ctx.run();
+        if (ec == beast::error::timeout) return timed_out;
+        if (ec) return check_error{fmt::format("dial tcp {}:{}: connect: {}", host, port, ec.message()), ""};
+        return std::nullopt;
+    }
+    if (c.http) {
+        const std::string url = c.http->url.value_or("");
+        const std::string scheme = "http://";
+        if (url.rfind(scheme, 0) != 0)
+            return check_error{fmt::format("Get \"{}\": unsupported protocol scheme (the test server runs http:// only)", url), ""};
+        std::string rest = url.substr(scheme.size());
+        const auto slash = rest.find('/');
+        std::string hostport = rest.substr(0, slash);
+        std::string target = slash == std::string::npos ? "/" : rest.substr(slash);
+        std::string host = hostport, port = "80";
+        if (auto colon = hostport.rfind(':'); colon != std::string::npos && hostport.find(']', colon) == std::string::npos) {
+            host = hostport.substr(0, colon);
+            port = hostport.substr(colon + 1);
+        }
+        if (host.size() > 1 && host.front() == '[') host = host.substr(1, host.size() - 2);
+        asio::io_context ctx;
+        beast::tcp_stream stream(ctx);
+        beast::flat_buffer buf;
+        http::response_parser<http::string_body> parser;
+        parser.body_limit(1 << 20);
+        http::request<http::empty_body> req{http::verb::get, target, 11};
+        req.set(http::field::host, hostport);
+        req.set(http::field::user_agent, "Go-http-client/1.1");
+        for (const auto& [k, v] : c.http->headers) req.set(k, v);
+        error_code ec;
+        asio::ip::tcp::resolver resolver(ctx);
+        auto results = resolver.resolve(host, port, ec);
+        if (ec) return check_error{fmt::format("Get \"{}\": dial tcp: lookup {}: {}", url, host, ec.message()), ""};
+        stream.expires_after(timeout);
+        stream.async_connect(results, [&](error_code e, const auto&) {
+            if (e) {
+                ec = e;
+                return;
+            }
+            http::async_write(stream, req, [&](error_code e2, std::size_t) {
+                if (e2) {
+                    ec = e2;
+                    return;
+                }
+                http::async_read(stream, buf, parser, [&](error_code e3, std::size_t) { ec = e3; });
+            });
+        });
+        ctx.run();
+        if (ec == beast::error::timeout) return timed_out;
+        if (ec) return check_error{fmt::format("Get \"{}\": {}", url, ec.message()), ""};
+        const unsigned status = parser.get().result_int();
+        if (status < 200 || status > 299)
+            return check_error{fmt::format("non-2xx status code {}", status), last_lines(parser.get().body().substr(0, 1024), 5)};
+        return std::nullopt;
+    }
+    if (c.exec && c.exec->command) {
+        try {
+            process_options po;
+            po.argv = shlex_split(*c.exec->command);
+            if (po.argv.empty()) return check_error{"cannot parse command: empty command", ""};
+            po.environment = c.exec->environment;
+            po.working_dir = c.exec->working_dir.value_or("");
+            if (c.exec->user && !c.exec->user->empty()) po.user = c.exec->user;
+            if (c.exec->group && !c.exec->group->empty()) po.group = c.exec->group;
+            if (po.user && !po.group) {
+                // Pebble's NormalizeUidGid: a user without a group runs with the user's primary group.
+                // getpwnam_r/getgrgid_r: the check runners of several servers share this process.
+                if (const auto u = accounts::user(*po.user))
+                    if (auto g = accounts::group_name(u->second)) po.group = std::move(*g);
+            }
+            if (::geteuid() != 0) {
+                po.user.reset();
+                po.group.reset();
+            }
+            child_process p(po);
+            std::optional<int> code;
+            for (auto waited = std::chrono::milliseconds(0); !code && waited < timeout && !stopping;
+                 waited += std::chrono::milliseconds(20))
+                code = p.wait_for(std::min(std::chrono::milliseconds(20), timeout - waited));
+            if (!code) {
+                p.terminate(std::chrono::milliseconds(1000));
+                return timed_out;
+            }
+            if (*code == 0) return std::nullopt;
+            if (*code > 128) return check_error{fmt::format("signal: {}", ::strsignal(*code - 128)), last_lines(p.output(), 5)};
+            return check_error{fmt::format("exit status {}", *code), last_lines(p.output(), 5)};
+        } catch (const std::exception& e) {
+            return check_error{e.what(), ""};
+        }
+    }
+    return std::nullopt;
+}
+
+} // namespace redispebble::testing

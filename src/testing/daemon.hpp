@@ -1,0 +1,355 @@
+// The test server's daemon, shared by its files (private: not installed). Laid out as Pebble's
+// internals/daemon: one file per API area (api_*.cpp, as api_*.go), the state split by job into the
+// bases of pebble_server::impl below (plan, service manager, changes, checks, notices, logs), the
+// routing and connections in server.cpp. One io_context thread serves HTTP and runs changes;
+// blocking work (stopping a process within its kill-delay, running exec checks) runs on helper
+// threads and reports back through the io_context. All state is guarded by daemon_core::m.
+#ifndef REDISPEBBLE_SRC_TESTING_DAEMON_HPP
+#define REDISPEBBLE_SRC_TESTING_DAEMON_HPP
+
+#include <redispebble/testing/server.hpp>
+
+#include <redispebble/error.hpp>
+#include <redispebble/layer.hpp>
+#include <redispebble/shlex.hpp>
+#include <redispebble/utf8.hpp>
+#include <redispebble/testing/process.hpp>
+
+#include <boost/asio.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+
+#include <fmt/core.h>
+#include <fmt/format.h>
+
+#include <arpa/inet.h>
+#include <cstring>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fnmatch.h>
+#include <fstream>
+#include "accounts.hpp"
+
+#include <mutex>
+#include <optional>
+#include <random>
+#include <regex>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace redispebble::testing {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace json = boost::json;
+namespace fs = std::filesystem;
+using asio::awaitable;
+using asio::use_awaitable;
+using error_code = boost::system::error_code;
+using local = asio::local::stream_protocol;
+
+namespace detail {
+// Go's strconv.Atoi for `?n=` of /v1/logs, clamped to int; nullopt when Pebble answers 400
+// "n must be -1, 0, or a positive integer" (not a number, or below -1). In server_exec.cpp.
+std::optional<int> logs_n(const std::string& text);
+// Exec, logs follow and the notices long-poll: server_exec.cpp. 0: not ours; 1: answered;
+// 2: answered and the connection taken over (websocket) or finished.
+awaitable<int> serve_streaming(server_host& host, beast::basic_stream<local, asio::any_io_executor>& stream,
+                               http::request<http::string_body>& req, const std::string& path,
+                               const std::multimap<std::string, std::string>& query);
+} // namespace detail
+
+// The daemon's shared values and helpers (response.cpp): Pebble's response envelopes, the request
+// target, the state records.
+namespace detail {
+
+struct reply; struct target_t; struct task_t; struct change_t; struct service_t; struct check_state; struct log_line; struct notice_t; struct stacked_layer;
+
+std::string now_rfc3339(bool nanos = true);
+const char* status_text(unsigned code);
+// An HTTP Date header's value (RFC 7231 IMF-fixdate, GMT).
+std::string http_date();
+reply sync(json::value result, unsigned status = 200);
+reply error(unsigned status, const std::string& message, const std::string& kind = "");
+// Go's json.Decoder error for a body that ends early.
+std::optional<json::value> decode_body(const std::string& body, reply& err);
+std::string str_of(const json::object& o, const char* key);
+bool bool_of(const json::object& o, const char* key);
+
+struct reply {
+    unsigned status = 200;
+    std::string content_type = "application/json";
+    std::string body;
+    bool chunked = false;
+};
+
+// Parsed request target.
+struct target_t {
+    std::string path;
+    std::multimap<std::string, std::string> query;
+    std::string get(const std::string& k) const {
+        auto it = query.find(k);
+        return it == query.end() ? "" : it->second;
+    }
+    std::vector<std::string> all(const std::string& k) const {
+        std::vector<std::string> out;
+        for (auto [a, b] = query.equal_range(k); a != b; ++a) out.push_back(a->second);
+        return out;
+    }
+    std::vector<std::string> list(const std::string& k) const {  // "a,b" style
+        std::vector<std::string> out;
+        for (const auto& v : all(k)) {
+            std::stringstream ss(v);
+            for (std::string item; std::getline(ss, item, ',');)
+                if (!item.empty()) out.push_back(item);
+        }
+        return out;
+    }
+};
+
+struct task_t {
+    std::string id, kind, summary, status = "Do", service;
+    std::vector<std::string> log;
+    std::string spawn_time, ready_time;
+    json::object data;  // exec: {"exit-code": N}
+};
+
+struct change_t {
+    std::string id, kind, summary, status = "Do";
+    std::vector<task_t> tasks;
+    bool ready = false;
+    std::string err, spawn_time, ready_time;
+    std::vector<std::shared_ptr<asio::steady_timer>> waiters;
+};
+
+struct service_t {
+    std::string current = "inactive";
+    std::string since = now_rfc3339();
+    bool ever_started = false;
+    bool stopping = false;
+    std::shared_ptr<child_process> process;
+    std::optional<redispebble::service> started_with;  // config at start (for replan)
+    std::size_t output_seen = 0;
+    int backoff_attempts = 0;
+};
+
+struct check_state {
+    bool stopped = false;
+    int successes = 0, failures = 0;
+    std::string status = "up";
+    std::chrono::steady_clock::time_point next_run{};
+    std::string change_id;  ///< the running perform-check or recover-check change
+};
+
+struct log_line {
+    std::string time, service, message;
+};
+
+struct notice_t {
+    std::string id, type, key, first, last, repeated;
+    std::optional<std::int64_t> user_id;
+    int occurrences = 1;
+    json::object last_data;
+};
+
+// One stacked layer: its label and order as Pebble's plan manager keeps them (planstate).
+struct stacked_layer {
+    std::string label;
+    int order = 0;
+    layer content;
+};
+
+
+// The daemon's core: its options, the io_context every other part posts to, and the one mutex
+// that guards all the state below. The first base, so it outlives the state (timers of changes
+// and services are destroyed before their io_context).
+struct daemon_core {
+    server_options opts;
+    asio::io_context io;
+    mutable std::mutex m;
+};
+
+// The plan manager's state (Pebble's planstate): the stacked layers, lowest first. api_plan.cpp.
+struct plan_state {
+    std::vector<stacked_layer> layers;
+};
+
+// The service manager's state (Pebble's servstate): each service's state, process, start window
+// and backoff. service_manager.cpp.
+struct service_manager_state {
+    std::map<std::string, service_t> services;
+};
+
+// The state engine's changes and tasks (Pebble's overlord/state). changes.cpp.
+struct change_state {
+    std::map<std::string, std::shared_ptr<change_t>> changes;
+    int next_change = 1, next_task = 1;
+};
+
+// The check manager's state (Pebble's checkstate). check_manager.cpp.
+struct check_manager_state {
+    std::map<std::string, check_state> checks;
+};
+
+// The notices (Pebble's state notices). api_notices.cpp.
+struct notice_state {
+    std::vector<notice_t> notices;
+    int next_notice = 1;
+};
+
+// The service log buffer (Pebble's servicelog). api_logs.cpp.
+struct log_state {
+    std::vector<log_line> logs;
+};
+
+// What the fake endpoints and the public inject() drive: the record and the armed fault.
+// api_fake.cpp, server.cpp.
+struct fault_state {
+    server_record rec;
+    fault next_fault = fault::none;
+    int fault_count = 0;
+    std::chrono::milliseconds fault_delay{0};
+    fault_target fault_at;  // which requests the fault waits for (at: matching ones still to pass + 1)
+};
+
+} // namespace detail
+using namespace detail;  // the daemon's own names, in its files only
+
+// daemon_core first: it is constructed first and destroyed last.
+struct pebble_server::impl : server_host, daemon_core, plan_state, service_manager_state, change_state,
+                             check_manager_state, notice_state, log_state, fault_state {
+    std::string temp_dir;  // owned when we made one
+    std::string socket;
+    std::optional<local::acceptor> acceptor;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+    std::thread checker;
+    std::optional<asio::steady_timer> monitor_timer;
+
+    struct part {
+        std::string name, filename, body;
+    };
+
+    /// The task log line Pebble writes for a check's error (errorDetails: the message, then
+    /// "; " and the details when there are any).
+    struct check_error {
+        std::string message;  ///< err.Error(): "exit status 1", "non-2xx status code 500", ...
+        std::string details;  ///< the last lines of output or of the response body
+        std::string full() const { return details.empty() ? message : message + "; " + details; }
+    };
+
+    // server.cpp
+    reply route(const http::request<http::string_body>& req);
+    std::pair<std::string, std::string> begin_exec(const std::string& summary) override;
+    void finish_exec(const std::string& change_id, int exit_code, const std::string& err) override;
+    std::string get_json(const std::string& target, unsigned& status) override;
+    awaitable<void> serve(local::socket sock);
+    static std::string wire_of(const reply& r);
+    awaitable<void> accept_loop();
+    void listen();
+
+    // api_fake.cpp
+    reply fake_endpoint(const http::request<http::string_body>& req, const target_t& t);
+
+    // api_plan.cpp
+    layer plan_locked() const;
+    void load_layers_dir_locked();
+    reply add_layer(const std::string& body);
+
+    // service_manager.cpp
+    void autostart_locked();
+    std::optional<redispebble::service> config_locked(const std::string& name) const;
+    std::string log_prefix(const char* level) const;
+    bool spawn_locked(const std::string& name, const redispebble::service& cfg, std::vector<std::string>& log);
+    awaitable<bool> start_service(const std::string& name, std::vector<std::string>& log);
+    void schedule_backoff_locked(const std::string& name);
+    awaitable<bool> stop_service(const std::string& name, std::vector<std::string>& log);
+    void capture_output_locked(const std::string& name, service_t& s);
+    void monitor();
+    std::shared_ptr<change_t> plan_services_change_locked(const std::string& action, const std::vector<std::string>& names, reply& err);
+    void stop_all_services();
+
+    // api_services.cpp
+    reply list_services(const target_t& t);
+    reply post_services(const std::string& body);
+
+    // api_signals.cpp
+    reply signals(const std::string& body);
+
+    // changes.cpp
+    std::shared_ptr<change_t> new_change_locked(const std::string& kind, const std::string& summary);
+    task_t& add_task_locked(change_t& c, const std::string& kind, const std::string& service);
+    void finish_change_locked(change_t& c);
+    awaitable<void> run_change(std::shared_ptr<change_t> c);
+
+    // api_changes.cpp
+    reply list_changes(const target_t& t);
+    reply change_endpoint(const http::request<http::string_body>& req, const target_t& t);
+    awaitable<reply> wait_change(const target_t& t);
+
+    // api_notices.cpp
+    void notify_change_locked(const change_t& c);
+    static json::object notice_json(const notice_t& n);
+    reply notices_endpoint(const http::request<http::string_body>& req, const target_t& t);
+
+    // api_files.cpp
+    static std::optional<unsigned> parse_perm(const std::string& s, unsigned dflt);
+    static std::optional<std::pair<uid_t, gid_t>> owner_of(const json::object& o, std::string& err);
+    static std::string go_errno_text(int err);
+    static void make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner);
+    static std::optional<std::vector<part>> parse_multipart(const std::string& body, const std::string& boundary);
+    reply post_files(const http::request<http::string_body>& req);
+    reply write_files(const std::string& body, const std::string& ctype);
+    reply get_files(const http::request<http::string_body>& req, const target_t& t);
+
+    // check_manager.cpp
+    static const char* check_type(const redispebble::check& c);
+    void begin_check_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind);
+    void end_check_change_locked(const std::string& name, const std::string& status, const std::string& why = "");
+    static redispebble::check merged_check_locked(const layer& plan, const redispebble::check& c);
+    void check_task_log_locked(const std::string& name, const std::string& level, const std::string& text);
+    void record_check_result_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
+    void check_failed_locked(const std::string& check_name);
+    void run_checks();
+    static std::string last_lines(const std::string& text, std::size_t n);
+    static std::optional<check_error> run_check(const redispebble::check& c, const std::atomic<bool>& stopping);
+
+    // api_checks.cpp
+    reply list_checks(const target_t& t);
+    reply post_checks(const std::string& body);
+    awaitable<reply> refresh_check(const std::string& body);
+    json::object check_info_locked(const std::string& name, const redispebble::check& c);
+
+    // api_health.cpp
+    reply health(const target_t& t);
+
+    // api_system_info.cpp
+    std::string boot_id() const;
+
+    // api_logs.cpp
+    std::string logs_after(std::size_t& pos, const std::vector<std::string>& names, int n) override;
+    reply get_logs(const target_t& t);
+};
+
+} // namespace redispebble::testing
+
+#endif

@@ -1,0 +1,92 @@
+// Pebble's response envelopes and the daemon's shared helpers (Pebble's internals/daemon/response.go).
+#include "daemon.hpp"
+
+namespace redispebble::testing::detail {
+
+std::string now_rfc3339(bool nanos) {
+    const auto now = std::chrono::system_clock::now();
+    const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
+    const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
+    const std::time_t t = std::chrono::system_clock::to_time_t(secs);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::string out = buf;
+    if (nanos && ns) {
+        std::string frac = fmt::format("{:09d}", ns);
+        while (!frac.empty() && frac.back() == '0') frac.pop_back();
+        out += "." + frac;
+    }
+    return out + "Z";
+}
+
+const char* status_text(unsigned code) {
+    switch (code) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 500: return "Internal Server Error";
+    case 502: return "Bad Gateway";
+    case 504: return "Gateway Timeout";
+    }
+    return "Unknown";
+}
+
+reply sync(json::value result, unsigned status) {
+    json::object o;
+    o["type"] = "sync";
+    o["status-code"] = status;
+    o["status"] = status_text(status);
+    o["result"] = std::move(result);
+    return {status, "application/json", json::serialize(o)};
+}
+
+reply error(unsigned status, const std::string& message, const std::string& kind) {
+    json::object r;
+    r["message"] = message;
+    if (!kind.empty()) r["kind"] = kind;
+    json::object o;
+    o["type"] = "error";
+    o["status-code"] = status;
+    o["status"] = status_text(status);
+    o["result"] = std::move(r);
+    return {status, "application/json", json::serialize(o)};
+}
+
+std::optional<json::value> decode_body(const std::string& body, reply& err) {
+    error_code ec;
+    json::value v = json::parse(body, ec);
+    if (ec) {
+        err = error(400, body.empty() || ec == json::error::incomplete || ec == json::error::syntax
+                             ? "cannot decode data from request body: unexpected EOF"
+                             : "cannot decode data from request body: " + ec.message());
+        return std::nullopt;
+    }
+    return v;
+}
+
+std::string str_of(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();
+}
+
+bool bool_of(const json::object& o, const char* key) {
+    auto it = o.find(key);
+    return it != o.end() && it->value().is_bool() && it->value().as_bool();
+}
+
+std::string http_date() {
+    std::time_t t = std::time(nullptr);
+    std::tm tm{};
+    ::gmtime_r(&t, &tm);
+    char buf[64];
+    std::strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    return buf;
+}
+
+} // namespace redispebble::testing::detail
