@@ -83,7 +83,9 @@ std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen
     f.path = cfg.storage_path;
     f.user = cfg.user;
     f.group = cfg.group;
-    f.command = {"chown", "-R", "--", cfg.user + ":" + cfg.group, cfg.storage_path};
+    // -H: a storage path that is a symbolic link (a volume mounted elsewhere and linked) is followed;
+    // with -R alone chown does not follow it (-P) and re-owns the link, never the directory.
+    f.command = {"chown", "-R", "-H", "--", cfg.user + ":" + cfg.group, cfg.storage_path};
     if (!seen) {
         f.make = f.chown = true;
     } else if (!seen->exists) {

@@ -62,9 +62,11 @@ struct observed_state {
 /// before Redis starts (docs/reconcile.md, "Storage"). Both steps go through Pebble:
 /// - make: `POST /v1/files {"action": "make-dirs"}` with make-parents, permissions, user, group.
 ///   Pebble (osutil.Mkdir with ExistOK) leaves an existing directory as it is: owner unchanged.
-/// - chown: `POST /v1/exec` of `command`: `chown -R -- USER:GROUP PATH`, run by Pebble's own user,
+/// - chown: `POST /v1/exec` of `command`: `chown -R -H -- USER:GROUP PATH`, run by Pebble's own user,
 ///   recursive because a volume adopted from elsewhere holds files (appendonlydir, dump.rdb) Redis
-///   must rewrite. Only when the directory's own owner differs, so never on an in-sync unit.
+///   must rewrite; -H follows PATH when it is a symbolic link (Pebble's stat of PATH does, so the
+///   owner compared is the target's). Only when the directory's own owner differs, so never on an
+///   in-sync unit.
 struct storage_fix {
     std::string path;
     std::string user, group;

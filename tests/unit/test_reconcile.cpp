@@ -248,7 +248,7 @@ TEST_CASE("The storage directory is made when missing and re-owned when another 
     REQUIRE(d.storage);
     CHECK_FALSE(d.storage->make);
     CHECK(d.storage->chown);
-    CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+    CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "-H", "--", "redis:redis", "/var/lib/redis"});
     CHECK(d.restart.empty());  // re-owning alone restarts nothing
     CHECK(d.status_after == unit_status::active);
 

@@ -297,7 +297,7 @@ TEST_CASE("A storage directory owned by root is re-owned recursively once and th
         auto r = run(c, d);
         CHECK(r.status == unit_status::active);
         REQUIRE_FALSE(c.execs.empty());
-        CHECK(c.execs.front() == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+        CHECK(c.execs.front() == std::vector<std::string>{"chown", "-R", "-H", "--", "redis:redis", "/var/lib/redis"});
         CHECK(r.actions_done.front() == "changed owner of /var/lib/redis to redis:redis (recursive)");
         const auto execs = c.execs.size();
         auto again = run(c, d);
