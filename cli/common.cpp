@@ -144,6 +144,17 @@ void print_decision(const decision& d) {
         fmt::print("  actions: none\n");
     } else {
         fmt::print("  actions:\n");
+        // The storage step comes first, as apply does it (docs/reconcile.md, "Storage").
+        if (const auto& st = d.storage) {
+            if (st->make)
+                fmt::print("    make directory {} (make-dirs, owner {}:{}, mode {})\n", st->path, st->user, st->group,
+                           st->permissions);
+            if (st->chown) {
+                std::string command;
+                for (const auto& w : st->command) command += (command.empty() ? "" : " ") + w;
+                fmt::print("    change the owner of {} to {}:{} (exec: {})\n", st->path, st->user, st->group, command);
+            }
+        }
         for (const auto& f : d.push)
             // No digest of the content: the secrets file's would be one more value derived from
             // the passwords (docs/inputs.md, "Threat model").

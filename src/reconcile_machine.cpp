@@ -532,7 +532,11 @@ std::optional<pebble_request> reconcile_machine::after_observe() {
     }
     decision_ = decide(observed_, desired_, prepared_);
     report_.decided = decision_;
-    if (dry_run_) return finish(decision_.status_after, decision_.message, decision_.retry_later);
+    // A dry run (status, diff, apply --dry-run) with nothing to do still asks Redis, read-only, as
+    // apply would: the probe, or the logs of a service in Pebble's backoff. Otherwise it reported
+    // Active for a replica whose link is down and Waiting without Redis's reason for a Redis that
+    // exits at once, where apply reports Waiting or Blocked with Redis's words.
+    if (dry_run_ && !decision_.no_op()) return finish(decision_.status_after, decision_.message, decision_.retry_later);
     return begin_apply();
 }
 

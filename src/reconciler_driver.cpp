@@ -452,7 +452,9 @@ reconcile_report reconcile(pebble::client& c, const desired_state& desired, cons
             report = observer.report();
         } else {
             const decision d = decide(observer.observed(), desired);
-            if (opts.dry_run) {
+            // A dry run with nothing to do still asks Redis (probe, or the logs of a service in
+            // backoff: reads only), so status and diff report what apply reports.
+            if (opts.dry_run && !d.no_op()) {
                 report = decision_report(d);
             } else {
                 auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);
@@ -598,7 +600,9 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
             report = observer.report();
         } else {
             const decision d = decide(observer.observed(), desired);
-            if (opts.dry_run) {
+            // A dry run with nothing to do still asks Redis (probe, or the logs of a service in
+            // backoff: reads only), so status and diff report what apply reports.
+            if (opts.dry_run && !d.no_op()) {
                 report = decision_report(d);
             } else {
                 auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);

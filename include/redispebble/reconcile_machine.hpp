@@ -134,6 +134,9 @@ class reconcile_machine {
 public:
     /// The whole loop: observe, decide, act, probe. With `dry_run`, the machine observes and
     /// decides, then stops: report().decided says what it would do and actions_done stays empty.
+    /// A dry run whose decision has nothing to do still asks Redis as the whole loop does (the
+    /// probe, or the logs of a service in Pebble's backoff: reads only), so its status is the one
+    /// apply reports for the same unit.
     explicit reconcile_machine(desired_state desired, bool dry_run = false, probe_options probe = {});
 
     /// Only the observe phases (plan, service, storage directory, files), then done: observed()
