@@ -161,6 +161,10 @@ void print_decision(const decision& d) {
             fmt::print("    push {} (mode {}, owner {}:{}, from {})\n", f.path, f.permissions, f.user, f.group,
                        f.origin);
         if (d.add_layer) fmt::print("    add layer \"{}\" with combine\n", d.layer_label);
+        for (const auto& e : d.retired) fmt::print("      retiring {} (override: replace, startup: disabled)\n", e);
+        for (const auto& c : d.stop_checks) fmt::print("    stop check \"{}\"\n", c);
+        for (const auto& s : d.stop) fmt::print("    stop service \"{}\"\n", s);
+        for (const auto& f : d.remove) fmt::print("    remove {}\n", f);
         for (const auto& s : d.restart) fmt::print("    restart service \"{}\"\n", s);
         for (const auto& s : d.start) fmt::print("    start service \"{}\"\n", s);
     }

@@ -1009,11 +1009,20 @@ struct pebble_server::impl : detail::server_host {
             }
         }
         layers = std::move(next);
-        // A new check starts being run at once, inside its perform-check change.
+        // As Pebble's CheckManager.PlanChanged: every check of the new plan without a running
+        // change (new, or stopped through the API) starts at once inside its perform-check change
+        // unless its startup is disabled; a running check whose startup became disabled keeps its
+        // change until it is stopped (POST /v1/checks stop).
         const layer p = plan_locked();
-        for (const auto& [name, c] : p.checks)
-            if (!checks.count(name) || (checks[name].change_id.empty() && !checks[name].stopped))
-                if (c.startup.value_or("enabled") != "disabled") begin_check_change_locked(name, c, "perform-check");
+        for (const auto& [name, c] : p.checks) {
+            check_state& st = checks[name];
+            if (!st.change_id.empty() || c.startup.value_or("enabled") == "disabled") continue;
+            st.stopped = false;
+            st.successes = st.failures = 0;
+            st.status = "up";
+            st.next_run = {};
+            begin_check_change_locked(name, c, "perform-check");
+        }
         ++rec.layers_added;
         return sync(true);
     }
@@ -1708,7 +1717,9 @@ struct pebble_server::impl : detail::server_host {
         o["name"] = name;
         if (c.level) o["level"] = *c.level;
         o["startup"] = c.startup.value_or("enabled");
-        o["status"] = st.stopped ? "inactive" : st.status;
+        // Inactive: stopped, or never started because its startup is disabled.
+        const bool inactive = st.stopped || (st.change_id.empty() && c.startup.value_or("enabled") == "disabled");
+        o["status"] = inactive ? "inactive" : st.status;
         o["successes"] = st.successes;
         if (st.failures) o["failures"] = st.failures;
         o["threshold"] = c.threshold.value_or(3);

@@ -87,6 +87,12 @@ struct container {
             break;
         case kind::get_logs: rep.log_lines = log_lines; break;
         case kind::pause: ++pauses; break;
+        case kind::get_checks: break;
+        case kind::stop_checks: ++writes; break;
+        case kind::stop: rep.change_id = std::to_string(next_change++), ++writes; break;
+        case kind::remove_files:
+            for (const auto& p : r.paths) files.erase(p), ++writes;
+            break;
         case kind::wait_change:
             rep.change_failed = start_fails;
             if (start_fails)
