@@ -99,6 +99,15 @@ void print_report(const reconcile_report& r) {
     fmt::print("Retry later: {}\n", r.retry_later ? "yes" : "no");
 }
 
+// The inputs could be compared with the container: the decision (before Redis was asked) is
+// Active, only overridden, or Waiting on a service in Pebble's backoff with nothing to change (the
+// one Waiting decide() makes after comparing). Redis's own answer (r.status) may differ.
+bool compared(const reconcile_report& r) {
+    const decision& d = r.decided;
+    return d.status_after == unit_status::active || !d.overridden.empty() ||
+           (d.status_after == unit_status::waiting && d.service_current == "backoff" && d.no_op());
+}
+
 bool in_sync(const reconcile_report& r) {
     return r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage;
 }
@@ -138,13 +147,14 @@ int cmd_apply(const std::vector<std::string>& args) {
 int cmd_diff(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "diff");
     reconcile_report r = run(u, true);
+    // The exit code is about the comparison (0 in sync, 5 out of sync, 3/4 when it cannot compare);
+    // the status printed is what Redis says when nothing differs, as apply's for the same unit.
+    const bool synced = compared(r) && in_sync(r) && r.decided.overridden.empty();
     if (u.opts.format != output_format::text) {
-        const bool compared = r.status == unit_status::active || !r.decided.overridden.empty();
-        int code = !compared ? exit_for(r.status) : (in_sync(r) && r.decided.overridden.empty()) ? exit_ok : exit_differs;
-        return emit("diff", u, r, code,
-                    {{"compared", compared}, {"in-sync", compared && in_sync(r) && r.decided.overridden.empty()}});
+        int code = !compared(r) ? exit_for(r.status) : synced ? exit_ok : exit_differs;
+        return emit("diff", u, r, code, {{"compared", compared(r)}, {"in-sync", synced}});
     }
-    if (r.status != unit_status::active && r.decided.overridden.empty()) {
+    if (!compared(r)) {
         fmt::print("Cannot compare: {}: {}\n", to_string(r.status), r.message);
         return exit_for(r.status);
     }
@@ -153,8 +163,10 @@ int cmd_diff(const std::vector<std::string>& args) {
         fmt::print("Our layer is applied and the files match; apply cannot change what another layer overrides\n");
         return exit_differs;
     }
-    if (r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage) {
+    if (synced) {
         fmt::print("In sync: the plan, the files and the storage directory match the inputs\n");
+        if (!r.redis_state.empty()) fmt::print("Redis: {}\n", r.redis_state);
+        fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
         return exit_ok;
     }
     fmt::print("Out of sync:\n");
@@ -197,10 +209,9 @@ int cmd_status(const std::vector<std::string>& args) {
                 svcs.push_back(boost::json::object{{"name", s.name}, {"current", s.current}, {"startup", s.startup},
                                                    {"since", s.current_since}});
         reconcile_report r = run(u, true);
-        const bool compared = r.status == unit_status::active || !r.decided.overridden.empty();
         return emit("status", u, r, exit_for(r.status),
-                    {{"pebble-version", info.version}, {"services", std::move(svcs)}, {"compared", compared},
-                     {"in-sync", compared && r.decided.no_op() && r.decided.overridden.empty()}});
+                    {{"pebble-version", info.version}, {"services", std::move(svcs)}, {"compared", compared(r)},
+                     {"in-sync", compared(r) && r.decided.no_op() && r.decided.overridden.empty()}});
     }
     if (!ec) {
         if (services.empty()) fmt::print("Services: none\n");
@@ -209,11 +220,11 @@ int cmd_status(const std::vector<std::string>& args) {
                        s.current_since.empty() ? "" : ", since ", s.current_since);
     }
     reconcile_report r = run(u, true);
-    const bool compared = r.status == unit_status::active || !r.decided.overridden.empty();
     fmt::print("Layer and files: {}\n",
-               !compared           ? "not compared"
+               !compared(r)        ? "not compared"
                : r.decided.no_op() ? (r.decided.overridden.empty() ? "in sync" : "applied, overridden by another layer")
                                    : "out of sync (run `redispebble diff`)");
+    if (!r.redis_state.empty()) fmt::print("Redis: {}\n", r.redis_state);
     fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
     print_overridden(r);
     return exit_for(r.status);

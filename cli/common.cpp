@@ -144,12 +144,27 @@ void print_decision(const decision& d) {
         fmt::print("  actions: none\n");
     } else {
         fmt::print("  actions:\n");
+        // The storage step comes first, as apply does it (docs/reconcile.md, "Storage").
+        if (const auto& st = d.storage) {
+            if (st->make)
+                fmt::print("    make directory {} (make-dirs, owner {}:{}, mode {})\n", st->path, st->user, st->group,
+                           st->permissions);
+            if (st->chown) {
+                std::string command;
+                for (const auto& w : st->command) command += (command.empty() ? "" : " ") + w;
+                fmt::print("    change the owner of {} to {}:{} (exec: {})\n", st->path, st->user, st->group, command);
+            }
+        }
         for (const auto& f : d.push)
             // No digest of the content: the secrets file's would be one more value derived from
             // the passwords (docs/inputs.md, "Threat model").
             fmt::print("    push {} (mode {}, owner {}:{}, from {})\n", f.path, f.permissions, f.user, f.group,
                        f.origin);
         if (d.add_layer) fmt::print("    add layer \"{}\" with combine\n", d.layer_label);
+        for (const auto& e : d.retired) fmt::print("      retiring {} (override: replace, startup: disabled)\n", e);
+        for (const auto& c : d.stop_checks) fmt::print("    stop check \"{}\"\n", c);
+        for (const auto& s : d.stop) fmt::print("    stop service \"{}\"\n", s);
+        for (const auto& f : d.remove) fmt::print("    remove {}\n", f);
         for (const auto& s : d.restart) fmt::print("    restart service \"{}\"\n", s);
         for (const auto& s : d.start) fmt::print("    start service \"{}\"\n", s);
     }

@@ -136,6 +136,10 @@ json::object report_document(std::string_view command, const decision& d, const 
     o["add-layer"] = d.add_layer.has_value();
     o["restart"] = strings(d.restart);
     o["start"] = strings(d.start);
+    o["retired"] = strings(d.retired);
+    o["stop-checks"] = strings(d.stop_checks);
+    o["stop"] = strings(d.stop);
+    o["remove"] = strings(d.remove);
     o["missing-resources"] = strings(d.missing_resources);
     o["flags"] = json::string(d.flags);
     if (r && !r->redis_state.empty()) o["redis-state"] = json::string(r->redis_state);

@@ -56,15 +56,51 @@ struct observed_state {
     /// when the file is absent, was not read or holds no key: a new key is made, so the file is
     /// pushed again and the layer changes.
     std::optional<secret> secrets_key;
+    /// The current state (`GET /v1/services`: active, inactive, backoff, error) of each service our
+    /// layer retires (entries_to_retire), by name. A name that is not a key was not observed and
+    /// counts as running: it is stopped (again).
+    std::map<std::string, std::string> retired_services_current;
+    /// The status (`GET /v1/checks`: up, down, inactive) of each check our layer retires; a name
+    /// that is not a key was not observed and counts as running: it is stopped (again).
+    std::map<std::string, std::string> retired_checks_status;
 };
+
+/// What our layer no longer wants but Pebble's plan still holds (docs/reconcile.md, "Retiring
+/// what we no longer want"). Pebble cannot delete an entry from a layer: combining into our label
+/// keeps what an earlier version of our layer added. Ours, by name, from the inputs: the exporter
+/// `<service>-exporter` with metrics off, the checks `<service>-alive`, `<service>-ready` with
+/// health-checks off, `<service>-exporter-alive` with either off. A former name of our service
+/// (service-name changed): a service of the plan other than ours whose working-dir is our
+/// storage-path and that carries layer_fingerprint_key or retired_marker_key in its environment
+/// (two Redis sharing one data directory and secrets file cannot both be meant), with its exporter
+/// and checks by the names above. Only names present in the plan are listed; an entry our layer
+/// wants is never listed.
+struct retired_entries {
+    std::vector<std::string> services;
+    std::vector<std::string> checks;
+};
+[[nodiscard]] retired_entries entries_to_retire(const layer& plan, const layer& wanted, const redis_config& cfg);
+
+/// The environment key a retired service carries in our layer (its value names our label).
+inline constexpr std::string_view retired_marker_key = "REDISPEBBLE_RETIRED_BY";
+
+/// `wanted` with the retired entries added, as Pebble users retire what they cannot delete:
+/// a service becomes `override: replace`, `startup: disabled`, `working-dir` the storage path,
+/// command `/bin/true` (Pebble requires one; it is never started), environment
+/// retired_marker_key; a check becomes `override: replace`, `startup: disabled`, exec `/bin/true`
+/// (Pebble requires a kind), no level. The fingerprint (layer_fingerprint_key) is made again over
+/// the result, as make_layer makes it.
+[[nodiscard]] layer with_retired(layer wanted, const retired_entries& retired, const redis_config& cfg);
 
 /// What to do so the storage directory exists and belongs to the service's user and group
 /// before Redis starts (docs/reconcile.md, "Storage"). Both steps go through Pebble:
 /// - make: `POST /v1/files {"action": "make-dirs"}` with make-parents, permissions, user, group.
 ///   Pebble (osutil.Mkdir with ExistOK) leaves an existing directory as it is: owner unchanged.
-/// - chown: `POST /v1/exec` of `command`: `chown -R -- USER:GROUP PATH`, run by Pebble's own user,
+/// - chown: `POST /v1/exec` of `command`: `chown -R -H -- USER:GROUP PATH`, run by Pebble's own user,
 ///   recursive because a volume adopted from elsewhere holds files (appendonlydir, dump.rdb) Redis
-///   must rewrite. Only when the directory's own owner differs, so never on an in-sync unit.
+///   must rewrite; -H follows PATH when it is a symbolic link (Pebble's stat of PATH does, so the
+///   owner compared is the target's). Only when the directory's own owner differs, so never on an
+///   in-sync unit.
 struct storage_fix {
     std::string path;
     std::string user, group;
@@ -109,6 +145,19 @@ struct decision {
     std::string layer_label;              ///< label for add_layer
     std::vector<std::string> restart;     ///< services to restart (after pushes and the layer)
     std::vector<std::string> start;       ///< services to start (layer unchanged, service not running)
+    /// Checks our layer retires that still run: `POST /v1/checks {"action": "stop"}` after the
+    /// layer (Pebble keeps running a check whose startup became disabled until it is stopped).
+    std::vector<std::string> stop_checks;
+    /// Services our layer retires that still run: `POST /v1/services {"action": "stop"}` after the
+    /// layer and before any restart (a renamed Redis must free its port first).
+    std::vector<std::string> stop;
+    /// Files this unit pushed before and no longer wants that the container holds (a password
+    /// file after enable-password false, the secrets file with secrets: command-line, the
+    /// exporter's or the ready check's password file with metrics or health-checks off, the
+    /// certificates with TLS off): `POST /v1/files {"action": "remove"}`.
+    std::vector<std::string> remove;
+    /// The entries our layer retires (entries_to_retire), "services.X" / "checks.Y", for reports.
+    std::vector<std::string> retired;
 
     std::vector<difference> differences;  ///< why add_layer is set (secrets already redacted)
     /// Fields our layer sets that another layer overrides in the combined plan (redacted): our
@@ -125,7 +174,8 @@ struct decision {
 
     /// True when nothing has to be done.
     [[nodiscard]] bool no_op() const noexcept {
-        return !storage && push.empty() && !add_layer && restart.empty() && start.empty();
+        return !storage && push.empty() && !add_layer && restart.empty() && start.empty() && stop_checks.empty() &&
+               stop.empty() && remove.empty();
     }
 };
 
@@ -197,6 +247,9 @@ struct prepared_desired {
     std::vector<file_spec> files;
     std::string flags;
     secret secrets_key;  ///< the key the secrets file and the layer's digest were made with
+    /// Files this unit may have pushed under other inputs that it does not want now (see
+    /// decision::remove): observed with the files, removed when the container holds them.
+    std::vector<std::string> retire_files;
 };
 [[nodiscard]] prepared_desired prepare(const desired_state& desired, const secret& secrets_key = {});
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired,

@@ -33,6 +33,10 @@ struct pebble_request {
                       ///< stdout and stderr merged: reply exit_code and output
         get_logs,     ///< GET /v1/logs?services=<service>&n=<log_lines>: reply log_lines
         pause,        ///< wait `timeout` (no I/O), then reply ok: the gap between two probes
+        get_checks,   ///< GET /v1/checks?names=<services...>: reply checks_status
+        stop_checks,  ///< POST /v1/checks {action: stop, checks: services}
+        stop,         ///< POST /v1/services {action: stop, services}: reply change_id
+        remove_files, ///< POST /v1/files {action: remove} of `paths`: reply file_errors (not-found is no error)
     };
     kind what = kind::get_plan;
     std::vector<std::string> paths;
@@ -49,8 +53,9 @@ struct pebble_request {
     secret stdin_data;                       ///< exec: standard input (the probe's AUTH line)
     std::chrono::milliseconds timeout{0};    ///< exec: Pebble kills the command after it; pause: the delay
     int log_lines = 0;                       ///< get_logs: how many of the last lines
-    /// restart/start: every service to act on in one change (`service` is the first); the
-    /// exporter goes with Redis when both changed.
+    /// restart/start/stop: every service to act on in one change (`service` is the first); the
+    /// exporter goes with Redis when both changed. get_service: the services whose state to read
+    /// (`service` and the retired ones). get_checks, stop_checks: the checks.
     std::vector<std::string> services;
 };
 [[nodiscard]] std::string_view to_string(pebble_request::kind k) noexcept;
@@ -68,6 +73,9 @@ struct pebble_reply {
     std::string error;                       ///< for failed/timed_out/unreachable: no secrets
     std::optional<layer> plan;               ///< get_plan
     std::optional<std::string> service_current; ///< get_service: nullopt when not in the plan
+    /// get_service: the current state of every service of the request's `services` in the plan
+    std::map<std::string, std::string> services_current;
+    std::map<std::string, std::string> checks_status; ///< get_checks: name -> up, down, inactive
     std::map<std::string, std::optional<std::string>> file_sha256; ///< read_files: nullopt = missing
     std::optional<secret> secrets_key;       ///< read_files: the key in the request's key_path file
     std::map<std::string, std::string> file_errors; ///< push_files: path -> Pebble's per-file error
@@ -110,7 +118,9 @@ struct reconcile_report {
     std::optional<std::string> failed_step;
     int attempts = 1;                         ///< runs made (more than one with retry_backoff)
     [[nodiscard]] int restarts() const noexcept;  ///< restart/start actions carried out
-    [[nodiscard]] int writes() const noexcept;    ///< files pushed, layers added, directories made or re-owned
+    /// Files pushed or removed, layers added, directories made or re-owned, retired services and
+    /// checks stopped.
+    [[nodiscard]] int writes() const noexcept;
     /// The probe's findings when Redis was asked (role, link), e.g. "role master" or
     /// "role slave, master 10.0.0.1:6379 link down (12 s)"; empty when not probed.
     std::string redis_state;
@@ -134,6 +144,9 @@ class reconcile_machine {
 public:
     /// The whole loop: observe, decide, act, probe. With `dry_run`, the machine observes and
     /// decides, then stops: report().decided says what it would do and actions_done stays empty.
+    /// A dry run whose decision has nothing to do still asks Redis as the whole loop does (the
+    /// probe, or the logs of a service in Pebble's backoff: reads only), so its status is the one
+    /// apply reports for the same unit.
     explicit reconcile_machine(desired_state desired, bool dry_run = false, probe_options probe = {});
 
     /// Only the observe phases (plan, service, storage directory, files), then done: observed()
@@ -178,8 +191,8 @@ private:
     std::optional<pebble_request> on_logs(const pebble_reply& reply);
 
     enum class phase {
-        plan, service, storage, files, make_dirs, chown, push, layer, verify, restart, start, wait, probe, pause, logs,
-        finished
+        plan, service, storage, checks, files, make_dirs, chown, push, layer, verify, stop_checks, stop, stop_wait,
+        remove, restart, start, wait, probe, pause, logs, finished
     };
     mode mode_ = mode::whole;
     desired_state desired_;
@@ -191,6 +204,8 @@ private:
     phase phase_ = phase::plan;
     std::string change_service_;
     bool pushed_ = false, layered_ = false, restarted_ = false, made_ = false, chowned_ = false;
+    bool checks_stopped_ = false, stopped_ = false, removed_ = false;
+    retired_entries retired_;  // what the plan holds that our layer retires (after get_plan)
     probe_options probe_;
     std::chrono::milliseconds settle_spent_{0};
     std::string logs_for_;  // the message the logs are read for (Blocked: message + ": " + logs)

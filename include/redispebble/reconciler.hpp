@@ -29,7 +29,9 @@ struct reconcile_options {
     /// Longest wait for the restart/start change (Pebble needs ~1 s to see Redis stay up).
     std::chrono::milliseconds change_timeout{std::chrono::seconds(30)};
     /// Observe and decide only: nothing is written, added or restarted (apply(): the report of
-    /// the decision, with no request made).
+    /// the decision, with no request made). reconcile() with a decision that has nothing to do
+    /// still asks Redis as apply would (the probe, or the logs of a service in Pebble's backoff:
+    /// reads only), so a dry run reports the status apply reports (`redispebble status`, `diff`).
     bool dry_run = false;
     /// When positive, a run that ends Waiting because Pebble was absent or lost, or a step ran out
     /// of time, is tried again after this delay, doubling (capped at 10 s) until the deadline.

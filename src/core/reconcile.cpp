@@ -1,5 +1,6 @@
 #include <redispebble/decide.hpp>
 
+#include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
 
@@ -83,7 +84,9 @@ std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen
     f.path = cfg.storage_path;
     f.user = cfg.user;
     f.group = cfg.group;
-    f.command = {"chown", "-R", "--", cfg.user + ":" + cfg.group, cfg.storage_path};
+    // -H: a storage path that is a symbolic link (a volume mounted elsewhere and linked) is followed;
+    // with -R alone chown does not follow it (-P) and re-owns the link, never the directory.
+    f.command = {"chown", "-R", "-H", "--", cfg.user + ":" + cfg.group, cfg.storage_path};
     if (!seen) {
         f.make = f.chown = true;
     } else if (!seen->exists) {
@@ -198,6 +201,66 @@ layer_standing compare_layer(const layer& plan, const layer& wanted, const std::
     return st;
 }
 
+retired_entries entries_to_retire(const layer& plan, const layer& wanted, const redis_config& cfg) {
+    retired_entries out;
+    auto service_named = [&](const std::string& n) {
+        if (plan.services.count(n) && !wanted.services.count(n) &&
+            std::find(out.services.begin(), out.services.end(), n) == out.services.end())
+            out.services.push_back(n);
+    };
+    auto check_named = [&](const std::string& n) {
+        if (plan.checks.count(n) && !wanted.checks.count(n) &&
+            std::find(out.checks.begin(), out.checks.end(), n) == out.checks.end())
+            out.checks.push_back(n);
+    };
+    // Every name our layer uses for a Redis service named `s`, whatever the options.
+    auto family = [&](const std::string& s) {
+        service_named(s);
+        service_named(s + "-exporter");
+        check_named(s + "-alive");
+        check_named(s + "-ready");
+        check_named(s + "-exporter-alive");
+    };
+    for (const auto& [name, svc] : plan.services) {
+        if (name == cfg.service_name || wanted.services.count(name)) continue;
+        const bool marked = svc.environment.count(std::string(layer_fingerprint_key)) ||
+                            svc.environment.count(std::string(retired_marker_key));
+        // A retired exporter is marked too, but is no Redis: its own family is not ours to guess.
+        const bool exporter = name.size() > 9 && name.compare(name.size() - 9, 9, "-exporter") == 0 &&
+                              svc.environment.count(std::string(retired_marker_key));
+        if (marked && !exporter && svc.working_dir == cfg.storage_path) family(name);
+    }
+    family(cfg.service_name);  // the exporter and checks our options turned off
+    return out;
+}
+
+layer with_retired(layer wanted, const retired_entries& retired, const redis_config& cfg) {
+    if (retired.services.empty() && retired.checks.empty()) return wanted;
+    const std::string key(layer_fingerprint_key);
+    auto it = wanted.services.find(cfg.service_name);
+    if (it != wanted.services.end()) it->second.environment.erase(key);
+    for (const auto& n : retired.services) {
+        service& s = wanted.services[n];
+        s = service{};
+        s.override = override_kind::replace;
+        s.summary = "Retired by redispebble";
+        s.startup = "disabled";
+        s.command = "/bin/true";
+        s.working_dir = cfg.storage_path;
+        s.environment[std::string(retired_marker_key)] = cfg.layer_label;
+    }
+    for (const auto& n : retired.checks) {
+        check& c = wanted.checks[n];
+        c = check{};
+        c.override = override_kind::replace;
+        c.startup = "disabled";
+        c.exec = exec_check{};
+        c.exec->command = "/bin/true";
+    }
+    if (it != wanted.services.end()) it->second.environment[key] = "sha256:" + sha256_hex(to_yaml(wanted));
+    return wanted;
+}
+
 std::string overridden_message(const std::vector<difference>& overridden, const std::string& label) {
     std::string paths;
     for (const auto& d : overridden) paths += (paths.empty() ? "" : ", ") + d.path;
@@ -243,6 +306,15 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
         return p;
     }
     p.files.insert(p.files.end(), certificates.begin(), certificates.end());
+    // Every file this unit pushes under some inputs, at this storage path: those not wanted now.
+    std::vector<std::string> ours{secrets_file_path(cfg), client_auth_file_path(cfg), exporter_password_file_path(cfg)};
+    std::map<std::string, secret> any;
+    for (const auto& r : certificate_resources()) any[r] = secret("x");
+    for (const auto& f : certificate_plan(cfg, any).files) ours.push_back(f.path);
+    for (const auto& path : ours)
+        if (std::none_of(p.files.begin(), p.files.end(), [&](const file_spec& f) { return f.path == path; }) &&
+            std::find(p.retire_files.begin(), p.retire_files.end(), path) == p.retire_files.end())
+            p.retire_files.push_back(path);
     return p;
 }
 
@@ -279,8 +351,27 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     // Our layer is recognised by its fingerprint, not by comparing the combined plan with it:
     // other layers (from $PEBBLE/layers, added by others, below or above ours) merge into the
     // service, and combining into our label keeps its place under them (docs/reconcile.md).
+    for (const auto& path : prepared.retire_files)
+        if (auto it = observed.file_sha256.find(path); it != observed.file_sha256.end() && it->second)
+            d.remove.push_back(path);
+
     const layer current = observed.plan.value_or(layer{});
-    layer_standing standing = compare_layer(current, prepared.wanted, cfg.service_name, desired.peer.admin_password);
+    // What an earlier layer of ours left that these inputs do not want: retired in our layer,
+    // stopped while it runs (docs/reconcile.md, "Retiring what we no longer want").
+    const retired_entries retired = entries_to_retire(current, prepared.wanted, cfg);
+    const layer wanted = with_retired(prepared.wanted, retired, cfg);
+    for (const auto& n : retired.services) {
+        d.retired.push_back("services." + n);
+        auto it = observed.retired_services_current.find(n);
+        if (it == observed.retired_services_current.end() || (it->second != "inactive" && it->second != "error"))
+            d.stop.push_back(n);
+    }
+    for (const auto& n : retired.checks) {
+        d.retired.push_back("checks." + n);
+        auto it = observed.retired_checks_status.find(n);
+        if (it == observed.retired_checks_status.end() || it->second != "inactive") d.stop_checks.push_back(n);
+    }
+    layer_standing standing = compare_layer(current, wanted, cfg.service_name, desired.peer.admin_password);
     if (standing.applied) d.overridden = std::move(standing.differences);
     else d.differences = std::move(standing.differences);
 
@@ -292,11 +383,11 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     if (cfg.metrics && !standing.applied) {
         layer cur_x, want_x;
         if (auto it = current.services.find(exporter); it != current.services.end()) cur_x.services[exporter] = it->second;
-        want_x.services[exporter] = prepared.wanted.services.at(exporter);
+        want_x.services[exporter] = wanted.services.at(exporter);
         exporter_changed = !plan_differences(cur_x, want_x).empty();
     }
     if (!standing.applied) {
-        d.add_layer = prepared.wanted;
+        d.add_layer = wanted;
         d.restart.push_back(cfg.service_name);
         if (exporter_changed) d.restart.push_back(exporter);
     } else if (!d.push.empty()) {

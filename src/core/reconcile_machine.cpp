@@ -24,6 +24,10 @@ std::string_view to_string(pebble_request::kind k) noexcept {
     case k_t::exec: return "exec";
     case k_t::get_logs: return "get logs";
     case k_t::pause: return "pause";
+    case k_t::get_checks: return "get checks";
+    case k_t::stop_checks: return "stop checks";
+    case k_t::stop: return "stop";
+    case k_t::remove_files: return "remove files";
     }
     return "unknown";
 }
@@ -41,7 +45,7 @@ int reconcile_report::restarts() const noexcept {
 int reconcile_report::writes() const noexcept {
     return static_cast<int>(std::count_if(actions_done.begin(), actions_done.end(), [](const std::string& a) {
         return starts_with(a, "pushed ") || starts_with(a, "added layer ") || starts_with(a, "made directory ") ||
-               starts_with(a, "changed owner of ");
+               starts_with(a, "changed owner of ") || starts_with(a, "removed ") || starts_with(a, "stopped ");
     }));
 }
 
@@ -233,6 +237,25 @@ std::optional<pebble_request> reconcile_machine::next_action() {
         r.label = d.layer_label;
         return r;
     }
+    if (!d.stop_checks.empty() && !checks_stopped_) {
+        phase_ = phase::stop_checks;
+        r.what = pebble_request::kind::stop_checks;
+        r.services = d.stop_checks;
+        return r;
+    }
+    if (!d.stop.empty() && !stopped_) {
+        phase_ = phase::stop;
+        r.what = pebble_request::kind::stop;
+        r.service = d.stop.front();
+        r.services = d.stop;
+        return r;
+    }
+    if (!d.remove.empty() && !removed_) {
+        phase_ = phase::remove;
+        r.what = pebble_request::kind::remove_files;
+        r.paths = d.remove;
+        return r;
+    }
     if (!restarted_ && (!d.restart.empty() || !d.start.empty())) {
         const bool restart = !d.restart.empty();
         phase_ = restart ? phase::restart : phase::start;
@@ -339,6 +362,11 @@ std::string reconcile_machine::step_name() const {
     case phase::plan: return "read the Pebble plan";
     case phase::service: return "list services";
     case phase::storage: return "stat storage-path";
+    case phase::checks: return "list checks";
+    case phase::stop_checks: return "stop retired checks";
+    case phase::stop:
+    case phase::stop_wait: return "stop retired services";
+    case phase::remove: return "remove files";
     case phase::files: return "read files";
     case phase::make_dirs: return "make directory " + (decision_.storage ? decision_.storage->path : std::string());
     case phase::chown: return "change owner of " + (decision_.storage ? decision_.storage->path : std::string());
@@ -379,14 +407,38 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
             if (mode_ != mode::observe) report_.decided = first;
             return finish(first.status_after, first.message, first.retry_later);
         }
+        retired_ = entries_to_retire(*observed_.plan, prepared_.wanted, desired_.config);
         phase_ = phase::service;
         r.what = k::get_service;
         r.service = desired_.config.service_name;
+        r.services = {r.service};
+        r.services.insert(r.services.end(), retired_.services.begin(), retired_.services.end());
         return r;
     }
     case phase::service: {
         if (reply.result == o::unreachable) return fail(reply, "list services");
-        if (reply.result == o::ok) observed_.service_current = reply.service_current;
+        if (reply.result == o::ok) {
+            observed_.service_current = reply.service_current;
+            for (const auto& n : retired_.services)
+                if (auto it = reply.services_current.find(n); it != reply.services_current.end())
+                    observed_.retired_services_current[n] = it->second;
+        }
+        if (!retired_.checks.empty()) {
+            phase_ = phase::checks;
+            r.what = k::get_checks;
+            r.services = retired_.checks;
+            return r;
+        }
+        phase_ = phase::storage;
+        r.what = k::stat_path;
+        r.paths = {desired_.config.storage_path};
+        return r;
+    }
+    case phase::checks: {
+        if (reply.result == o::unreachable) return fail(reply, "list checks");
+        // Not observed: the retired checks are stopped (again).
+        if (reply.result == o::ok)
+            for (const auto& [n, st] : reply.checks_status) observed_.retired_checks_status[n] = st;
         phase_ = phase::storage;
         r.what = k::stat_path;
         r.paths = {desired_.config.storage_path};
@@ -399,6 +451,9 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         decision first = decide(observed_, desired_, prepared_);
         std::vector<std::string> paths;
         for (const auto& f : first.push) paths.push_back(f.path);
+        // Files we no longer want: observed, so that they are removed when the container holds them.
+        if (observed_.storage && observed_.storage->exists)
+            paths.insert(paths.end(), prepared_.retire_files.begin(), prepared_.retire_files.end());
         if (paths.empty()) break;  // nothing to read: decide now
         phase_ = phase::files;
         r.what = k::read_files;
@@ -488,6 +543,49 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         }
         return next_action();
     }
+    case phase::stop_checks:
+        if (reply.result != o::ok) return fail(reply, "stop retired checks");
+        for (const auto& n : decision_.stop_checks) report_.actions_done.push_back("stopped check \"" + n + "\"");
+        checks_stopped_ = true;
+        return next_action();
+    case phase::stop:
+        if (reply.result != o::ok) return fail(reply, "stop retired services");
+        report_.actions_done.push_back("requested stop of \"" + decision_.stop.front() + "\" (change " + reply.change_id + ")");
+        phase_ = phase::stop_wait;
+        r.what = k::wait_change;
+        r.change_id = reply.change_id;
+        r.service = decision_.stop.front();
+        return r;
+    case phase::stop_wait:
+        if (reply.result == o::timed_out) {
+            report_.failed_step = "stop retired services";
+            return finish(unit_status::waiting, "Service \"" + decision_.stop.front() + "\" is still stopping", true);
+        }
+        if (reply.result != o::ok) return fail(reply, "stop retired services");
+        if (reply.change_failed) {
+            report_.failed_step = "stop retired services";
+            return finish(unit_status::blocked,
+                          "Cannot stop retired service \"" + decision_.stop.front() + "\": " +
+                              redact_output(reply.change_error, desired_.peer.admin_password, 10),
+                          true);
+        }
+        for (const auto& n : decision_.stop) report_.actions_done.push_back("stopped \"" + n + "\"");
+        stopped_ = true;
+        return next_action();
+    case phase::remove: {
+        if (reply.result != o::ok) return fail(reply, "remove files");
+        for (const auto& path : decision_.remove) {
+            auto it = reply.file_errors.find(path);
+            if (it == reply.file_errors.end()) {
+                report_.actions_done.push_back("removed " + path);
+            } else {
+                report_.failed_step = "remove files";
+                return finish(unit_status::blocked, "Cannot remove " + path + ": " + it->second, true);
+            }
+        }
+        removed_ = true;
+        return next_action();
+    }
     case phase::restart:
     case phase::start:
         if (reply.result != o::ok)
@@ -532,7 +630,11 @@ std::optional<pebble_request> reconcile_machine::after_observe() {
     }
     decision_ = decide(observed_, desired_, prepared_);
     report_.decided = decision_;
-    if (dry_run_) return finish(decision_.status_after, decision_.message, decision_.retry_later);
+    // A dry run (status, diff, apply --dry-run) with nothing to do still asks Redis, read-only, as
+    // apply would: the probe, or the logs of a service in Pebble's backoff. Otherwise it reported
+    // Active for a replica whose link is down and Waiting without Redis's reason for a Redis that
+    // exits at once, where apply reports Waiting or Blocked with Redis's words.
+    if (dry_run_ && !decision_.no_op()) return finish(decision_.status_after, decision_.message, decision_.retry_later);
     return begin_apply();
 }
 

@@ -60,9 +60,32 @@ pebble_reply plan_reply(const std::string& yaml) {
 
 pebble_reply service_reply(const std::vector<pebble::service_info>& services, const std::string& name) {
     pebble_reply r;
-    for (const auto& s : services)
+    for (const auto& s : services) {
         if (s.name == name) r.service_current = s.current;
+        r.services_current[s.name] = s.current;
+    }
     return r;
+}
+
+pebble_reply checks_reply(const std::vector<pebble::check_info>& checks) {
+    pebble_reply r;
+    for (const auto& c : checks) r.checks_status[c.name] = c.status;
+    return r;
+}
+
+// A path already gone is removed: only other per-path errors are failures.
+pebble_reply remove_reply(const std::vector<pebble::file_result>& results) {
+    pebble_reply r;
+    for (const auto& f : results)
+        if (!f.ok() && f.ec != pebble::error::not_found)
+            r.file_errors[f.path] = f.diag.message.empty() ? f.ec.message() : f.diag.message;
+    return r;
+}
+
+std::vector<pebble::remove_path_options> remove_request(const pebble_request& r) {
+    std::vector<pebble::remove_path_options> out;
+    for (const auto& p : r.paths) out.push_back({p, false});
+    return out;
 }
 
 // Pull sinks that hash each file as it streams in: memory stays flat whatever the file size.
@@ -345,9 +368,33 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
     case kind::get_service: {
         // (Named option objects: GCC 12 miscompiles braced temporaries inside co_await.)
         pebble::services_options names;
-        names.names.push_back(r.service);
+        names.names = r.services.empty() ? std::vector<std::string>{r.service} : r.services;
         auto services = co_await c.async_list_services(std::move(names), diag, tok);
         co_return ec ? from_error(ec, diag) : service_reply(services, r.service);
+    }
+    case kind::get_checks: {
+        pebble::checks_options o;
+        o.names = r.services;
+        auto checks = co_await c.async_checks(std::move(o), diag, tok);
+        co_return ec ? from_error(ec, diag) : checks_reply(checks);
+    }
+    case kind::stop_checks: {
+        std::vector<std::string> names = r.services;
+        co_await c.async_stop_checks(std::move(names), diag, tok);
+        co_return ec ? from_error(ec, diag) : pebble_reply{};
+    }
+    case kind::stop: {
+        pebble::service_options which;
+        which.names = r.services.empty() ? std::vector<std::string>{r.service} : r.services;
+        std::string id = co_await c.async_stop(std::move(which), diag, tok);
+        if (ec) co_return from_error(ec, diag);
+        pebble_reply rep;
+        rep.change_id = id;
+        co_return rep;
+    }
+    case kind::remove_files: {
+        auto results = co_await c.async_remove_paths(remove_request(r), diag, tok);
+        co_return ec ? from_error(ec, diag) : remove_reply(results);
     }
     case kind::read_files: {
         hashing_pull pull;
@@ -460,7 +507,9 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
             report = observer.report();
         } else {
             const decision d = decide(observer.observed(), desired);
-            if (opts.dry_run) {
+            // A dry run with nothing to do still asks Redis (probe, or the logs of a service in
+            // backoff: reads only), so status and diff report what apply reports.
+            if (opts.dry_run && !d.no_op()) {
                 report = decision_report(d);
             } else {
                 auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);

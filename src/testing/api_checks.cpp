@@ -93,7 +93,9 @@ json::object pebble_server::impl::check_info_locked(const std::string& name, con
     o["name"] = name;
     if (c.level) o["level"] = *c.level;
     o["startup"] = c.startup.value_or("enabled");
-    o["status"] = st.stopped ? "inactive" : st.status;
+    // Inactive: stopped, or never started because its startup is disabled.
+    const bool inactive = st.stopped || (st.change_id.empty() && c.startup.value_or("enabled") == "disabled");
+    o["status"] = inactive ? "inactive" : st.status;
     o["successes"] = st.successes;
     if (st.failures) o["failures"] = st.failures;
     o["threshold"] = c.threshold.value_or(3);

@@ -2,12 +2,18 @@
 #include <redispebble/decide.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "support/pebble_daemon.hpp"
 #include "support/run_command.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <filesystem>
+#include <functional>
+#include <memory>
 #include <string>
 
 using redispebble::test::run_command;
@@ -384,4 +390,161 @@ TEST_CASE("status --format json without Pebble is Waiting with exit code 3 and n
     CHECK(doc.at("retry-later").as_bool());
     CHECK_FALSE(str(doc, "pebble-error").empty());
     CHECK_FALSE(has(r.out, "x-Pass-1"));
+}
+
+namespace {
+
+// A Pebble to run the CLI against: the test server (running real processes), then real Pebble when
+// PEBBLE_BIN is set.
+void on_each_pebble(const std::function<void(const std::string& socket)>& scenario) {
+    {
+        redispebble::testing::server_options o;
+        o.start_window = std::chrono::milliseconds(300);
+        auto server = redispebble::testing::pebble_server::start(o);
+        INFO("on the test server");
+        scenario(server->socket_path());
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon daemon(*bin);
+        INFO("on real Pebble");
+        scenario(daemon.socket_path());
+    } else {
+        WARN("PEBBLE_BIN not set: the scenario ran on the test server only");
+    }
+}
+
+void traversable(const temp_dir& root) {
+    std::filesystem::permissions(root.path, std::filesystem::perms::all & ~std::filesystem::perms::others_write &
+                                                ~std::filesystem::perms::group_write);
+}
+
+std::string unit_config(const std::string& storage, int port, const std::string& bind) {
+    return "storage-path: " + storage + "\nport: " + std::to_string(port) + "\nbind-address: " + bind + "\n";
+}
+
+} // namespace
+
+// Found by trying issue 8 from outside (point 5: "the reason of a failed start stays in the report
+// until the inputs change"). apply kept it (Blocked "... keeps failing (Pebble backoff): ... Address
+// already in use"), but status and diff never asked Redis: Waiting "restarting after a failure",
+// exit 3, without Redis's words.
+TEST_CASE("status of a unit whose Redis exits at once keeps Redis's reason and exits 4 as apply does", "[cli][status]") {
+    on_each_pebble([](const std::string& socket) {
+        temp_dir root;
+        traversable(root);
+        const int port = redispebble::testing::free_tcp_port();
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor holder(io, {boost::asio::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port)});
+        const auto config = root.write("config.yaml", unit_config(root.path + "/storage", port, "127.0.0.1"));
+        const auto peer = root.write("peer.yaml", "admin-password: exits-at-once-Pw\ncurrent-master: u0\nhostname: u0\n");
+        auto with = [&](const char* command, std::vector<std::string> more = {}) {
+            std::vector<std::string> a{cli, command, "--socket", socket, "--config", config, "--peer", peer};
+            a.insert(a.end(), more.begin(), more.end());
+            auto r = run_command(a, {}, {}, std::chrono::seconds(90));
+            CHECK_FALSE(has(r.out + r.err, "exits-at-once-Pw"));
+            return r;
+        };
+        auto first = with("apply");
+        INFO(first.out << first.err);
+        REQUIRE(first.exit_code == 4);
+        CHECK(has(first.out, "Address already in use"));
+        auto again = with("apply");
+        INFO(again.out << again.err);
+        CHECK(again.exit_code == 4);
+        // Pebble restarts the service after each backoff: while a start attempt runs the service
+        // is "active" and Redis simply does not answer yet (Waiting, as apply says then too). Each
+        // command is asked again until it catches the service in backoff, a few times at most.
+        auto until_backoff = [&](const char* command, std::vector<std::string> more, const std::string& needle) {
+            redispebble::test::command_result r;
+            for (int i = 0; i < 10; ++i) {
+                r = with(command, more);
+                if (has(r.out, needle)) break;
+            }
+            return r;
+        };
+        auto status = until_backoff("status", {}, "Address already in use");
+        INFO(status.out << status.err);
+        CHECK(status.exit_code == 4);
+        CHECK(has(status.out, "Status: blocked"));
+        CHECK(has(status.out, "Address already in use"));
+        CHECK(has(status.out, "Layer and files: in sync"));
+        auto json = until_backoff("status", {"--format", "json"}, "Address already in use");
+        INFO(json.out << json.err);
+        CHECK(json.exit_code == 4);
+        auto doc = boost::json::parse(json.out).as_object();
+        CHECK(doc.at("status").as_string() == "blocked");
+        CHECK(has(std::string(doc.at("message").as_string()), "Address already in use"));
+        CHECK(doc.at("in-sync").as_bool());
+        // diff: nothing differs (exit 0), and it says what Redis says.
+        auto diff = until_backoff("diff", {}, "Address already in use");
+        INFO(diff.out << diff.err);
+        CHECK(diff.exit_code == 0);
+        CHECK(has(diff.out, "Status: blocked"));
+        CHECK(has(diff.out, "Address already in use"));
+        auto dry = until_backoff("apply", {"--dry-run"}, "Address already in use");
+        INFO(dry.out << dry.err);
+        CHECK(dry.exit_code == 4);
+    });
+}
+
+// Found by trying issue 8 from outside (point 5: "a replica whose link to the master is down ... is
+// Active"). apply said Waiting, status on the same unit "Status: active", exit 0: it never asked
+// Redis. A replica of a master that does not exist (nothing listens on its port).
+TEST_CASE("status of a replica whose link to its master is down is Waiting as apply says", "[cli][status]") {
+    on_each_pebble([](const std::string& socket) {
+        temp_dir root;
+        traversable(root);
+        const int port = redispebble::testing::free_tcp_port();  // the master would be 127.0.0.1:port: nothing there
+        const auto config = root.write("config.yaml", unit_config(root.path + "/storage", port, "127.0.0.2"));
+        const auto peer = root.write("peer.yaml", "admin-password: replica-Pw\ncurrent-master: 127.0.0.1\nhostname: u1\n");
+        const std::vector<std::string> inputs{"--socket", socket, "--config", config, "--peer", peer};
+        auto with = [&](const char* command) {
+            std::vector<std::string> a{cli, command};
+            a.insert(a.end(), inputs.begin(), inputs.end());
+            return run_command(a, {}, {}, std::chrono::seconds(90));
+        };
+        auto apply = with("apply");
+        INFO(apply.out << apply.err);
+        REQUIRE(apply.exit_code == 3);  // Waiting: link down for less than 60 s
+        auto status = with("status");
+        INFO(status.out << status.err);
+        CHECK(status.exit_code == 3);
+        CHECK_FALSE(has(status.out, "Status: active"));
+        CHECK(has(status.out, "link to the master is down"));
+        CHECK(has(status.out, "Redis: role slave"));
+    });
+}
+
+// The dry run's decision lists every step apply would take, the storage one first: make-dirs of a
+// missing storage path, the chown of one owned by someone else (found by trying issue 8 from outside).
+TEST_CASE("apply --dry-run lists the storage step it would take before the files and the layer", "[cli][storage]") {
+    redispebble::testing::server_options so;
+    so.run_processes = false;
+    auto server = redispebble::testing::pebble_server::start(so);
+    temp_dir dir;
+    traversable(dir);
+    const auto peer = dir.write("peer.yaml", "admin-password: dry-Storage-pw\ncurrent-master: u0\nhostname: u0\n");
+    auto dry_run = [&](const std::string& storage) {
+        const auto config = dir.write("config.yaml", unit_config(storage, 6390, "127.0.0.1"));
+        auto r = run_command({cli, "apply", "--dry-run", "--socket", server->socket_path(), "--config", config, "--peer", peer});
+        INFO(r.out << r.err);
+        CHECK(r.exit_code == 0);
+        CHECK_FALSE(has(r.out, "dry-Storage-pw"));
+        return r.out;
+    };
+    const std::string missing = dir.path + "/missing";
+    const auto made = dry_run(missing);
+    INFO(made);
+    CHECK(has(made, "    make directory " + missing + " (make-dirs, owner redis:redis, mode 750)"));
+    CHECK_FALSE(has(made, "    change the owner"));
+    CHECK(made.find("    make directory") < made.find("    push "));
+    CHECK_FALSE(std::filesystem::exists(missing));
+
+    const std::string volume = dir.path + "/volume";  // an attached volume: root's
+    std::filesystem::create_directory(volume);
+    const auto chowned = dry_run(volume);
+    INFO(chowned);
+    CHECK(has(chowned, "    change the owner of " + volume + " to redis:redis (exec: chown -R -H -- redis:redis " + volume + ")"));
+    CHECK_FALSE(has(chowned, "    make directory"));
+    CHECK(server->record().layers_added == 0);
 }

@@ -353,3 +353,215 @@ TEST_CASE("A server-only certificate under tls-auth-clients optional leaves the 
         }, 30s));
     });
 }
+
+namespace {
+
+std::string service_current(const std::string& socket, const std::string& name) {
+    auto a = unix_http(socket, "GET", "/v1/services?names=" + name);
+    const auto r = a.result();
+    if (!r.is_array() || r.as_array().empty()) return "";
+    return std::string(r.as_array().front().as_object().at("current").as_string());
+}
+
+layer current_plan(const std::string& socket) {
+    const auto r = unix_http(socket, "GET", "/v1/plan?format=yaml").result();
+    REQUIRE(r.is_string());
+    return parse_plan(std::string(r.as_string()));
+}
+
+bool has_action(const reconcile_report& r, const std::string& action) {
+    return std::find(r.actions_done.begin(), r.actions_done.end(), action) != r.actions_done.end();
+}
+
+/// How many running redis-server processes serve `port` (not zombies).
+int redis_servers_on(int port) {
+    int n = 0;
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        std::ifstream in(e.path() / "cmdline", std::ios::binary);
+        std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::replace(argv.begin(), argv.end(), '\0', ' ');
+        std::ifstream stat(e.path() / "stat");
+        std::string st((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const auto close = st.rfind(')');
+        if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // zombie
+        // Redis sets its process title to "redis-server HOST:PORT".
+        if (argv.rfind("redis-server", 0) == 0 && has(argv + " ", ":" + std::to_string(port) + " ")) ++n;
+    }
+    return n;
+}
+
+} // namespace
+
+// Found by trying issues 8 and 11 from outside: combining into our label never removes an entry, so
+// after metrics on then off the exporter kept running with the password file it read, its check
+// stayed in the plan, and status said in sync. Pebble cannot delete an entry: our layer retires it
+// (override: replace, startup: disabled) and the reconciler stops it through Pebble.
+TEST_CASE("Turning metrics off stops the exporter and its check through Pebble and turning it on brings them back", "[companions][metrics][retire]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        const int metrics = testing::free_tcp_port();
+        auto d = unit(root.path, port, "metrics-off-Pw");
+        d.config.metrics = true;
+        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+        const std::string password_file = root.path + "/storage/redispebble-exporter-passwords.json";
+        auto exporter_pid = [&] { return pid_with_argv("-web.listen-address 127.0.0.1:" + std::to_string(metrics)); };
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return service_current(p.socket, "redis-exporter") == "active" && exporter_pid() > 0; }, 15s));
+        REQUIRE(std::filesystem::exists(password_file));
+
+        d.config.metrics = false;
+        auto off = run(p.socket, d);
+        INFO(describe(off));
+        CHECK(off.status == unit_status::active);
+        CHECK(has_action(off, "stopped \"redis-exporter\""));
+        CHECK(has_action(off, "stopped check \"redis-exporter-alive\""));
+        CHECK(has_action(off, "removed " + password_file));
+        CHECK(service_current(p.socket, "redis-exporter") == "inactive");
+        CHECK(eventually([&] { return exporter_pid() == 0; }, 15s));
+        CHECK(check_status(p.socket, "redis-exporter-alive") == "inactive");
+        CHECK(!std::filesystem::exists(password_file));
+        const auto plan = current_plan(p.socket);
+        CHECK(plan.services.at("redis-exporter").startup == "disabled");
+        CHECK(plan.checks.at("redis-exporter-alive").startup == "disabled");
+        CHECK(unix_http(p.socket, "GET", "/v1/health").status == 200);
+
+        auto again = run(p.socket, d);
+        INFO(describe(again));
+        CHECK(again.status == unit_status::active);
+        CHECK(again.decided.no_op());
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
+        CHECK(exporter_pid() == 0);
+
+        d.config.metrics = true;
+        auto on = run(p.socket, d);
+        INFO(describe(on));
+        CHECK(on.status == unit_status::active);
+        CHECK(eventually([&] { return service_current(p.socket, "redis-exporter") == "active" && exporter_pid() > 0; }, 15s));
+        CHECK(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 15s));
+        CHECK(std::filesystem::exists(password_file));
+        auto settled = run(p.socket, d);
+        INFO(describe(settled));
+        CHECK(settled.decided.no_op());
+        CHECK(settled.restarts() == 0);
+    });
+}
+
+// The same kind for health checks: health-checks false after true left redis-alive and redis-ready
+// running (so /v1/health, Kubernetes' probes, still followed them) and their password file in place.
+TEST_CASE("Turning health checks off stops the checks and turning them on starts them again", "[companions][checks][retire]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        auto d = unit(root.path, port, "checks-off-Pw");
+        d.config.check_period = "500ms";
+        d.config.check_timeout = "400ms";
+        const std::string auth_file = root.path + "/storage/redispebble-client-auth";
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(std::filesystem::exists(auth_file));
+
+        d.config.health_checks = false;
+        auto off = run(p.socket, d);
+        INFO(describe(off));
+        CHECK(off.status == unit_status::active);
+        CHECK(check_status(p.socket, "redis-ready") == "inactive");
+        CHECK(check_status(p.socket, "redis-alive") == "inactive");
+        CHECK(!std::filesystem::exists(auth_file));
+        const auto plan = current_plan(p.socket);
+        CHECK(plan.services.at("redis").on_check_failure.empty());
+        auto again = run(p.socket, d);
+        INFO(describe(again));
+        CHECK(again.decided.no_op());
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
+
+        d.config.health_checks = true;
+        auto on = run(p.socket, d);
+        INFO(describe(on));
+        CHECK(on.status == unit_status::active);
+        CHECK(eventually([&] { return check_status(p.socket, "redis-ready") == "up"; }, 15s));
+        CHECK(std::filesystem::exists(auth_file));
+        CHECK(run(p.socket, d).decided.no_op());
+    });
+}
+
+// A renamed service (service-name changed): the old Redis must be stopped before the new one starts
+// on the same port, and stay stopped.
+TEST_CASE("Renaming the service stops the old Redis through Pebble and starts the new one alone on the port", "[companions][retire]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        auto d = unit(root.path, port, "rename-Pw");
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        REQUIRE(eventually([&] { return redis_servers_on(port) == 1; }));
+        REQUIRE(has(cli(port, "rename-Pw", {"SET", "kept", "yes"}).out, "OK"));
+
+        d.config.service_name = "cache";
+        auto renamed = run(p.socket, d);
+        INFO(describe(renamed));
+        CHECK(renamed.status == unit_status::active);
+        CHECK(has_action(renamed, "stopped \"redis\""));
+        CHECK(service_current(p.socket, "redis") == "inactive");
+        CHECK(service_current(p.socket, "cache") == "active");
+        CHECK(check_status(p.socket, "redis-ready") == "inactive");
+        CHECK(eventually([&] { return redis_servers_on(port) == 1; }));
+        CHECK(eventually([&] { return has(cli(port, "rename-Pw", {"GET", "kept"}).out, "yes"); }));
+        CHECK(eventually([&] { return check_status(p.socket, "cache-ready") == "up"; }, 30s));
+
+        auto again = run(p.socket, d);
+        INFO(describe(again));
+        CHECK(again.status == unit_status::active);
+        CHECK(again.decided.no_op());
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
+        CHECK(redis_servers_on(port) == 1);
+    });
+}
+
+// Found by trying issue 11 from outside: a switch to enable-password false left the 0600 password
+// files (secrets file, exporter's and ready check's) in the container. They are removed through
+// Pebble's files API in the same apply.
+TEST_CASE("Switching to no-password mode removes the password files through Pebble", "[companions][no-password][retire]") {
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir root;
+        root_dir_for_redis(root);
+        const int port = testing::free_tcp_port();
+        auto d = unit(root.path, port, "files-gone-Pw");
+        d.config.metrics = true;
+        d.config.metrics_port = static_cast<std::uint16_t>(testing::free_tcp_port());
+        auto first = run(p.socket, d);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        const std::vector<std::string> files{root.path + "/storage/redispebble-secrets.conf",
+                                             root.path + "/storage/redispebble-client-auth",
+                                             root.path + "/storage/redispebble-exporter-passwords.json"};
+        for (const auto& f : files) REQUIRE(std::filesystem::exists(f));
+
+        d.peer.enable_password = false;
+        auto off = run(p.socket, d);
+        INFO(describe(off));
+        CHECK(off.status == unit_status::active);
+        for (const auto& f : files) {
+            INFO(f);
+            CHECK(has_action(off, "removed " + f));
+            CHECK(!std::filesystem::exists(f));
+        }
+        CHECK(eventually([&] { return has(cli(port, std::nullopt, {"PING"}).out, "PONG"); }));
+        auto again = run(p.socket, d);
+        INFO(describe(again));
+        CHECK(again.decided.no_op());
+        CHECK(again.writes() == 0);
+    });
+}

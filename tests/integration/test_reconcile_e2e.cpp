@@ -350,6 +350,39 @@ TEST_CASE("An existing root-owned storage directory is given to the service user
     }
 }
 
+// Found by trying issue 8 from outside (the breaker's run): an attached volume reached through a
+// symbolic link. `chown -R` without -H re-owned the link, never the directory: every apply re-ran
+// the chown and restarted Redis, which could not open its AOF directory.
+TEST_CASE("A storage path that is a symbolic link to a root-owned directory ends owned by redis and SAVE works", "[e2e][storage]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        temp_dir root;
+        std::filesystem::permissions(root.path, std::filesystem::perms(0755));
+        const std::string target = root.path + "/volume";
+        const std::string link = root.path + "/storage";
+        std::filesystem::create_directory(target);
+        std::filesystem::permissions(target, std::filesystem::perms(0755));  // root 755
+        std::filesystem::create_directory_symlink(target, link);
+        const int port = testing::free_tcp_port();
+        auto inputs = unit_inputs(root.path, "127.0.0.1", port, "127.0.0.1", "link-Pw");
+        REQUIRE(inputs.config.storage_path == link);
+
+        auto first = run(pebble->socket_path(), inputs);
+        INFO(describe(first));
+        CHECK(first.status == unit_status::active);
+        CHECK(owner_of(target) == std::pair<std::string, std::string>{"redis", "redis"});
+        CHECK(std::filesystem::is_symlink(link));
+        CHECK(eventually([&] { return has(cli("127.0.0.1", port, "link-Pw", {"SAVE"}).out, "OK"); }, 15s));
+        auto second = run(pebble->socket_path(), inputs);
+        INFO(describe(second));
+        CHECK(second.status == unit_status::active);
+        CHECK(second.decided.no_op());  // zero writes: not a chown on every apply
+        CHECK(second.writes() == 0);
+        CHECK(second.restarts() == 0);
+    }
+}
+
 TEST_CASE("With secrets on the command line a missing storage path is made and Redis starts in it", "[e2e][storage]") {
     for (auto& [name, make] : backends()) {
         INFO("backend: " << name);
@@ -721,6 +754,26 @@ TEST_CASE("A layer above ours overriding the command is reported as overridden a
         CHECK(again.writes() == 0);
         CHECK(again.restarts() == 0);
         CHECK(has(again.message, "services.redis.command"));
+    }
+}
+
+// Found by trying issue 8 from outside: a layer above ours replacing our ready check (here with one
+// that always passes) was reported Active and in sync; only the Redis service's fields were compared.
+TEST_CASE("A layer above that replaces our ready check is reported as overriding a field our layer sets", "[e2e][layers]") {
+    for (auto& [name, make] : backends()) {
+        INFO("backend: " << name);
+        auto pebble = make();
+        unit_fixture u;
+        auto first = run(pebble->socket_path(), u.inputs);
+        INFO(describe(first));
+        REQUIRE(first.status == unit_status::active);
+        add_layer(pebble->socket_path(), "debug",
+                  "checks:\n  redis-ready:\n    override: replace\n    level: ready\n    exec:\n      command: /bin/true\n");
+        auto second = run(pebble->socket_path(), u.inputs);
+        INFO(describe(second));
+        CHECK(second.status == unit_status::blocked);
+        CHECK(has(second.message, "checks.redis-ready"));
+        CHECK(second.actions_done.empty());
     }
 }
 

@@ -248,7 +248,7 @@ TEST_CASE("The storage directory is made when missing and re-owned when another 
     REQUIRE(d.storage);
     CHECK_FALSE(d.storage->make);
     CHECK(d.storage->chown);
-    CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+    CHECK(d.storage->command == std::vector<std::string>{"chown", "-R", "-H", "--", "redis:redis", "/var/lib/redis"});
     CHECK(d.restart.empty());  // re-owning alone restarts nothing
     CHECK(d.status_after == unit_status::active);
 
@@ -497,4 +497,107 @@ TEST_CASE("decision status is a deprecated alias of status_after", "[reconcile]"
     CHECK(d.status_after == unit_status::active);
     const decision copy = d;
     CHECK(copy.status_after == unit_status::active);
+}
+
+namespace {
+
+// The container after `d`, with the stops and removals done too.
+observed_state after_all(const decision& d, observed_state o) {
+    o = after(d, std::move(o));
+    for (const auto& s : d.stop) o.retired_services_current[s] = "inactive";
+    for (const auto& c : d.stop_checks) o.retired_checks_status[c] = "inactive";
+    for (const auto& f : d.remove) o.file_sha256[f] = std::nullopt;
+    return o;
+}
+
+bool lists(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+} // namespace
+
+TEST_CASE("Metrics and health checks turned off are retired in our layer and stopped then nothing more", "[reconcile][retire]") {
+    auto des = ready_master();
+    des.config.metrics = true;
+    des.config.health_checks = true;
+    auto o = after_all(decide(reachable(), des), reachable());
+    o.retired_services_current.clear();
+    REQUIRE(decide(o, des).no_op());
+    REQUIRE(o.plan->services.count("redis-exporter"));
+
+    des.config.metrics = false;
+    des.config.health_checks = false;
+    auto d = decide(o, des);
+    CHECK(d.status_after == unit_status::active);
+    REQUIRE(d.add_layer);
+    const auto& x = d.add_layer->services.at("redis-exporter");
+    CHECK(x.override == override_kind::replace);
+    CHECK(x.startup == "disabled");
+    for (const char* c : {"redis-alive", "redis-ready", "redis-exporter-alive"}) {
+        INFO(c);
+        CHECK(d.add_layer->checks.at(c).startup == "disabled");
+        CHECK(lists(d.stop_checks, c));
+        CHECK(lists(d.retired, std::string("checks.") + c));
+    }
+    CHECK(d.stop == std::vector<std::string>{"redis-exporter"});
+    CHECK(lists(d.remove, "/var/lib/redis/redispebble-exporter-passwords.json"));
+    CHECK(lists(d.remove, "/var/lib/redis/redispebble-client-auth"));
+    CHECK_FALSE(lists(d.remove, "/var/lib/redis/redispebble-secrets.conf"));
+    // The Redis service no longer maps the checks.
+    CHECK(d.add_layer->services.at("redis").on_check_failure.empty());
+
+    auto again = decide(after_all(d, o), des);
+    CHECK(again.no_op());
+    CHECK(again.status_after == unit_status::active);
+    CHECK(again.retired.size() == 4);
+
+    // On again: the full entries come back over the retired ones.
+    des.config.metrics = true;
+    des.config.health_checks = true;
+    auto on = decide(after_all(again, after_all(d, o)), des);
+    REQUIRE(on.add_layer);
+    CHECK(on.add_layer->services.at("redis-exporter").startup == "enabled");
+    CHECK(on.retired.empty());
+    CHECK(on.stop.empty());
+    CHECK(lists(on.restart, "redis-exporter"));
+}
+
+TEST_CASE("A renamed service retires the old one found by its fingerprint and storage path and stops it first", "[reconcile][retire]") {
+    auto des = ready_master();
+    des.config.health_checks = true;
+    auto o = after_all(decide(reachable(), des), reachable());
+    des.config.service_name = "cache";
+    auto d = decide(o, des);
+    REQUIRE(d.add_layer);
+    CHECK(d.add_layer->services.at("redis").startup == "disabled");
+    CHECK(d.add_layer->services.at("redis").environment.at(std::string(retired_marker_key)) == "redis");
+    CHECK(d.stop == std::vector<std::string>{"redis"});
+    CHECK(lists(d.stop_checks, "redis-ready"));
+    CHECK(lists(d.restart, "cache"));
+    auto again = decide(after_all(d, o), des);
+    CHECK(again.no_op());
+
+    // Another Redis with its own storage path (another unit's layer) is never retired.
+    layer other;
+    other.services["other"].override = override_kind::replace;
+    other.services["other"].command = "redis-server";
+    other.services["other"].working_dir = "/srv/other";
+    other.services["other"].environment[std::string(layer_fingerprint_key)] = "sha256:x";
+    auto with_other = o;
+    merge_into(*with_other.plan, other);
+    CHECK(entries_to_retire(*with_other.plan, prepare(des).wanted, des.config).services ==
+          std::vector<std::string>{"redis"});
+}
+
+TEST_CASE("enable-password false removes the password files the container holds and only those", "[reconcile][retire]") {
+    auto des = ready_master();
+    des.config.health_checks = true;
+    auto o = after_all(decide(reachable(), des), reachable());
+    REQUIRE(o.file_sha256.count("/var/lib/redis/redispebble-client-auth"));
+    des.peer.enable_password = false;
+    auto d = decide(o, des);
+    CHECK(lists(d.remove, "/var/lib/redis/redispebble-secrets.conf"));
+    CHECK(lists(d.remove, "/var/lib/redis/redispebble-client-auth"));
+    CHECK_FALSE(lists(d.remove, "/var/lib/redis/redispebble-exporter-passwords.json"));  // never pushed
+    auto again = decide(after_all(d, o), des);
+    CHECK(again.remove.empty());
+    CHECK(again.no_op());
 }

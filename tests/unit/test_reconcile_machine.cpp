@@ -87,6 +87,12 @@ struct container {
             break;
         case kind::get_logs: rep.log_lines = log_lines; break;
         case kind::pause: ++pauses; break;
+        case kind::get_checks: break;
+        case kind::stop_checks: ++writes; break;
+        case kind::stop: rep.change_id = std::to_string(next_change++), ++writes; break;
+        case kind::remove_files:
+            for (const auto& p : r.paths) files.erase(p), ++writes;
+            break;
         case kind::wait_change:
             rep.change_failed = start_fails;
             if (start_fails)
@@ -297,7 +303,7 @@ TEST_CASE("A storage directory owned by root is re-owned recursively once and th
         auto r = run(c, d);
         CHECK(r.status == unit_status::active);
         REQUIRE_FALSE(c.execs.empty());
-        CHECK(c.execs.front() == std::vector<std::string>{"chown", "-R", "--", "redis:redis", "/var/lib/redis"});
+        CHECK(c.execs.front() == std::vector<std::string>{"chown", "-R", "-H", "--", "redis:redis", "/var/lib/redis"});
         CHECK(r.actions_done.front() == "changed owner of /var/lib/redis to redis:redis (recursive)");
         const auto execs = c.execs.size();
         auto again = run(c, d);
