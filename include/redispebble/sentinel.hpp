@@ -97,6 +97,15 @@ struct sentinel_conf_merge {
                                                       const std::vector<sentinel_directive>& wanted,
                                                       const std::string& master_name);
 
+/// What of Redis's secrets file (secrets_file()) the reconciler compares: its first line when it
+/// is the key line, then its `requirepass`/`masterauth` lines re-written as secrets_file() writes
+/// them, and its `replicaof`/`slaveof` lines. The file we push gives back its own content. Redis
+/// loads that file as its configuration file, and Sentinel sends `CONFIG REWRITE` with every
+/// reconfiguration, so Redis appends its state to it (`dir`, `save`, `user default on #...`) and
+/// re-quotes values: those lines alone are no reason to push and restart. A `replicaof` line is:
+/// Redis would follow it on its next start when the layer has no --replicaof (the master).
+[[nodiscard]] std::string secrets_file_compared_content(std::string_view content);
+
 /// The master host `content` monitors: the HOST of the last `sentinel monitor NAME HOST PORT Q`
 /// for cfg.sentinel_master_name; nullopt when there is none.
 [[nodiscard]] std::optional<std::string> monitored_master(std::string_view content, const redis_config& cfg);

@@ -279,6 +279,31 @@ sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& curren
     return m;
 }
 
+std::string secrets_file_compared_content(std::string_view content) {
+    std::string out;
+    std::istringstream in{std::string(content)};
+    bool first = true;
+    for (std::string line; std::getline(in, line); first = false) {
+        if (first) {
+            if (line.rfind(secrets_key_prefix, 0) == 0) out += line + '\n';
+            else out += "<no key line>\n";
+            continue;
+        }
+        auto words = split_conf_line(line);
+        if (!words) {
+            out += "<unreadable line>\n";
+            continue;
+        }
+        if (words->empty()) continue;
+        const std::string name = lower((*words)[0]);
+        if ((name == "requirepass" || name == "masterauth") && words->size() == 2)
+            out += name + ' ' + redis_conf_quote((*words)[1]) + '\n';
+        else if (name == "requirepass" || name == "masterauth" || name == "replicaof" || name == "slaveof")
+            out += "<" + name + " line>\n";
+    }
+    return out;
+}
+
 std::optional<std::string> monitored_master(std::string_view content, const redis_config& cfg) {
     std::optional<std::string> host;
     std::istringstream in{std::string(content)};
