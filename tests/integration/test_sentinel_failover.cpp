@@ -318,3 +318,43 @@ TEST_CASE("Three units fail over with Sentinel and reconcile to the new master",
         WARN("PEBBLE_BIN not set: the failover ran on the test server only");
     }
 }
+
+TEST_CASE("The CLI plan shows both layers and apply reconciles both containers", "[sentinel][cli]") {
+    temp_dir dir;
+    const auto config = dir.write("config.yaml", "sentinel: true\n");
+    const auto peer = dir.write("peer.yaml", "admin-password: " + admin_pw + "\nsentinel-password: '" + sentinel_pw +
+                                                 "'\ncurrent-master: 127.0.0.1\nhostname: 127.0.0.2\nplanned-units: 3\n");
+    const std::string cli = REDISPEBBLE_CLI;
+    auto plan = test::run_command({cli, "plan", "--config", config, "--peer", peer});
+    INFO(plan.out << plan.err);
+    CHECK(plan.exit_code == 0);
+    CHECK(has(plan.out, "Layer \"redis\""));
+    CHECK(has(plan.out, "Layer \"sentinel\" in container sentinel"));
+    CHECK(has(plan.out, "redis-server /etc/redis-server/sentinel.conf --sentinel"));
+    CHECK(has(plan.out, "sentinel monitor redis-k8s 127.0.0.1 6379 2"));
+    CHECK(has(plan.out, "sentinel auth-pass redis-k8s <redacted>"));
+    CHECK_FALSE(has(plan.out, admin_pw));
+    CHECK_FALSE(has(plan.out, "7c2f"));
+    auto json = test::run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "json"});
+    CHECK(has(json.out, "\"sentinel-layer\":{"));
+    CHECK_FALSE(has(json.out, admin_pw));
+
+    // apply --dry-run against two Pebbles (simulated services: nothing is written anyway).
+    testing::server_options o;
+    o.run_processes = false;
+    auto redis = testing::pebble_server::start(o);
+    auto sentinel = testing::pebble_server::start(o);
+    auto apply = test::run_command({cli, "apply", "--dry-run", "--socket", redis->socket_path(), "--sentinel-socket",
+                                    sentinel->socket_path(), "--config", config, "--peer", peer});
+    INFO(apply.out << apply.err);
+    CHECK(apply.exit_code == 0);
+    CHECK(has(apply.out, "Master: 127.0.0.1 (from peer data)"));
+    CHECK(has(apply.out, "## Container sentinel (Sentinel)"));
+    CHECK(has(apply.out, "## Container redis (Redis)"));
+    CHECK(has(apply.out, "sentinel.conf: sentinel monitor redis-k8s"));
+    CHECK_FALSE(has(apply.out, admin_pw));
+    CHECK_FALSE(has(apply.out, "7c2f"));
+    CHECK(sentinel->record().restarts.empty());
+    auto missing = test::run_command({cli, "apply", "--sentinel-socket", "", "--config", config, "--peer", peer});
+    CHECK(missing.exit_code == 2);
+}
