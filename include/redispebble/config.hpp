@@ -88,7 +88,7 @@ struct peer_data {
     bool enable_password = true;
     /// `sentinel-password`: Sentinel's own `requirepass` (redis-k8s's SENTINEL_PASSWORD_KEY); empty:
     /// not yet set by the leader. Used only with `sentinel: true`.
-    secret sentinel_password;
+    secret sentinel_password{};
     /// `planned-units`: the application's planned units (Juju's planned_units()), for the Sentinel
     /// quorum when `sentinel-quorum` is 0. 1-1000.
     int planned_units = 1;
