@@ -46,6 +46,7 @@ struct options {
     std::optional<std::string> hostname;
     std::map<std::string, std::string> resources;  ///< name -> path
     std::optional<std::string> socket;
+    std::optional<std::string> sentinel_socket;  ///< --sentinel-socket: the Sentinel container's Pebble
     bool dry_run = false;
     bool verbose = false;
     bool retry = false;
@@ -71,6 +72,9 @@ desired_state load_desired(const options& opts);
 
 /// The Pebble socket: --socket, then $PEBBLE_SOCKET, then /charm/containers/<container>/pebble.socket.
 std::string socket_path(const options& opts, const redis_config& cfg);
+/// The Sentinel container's socket (only with `sentinel: true`): --sentinel-socket, then
+/// $SENTINEL_PEBBLE_SOCKET, then /charm/containers/<sentinel-container-name>/pebble.socket.
+std::string sentinel_socket_path(const options& opts, const redis_config& cfg);
 
 /// Prints a decision and its actions (no secret).
 void print_decision(const decision& d);

@@ -2,6 +2,7 @@
 #include "cli.hpp"
 
 #include <redispebble/reconciler.hpp>
+#include <redispebble/unit_reconciler.hpp>
 
 #include <fmt/core.h>
 
@@ -14,6 +15,9 @@ namespace {
 
 const std::vector<std::string> unit_options{"--config", "--peer", "--resource", "--hostname", "--socket",
                                             "--timeout", "--verbose", "--dry-run", "--retry", "--format"};
+const std::vector<std::string> apply_options{"--config", "--peer", "--resource", "--hostname", "--socket",
+                                             "--sentinel-socket", "--timeout", "--verbose", "--dry-run", "--retry",
+                                             "--format"};
 
 struct unit_context {
     options opts;
@@ -24,7 +28,7 @@ struct unit_context {
 
 unit_context load_unit(const std::vector<std::string>& args, const char* name) {
     unit_context u;
-    u.opts = parse_options(name, args, unit_options);
+    u.opts = parse_options(name, args, std::string_view(name) == "apply" ? apply_options : unit_options);
     if (!u.opts.positional.empty())
         throw usage_error(fmt::format("{}: unexpected argument \"{}\"", name, u.opts.positional[0]));
     u.desired = load_desired(u.opts);
@@ -45,15 +49,28 @@ pebble::client_options client_for(const unit_context& u) {
     return c;
 }
 
-reconcile_report run(const unit_context& u, bool dry_run) {
-    pebble::client c(client_for(u));
+reconcile_options run_options(const unit_context& u, bool dry_run) {
     reconcile_options ro;
     ro.deadline = u.deadline;
     ro.change_timeout = u.deadline;
     ro.dry_run = dry_run;
     if (u.opts.retry) ro.retry_backoff = std::chrono::milliseconds(500);
     if (u.opts.verbose) ro.log = [](std::string_view line) { fmt::print(stderr, "{}\n", line); };
-    return reconcile(c, u.desired, ro);
+    return ro;
+}
+
+reconcile_report run(const unit_context& u, bool dry_run) {
+    pebble::client c(client_for(u));
+    return reconcile(c, u.desired, run_options(u, dry_run));
+}
+
+// `apply` with `sentinel: true`: both containers (docs/sentinel.md).
+unit_report run_unit(const unit_context& u, bool dry_run) {
+    pebble::client redis(client_for(u));
+    unit_context s = u;
+    s.socket = sentinel_socket_path(u.opts, u.desired.config);
+    pebble::client sentinel(client_for(s));
+    return reconcile_unit(redis, &sentinel, u.desired, run_options(u, dry_run));
 }
 
 void print_differences(const reconcile_report& r) {
@@ -125,8 +142,48 @@ int emit(std::string_view command, const unit_context& u, const reconcile_report
 
 } // namespace
 
+int apply_unit(const unit_context& u) {
+    const unit_report r = run_unit(u, u.opts.dry_run);
+    const int code = exit_for(r.status);
+    if (u.opts.format != output_format::text) {
+        boost::json::object doc = report_document("apply", r.redis.decided, &r.redis);
+        doc["socket"] = u.socket;
+        doc["dry-run"] = u.opts.dry_run;
+        doc["status"] = std::string(to_string(r.status));
+        doc["message"] = r.message;
+        doc["sentinel"] = report_document("apply", r.sentinel->decided, &*r.sentinel);
+        doc["sentinel-socket"] = sentinel_socket_path(u.opts, u.desired.config);
+        doc["master"] = r.master.host;
+        doc["master-source"] = r.master.source;
+        doc["peer-data-update"] = r.peer_data_update ? boost::json::value(boost::json::object{{"current-master", *r.peer_data_update}})
+                                                     : boost::json::value(nullptr);
+        doc["exit-code"] = code;
+        print_document(doc, u.opts.format);
+        return code;
+    }
+    fmt::print("# redispebble apply{}: unit {} via {} and {}\n", u.opts.dry_run ? " --dry-run" : "", u.desired.peer.hostname,
+               u.socket, sentinel_socket_path(u.opts, u.desired.config));
+    fmt::print("Master: {} (from {})\n", r.master.host, r.master.source);
+    if (r.peer_data_update) fmt::print("Peer data is stale: the leader should set current-master: {}\n", *r.peer_data_update);
+    fmt::print("\n## Container {} (Sentinel)\n", u.desired.config.sentinel_container_name);
+    if (u.opts.dry_run) {
+        print_differences(*r.sentinel);
+        print_decision(r.sentinel->decided);
+    }
+    print_report(*r.sentinel);
+    fmt::print("\n## Container {} (Redis)\n", u.desired.config.container_name);
+    if (u.opts.dry_run) {
+        print_differences(r.redis);
+        print_decision(r.redis.decided);
+    }
+    print_report(r.redis);
+    fmt::print("\nUnit status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    return code;
+}
+
 int cmd_apply(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "apply");
+    if (u.desired.config.sentinel) return apply_unit(u);
     if (u.opts.format != output_format::text) {
         reconcile_report r = run(u, u.opts.dry_run);
         return emit("apply", u, r, exit_for(r.status));

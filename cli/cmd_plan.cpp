@@ -55,6 +55,12 @@ int cmd_plan(const std::vector<std::string>& args) {
                 doc["layer-error"] = e.what();
             }
         }
+        doc["sentinel-layer"] = nullptr;
+        if (cfg.sentinel) {
+            doc["sentinel-layer"] = layer_value(make_sentinel_layer(cfg));
+            files.push_back(boost::json::object{{"path", cfg.sentinel_config_path}, {"permissions", "600"},
+                                                {"user", cfg.user}, {"group", cfg.group}, {"origin", "sentinel.conf"}});
+        }
         doc["files"] = std::move(files);
         doc["exit-code"] = exit_for(d.status_after);
         print_document(doc, opts.format);
@@ -82,6 +88,26 @@ int cmd_plan(const std::vector<std::string>& args) {
         }
     } else {
         fmt::print("\nPeer data incomplete (admin-password, current-master and hostname are all needed): no layer yet.\n");
+    }
+    if (cfg.sentinel) {
+        fmt::print("\nLayer \"{}\" in container {} (added with combine):\n{}", cfg.sentinel_layer_label,
+                   cfg.sentinel_container_name, to_yaml(make_sentinel_layer(cfg)));
+        fmt::print("Sentinel: {} (mode 600) holds sentinel-password and admin-password; only our directives in it are "
+                   "compared (docs/sentinel.md)\n", cfg.sentinel_config_path);
+        try {
+            peer_data p = desired.peer;
+            const std::string master = p.current_master;
+            for (const auto& dir : sentinel_directives(cfg, p, master))
+                if (!dir.is_secret) {
+                    std::string line = dir.key;
+                    for (const auto& w : dir.words) line += " " + w;
+                    fmt::print("  {}\n", line);
+                } else {
+                    fmt::print("  {} <redacted>\n", dir.key);
+                }
+        } catch (const input_error& e) {
+            fmt::print("  sentinel.conf cannot be made: {}\n", e.what());
+        }
     }
     fmt::print("\n");
     print_differences(d.differences);

@@ -49,6 +49,7 @@ options parse_options(std::string_view command, const std::vector<std::string>& 
         else if (a == "--plan") o.plan_file = need_value();
         else if (a == "--hostname") o.hostname = need_value();
         else if (a == "--socket") o.socket = need_value();
+        else if (a == "--sentinel-socket") o.sentinel_socket = need_value();
         else if (a == "--format") o.format = parse_format(need_value());
         else if (a == "--timeout") {
             std::string v = need_value();
@@ -121,6 +122,15 @@ std::string socket_path(const options& opts, const redis_config& cfg) {
     }
     if (const char* env = std::getenv("PEBBLE_SOCKET"); env && *env) return env;
     return "/charm/containers/" + cfg.container_name + "/pebble.socket";
+}
+
+std::string sentinel_socket_path(const options& opts, const redis_config& cfg) {
+    if (opts.sentinel_socket) {
+        if (opts.sentinel_socket->empty()) throw usage_error("--sentinel-socket: must not be empty");
+        return *opts.sentinel_socket;
+    }
+    if (const char* env = std::getenv("SENTINEL_PEBBLE_SOCKET"); env && *env) return env;
+    return "/charm/containers/" + cfg.sentinel_container_name + "/pebble.socket";
 }
 
 int exit_for(unit_status s) {

@@ -86,7 +86,7 @@ Example:
 
 Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
-    {"apply", R"(Usage: redispebble apply [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+    {"apply", R"(Usage: redispebble apply [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
                          [--hostname H] [--timeout SECONDS] [--retry] [--dry-run] [--verbose] [--format json|yaml|text]
 
 Reconcile the unit through Pebble: read the plan, the service and the files; push the secrets file
@@ -96,6 +96,9 @@ status. A second apply with the same inputs changes nothing.
 Options:
   --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
                          /charm/containers/<container-name>/pebble.socket.
+  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket; both containers
+                         are reconciled, Sentinel first (docs/sentinel.md). Default:
+                         $SENTINEL_PEBBLE_SOCKET, else /charm/containers/<sentinel-container-name>/pebble.socket.
   --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
   --peer FILE            peer data: admin-password, current-master, hostname (YAML).
   --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.

@@ -56,6 +56,24 @@ struct redis_config {
     std::string on_check_failure = "restart";      ///< `on-check-failure`: restart | ignore | shutdown | off
     bool metrics = false;                          ///< `metrics`: a `redis_exporter` service beside Redis
     std::uint16_t metrics_port = 9121;             ///< `metrics-port`: the exporter's port (on bind-address)
+    // Redis Sentinel (docs/sentinel.md), as redis-k8s runs it: `redis-server <sentinel.conf>
+    // --sentinel` in the unit's second container under its own layer. The defaults are redis-k8s's
+    // (templates/sentinel.conf.j2, src/literals.py).
+    bool sentinel = false;                         ///< `sentinel`: reconcile the unit's Sentinel container too
+    std::uint16_t sentinel_port = 26379;           ///< `sentinel-port`: redis-k8s's SENTINEL_PORT
+    std::string sentinel_master_name = "redis-k8s";///< `sentinel-master-name`: redis-k8s uses the application name
+    /// `sentinel-quorum`: sentinels that must agree the master is down; 0 (default): as redis-k8s,
+    /// floor(planned-units / 2) + 1 from peer data.
+    int sentinel_quorum = 0;
+    long long sentinel_down_after_milliseconds = 5000;  ///< `sentinel-down-after-milliseconds` (redis-k8s: 5000)
+    long long sentinel_failover_timeout = 30000;        ///< `sentinel-failover-timeout` in ms (redis-k8s: 30000)
+    int sentinel_parallel_syncs = 1;                    ///< `sentinel-parallel-syncs` (redis-k8s: 1)
+    std::string sentinel_container_name = "sentinel";   ///< `sentinel-container-name`
+    std::string sentinel_service_name = "sentinel";     ///< `sentinel-service-name`: Pebble service
+    std::string sentinel_layer_label = "sentinel";      ///< `sentinel-layer-label`: Pebble layer label
+    /// `sentinel-config-path`: Sentinel's own file (0600, user:group), which Sentinel rewrites at run
+    /// time; redis-k8s: /etc/redis-server/sentinel.conf.
+    std::string sentinel_config_path = "/etc/redis-server/sentinel.conf";
 
     friend bool operator==(const redis_config&, const redis_config&) = default;
 };
@@ -68,6 +86,12 @@ struct peer_data {
     /// `enable-password`: false is redis-k8s's legacy mode: no requirepass/masterauth, no secrets
     /// file, `--protected-mode no`. Anyone who reaches the port can read and write every key.
     bool enable_password = true;
+    /// `sentinel-password`: Sentinel's own `requirepass` (redis-k8s's SENTINEL_PASSWORD_KEY); empty:
+    /// not yet set by the leader. Used only with `sentinel: true`.
+    secret sentinel_password{};
+    /// `planned-units`: the application's planned units (Juju's planned_units()), for the Sentinel
+    /// quorum when `sentinel-quorum` is 0. 1-1000.
+    int planned_units = 1;
 
     /// True when everything a unit needs is there (the password only when enable_password).
     [[nodiscard]] bool complete() const noexcept {
@@ -85,7 +109,8 @@ struct peer_data {
 /// out-of-range values, relative or empty paths, empty names.
 [[nodiscard]] redis_config load_config(std::string_view yaml, std::string_view source = "config");
 
-/// Parses a peer-data document: `admin-password`, `current-master`, `hostname`, all strings, all
+/// Parses a peer-data document: `admin-password`, `current-master`, `hostname`,
+/// `sentinel-password` (strings), `enable-password` (boolean), `planned-units` (integer), all
 /// optional (an incomplete peer data set is a Waiting decision, not an error). Unknown keys, wrong
 /// types and the rules of validate(const peer_data&) are input_error. The password never appears
 /// in an error message (nor do the bytes some YAML syntax errors would quote).
@@ -107,12 +132,20 @@ struct peer_data {
 /// `logfile` empty or an absolute path without NUL, CR, LF or '"'; `check-period` and
 /// `check-timeout` positive Go durations (timeout below period); `check-threshold` 1-100;
 /// `on-check-failure` one of restart, ignore, shutdown, off; `metrics-port` 1-65535 and not `port`.
+/// Sentinel: `sentinel-port` 1-65535, not `port` nor (with metrics) `metrics-port` (a pod's
+/// containers share one network); `sentinel-master-name` non-empty [A-Za-z0-9._-] (it is one word
+/// of sentinel.conf and of SENTINEL commands); `sentinel-quorum` 0-1000;
+/// `sentinel-down-after-milliseconds` and `sentinel-failover-timeout` 1-2147483647;
+/// `sentinel-parallel-syncs` 1-1000; `sentinel-container-name`, `sentinel-service-name`,
+/// `sentinel-layer-label` as their Redis twins (and the service name not `service-name`);
+/// `sentinel-config-path` as `logfile`, but required.
 void validate(const redis_config& cfg);
 
 /// Checks peer data built in code with the same rules as load_peer_data: the password valid UTF-8
 /// without NUL (Pebble's API carries JSON and YAML), `current-master` and `hostname`, when set, a
 /// host name or address ([A-Za-z0-9._:-], not starting with '-', which redis-server would read as
-/// an option). Messages never contain the password.
+/// an option), `sentinel-password` as the admin password, `planned-units` 1-1000. Messages never
+/// contain a password.
 void validate(const peer_data& peer);
 
 /// The YAML form load_config reads (every key written). Round-trips.

@@ -9,5 +9,6 @@
 #include <redispebble/reconcile_machine.hpp>
 #include <redispebble/redis.hpp>
 #include <redispebble/secret.hpp>
+#include <redispebble/sentinel.hpp>
 #include <redispebble/shlex.hpp>
 #endif

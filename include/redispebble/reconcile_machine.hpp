@@ -43,6 +43,9 @@ struct pebble_request {
     /// read_files: the secrets file among `paths` (or ""): reply with the key it holds in
     /// pebble_reply::secrets_key (parse_secrets_key of its first line).
     std::string key_path;
+    /// read_files: also reply with the whole content of these paths in pebble_reply::file_content
+    /// (sentinel.conf, which the Sentinel machine merges). Secret: it may hold passwords.
+    std::vector<std::string> content_paths;
     std::vector<file_spec> files;
     std::optional<layer> layer_to_add;
     std::string label;
@@ -78,6 +81,7 @@ struct pebble_reply {
     std::map<std::string, std::string> checks_status; ///< get_checks: name -> up, down, inactive
     std::map<std::string, std::optional<std::string>> file_sha256; ///< read_files: nullopt = missing
     std::optional<secret> secrets_key;       ///< read_files: the key in the request's key_path file
+    std::map<std::string, secret> file_content; ///< read_files: the content of content_paths that were read
     std::map<std::string, std::string> file_errors; ///< push_files: path -> Pebble's per-file error
     std::string change_id;                   ///< restart/start
     bool change_failed = false;              ///< wait_change: the change ended in Error

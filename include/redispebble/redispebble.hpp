@@ -6,4 +6,5 @@
 #include <redispebble/pebble/client.hpp>
 #include <redispebble/pebble/exec.hpp>
 #include <redispebble/reconciler.hpp>
+#include <redispebble/unit_reconciler.hpp>
 #endif

@@ -117,6 +117,19 @@ std::uint16_t as_port(const document& doc, const std::string& key, const YAML::N
     fail(doc.source, n.Mark(), key, "expected an integer from 1 to 65535, got " + shown(n));
 }
 
+// A plain decimal integer from `lo` to `hi` (no sign, no leading zero, no quotes).
+long long as_integer(const document& doc, const std::string& key, const YAML::Node& n, long long lo, long long hi) {
+    if (n.IsScalar() && n.Tag() != "!") {
+        const std::string& v = n.Scalar();
+        if (!v.empty() && v.size() <= 10 && (v == "0" || v.front() != '0') &&
+            std::all_of(v.begin(), v.end(), [](unsigned char c) { return std::isdigit(c); })) {
+            const long long x = std::stoll(v);
+            if (x >= lo && x <= hi) return x;
+        }
+    }
+    fail(doc.source, n.Mark(), key, fmt::format("expected an integer from {} to {}, got {}", lo, hi, shown(n)));
+}
+
 // Service name, layer label, container name: Juju and Pebble names, [a-z0-9-].
 void check_name(const std::string& source, int line, int column, const std::string& key, const std::string& v) {
     if (v.empty()) throw input_error(source, line, column, key, "must not be empty");
@@ -276,6 +289,52 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
         fail_at("on-check-failure", fmt::format("expected restart, ignore, shutdown or off, got \"{}\"", a));
     if (cfg.metrics_port == 0) fail_at("metrics-port", "expected an integer from 1 to 65535, got 0");
     if (cfg.metrics && cfg.metrics_port == cfg.port) fail_at("metrics-port", "must differ from port");
+    // Sentinel (docs/sentinel.md). Checked whether or not it is enabled, so turning it on later
+    // cannot reveal an old mistake.
+    if (cfg.sentinel_port == 0) fail_at("sentinel-port", "expected an integer from 1 to 65535, got 0");
+    if (cfg.sentinel_port == cfg.port)
+        fail_at("sentinel-port", "must differ from port (the unit's containers share one network)");
+    if (cfg.metrics && cfg.sentinel_port == cfg.metrics_port) fail_at("sentinel-port", "must differ from metrics-port");
+    const std::string& mn = cfg.sentinel_master_name;
+    if (mn.empty() || !std::all_of(mn.begin(), mn.end(), [](unsigned char c) {
+            return std::isalnum(c) || c == '.' || c == '_' || c == '-';
+        }))
+        fail_at("sentinel-master-name",
+                fmt::format("expected a non-empty name of letters, digits, '.', '_' or '-' (one word of sentinel.conf "
+                            "and of SENTINEL commands), got \"{}\"", mn));
+    if (cfg.sentinel_quorum < 0 || cfg.sentinel_quorum > 1000)
+        fail_at("sentinel-quorum", fmt::format("expected an integer from 0 (from planned-units) to 1000, got {}",
+                                               cfg.sentinel_quorum));
+    for (const auto& [key, value] : {std::pair<std::string, long long>{"sentinel-down-after-milliseconds",
+                                                                       cfg.sentinel_down_after_milliseconds},
+                                     {"sentinel-failover-timeout", cfg.sentinel_failover_timeout}})
+        if (value < 1 || value > 2147483647)
+            fail_at(key, fmt::format("expected an integer from 1 to 2147483647 (milliseconds), got {}", value));
+    if (cfg.sentinel_parallel_syncs < 1 || cfg.sentinel_parallel_syncs > 1000)
+        fail_at("sentinel-parallel-syncs",
+                fmt::format("expected an integer from 1 to 1000, got {}", cfg.sentinel_parallel_syncs));
+    for (const auto& [key, value] :
+         {std::pair<std::string, const std::string*>{"sentinel-service-name", &cfg.sentinel_service_name},
+          {"sentinel-layer-label", &cfg.sentinel_layer_label},
+          {"sentinel-container-name", &cfg.sentinel_container_name}}) {
+        const position p = where(key);
+        check_name(source, p.line, p.column, key, *value);
+    }
+    const std::string& ss = cfg.sentinel_service_name;
+    if (ss == "pebble") fail_at("sentinel-service-name", "Pebble refuses it: cannot use reserved service name \"pebble\"");
+    if (ss == "all" || ss == "default" || ss == "none")
+        fail_at("sentinel-service-name", fmt::format("\"{}\" is a keyword Pebble v1.26 deprecates as a service name: "
+                                                     "choose another name", ss));
+    if (ss == cfg.service_name || (cfg.metrics && ss == cfg.service_name + "-exporter"))
+        fail_at("sentinel-service-name", "must differ from the Redis service and its exporter");
+    if (cfg.sentinel_layer_label.rfind("pebble-", 0) == 0)
+        fail_at("sentinel-layer-label", "Pebble refuses it: cannot use reserved label prefix \"pebble-\"");
+    const std::string& cp = cfg.sentinel_config_path;
+    if (!valid_utf8(cp)) fail_at("sentinel-config-path", "must be valid UTF-8 (Pebble's API carries JSON and YAML)");
+    if (cp.empty() || cp.front() != '/' || cp.back() == '/')
+        fail_at("sentinel-config-path", fmt::format("expected an absolute path of a file, got \"{}\"", cp));
+    if (cp.find_first_of(std::string("\n\r\"\0", 4)) != std::string::npos)
+        fail_at("sentinel-config-path", "must not contain a newline, a double quote or NUL");
 }
 
 } // namespace
@@ -331,7 +390,11 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
     std::map<std::string, position> at;
     each_key(doc, {"enable-tls", "port", "storage-path", "service-name", "layer-label", "container-name", "user",
                    "group", "bind-address", "secrets", "tls-auth-clients", "appendonly", "logfile", "health-checks",
-                   "check-period", "check-timeout", "check-threshold", "on-check-failure", "metrics", "metrics-port"},
+                   "check-period", "check-timeout", "check-threshold", "on-check-failure", "metrics", "metrics-port",
+                   "sentinel", "sentinel-port", "sentinel-master-name", "sentinel-quorum",
+                   "sentinel-down-after-milliseconds", "sentinel-failover-timeout", "sentinel-parallel-syncs",
+                   "sentinel-container-name", "sentinel-service-name", "sentinel-layer-label",
+                   "sentinel-config-path"},
              [&](const std::string& key, const YAML::Node& v) {
                  at[key] = {v.Mark().line + 1, v.Mark().column + 1};
                  if (key == "enable-tls") cfg.enable_tls = as_bool(doc, key, v);
@@ -371,6 +434,20 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                  else if (key == "on-check-failure") cfg.on_check_failure = as_string(doc, key, v);
                  else if (key == "metrics") cfg.metrics = as_bool(doc, key, v);
                  else if (key == "metrics-port") cfg.metrics_port = as_port(doc, key, v);
+                 else if (key == "sentinel") cfg.sentinel = as_bool(doc, key, v);
+                 else if (key == "sentinel-port") cfg.sentinel_port = as_port(doc, key, v);
+                 else if (key == "sentinel-master-name") cfg.sentinel_master_name = as_string(doc, key, v);
+                 else if (key == "sentinel-quorum") cfg.sentinel_quorum = static_cast<int>(as_integer(doc, key, v, 0, 1000));
+                 else if (key == "sentinel-down-after-milliseconds")
+                     cfg.sentinel_down_after_milliseconds = as_integer(doc, key, v, 1, 2147483647);
+                 else if (key == "sentinel-failover-timeout")
+                     cfg.sentinel_failover_timeout = as_integer(doc, key, v, 1, 2147483647);
+                 else if (key == "sentinel-parallel-syncs")
+                     cfg.sentinel_parallel_syncs = static_cast<int>(as_integer(doc, key, v, 1, 1000));
+                 else if (key == "sentinel-container-name") cfg.sentinel_container_name = as_string(doc, key, v);
+                 else if (key == "sentinel-service-name") cfg.sentinel_service_name = as_string(doc, key, v);
+                 else if (key == "sentinel-layer-label") cfg.sentinel_layer_label = as_string(doc, key, v);
+                 else if (key == "sentinel-config-path") cfg.sentinel_config_path = as_string(doc, key, v);
              });
     validate_at(cfg, doc.source, at);
     return cfg;
@@ -386,15 +463,22 @@ void validate_peer_at(const peer_data& peer, const std::string& source, const st
         return it == at.end() ? position{} : it->second;
     };
     // Never the value in these messages.
-    const std::string& p = peer.admin_password.reveal();
-    if (p.find('\0') != std::string::npos) {
-        const position pos = where("admin-password");
-        throw input_error(source, pos.line, pos.column, "admin-password", "must not contain a NUL byte");
+    for (const auto& [key, pw] : {std::pair<std::string, const secret*>{"admin-password", &peer.admin_password},
+                                  {"sentinel-password", &peer.sentinel_password}}) {
+        const std::string& p = pw->reveal();
+        if (p.find('\0') != std::string::npos) {
+            const position pos = where(key);
+            throw input_error(source, pos.line, pos.column, key, "must not contain a NUL byte");
+        }
+        if (!valid_utf8(p)) {
+            const position pos = where(key);
+            throw input_error(source, pos.line, pos.column, key, "must be valid UTF-8 (Pebble's API carries JSON and YAML)");
+        }
     }
-    if (!valid_utf8(p)) {
-        const position pos = where("admin-password");
-        throw input_error(source, pos.line, pos.column, "admin-password",
-                          "must be valid UTF-8 (Pebble's API carries JSON and YAML)");
+    if (peer.planned_units < 1 || peer.planned_units > 1000) {
+        const position pos = where("planned-units");
+        throw input_error(source, pos.line, pos.column, "planned-units",
+                          "expected an integer from 1 to 1000, got " + std::to_string(peer.planned_units));
     }
     for (const auto& [key, value] : {std::pair<std::string, const std::string*>{"current-master", &peer.current_master},
                                      {"hostname", &peer.hostname}}) {
@@ -410,11 +494,16 @@ peer_data load_peer_data(std::string_view yaml, std::string_view source) {
     const document doc = parse(yaml, source, true);
     peer_data peer;
     std::map<std::string, position> at;
-    each_key(doc, {"admin-password", "current-master", "hostname", "enable-password"}, [&](const std::string& key, const YAML::Node& v) {
+    each_key(doc, {"admin-password", "current-master", "hostname", "enable-password", "sentinel-password", "planned-units"},
+             [&](const std::string& key, const YAML::Node& v) {
         at[key] = {v.Mark().line + 1, v.Mark().column + 1};
         if (v.IsNull()) return;  // present but empty: not set yet
         if (key == "enable-password") {
             peer.enable_password = as_bool(doc, key, v);
+        } else if (key == "planned-units") {
+            peer.planned_units = static_cast<int>(as_integer(doc, key, v, 1, 1000));
+        } else if (key == "sentinel-password") {
+            peer.sentinel_password = secret(as_string(doc, key, v, true));
         } else if (key == "admin-password") {
             peer.admin_password = secret(as_string(doc, key, v, true));
         } else if (key == "current-master") {
@@ -454,6 +543,19 @@ std::string to_yaml(const redis_config& cfg) {
     out << YAML::Key << "on-check-failure" << YAML::Value << cfg.on_check_failure;
     out << YAML::Key << "metrics" << YAML::Value << cfg.metrics;
     out << YAML::Key << "metrics-port" << YAML::Value << cfg.metrics_port;
+    out << YAML::Key << "sentinel" << YAML::Value << cfg.sentinel;
+    out << YAML::Key << "sentinel-port" << YAML::Value << cfg.sentinel_port;
+    out << YAML::Key << "sentinel-master-name" << YAML::Value << YAML::DoubleQuoted << cfg.sentinel_master_name;
+    out << YAML::Key << "sentinel-quorum" << YAML::Value << cfg.sentinel_quorum;
+    out << YAML::Key << "sentinel-down-after-milliseconds" << YAML::Value << cfg.sentinel_down_after_milliseconds;
+    out << YAML::Key << "sentinel-failover-timeout" << YAML::Value << cfg.sentinel_failover_timeout;
+    out << YAML::Key << "sentinel-parallel-syncs" << YAML::Value << cfg.sentinel_parallel_syncs;
+    for (const auto& [key, value] :
+         {std::pair<const char*, const std::string*>{"sentinel-container-name", &cfg.sentinel_container_name},
+          {"sentinel-service-name", &cfg.sentinel_service_name},
+          {"sentinel-layer-label", &cfg.sentinel_layer_label},
+          {"sentinel-config-path", &cfg.sentinel_config_path}})
+        out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << *value;
     out << YAML::EndMap;
     return std::string(out.c_str()) + "\n";
 }

@@ -5,11 +5,14 @@
 // is being changed on other branches at the same time; a split waits for those changes to land.
 #include <redispebble/reconciler.hpp>
 
+#include "detail.hpp"
+
 #include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/exec.hpp>
+#include <redispebble/sentinel.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -89,14 +92,16 @@ std::vector<pebble::remove_path_options> remove_request(const pebble_request& r)
 }
 
 // Pull sinks that hash each file as it streams in: memory stays flat whatever the file size.
-// The secrets file's first line (its key) is kept too: at most this many bytes of it.
-constexpr std::size_t key_line_bytes = 128;
+// The secrets file is kept whole too (capped): it is compared by the lines we own.
+constexpr std::size_t key_file_bytes = 1024 * 1024;
 
 struct hashing_pull {
     std::map<std::string, std::shared_ptr<sha256_hasher>> hashers;
     std::shared_ptr<std::string> key_head = std::make_shared<std::string>();
     std::string key_path;
-    pebble::pull_options options(const std::vector<std::string>& paths, const std::string& key_file) {
+    std::map<std::string, std::shared_ptr<std::string>> contents;  // content_paths: the whole file
+    pebble::pull_options options(const std::vector<std::string>& paths, const std::string& key_file,
+                                 const std::vector<std::string>& content_paths = {}) {
         key_path = key_file;
         pebble::pull_options o;
         for (const auto& p : paths) {
@@ -104,11 +109,17 @@ struct hashing_pull {
             hashers[p] = h;
             pebble::pull_file f;
             f.path = p;
-            if (p == key_path)
-                f.sink = [h, head = key_head](std::span<const char> bytes) {
+            if (std::find(content_paths.begin(), content_paths.end(), p) != content_paths.end())
+                f.sink = [h, whole = contents[p] = std::make_shared<std::string>()](std::span<const char> bytes) {
                     h->update(std::string_view(bytes.data(), bytes.size()));
-                    if (head->size() < key_line_bytes)
-                        head->append(bytes.data(), std::min(bytes.size(), key_line_bytes - head->size()));
+                    whole->append(bytes.data(), bytes.size());
+                };
+            else if (p == key_path)
+                f.sink = [head = key_head](std::span<const char> bytes) {
+                    // The whole secrets file (a few hundred bytes; capped): compared by the lines
+                    // we own, see secrets_file_compared_content().
+                    if (head->size() < key_file_bytes)
+                        head->append(bytes.data(), std::min(bytes.size(), key_file_bytes - head->size()));
                 };
             else
                 f.sink = [h](std::span<const char> bytes) { h->update(std::string_view(bytes.data(), bytes.size())); };
@@ -121,7 +132,11 @@ struct hashing_pull {
         for (const auto& f : results) {
             if (f.ok()) {
                 r.file_sha256[f.path] = hashers.at(f.path)->finish_hex();
-                if (f.path == key_path) r.secrets_key = parse_secrets_key(*key_head);
+                if (f.path == key_path) {
+                    r.secrets_key = parse_secrets_key(*key_head);
+                    r.file_sha256[f.path] = sha256_hex(secrets_file_compared_content(*key_head));
+                }
+                if (auto it = contents.find(f.path); it != contents.end()) r.file_content[f.path] = secret(*it->second);
             } else if (f.ec == pebble::error::not_found) {
                 r.file_sha256[f.path] = std::nullopt;
             }
@@ -398,7 +413,7 @@ asio::awaitable<pebble_reply> perform_async(pebble::client& c, const pebble_requ
     }
     case kind::read_files: {
         hashing_pull pull;
-        auto results = co_await c.async_pull(pull.options(r.paths, r.key_path), diag, tok);
+        auto results = co_await c.async_pull(pull.options(r.paths, r.key_path, r.content_paths), diag, tok);
         co_return ec ? from_error(ec, diag) : pull.reply(results);
     }
     case kind::push_files: {
@@ -636,6 +651,13 @@ reconcile_report reconcile(pebble::client& c, const desired_state& desired, cons
                return reconcile_coro(t, t.watch_cancellation(), desired, opts);
            }).second;
 }
+
+namespace detail {
+// For the Sentinel driver (src/reconciler/sentinel_driver.cpp), which drives sentinel_machine the same way.
+asio::awaitable<pebble_reply> async_perform(pebble::client& c, const pebble_request& r, std::chrono::milliseconds wait_timeout) {
+    return perform_async(c, r, wait_timeout);
+}
+} // namespace detail
 
 namespace detail {
 // Each takes its cancellation_watch at initiation: a cancel() right after the call returns takes effect.

@@ -1,0 +1,680 @@
+#include <redispebble/sentinel.hpp>
+
+#include <redispebble/digest.hpp>
+#include <redispebble/error.hpp>
+#include <redispebble/shlex.hpp>
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <sstream>
+
+namespace redispebble {
+
+namespace {
+
+std::string lower(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return s;
+}
+
+std::string config_dir(const redis_config& cfg) {
+    const auto slash = cfg.sentinel_config_path.rfind('/');
+    return slash == 0 || slash == std::string::npos ? "/" : cfg.sentinel_config_path.substr(0, slash);
+}
+
+std::string in_config_dir(const redis_config& cfg, std::string_view name) {
+    const std::string dir = config_dir(cfg);
+    return (dir == "/" ? "" : dir) + "/" + std::string(name);
+}
+
+// Options of ours that take the master name as their first value.
+const std::set<std::string>& per_master_owned() {
+    static const std::set<std::string> s{"monitor", "down-after-milliseconds", "failover-timeout", "parallel-syncs",
+                                         "auth-pass"};
+    return s;
+}
+// Sentinel's own per-master lines (sentinel.c rewriteConfigSentinelOption and the options a user
+// may set): dropped with the master they belong to when it is not ours.
+const std::set<std::string>& per_master_any() {
+    static const std::set<std::string> s{"monitor", "down-after-milliseconds", "failover-timeout", "parallel-syncs",
+                                         "auth-pass", "auth-user", "config-epoch", "leader-epoch", "known-replica",
+                                         "known-slave", "known-sentinel", "notification-script",
+                                         "client-reconfig-script", "rename-command", "master-reboot-down-after-period"};
+    return s;
+}
+const std::set<std::string>& global_owned() {
+    static const std::set<std::string> s{"port", "bind", "requirepass", "tls-port", "tls-auth-clients",
+                                         "tls-cert-file", "tls-key-file", "tls-ca-cert-file", "tls-replication"};
+    return s;
+}
+
+// The value a key has when the file does not say (Redis's defaults; Sentinel drops defaults).
+std::optional<std::vector<std::string>> default_of(const std::string& key) {
+    auto starts = [&](std::string_view p) { return key.rfind(p, 0) == 0; };
+    if (key == "port") return std::vector<std::string>{std::to_string(sentinel_default_port)};
+    if (key == "sentinel resolve-hostnames" || key == "sentinel announce-hostnames") return std::vector<std::string>{"no"};
+    if (starts("sentinel down-after-milliseconds "))
+        return std::vector<std::string>{std::to_string(sentinel_default_down_after)};
+    if (starts("sentinel failover-timeout "))
+        return std::vector<std::string>{std::to_string(sentinel_default_failover_timeout)};
+    if (starts("sentinel parallel-syncs "))
+        return std::vector<std::string>{std::to_string(sentinel_default_parallel_syncs)};
+    return std::nullopt;
+}
+
+bool plain_word(std::string_view v) {
+    return !v.empty() && std::all_of(v.begin(), v.end(), [](unsigned char c) {
+        return std::isalnum(c) || c == '.' || c == '_' || c == '-' || c == ':' || c == '/';
+    });
+}
+
+[[noreturn]] void not_set(const std::string& key) { throw input_error("peer data", 0, 0, key, "is not set yet"); }
+
+// The words after the key's own words.
+std::vector<std::string> value_words(const std::vector<std::string>& words, const std::string& key) {
+    const std::size_t skip = static_cast<std::size_t>(std::count(key.begin(), key.end(), ' ')) + 1;
+    return words.size() > skip ? std::vector<std::string>(words.begin() + static_cast<std::ptrdiff_t>(skip), words.end())
+                               : std::vector<std::string>{};
+}
+
+} // namespace
+
+int sentinel_quorum(const redis_config& cfg, const peer_data& peer) {
+    return cfg.sentinel_quorum > 0 ? cfg.sentinel_quorum : peer.planned_units / 2 + 1;
+}
+
+std::optional<std::vector<std::string>> split_conf_line(std::string_view line) {
+    std::vector<std::string> out;
+    std::size_t i = 0;
+    const std::size_t n = line.size();
+    auto blank = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\0'; };
+    auto hex = [](char c) -> int {
+        if (c >= '0' && c <= '9') return c - '0';
+        if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+        return -1;
+    };
+    while (true) {
+        while (i < n && std::isspace(static_cast<unsigned char>(line[i]))) ++i;
+        if (i >= n) return out;
+        std::string cur;
+        bool inq = false, insq = false, done = false;
+        while (!done) {
+            if (inq) {
+                if (i >= n) return std::nullopt;  // unterminated quotes
+                if (line[i] == '\\' && i + 3 < n && line[i + 1] == 'x' && hex(line[i + 2]) >= 0 && hex(line[i + 3]) >= 0) {
+                    cur += static_cast<char>(hex(line[i + 2]) * 16 + hex(line[i + 3]));
+                    i += 3;
+                } else if (line[i] == '\\' && i + 1 < n) {
+                    ++i;
+                    switch (line[i]) {
+                    case 'n': cur += '\n'; break;
+                    case 'r': cur += '\r'; break;
+                    case 't': cur += '\t'; break;
+                    case 'b': cur += '\b'; break;
+                    case 'a': cur += '\a'; break;
+                    default: cur += line[i]; break;
+                    }
+                } else if (line[i] == '"') {
+                    if (i + 1 < n && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return std::nullopt;
+                    done = true;
+                } else {
+                    cur += line[i];
+                }
+            } else if (insq) {
+                if (i >= n) return std::nullopt;
+                if (line[i] == '\\' && i + 1 < n && line[i + 1] == '\'') {
+                    ++i;
+                    cur += '\'';
+                } else if (line[i] == '\'') {
+                    if (i + 1 < n && !std::isspace(static_cast<unsigned char>(line[i + 1]))) return std::nullopt;
+                    done = true;
+                } else {
+                    cur += line[i];
+                }
+            } else {
+                if (i >= n || blank(line[i])) {
+                    done = true;
+                } else if (line[i] == '"') {
+                    inq = true;
+                } else if (line[i] == '\'') {
+                    insq = true;
+                } else {
+                    cur += line[i];
+                }
+            }
+            if (i < n) ++i;
+        }
+        out.push_back(std::move(cur));
+    }
+}
+
+std::vector<sentinel_directive> sentinel_directives(const redis_config& cfg, const peer_data& peer,
+                                                    const std::string& master) {
+    validate(cfg);
+    validate(peer);
+    if (peer.enable_password && peer.admin_password.empty()) not_set("admin-password");
+    if (peer.enable_password && peer.sentinel_password.empty()) not_set("sentinel-password");
+    if (peer.hostname.empty()) throw input_error("peer data", 0, 0, "hostname", "is not set");
+    if (master.empty()) not_set("current-master");
+    peer_data as_master = peer;  // check_host's rules for the master, whichever source it came from
+    as_master.current_master = master;
+    validate(as_master);
+    if (peer.enable_password) {
+        const std::string& p = peer.admin_password.reveal();
+        if (std::any_of(p.begin(), p.end(), [](char c) {
+                return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '"' || c == '\'';
+            }))
+            throw input_error("peer data", 0, 0, "admin-password",
+                              "with sentinel: true it must hold no space, tab, CR, LF, \" or ' (Redis 7.0's Sentinel "
+                              "writes `sentinel auth-pass` back to its file unquoted and then cannot read the file)");
+    }
+    const std::string& name = cfg.sentinel_master_name;
+    const std::string port = std::to_string(cfg.sentinel_port);
+    std::vector<sentinel_directive> d;
+    if (cfg.enable_tls) {
+        d.push_back({"port", {"0"}});
+        d.push_back({"tls-port", {port}});
+        d.push_back({"tls-auth-clients", {std::string(to_string(cfg.tls_auth_clients))}});
+        d.push_back({"tls-cert-file", {in_config_dir(cfg, "redis.crt")}});
+        d.push_back({"tls-key-file", {in_config_dir(cfg, "redis.key")}});
+        d.push_back({"tls-ca-cert-file", {in_config_dir(cfg, "ca.crt")}});
+        d.push_back({"tls-replication", {"yes"}});  // Sentinel's connections to Redis use TLS
+    } else {
+        d.push_back({"port", {port}});
+    }
+    d.push_back({"bind", {cfg.bind_address}});
+    if (peer.enable_password) d.push_back({"requirepass", {peer.sentinel_password.reveal()}, true});
+    d.push_back({"sentinel resolve-hostnames", {"yes"}});
+    d.push_back({"sentinel announce-hostnames", {"yes"}});
+    d.push_back({"sentinel announce-ip", {peer.hostname}});
+    d.push_back({"sentinel monitor " + name, {master, std::to_string(cfg.port), std::to_string(sentinel_quorum(cfg, peer))}});
+    d.push_back({"sentinel down-after-milliseconds " + name, {std::to_string(cfg.sentinel_down_after_milliseconds)}});
+    d.push_back({"sentinel failover-timeout " + name, {std::to_string(cfg.sentinel_failover_timeout)}});
+    d.push_back({"sentinel parallel-syncs " + name, {std::to_string(cfg.sentinel_parallel_syncs)}});
+    if (peer.enable_password) d.push_back({"sentinel auth-pass " + name, {peer.admin_password.reveal()}, true});
+    return d;
+}
+
+secret sentinel_conf_text(const std::vector<sentinel_directive>& directives) {
+    std::string out;
+    for (const auto& d : directives) {
+        out += d.key;
+        for (const auto& w : d.words) out += ' ' + (d.is_secret || !plain_word(w) ? redis_conf_quote(w) : w);
+        out += '\n';
+    }
+    return secret(std::move(out));
+}
+
+std::string sentinel_owned_key(const std::vector<std::string>& words, const std::string& name) {
+    if (words.empty()) return "";
+    const std::string first = lower(words[0]);
+    if (global_owned().count(first)) return first;
+    if (first != "sentinel" || words.size() < 2) return "";
+    const std::string opt = lower(words[1]);
+    if (opt == "resolve-hostnames" || opt == "announce-hostnames" || opt == "announce-ip") return "sentinel " + opt;
+    if (per_master_owned().count(opt) && words.size() >= 3) return "sentinel " + opt + " " + words[2];
+    (void)name;
+    return "";
+}
+
+sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& current,
+                                        const std::vector<sentinel_directive>& wanted, const std::string& master_name) {
+    sentinel_conf_merge m;
+    m.file_missing = !current;
+    std::map<std::string, std::vector<std::string>> have;  // our keys as the file has them (last wins)
+    std::vector<std::string> have_order;
+    std::string kept;  // Sentinel's lines, in order
+    std::vector<std::string> unreadable;
+    if (current) {
+        std::istringstream in(*current);
+        int number = 0;
+        for (std::string line; std::getline(in, line);) {
+            ++number;
+            auto words = split_conf_line(line);
+            if (!words) {
+                unreadable.push_back("unreadable line " + std::to_string(number));
+                continue;
+            }
+            if (words->empty()) {
+                if (!line.empty() || !kept.empty()) kept += line + '\n';
+                continue;
+            }
+            if ((*words)[0].front() == '#') {
+                kept += line + '\n';
+                continue;
+            }
+            if (lower((*words)[0]) == "user") continue;  // the default user's hash: see sentinel_conf_merge
+            const std::string key = sentinel_owned_key(*words, master_name);
+            if (!key.empty()) {
+                if (!have.count(key)) have_order.push_back(key);
+                have[key] = value_words(*words, key);
+                continue;
+            }
+            // Another master's run-time lines go with it.
+            if (words->size() >= 3 && lower((*words)[0]) == "sentinel" && per_master_any().count(lower((*words)[1])) &&
+                (*words)[2] != master_name)
+                continue;
+            kept += line + '\n';
+        }
+    }
+    std::set<std::string> wanted_keys;
+    for (const auto& d : wanted) {
+        wanted_keys.insert(d.key);
+        auto it = have.find(d.key);
+        const std::optional<std::vector<std::string>> cur = it != have.end() ? std::optional(it->second) : default_of(d.key);
+        if (!current || !cur || *cur != d.words) m.changed.push_back(d.key);
+    }
+    for (const auto& key : have_order) {
+        if (wanted_keys.count(key)) continue;
+        const auto def = default_of(key);
+        if (!def || *def != have[key]) m.changed.push_back(key);  // ours, no longer wanted: removed
+    }
+    m.changed.insert(m.changed.end(), unreadable.begin(), unreadable.end());
+    std::string content = sentinel_conf_text(wanted).reveal();
+    if (!kept.empty()) content += "\n" + kept;
+    m.sha256 = sha256_hex(content);
+    m.content = secret(std::move(content));
+    return m;
+}
+
+std::string secrets_file_compared_content(std::string_view content) {
+    std::string out;
+    std::istringstream in{std::string(content)};
+    bool first = true;
+    for (std::string line; std::getline(in, line); first = false) {
+        if (first) {
+            if (line.rfind(secrets_key_prefix, 0) == 0) out += line + '\n';
+            else out += "<no key line>\n";
+            continue;
+        }
+        auto words = split_conf_line(line);
+        if (!words) {
+            out += "<unreadable line>\n";
+            continue;
+        }
+        if (words->empty()) continue;
+        const std::string name = lower((*words)[0]);
+        if ((name == "requirepass" || name == "masterauth") && words->size() == 2)
+            out += name + ' ' + redis_conf_quote((*words)[1]) + '\n';
+        else if (name == "requirepass" || name == "masterauth" || name == "replicaof" || name == "slaveof")
+            out += "<" + name + " line>\n";
+    }
+    return out;
+}
+
+std::optional<std::string> monitored_master(std::string_view content, const redis_config& cfg) {
+    std::optional<std::string> host;
+    std::istringstream in{std::string(content)};
+    for (std::string line; std::getline(in, line);) {
+        auto words = split_conf_line(line);
+        if (words && words->size() >= 4 && lower((*words)[0]) == "sentinel" && lower((*words)[1]) == "monitor" &&
+            (*words)[2] == cfg.sentinel_master_name)
+            host = (*words)[3];
+    }
+    return host;
+}
+
+layer make_sentinel_layer(const redis_config& cfg) {
+    layer l;
+    l.summary = "Sentinel layer";
+    l.description = "Sentinel layer";
+    service& s = l.services[cfg.sentinel_service_name];
+    s.override = override_kind::replace;
+    s.summary = "Sentinel service";
+    s.command = shlex_join({"redis-server", cfg.sentinel_config_path, "--sentinel"});
+    s.user = cfg.user;
+    s.group = cfg.group;
+    s.working_dir = config_dir(cfg);
+    s.startup = "enabled";
+    s.environment[std::string(layer_fingerprint_key)] = "sha256:" + sha256_hex(to_yaml(l));
+    return l;
+}
+
+certificate_plan_result sentinel_certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {
+    if (!cfg.enable_tls) return {};
+    redis_config there = cfg;
+    there.storage_path = config_dir(cfg);
+    return certificate_plan(there, resources);
+}
+
+std::vector<std::string> sentinel_query_command(const redis_config& cfg) {
+    std::vector<std::string> argv{"redis-cli", "-h", local_address(cfg), "-p", std::to_string(cfg.sentinel_port)};
+    if (cfg.enable_tls) {
+        argv.insert(argv.end(), {"--tls", "--cacert", in_config_dir(cfg, "ca.crt")});
+        if (cfg.tls_auth_clients == tls_client_auth::yes)
+            argv.insert(argv.end(), {"--cert", in_config_dir(cfg, "redis.crt"), "--key", in_config_dir(cfg, "redis.key")});
+    }
+    return argv;
+}
+
+secret sentinel_query_input(const redis_config& cfg, const peer_data& peer) {
+    // probe_input's escaping of the AUTH line, without its PING/INFO lines.
+    std::string in;
+    if (peer.enable_password && !peer.sentinel_password.empty()) {
+        const std::string auth = probe_input(peer.sentinel_password).reveal();
+        in = auth.substr(0, auth.find('\n') + 1);
+    }
+    in += "SENTINEL get-master-addr-by-name " + cfg.sentinel_master_name + "\n";
+    return secret(std::move(in));
+}
+
+sentinel_answer parse_sentinel_answer(const std::string& output, bool auth_sent) {
+    sentinel_answer a;
+    a.authenticated = !auth_sent;
+    std::istringstream in(output);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.rfind("Could not ", 0) == 0 || line.rfind("Error: ", 0) == 0) {
+            if (a.error.empty()) a.error = line;
+            continue;
+        }
+        lines.push_back(line);
+    }
+    if (lines.empty()) return a;
+    a.connected = true;
+    std::size_t i = 0;
+    if (auth_sent) {
+        a.authenticated = lines[0] == "OK";
+        if (!a.authenticated) {
+            a.error = lines[0];
+            return a;
+        }
+        ++i;
+    }
+    if (i >= lines.size()) return a;
+    const std::string& first = lines[i];
+    for (std::string_view e : {"ERR", "NOAUTH", "WRONGPASS", "NOPERM", "IDONTKNOW"})
+        if (first.rfind(e, 0) == 0) {
+            if (std::string_view(e) == "NOAUTH") a.authenticated = false;
+            a.error = first;
+            return a;
+        }
+    // Raw mode: a null reply prints an empty line; an array prints one element per line.
+    if (first.empty() || i + 1 >= lines.size()) return a;
+    a.master_host = first;
+    a.master_port = lines[i + 1];
+    return a;
+}
+
+// ---------------------------------------------------------------------------------------------
+// sentinel_machine
+
+sentinel_machine::sentinel_machine(desired_state desired, bool dry_run, probe_options probe)
+    : desired_(std::move(desired)), dry_run_(dry_run), probe_(probe) {
+    decision_.layer_label = desired_.config.sentinel_layer_label;
+}
+
+std::string sentinel_machine::redact(const std::string& text) const {
+    std::string out = redact_output(text, desired_.peer.sentinel_password, 5);
+    return redact_output(out, desired_.peer.admin_password, 5);
+}
+
+std::optional<pebble_request> sentinel_machine::finish(unit_status status, std::string message, bool retry) {
+    report_.status = status;
+    report_.message = std::move(message);
+    report_.retry_later = retry;
+    report_.decided = decision_;
+    phase_ = phase::finished;
+    done_ = true;
+    return std::nullopt;
+}
+
+std::optional<pebble_request> sentinel_machine::fail(const pebble_reply& reply, const std::string& step) {
+    report_.failed_step = step;
+    using o = pebble_reply::outcome;
+    if (reply.result == o::cancelled) return finish(unit_status::waiting, "Reconcile cancelled before it could " + step, true);
+    if (reply.result == o::unreachable) return finish(unit_status::waiting, std::string(msg_waiting_for_sentinel_pebble), true);
+    if (reply.result == o::timed_out)
+        return finish(unit_status::waiting, "Pebble in the sentinel container did not answer in time (" + step + ")", true);
+    return finish(unit_status::blocked, "Cannot " + step + " (sentinel container): " + redact(reply.error), true);
+}
+
+std::optional<pebble_request> sentinel_machine::start() {
+    pebble_request r;
+    r.what = pebble_request::kind::get_plan;
+    return r;
+}
+
+std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply) {
+    using k = pebble_request::kind;
+    using o = pebble_reply::outcome;
+    const redis_config& cfg = desired_.config;
+    if (reply.result == o::cancelled && phase_ != phase::finished) return fail(reply, "reconcile Sentinel");
+    pebble_request r;
+    switch (phase_) {
+    case phase::plan: {
+        if (reply.result == o::timed_out || reply.result == o::unreachable) {
+            report_.failed_step = "read the Pebble plan";
+            return finish(unit_status::waiting, std::string(msg_waiting_for_sentinel_pebble), true);
+        }
+        if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
+        plan_ = reply.plan.value_or(layer{});
+        try {
+            validate(cfg);
+        } catch (const input_error& e) {
+            return finish(unit_status::blocked, e.what(), false);
+        }
+        const peer_data& peer = desired_.peer;
+        if ((peer.enable_password && (peer.admin_password.empty() || peer.sentinel_password.empty())) ||
+            peer.current_master.empty() || peer.hostname.empty())
+            return finish(unit_status::waiting, std::string(msg_waiting_for_peer_data), true);
+        if (cfg.enable_tls) {
+            auto plan = sentinel_certificate_plan(cfg, desired_.resources);
+            if (!plan.complete()) {
+                decision_.missing_resources = plan.missing;
+                return finish(unit_status::blocked, std::string(msg_not_enough_certificates), false);
+            }
+            certificates_ = std::move(plan.files);
+        }
+        phase_ = phase::service;
+        r.what = k::get_service;
+        r.service = cfg.sentinel_service_name;
+        return r;
+    }
+    case phase::service:
+        if (reply.result != o::ok) return fail(reply, "list services");
+        service_current_ = reply.service_current;
+        phase_ = phase::files;
+        r.what = k::read_files;
+        r.paths = {cfg.sentinel_config_path};
+        for (const auto& f : certificates_) r.paths.push_back(f.path);
+        r.content_paths = {cfg.sentinel_config_path};
+        return r;
+    case phase::files:
+        if (reply.result == o::unreachable || reply.result == o::timed_out) return fail(reply, "read files");
+        if (reply.result == o::ok) {
+            file_sha256_ = reply.file_sha256;
+            if (auto it = reply.file_content.find(cfg.sentinel_config_path); it != reply.file_content.end())
+                current_file_ = it->second.reveal();
+        }
+        if (service_current_ == "active" && probe_.enabled) {
+            phase_ = phase::ask;
+            r.what = k::exec;
+            r.command = sentinel_query_command(cfg);
+            r.stdin_data = sentinel_query_input(cfg, desired_.peer);
+            r.timeout = probe_.timeout;
+            return r;
+        }
+        return decide_and_act();
+    case phase::ask:
+        if (reply.result == o::unreachable) return fail(reply, "ask Sentinel");
+        if (reply.result == o::ok) {
+            const sentinel_answer a =
+                parse_sentinel_answer(reply.output, desired_.peer.enable_password && !desired_.peer.sentinel_password.empty());
+            if (a.master_host) {
+                sentinel_master_ = *a.master_host;
+                report_.redis_state = "sentinel master " + *a.master_host + ":" + a.master_port.value_or("");
+            } else if (!a.error.empty()) {
+                report_.redis_state = "sentinel did not answer: " + redact(a.error);
+            }
+        }
+        return decide_and_act();
+    case phase::make_dir: {
+        const std::string dir = config_dir(cfg);
+        if (reply.result != o::ok) return fail(reply, "make directory " + dir);
+        if (auto it = reply.file_errors.find(dir); it != reply.file_errors.end()) {
+            report_.failed_step = "make directory " + dir;
+            return finish(unit_status::blocked, "Cannot make directory " + dir + ": " + redact(it->second), true);
+        }
+        made_ = true;
+        return next_action();
+    }
+    case phase::push:
+        if (reply.result != o::ok) return fail(reply, "push files");
+        if (!reply.file_errors.empty()) {
+            report_.failed_step = "push files";
+            return finish(unit_status::blocked, "Cannot write " + reply.file_errors.begin()->first + ": " +
+                                                    redact(reply.file_errors.begin()->second), true);
+        }
+        for (const auto& f : decision_.push) report_.actions_done.push_back("pushed " + f.path);
+        pushed_ = true;
+        return next_action();
+    case phase::layer:
+        if (reply.result != o::ok) return fail(reply, "add layer \"" + decision_.layer_label + "\"");
+        report_.actions_done.push_back("added layer \"" + decision_.layer_label + "\"");
+        layered_ = true;
+        return next_action();
+    case phase::restart: {
+        const bool restart = !decision_.restart.empty();
+        const std::string svc = cfg.sentinel_service_name;
+        if (reply.result != o::ok) return fail(reply, std::string(restart ? "restart" : "start") + " service \"" + svc + "\"");
+        report_.actions_done.push_back(std::string(restart ? "requested restart of " : "requested start of ") + "\"" +
+                                       svc + "\" (change " + reply.change_id + ")");
+        phase_ = phase::wait;
+        r.what = k::wait_change;
+        r.change_id = reply.change_id;
+        r.service = svc;
+        return r;
+    }
+    case phase::wait: {
+        const std::string svc = cfg.sentinel_service_name;
+        if (reply.result == o::timed_out) {
+            report_.failed_step = "wait for change";
+            return finish(unit_status::waiting, "Service \"" + svc + "\" is still starting", true);
+        }
+        if (reply.result != o::ok) return fail(reply, "wait for the service change");
+        if (reply.change_failed) {
+            report_.failed_step = "start service";
+            return finish(unit_status::blocked, "Service \"" + svc + "\" failed to start: " + redact(reply.change_error), true);
+        }
+        report_.actions_done.push_back((decision_.restart.empty() ? "started \"" : "restarted \"") + svc + "\"");
+        return finish(decision_.status_after, decision_.message, decision_.retry_later);
+    }
+    case phase::finished: return std::nullopt;
+    }
+    return std::nullopt;
+}
+
+std::optional<pebble_request> sentinel_machine::decide_and_act() {
+    const redis_config& cfg = desired_.config;
+    const peer_data& peer = desired_.peer;
+    // Which master: Sentinel's own answer, else what its file monitors (Sentinel rewrote it after a
+    // failover it saw), else peer data (the first master the leader chose).
+    if (sentinel_master_) master_ = {*sentinel_master_, "sentinel"};
+    else if (auto m = current_file_ ? monitored_master(*current_file_, cfg) : std::nullopt) master_ = {*m, "sentinel.conf"};
+    else master_ = {peer.current_master, "peer data"};
+
+    std::vector<sentinel_directive> wanted;
+    try {
+        wanted = sentinel_directives(cfg, peer, master_.host);
+    } catch (const input_error& e) {
+        return finish(unit_status::blocked, e.what(), false);
+    }
+    const sentinel_conf_merge merged = merge_sentinel_conf(current_file_, wanted, cfg.sentinel_master_name);
+    decision_ = decision{};
+    decision_.layer_label = cfg.sentinel_layer_label;
+    for (const auto& key : merged.changed)
+        decision_.differences.push_back({"sentinel.conf: " + key, "", ""});  // names only: values may be passwords
+    bool files_changed = false;
+    if (!merged.changed.empty()) {
+        file_spec f;
+        f.path = cfg.sentinel_config_path;
+        f.content = merged.content;
+        f.sha256 = merged.sha256;
+        f.permissions = "600";
+        f.user = cfg.user;
+        f.group = cfg.group;
+        f.make_dirs = true;
+        f.origin = "sentinel.conf";
+        decision_.push.push_back(std::move(f));
+        files_changed = true;
+    }
+    for (const auto& c : certificates_) {
+        auto it = file_sha256_.find(c.path);
+        if (it == file_sha256_.end() || !it->second || *it->second != c.sha256) {
+            decision_.push.push_back(c);
+            files_changed = true;
+        }
+    }
+    const layer wanted_layer = make_sentinel_layer(cfg);
+    const layer_standing standing = compare_layer(plan_, wanted_layer, cfg.sentinel_service_name, peer.sentinel_password);
+    if (!standing.applied) {
+        decision_.add_layer = wanted_layer;
+        for (const auto& d : standing.differences) decision_.differences.push_back(d);
+    } else {
+        decision_.overridden = standing.differences;
+    }
+    if (decision_.add_layer || files_changed) decision_.restart.push_back(cfg.sentinel_service_name);
+    else if (service_current_ && *service_current_ != "active" && *service_current_ != "backoff")
+        decision_.start.push_back(cfg.sentinel_service_name);
+    decision_.status_after = unit_status::active;
+    decision_.retry_later = false;
+    if (!decision_.overridden.empty()) {
+        decision_.status_after = unit_status::blocked;
+        decision_.message = overridden_message(decision_.overridden, cfg.sentinel_layer_label);
+        decision_.retry_later = true;
+    } else if (service_current_ == "backoff" && decision_.no_op()) {
+        decision_.status_after = unit_status::waiting;
+        decision_.message = "Service " + cfg.sentinel_service_name + " is restarting after a failure (Pebble backoff)";
+        decision_.retry_later = true;
+    }
+    report_.decided = decision_;
+    if (dry_run_ || decision_.no_op()) return finish(decision_.status_after, decision_.message, decision_.retry_later);
+    return next_action();
+}
+
+std::optional<pebble_request> sentinel_machine::next_action() {
+    using k = pebble_request::kind;
+    pebble_request r;
+    if (!decision_.push.empty() && !made_) {
+        // Sentinel rewrites its file through a temporary file in the same directory: the
+        // directory must be its user's (redis-k8s makes CONFIG_DIR redis:redis 0750). Pebble leaves
+        // an existing directory as it is.
+        phase_ = phase::make_dir;
+        r.what = k::make_dirs;
+        storage_fix dir;
+        dir.path = config_dir(desired_.config);
+        dir.user = desired_.config.user;
+        dir.group = desired_.config.group;
+        dir.permissions = "750";
+        dir.make = true;
+        r.dirs = {dir};
+        return r;
+    }
+    if (!decision_.push.empty() && !pushed_) {
+        phase_ = phase::push;
+        r.what = k::push_files;
+        r.files = decision_.push;
+        return r;
+    }
+    if (decision_.add_layer && !layered_) {
+        phase_ = phase::layer;
+        r.what = k::add_layer;
+        r.layer_to_add = decision_.add_layer;
+        r.label = decision_.layer_label;
+        return r;
+    }
+    if (!decision_.restart.empty() || !decision_.start.empty()) {
+        phase_ = phase::restart;
+        r.what = decision_.restart.empty() ? k::start : k::restart;
+        r.service = desired_.config.sentinel_service_name;
+        r.services = {r.service};
+        return r;
+    }
+    return finish(decision_.status_after, decision_.message, decision_.retry_later);
+}
+
+} // namespace redispebble
