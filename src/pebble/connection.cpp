@@ -15,7 +15,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 
 connection::connection(asio::any_io_executor ex, std::string socket_path)
-    : path_(std::move(socket_path)), stream_(std::move(ex)) {}
+    : path_(std::move(socket_path)), stream_(ex), timer_(ex) {}
 
 bool connection::is_open() const noexcept { return stream_.socket().is_open(); }
 
@@ -27,6 +27,7 @@ void connection::close() noexcept {
     }
     buffer_.clear();
     reused_ = false;
+    last_used_ = {};
 }
 
 bool connection::peer_closed() noexcept {
@@ -55,6 +56,13 @@ std::string connect_failure_message(const std::string& path, error_code ec) {
 
 asio::awaitable<error_code> connection::ensure_open(std::chrono::milliseconds timeout) {
     if (auto ec = check_socket_path(path_)) co_return ec;
+    // A connection whose last exchange ended less than recent_use ago is kept without asking the
+    // kernel (a system call per request); should Pebble have closed it anyway, the write fails
+    // (EPIPE: nothing reached Pebble) and the exchange is retried on a new connection.
+    if (is_open() && buffer_.size() == 0 && std::chrono::steady_clock::now() - last_used_ < recent_use) {
+        reused_ = true;
+        co_return error_code{};
+    }
     if (is_open() && !peer_closed()) {
         reused_ = true;
         co_return error_code{};
@@ -63,11 +71,55 @@ asio::awaitable<error_code> connection::ensure_open(std::chrono::milliseconds ti
     stream_.expires_after(timeout);
     error_code ec;
     co_await stream_.async_connect(protocol::endpoint(path_), asio::redirect_error(asio::use_awaitable, ec));
+    // Reads and writes are limited by the exchange's deadline (arm()), not by a per-step timer.
+    stream_.expires_never();
     if (ec) {
         close();
         co_return map_transport_error(ec, true);
     }
+    // Beast reads as much as the buffer's free capacity (at least 512 bytes): one read per answer.
+    buffer_.reserve(initial_buffer);
     co_return error_code{};
+}
+
+void connection::arm(std::chrono::milliseconds timeout) {
+    timeout_ = timeout;
+    deadline_ = std::chrono::steady_clock::now() + timeout;
+    active_ = true;
+    timed_out_ = false;
+    if (!armed_) wait_deadline();
+}
+
+void connection::wait_deadline() {
+    armed_ = true;
+    const auto generation = ++timer_generation_;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([this, generation, alive = std::weak_ptr<int>(alive_)](error_code ec) {
+        if (alive.expired() || generation != timer_generation_) return;
+        armed_ = false;
+        if (ec || !active_) return;
+        if (std::chrono::steady_clock::now() < deadline_) {
+            wait_deadline();  // the deadline moved (touch(), or a later exchange): wait again
+            return;
+        }
+        timed_out_ = true;
+        close();  // pending reads and writes complete with an error; failure() says timeout
+    });
+}
+
+void connection::disarm() noexcept {
+    active_ = false;
+    last_used_ = std::chrono::steady_clock::now();
+    if (armed_) {
+        armed_ = false;
+        ++timer_generation_;
+        timer_.cancel();  // no system call: the reactor's timerfd is re-armed lazily
+    }
+}
+
+error_code connection::failure(error_code ec, bool connecting) const {
+    if (timed_out_) return error::timeout;
+    return map_transport_error(ec, connecting);
 }
 
 connection::protocol::socket connection::release_socket() {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 
 namespace redispebble::pebble::detail {
 
@@ -73,14 +74,82 @@ bool multipart_parser::fail(std::string why) {
     return false;
 }
 
+namespace {
+
+/// The first occurrence of `needle` in `hay` (glibc's memmem: two-way, vectorised), npos if none.
+std::size_t find_in(std::string_view hay, std::string_view needle) noexcept {
+    const void* p = ::memmem(hay.data(), hay.size(), needle.data(), needle.size());
+    return p ? static_cast<std::size_t>(static_cast<const char*>(p) - hay.data()) : std::string_view::npos;
+}
+
+} // namespace
+
+void multipart_parser::emit(std::string_view s) {
+    if (!s.empty() && on_data) on_data(std::span<const char>(s.data(), s.size()));
+}
+
+bool multipart_parser::body(std::string_view& data) {
+    const std::size_t d = delimiter_.size();
+    if (!buf_.empty()) {
+        // buf_ (shorter than the delimiter) may hold the start of one: look across the seam.
+        std::string seam = buf_;
+        seam.append(data.substr(0, d - 1));
+        const auto from_data = seam.size() - buf_.size();
+        if (auto p = find_in(seam, delimiter_); p != std::string_view::npos) {
+            emit(std::string_view(seam).substr(0, p));
+            data.remove_prefix(p + d - buf_.size());
+            buf_.clear();
+            return true;
+        }
+        if (from_data < d - 1) {
+            // All of data is in the seam and a delimiter may still begin in its tail.
+            const std::size_t keep = std::min(seam.size(), d - 1);
+            emit(std::string_view(seam).substr(0, seam.size() - keep));
+            buf_.assign(seam, seam.size() - keep, keep);
+            data = {};
+            return false;
+        }
+        // No delimiter begins in buf_ (it would have ended inside the seam).
+        emit(buf_);
+        buf_.clear();
+    }
+    // The common case: body bytes go to on_data straight from the caller's buffer.
+    if (auto p = find_in(data, delimiter_); p != std::string_view::npos) {
+        emit(data.substr(0, p));
+        data.remove_prefix(p + d);
+        return true;
+    }
+    const std::size_t keep = std::min(data.size(), d - 1);
+    emit(data.substr(0, data.size() - keep));
+    buf_.assign(data.substr(data.size() - keep));
+    data = {};
+    return false;
+}
+
 bool multipart_parser::feed(std::string_view data) {
-    if (state_ == state::failed) return false;
-    buf_.append(data);
+    std::string carry;  // what followed a part's headers in buf_, handed to body()
     for (;;) {
+        switch (state_) {
+        case state::body:
+            if (!body(data)) return true;
+            if (on_part_end) on_part_end();
+            state_ = state::after_delimiter;
+            continue;
+        case state::done:
+            buf_.clear();
+            return true;
+        case state::failed:
+            return false;
+        default:
+            break;
+        }
+        // The preamble, a delimiter line and part headers are small: they are parsed from buf_.
+        buf_.append(data);
+        data = {};
         switch (state_) {
         case state::preamble: {
             // The first delimiter may start the body (no CRLF before it).
-            auto p = buf_.find(dash_boundary_);
+            auto p = find_in(buf_, dash_boundary_);
             if (p == std::string::npos) {
                 if (buf_.size() > 64 * 1024) return fail("no multipart boundary in the body");
                 return true;
@@ -101,9 +170,9 @@ bool multipart_parser::feed(std::string_view data) {
             state_ = state::headers;
             break;
         case state::headers: {
-            auto end = buf_.find("\r\n\r\n");
+            auto end = find_in(std::string_view(buf_).substr(0, std::min(buf_.size(), max_headers + 4)), "\r\n\r\n");
             if (end == std::string::npos) {
-                if (buf_.size() > 16 * 1024) return fail("multipart part headers too long");
+                if (buf_.size() >= max_headers + 4) return fail("multipart part headers too long");
                 return true;
             }
             part_header h;
@@ -126,34 +195,16 @@ bool multipart_parser::feed(std::string_view data) {
                 if (nl == std::string_view::npos) break;
                 pos = nl + 2;
             }
-            buf_.erase(0, end + 4);
+            // What follows the headers is body: body() takes it from `carry`, not from buf_.
+            carry.assign(buf_, end + 4);
+            buf_.clear();
+            data = carry;
             state_ = state::body;
             if (on_part) on_part(h);
             break;
         }
-        case state::body: {
-            auto p = buf_.find(delimiter_);
-            if (p == std::string::npos) {
-                // Keep what could be the start of a delimiter; emit the rest.
-                std::size_t keep = std::min(buf_.size(), delimiter_.size() - 1);
-                std::size_t emit = buf_.size() - keep;
-                if (emit > 0) {
-                    if (on_data) on_data(std::span<const char>(buf_.data(), emit));
-                    buf_.erase(0, emit);
-                }
-                return true;
-            }
-            if (p > 0 && on_data) on_data(std::span<const char>(buf_.data(), p));
-            buf_.erase(0, p + delimiter_.size());
-            if (on_part_end) on_part_end();
-            state_ = state::after_delimiter;
+        default:
             break;
-        }
-        case state::done:
-            buf_.clear();
-            return true;
-        case state::failed:
-            return false;
         }
     }
 }

@@ -133,10 +133,21 @@ void replay_server::run() {
             case A::respond_and_close: write_all(fd, s.response); open = false; break;
             case A::close: open = false; break;
             case A::half_then_close: write_all(fd, std::string_view(s.response).substr(0, s.response.size() / 2)); open = false; break;
+            case A::half_then_silent:
+                write_all(fd, std::string_view(s.response).substr(0, s.response.size() / 2));
+                [[fallthrough]];
             case A::silent: {
                 char c;
                 while (!stop_ && ::recv(fd, &c, 1, 0) > 0) {}
                 open = false;
+                break;
+            }
+            case A::trickle: {
+                const std::size_t piece = (s.response.size() + 7) / 8;
+                for (std::size_t off = 0; open && off < s.response.size(); off += piece) {
+                    if (off > 0) std::this_thread::sleep_for(s.pause);
+                    open = !stop_ && write_all(fd, std::string_view(s.response).substr(off, piece));
+                }
                 break;
             }
             }

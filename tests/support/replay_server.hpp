@@ -6,6 +6,7 @@
 #include "support/run_command.hpp"  // temp_dir
 
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -21,9 +22,12 @@ struct replay_step {
         close,              ///< close without answering
         half_then_close,    ///< write the first half of `response`, then close
         silent,             ///< never answer (until the server is destroyed)
+        half_then_silent,   ///< write the first half of `response`, then nothing more
+        trickle,            ///< write `response` in 8 pieces, `pause` before each after the first
     };
     std::string response;
     action what = action::respond;
+    std::chrono::milliseconds pause{0};  ///< for trickle
 };
 
 class replay_server {

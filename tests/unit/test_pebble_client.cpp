@@ -294,6 +294,90 @@ TEST_CASE("a push streams a local file and a pull writes one", "[pebble][files]"
     CHECK(s.connections() == 1);
 }
 
+namespace {
+
+/// Pebble's answer to a read of `files` ({path, content}): a files part for each, then the
+/// response part; chunked (as Pebble streams it) or with a Content-Length.
+std::string pull_answer(const std::vector<std::pair<std::string, std::string>>& files, bool chunked) {
+    const std::string b = "0123456789abcdef0123456789abcdef0123";
+    std::string body, results;
+    for (auto& [path, content] : files) {
+        body += "--" + b + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + path +
+                "\"\r\nContent-Type: application/octet-stream\r\n\r\n" + content + "\r\n";
+        if (!results.empty()) results += ',';
+        results += R"({"path":")";
+        results += path;
+        results += "\"}";
+    }
+    body += "--" + b + "\r\nContent-Disposition: form-data; name=\"response\"\r\nContent-Type: application/json\r\n\r\n"
+            R"({"type":"sync","status-code":200,"status":"OK","result":[)" + results + "]}\r\n--" + b + "--\r\n";
+    std::string head = "HTTP/1.1 200 OK\r\nContent-Type: multipart/form-data; boundary=" + b + "\r\n";
+    if (!chunked) return head + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    std::string out = head + "Transfer-Encoding: chunked\r\n\r\n";
+    for (std::size_t off = 0; off < body.size(); off += 4000) {
+        const auto piece = body.substr(off, 4000);
+        char size[32];
+        std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+        out += size + piece + "\r\n";
+    }
+    return out + "0\r\n\r\n";
+}
+
+std::string sample_content(std::size_t n) {
+    std::string content(n, '\0');
+    for (std::size_t i = 0; i < content.size(); ++i) content[i] = static_cast<char>(i * 7 % 251);
+    return content;
+}
+
+} // namespace
+
+TEST_CASE("a pull of several files in one answer writes each file chunked or not", "[pebble][files]") {
+    rt::temp_dir dir;
+    const auto a = sample_content(700 * 1024 + 3), b = sample_content(5);
+    rt::replay_server s({{pull_answer({{"/r/a", a}, {"/r/b", b}}, true)}, {pull_answer({{"/r/a", b}, {"/r/b", a}}, false)}});
+    pb::client c(opts(s.socket_path()));
+    for (int round = 0; round < 2; ++round) {
+        auto pulled = c.pull({{{"/r/a", dir.path + "/a", {}}, {"/r/b", dir.path + "/b", {}}}});
+        REQUIRE(pulled.size() == 2);
+        CHECK(pulled[0].ok());
+        CHECK(pulled[1].ok());
+        CHECK(rt::read_file(dir.path + "/a") == (round == 0 ? a : b));
+        CHECK(rt::read_file(dir.path + "/b") == (round == 0 ? b : a));
+    }
+    CHECK(s.connections() == 1);
+}
+
+TEST_CASE("a pull slower in all than the request timeout succeeds while every piece comes within it", "[pebble][files][timeout]") {
+    rt::temp_dir dir;
+    const auto content = sample_content(64 * 1024);
+    rt::replay_server s({{pull_answer({{"/r/f", content}}, true), rt::replay_step::action::trickle, 150ms}});
+    pb::client c(opts(s.socket_path(), 600ms));  // 8 pieces, 7 pauses of 150 ms: about 1 s in all
+    auto pulled = c.pull({{{"/r/f", dir.path + "/f", {}}}});
+    REQUIRE(pulled.size() == 1);
+    CHECK(pulled[0].ok());
+    CHECK(rt::read_file(dir.path + "/f") == content);
+}
+
+TEST_CASE("a pull whose body stops halfway fails with timeout", "[pebble][files][timeout]") {
+    rt::temp_dir dir;
+    rt::replay_server s({{pull_answer({{"/r/f", sample_content(64 * 1024)}}, false), rt::replay_step::action::half_then_silent}});
+    pb::client c(opts(s.socket_path(), 300ms));
+    pb::error_code ec;
+    pb::diagnostics d;
+    c.pull({{{"/r/f", dir.path + "/f", {}}}}, ec, &d);
+    CHECK(ec == pb::error::timeout);
+    CHECK(d.message.find("request_timeout") != std::string::npos);
+}
+
+TEST_CASE("an ordinary request answered piece by piece is limited as a whole by the request timeout", "[pebble][errors][timeout]") {
+    // Each piece comes within the timeout, the whole answer does not: one limit for the exchange.
+    rt::replay_server s({{response_of("01-system-info.http"), rt::replay_step::action::trickle, 150ms}});
+    pb::client c(opts(s.socket_path(), 600ms));
+    pb::error_code ec;
+    c.system_info(ec);
+    CHECK(ec == pb::error::timeout);
+}
+
 TEST_CASE("a push from a source without a size is sent chunked", "[pebble][files]") {
     rt::replay_server s({{http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/r/x"}]})")}});
     pb::client c(opts(s.socket_path()));

@@ -26,7 +26,9 @@ using log_callback = std::function<void(log_level, std::string_view)>;
 struct client_options {
     /// Path of Pebble's socket, usually `$PEBBLE/.pebble.socket`. Required.
     std::string socket_path{};
-    /// Limit for one HTTP exchange (write the request, read the whole response).
+    /// Limit for one HTTP exchange (write the request, read the whole response): one deadline for
+    /// the exchange, error::timeout when it passes. A push or pull moves the deadline on with each
+    /// piece of the body that moves, so a large file may take longer in all while it keeps moving.
     std::chrono::milliseconds request_timeout{30s};
     /// Limit for connecting to the socket.
     std::chrono::milliseconds connect_timeout{5s};

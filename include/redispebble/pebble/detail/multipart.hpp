@@ -23,8 +23,9 @@ std::string multipart_boundary(std::string_view content_type);
 /// Quotes a value for a Content-Disposition parameter the way Go's mime/multipart does.
 std::string escape_quotes(std::string_view s);
 
-/// An incremental multipart parser: feed() bytes as they arrive, in pieces of any size. Memory is
-/// bounded by the largest piece plus the boundary (part bodies are streamed to on_data).
+/// An incremental multipart parser: feed() bytes as they arrive, in pieces of any size. Part bodies
+/// go to on_data straight from the piece given to feed() (no copy), except for fewer bytes than the
+/// delimiter kept between pieces; memory is bounded by the largest piece plus the boundary.
 class multipart_parser {
 public:
     std::function<void(const part_header&)> on_part;
@@ -41,7 +42,13 @@ public:
 
 private:
     enum class state { preamble, after_delimiter, headers, body, done, failed };
+    /// Longest headers of one part (bytes before the blank line).
+    static constexpr std::size_t max_headers = 16 * 1024;
     bool fail(std::string why);
+    /// Body bytes from `data` (after what buf_ kept) to on_data up to the next delimiter. True when
+    /// the delimiter was found (`data` is advanced past it); false when all of `data` was used.
+    bool body(std::string_view& data);
+    void emit(std::string_view s);
     std::string dash_boundary_;  // "--" + boundary
     std::string delimiter_;      // "\r\n--" + boundary
     std::string buf_;
