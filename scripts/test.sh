@@ -19,15 +19,25 @@ build="${REDISPEBBLE_BUILD_DIR:-$here/build}"
 jobs="${REDISPEBBLE_JOBS:-2}"
 status=0
 summary=()
-stage_name="" stage_start=0
+stage_name="" stage_start=0 stage_cpu=0
+times_file="$(mktemp)"
+trap 'rm -f "$times_file" "$times_file.cpu"' EXIT
+children_cpu() {  # CPU seconds (user + system) of this shell's finished children so far
+  times >"$times_file"  # not in a pipe or $(...): a subshell would report its own children
+  awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] }
+                 printf "%d\n", t }' "$times_file"
+}
 stage_end() {  # result
   [ -n "$stage_name" ] || return 0
-  local s=$(($(date +%s) - stage_start))
-  summary+=("$(printf '%-58s %4dm%02ds  %s' "$stage_name" $((s / 60)) $((s % 60)) "$1")")
+  children_cpu >"$times_file.cpu"
+  local s=$(($(date +%s) - stage_start)) c=$(($(<"$times_file.cpu") - stage_cpu))
+  summary+=("$(printf '%-52s wall %3dm%02ds  CPU %3dm%02ds  %s' "$stage_name" $((s / 60)) $((s % 60)) \
+               $((c / 60)) $((c % 60)) "$1")")
   stage_name=""
 }
 stage() {  # name
-  stage_name="$*" stage_start=$(date +%s)
+  children_cpu >"$times_file.cpu"
+  stage_name="$*" stage_start=$(date +%s) stage_cpu=$(<"$times_file.cpu")
   echo "=== redispebble: $* ($(date -u +%H:%M:%S), load $(cut -d' ' -f1-3 /proc/loadavg))" >&2
 }
 run_stage() {  # name command...: runs the command as a stage; returns its status
@@ -40,7 +50,7 @@ run_stage() {  # name command...: runs the command as a stage; returns its statu
   return 1
 }
 finish() {
-  echo "=== redispebble: stages (wall time on $(nproc) cores)" >&2
+  echo "=== redispebble: stages (on $(nproc) cores; CPU is user + system time of the stage's processes)" >&2
   for line in "${summary[@]}"; do echo "    $line" >&2; done
   echo "=== redispebble: done (status $status)" >&2
   exit "$status"
