@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What CI runs (.ci/run), in stages (docs/testing.md has each stage's measured time):
-#   1. setup.sh: install what is missing (one apt-get update), build with GCC 12 (Release, -Werror)
-#      into $REDISPEBBLE_BUILD_DIR (default build);
+#   1. setup.sh: install what is missing (one apt-get update), build everything with GCC 12
+#      (Release, -Werror, the benchmarks too) into $REDISPEBBLE_BUILD_DIR (default build);
 #   2. the whole suite (unit, integration with real redis-server, consumer builds, the fuzz corpora);
 #   3. clang 14 builds everything (library, CLI, test server program, examples, benchmarks, both test
 #      executables, the fuzz corpus replay) under AddressSanitizer + UndefinedBehaviorSanitizer
@@ -56,7 +56,9 @@ finish() {
   exit "$status"
 }
 
-run_stage "GCC 12 Release build (setup.sh)" "$here/scripts/setup.sh" || finish
+# The benchmarks too: both compilers build everything (setup.sh alone, for run.sh, leaves them out).
+run_stage "GCC 12 Release build (setup.sh)" \
+  env REDISPEBBLE_CMAKE_ARGS="-DREDISPEBBLE_BENCH=ON ${REDISPEBBLE_CMAKE_ARGS:-}" "$here/scripts/setup.sh" || finish
 run_stage "GCC 12: whole suite" \
   bash -c 'cd "$1" && shift && ctest --output-on-failure -j "$0" --timeout 900 "$@"' "$jobs" "$build" "$@" || true
 
