@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Installs what redispebble needs from Debian's packages (only what is missing), then configures and
-# builds into ./build. Sourced by run.sh and test.sh; safe to run on its own.
+# builds into ./build. Run by run.sh and test.sh; safe to run on its own.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# The second line is for the sanitizer stages of scripts/test.sh: clang 14, its sanitizer runtimes,
+# and llvm-symbolizer (reports name file and line).
 packages=(cmake g++ ninja-build pkg-config dpkg-dev libboost1.81-dev libboost-json1.81-dev libyaml-cpp-dev
-          libfmt-dev libssl-dev catch2 redis-server redis-tools openssl prometheus-redis-exporter curl)
+          libfmt-dev libssl-dev catch2 redis-server redis-tools openssl prometheus-redis-exporter curl
+          clang-14 libclang-rt-14-dev llvm-14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
