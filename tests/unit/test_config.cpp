@@ -132,7 +132,10 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
     CHECK(e.message() ==
           "unknown key \"prot\"; known keys: enable-tls, port, storage-path, service-name, layer-label, container-name, "
           "user, group, bind-address, secrets, tls-auth-clients, appendonly, logfile, health-checks, check-period, "
-          "check-timeout, check-threshold, on-check-failure, metrics, metrics-port");
+          "check-timeout, check-threshold, on-check-failure, metrics, metrics-port, sentinel, sentinel-port, "
+          "sentinel-master-name, sentinel-quorum, sentinel-down-after-milliseconds, sentinel-failover-timeout, "
+          "sentinel-parallel-syncs, sentinel-container-name, sentinel-service-name, sentinel-layer-label, "
+          "sentinel-config-path");
     e = config_error("enable-tls: yes\n");
     CHECK(e.message().find("yes/no/on/off are not accepted") != std::string::npos);
     CHECK(config_error("enable-tls: True\n").key() == "enable-tls");
