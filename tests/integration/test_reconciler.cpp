@@ -13,6 +13,8 @@
 #include <boost/asio/steady_timer.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+
 #include <future>
 #include <optional>
 #include <string>
@@ -286,9 +288,13 @@ TEST_CASE("observe of an in-sync unit followed by decide gives no action", "[rec
     CHECK(seen.storage->type == "directory");
     CHECK(seen.secrets_key);
     CHECK_FALSE(seen.file_sha256.empty());
+    // The unit's files are there; the files it no longer wants (prepare().retire_files) are
+    // observed too, as absent.
+    const auto retired = prepare(want).retire_files;
     for (const auto& [path, sha] : seen.file_sha256) {
         INFO(path);
-        CHECK(sha);
+        const bool retire = std::find(retired.begin(), retired.end(), path) != retired.end();
+        CHECK(bool(sha) != retire);
     }
 
     const decision d = decide(seen, want);
