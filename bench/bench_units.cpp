@@ -1,10 +1,14 @@
 // Many units from one process: N units, each behind its own Pebble-compatible test server and each
-// needing a layer change and a restart, reconciled (a) concurrently on one io_context, (b) one after
-// another; against (c) one unit alone. Prints wall times and the ratios; targets: (a)/(c) <= 1.5.
+// needing a layer change and a restart, reconciled (a) concurrently on one io_context, against
+// (b) one unit alone and (c) units one after another (timed on min(N, 10) units, scaled to N).
+// Prints wall times, the ratios (target: (a)/(b) <= 1.5), the memory and file descriptors per
+// unit, and the CPU time the reconciling thread spent per unit (what one I/O thread must carry).
 //
-//   redispebble_bench_units [N=100] [START_WINDOW_MS=1000]
+//   redispebble_bench_units [N...] [--window MS...]     defaults: 100 1000 --window 1000 200
 //
-// The start window defaults to Pebble's own (1 s: a restart takes that long on a real Pebble).
+// The start window defaults to Pebble's own (1 s: a restart takes that long on a real Pebble). The
+// services are simulated (no redis-server): the bench measures the orchestration. The test servers
+// run in this process (two threads each) and share the machine with the reconciler.
 #include <redispebble/reconciler.hpp>
 #include <redispebble/testing/server.hpp>
 
@@ -12,10 +16,19 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
+#include <string>
+#include <thread>
 #include <vector>
+
+#include <sys/resource.h>
 
 using namespace redispebble;
 using clock_type = std::chrono::steady_clock;
@@ -36,6 +49,48 @@ reconcile_options options() {
     return o;
 }
 
+long status_kib(const char* key) {
+    std::ifstream in("/proc/self/status");
+    std::string line;
+    const std::size_t n = std::strlen(key);
+    while (std::getline(in, line))
+        if (line.compare(0, n, key) == 0) return std::stol(line.substr(n));
+    return -1;
+}
+
+long open_fds() {
+    long n = 0;
+    for ([[maybe_unused]] auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+
+/// CPU seconds this thread has used.
+double thread_cpu() {
+    rusage u{};
+    ::getrusage(RUSAGE_THREAD, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+/// Raises the soft RLIMIT_NOFILE to the hard limit; false (with a message) when even that is short.
+bool enough_fds(long need) {
+    rlimit r{};
+    if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return false;
+    if (r.rlim_cur != RLIM_INFINITY && static_cast<long>(r.rlim_cur) < need) {
+        r.rlim_cur = r.rlim_max;
+        ::setrlimit(RLIMIT_NOFILE, &r);
+        ::getrlimit(RLIMIT_NOFILE, &r);
+    }
+    if (r.rlim_cur != RLIM_INFINITY && static_cast<long>(r.rlim_cur) < need) {
+        fmt::print(stderr,
+                   "redispebble_bench_units: this run needs about {} file descriptors (7 per unit: its test server's "
+                   "listener, reactor, timers and connections, and the client's socket) but RLIMIT_NOFILE allows {} "
+                   "(hard limit {}); raise it (ulimit -n {}) or ask for fewer units\n",
+                   need, r.rlim_cur, r.rlim_max, need);
+        return false;
+    }
+    return true;
+}
+
 std::vector<std::unique_ptr<testing::pebble_server>> servers(int n, std::chrono::milliseconds window) {
     std::vector<std::unique_ptr<testing::pebble_server>> out;
     for (int i = 0; i < n; ++i) {
@@ -47,55 +102,111 @@ std::vector<std::unique_ptr<testing::pebble_server>> servers(int n, std::chrono:
     return out;
 }
 
-// Reconciles every server's unit concurrently on one io_context; returns seconds and the count Active.
-std::pair<double, int> concurrent(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
-    boost::asio::io_context io;
-    std::vector<std::unique_ptr<pebble::client>> clients;
+struct run_result {
+    double seconds = 0;
     int active = 0;
+    double cpu = 0;            // of the reconciling thread
+    long rss_growth_kib = 0;   // with every client still alive, over before the clients existed
+    long fds_growth = 0;
+};
+
+// Reconciles every server's unit concurrently on one io_context.
+run_result concurrent(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
+    run_result r;
+    const long rss0 = status_kib("VmRSS:"), fds0 = open_fds();
+    const double cpu0 = thread_cpu();
+    boost::asio::io_context io(1);
+    std::vector<std::unique_ptr<pebble::client>> clients;
     const auto t0 = clock_type::now();
     for (std::size_t i = 0; i < s.size(); ++i) {
         pebble::client_options o;
         o.socket_path = s[i]->socket_path();
         clients.push_back(std::make_unique<pebble::client>(io, o));
         async_reconcile(*clients.back(), inputs(static_cast<int>(i)), options(),
-                        [&](pebble::error_code, reconcile_report r) { active += r.status == unit_status::active && r.restarts() == 1; });
+                        [&](pebble::error_code, reconcile_report rep) { r.active += rep.status == unit_status::active && rep.restarts() == 1; });
     }
     io.run();
-    return {std::chrono::duration<double>(clock_type::now() - t0).count(), active};
+    r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+    r.cpu = thread_cpu() - cpu0;
+    r.rss_growth_kib = status_kib("VmRSS:") - rss0;
+    r.fds_growth = open_fds() - fds0;  // the kept-alive connections: client and server ends
+    return r;
 }
 
-std::pair<double, int> sequential(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
-    int active = 0;
+run_result sequential(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
+    run_result r;
     const auto t0 = clock_type::now();
     for (std::size_t i = 0; i < s.size(); ++i) {
         pebble::client_options o;
         o.socket_path = s[i]->socket_path();
         pebble::client c(o);
-        auto r = reconcile(c, inputs(static_cast<int>(i)), options());
-        active += r.status == unit_status::active && r.restarts() == 1;
+        auto rep = reconcile(c, inputs(static_cast<int>(i)), options());
+        r.active += rep.status == unit_status::active && rep.restarts() == 1;
     }
-    return {std::chrono::duration<double>(clock_type::now() - t0).count(), active};
+    r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+    return r;
+}
+
+bool measure(int n, std::chrono::milliseconds window) {
+    const long fds_before = open_fds();
+    auto one = servers(1, window);
+    auto r1 = concurrent(one);
+    const long rss_before = status_kib("VmRSS:");
+    auto many = servers(n, window);
+    const long server_fds = open_fds() - fds_before - 1;  // less the lone server's
+    const long server_rss = status_kib("VmRSS:") - rss_before;
+    auto rn = concurrent(many);
+    const int seq_n = std::min(n, 10);
+    auto again = servers(seq_n, window);
+    auto rs = sequential(again);
+    const double seq_scaled = rs.seconds * n / seq_n;
+    fmt::print("{} units, start window {} ms:\n", n, window.count());
+    fmt::print("  one unit alone:                 {:8.3f} s ({} active)\n", r1.seconds, r1.active);
+    fmt::print("  {:4} units concurrently:        {:8.3f} s ({} active, one io_context, one thread)\n", n, rn.seconds, rn.active);
+    fmt::print("  one after another:              {:8.3f} s for {} units ({} active): {:.1f} s for {}\n", rs.seconds, seq_n, rs.active,
+               seq_scaled, n);
+    fmt::print("  ratio concurrent / one unit:    {:8.2f}x (target <= 1.50x)\n", rn.seconds / r1.seconds);
+    fmt::print("  ratio one after another / concurrent: {:.1f}x\n", seq_scaled / rn.seconds);
+    fmt::print("  reconciling thread CPU: {:.2f} ms per unit ({:.2f} s in all)\n", 1e3 * rn.cpu / n, rn.cpu);
+    fmt::print("  memory per unit: {:.1f} KiB (client, reconcile and the test server's session; the {} test servers "
+               "took {:.1f} KiB each before)\n",
+               static_cast<double>(rn.rss_growth_kib) / n, n, static_cast<double>(server_rss) / n);
+    fmt::print("  file descriptors: {} more while the clients lived ({:.1f} per unit: both ends of its connection), "
+               "{:.1f} per test server, {} open in all at the peak\n",
+               rn.fds_growth, static_cast<double>(rn.fds_growth) / n, static_cast<double>(server_fds) / n,
+               fds_before + server_fds + 1 + rn.fds_growth);
+    return r1.active == 1 && rn.active == n && rs.active == seq_n;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-    const int n = argc > 1 ? std::atoi(argv[1]) : 100;
-    const auto window = std::chrono::milliseconds(argc > 2 ? std::atoi(argv[2]) : 1000);
-    if (n < 1) return 2;
-    fmt::print("units: {}, start window: {} ms (simulated services)\n", n, window.count());
-
-    auto one = servers(1, window);
-    auto [t_one, ok_one] = concurrent(one);
-    auto many = servers(n, window);
-    auto [t_conc, ok_conc] = concurrent(many);
-    auto again = servers(n, window);
-    auto [t_seq, ok_seq] = sequential(again);
-
-    fmt::print("one unit alone:              {:8.3f} s ({} active)\n", t_one, ok_one);
-    fmt::print("{:3} units concurrently:      {:8.3f} s ({} active, one io_context)\n", n, t_conc, ok_conc);
-    fmt::print("{:3} units one after another: {:8.3f} s ({} active)\n", n, t_seq, ok_seq);
-    fmt::print("ratio concurrent / one unit:   {:.2f}x (target <= 1.50x)\n", t_conc / t_one);
-    fmt::print("ratio sequential / concurrent: {:.1f}x\n", t_seq / t_conc);
-    return ok_one == 1 && ok_conc == n && ok_seq == n ? 0 : 1;
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each figure as soon as it is known
+    std::vector<int> ns;
+    std::vector<int> windows;
+    bool in_windows = false;
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--window") == 0) {
+            in_windows = true;
+            continue;
+        }
+        const int v = std::atoi(argv[i]);
+        if (v < 1) {
+            fmt::print(stderr, "redispebble_bench_units: {}: expected a positive number\n", argv[i]);
+            return 2;
+        }
+        (in_windows ? windows : ns).push_back(v);
+    }
+    if (ns.empty()) ns = {100, 1000};
+    if (windows.empty()) windows = {1000, 200};
+    double load[3] = {0, 0, 0};
+    std::ifstream("/proc/loadavg") >> load[0] >> load[1] >> load[2];
+    fmt::print("redispebble_bench_units: {} hardware threads, load average {:.2f} {:.2f} {:.2f} (simulated services)\n",
+               std::thread::hardware_concurrency(), load[0], load[1], load[2]);
+    const int most = *std::max_element(ns.begin(), ns.end());
+    if (!enough_fds(7L * (most + 10) + 64)) return 2;
+    bool ok = true;
+    for (int w : windows)
+        for (int n : ns) ok = measure(n, std::chrono::milliseconds(w)) && ok;
+    return ok ? 0 : 1;
 }
