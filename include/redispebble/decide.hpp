@@ -220,8 +220,8 @@ struct layer_standing {
 ///    `user`:`group` -> storage_fix (before anything else; it alone restarts nothing). A storage
 ///    path that exists and is not a directory -> Blocked naming it, nothing applied.
 ///    Files (secrets file, certificates when TLS) whose content differs -> push them.
-///    Our layer not applied (compare_layer: fingerprint absent or different) -> add it (label,
-///    combine) and restart the service.
+///    Our layer not applied (compare_layer: fingerprint absent or different) -> add it (label, combine);
+///    restart Redis if its entry (fingerprint aside), a file it reads or backoff says so, the exporter if its entry changed.
 ///    Files differ but the layer is applied -> restart the service.
 ///    Layer applied but the service not running (inactive) -> start it; in Pebble's backoff while
 ///    the storage needed fixing -> restart it. -> Active.

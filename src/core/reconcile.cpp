@@ -153,6 +153,27 @@ service project(const service& cur, const service& want) {
     return p;
 }
 
+// Whether the Redis service's entry in `wanted` differs from the plan's, the layer fingerprint key
+// of its environment aside. An entry absent from the plan differs.
+bool redis_entry_changed(const layer& current, const layer& wanted, const std::string& name) {
+    auto it = current.services.find(name);
+    if (it == current.services.end()) return true;
+    layer cur, want;
+    cur.services[name] = it->second;
+    want.services[name] = wanted.services.at(name);
+    cur.services[name].environment.erase(std::string(layer_fingerprint_key));
+    want.services[name].environment.erase(std::string(layer_fingerprint_key));
+    return !plan_differences(cur, want).empty();
+}
+
+// Whether a file Redis reads when it starts is pushed: the secrets file and the certificates, not
+// the checks' client-auth file (read by each check run) nor the exporter's password file.
+bool pushes_redis_file(const std::vector<file_spec>& push) {
+    return std::any_of(push.begin(), push.end(), [](const file_spec& f) {
+        return f.origin != "client-auth" && f.origin != "exporter-passwords";
+    });
+}
+
 decision blocked(decision d, std::string message) {
     d.status_after = unit_status::blocked;
     d.message = std::move(message);
@@ -388,7 +409,16 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     }
     if (!standing.applied) {
         d.add_layer = wanted;
-        d.restart.push_back(cfg.service_name);
+        // Redis restarts only when what it runs with changes: its own entry (the fingerprint aside:
+        // it names the whole layer, so turning metrics on or off changes it) or a file it reads at
+        // start. The exporter and the checks alone never restart it.
+        const bool service_backoff = observed.service_current && *observed.service_current == "backoff";
+        const bool service_stopped = observed.service_current && (*observed.service_current == "inactive" ||
+                                                                  *observed.service_current == "error");
+        if (redis_entry_changed(current, wanted, cfg.service_name) || pushes_redis_file(d.push) || service_backoff)
+            d.restart.push_back(cfg.service_name);
+        else if (service_stopped)
+            d.start.push_back(cfg.service_name);
         if (exporter_changed) d.restart.push_back(exporter);
     } else if (!d.push.empty()) {
         // Redis reads its certificates and configuration file only when it starts.

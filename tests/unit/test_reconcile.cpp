@@ -560,6 +560,33 @@ TEST_CASE("Metrics and health checks turned off are retired in our layer and sto
     CHECK(lists(on.restart, "redis-exporter"));
 }
 
+TEST_CASE("Turning metrics on or off restarts the exporter or stops it and never Redis", "[reconcile][retire][metrics]") {
+    auto des = ready_master();
+    auto o = after_all(decide(reachable(), des), reachable());
+    REQUIRE(decide(o, des).no_op());
+
+    des.config.metrics = true;
+    auto on = decide(o, des);
+    REQUIRE(on.add_layer);
+    CHECK(on.restart == std::vector<std::string>{"redis-exporter"});
+    CHECK(on.start.empty());
+    o = after_all(on, o);
+    REQUIRE(decide(o, des).no_op());
+
+    des.config.metrics = false;
+    auto off = decide(o, des);
+    REQUIRE(off.add_layer);
+    CHECK(off.restart.empty());
+    CHECK(off.start.empty());
+    CHECK(off.stop == std::vector<std::string>{"redis-exporter"});
+
+    // A change Redis runs with still restarts it, alone.
+    des.config.metrics = true;
+    des.peer.admin_password = secret("a-new-password");
+    auto both = decide(o, des);
+    CHECK(lists(both.restart, "redis"));
+}
+
 TEST_CASE("A renamed service retires the old one found by its fingerprint and storage path and stops it first", "[reconcile][retire]") {
     auto des = ready_master();
     des.config.health_checks = true;
