@@ -414,11 +414,14 @@ TEST_CASE("Turning metrics off stops the exporter and its check through Pebble a
         REQUIRE(first.status == unit_status::active);
         REQUIRE(eventually([&] { return service_current(p.socket, "redis-exporter") == "active" && exporter_pid() > 0; }, 15s));
         REQUIRE(std::filesystem::exists(password_file));
+        const int redis = redis_pid(port, "metrics-off-Pw");
+        REQUIRE(redis > 0);
 
         d.config.metrics = false;
         auto off = run(p.socket, d);
         INFO(describe(off));
         CHECK(off.status == unit_status::active);
+        CHECK(off.restarts() == 0);   // the exporter's entry changed, not Redis's
         CHECK(has_action(off, "stopped \"redis-exporter\""));
         CHECK(has_action(off, "stopped check \"redis-exporter-alive\""));
         CHECK(has_action(off, "removed " + password_file));
@@ -446,6 +449,8 @@ TEST_CASE("Turning metrics off stops the exporter and its check through Pebble a
         CHECK(eventually([&] { return service_current(p.socket, "redis-exporter") == "active" && exporter_pid() > 0; }, 15s));
         CHECK(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 15s));
         CHECK(std::filesystem::exists(password_file));
+        CHECK(on.restarts() == 1);    // the exporter alone
+        CHECK(redis_pid(port, "metrics-off-Pw") == redis);   // Redis kept running throughout
         auto settled = run(p.socket, d);
         INFO(describe(settled));
         CHECK(settled.decided.no_op());
