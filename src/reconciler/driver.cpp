@@ -520,6 +520,8 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
         reconcile_report report;
         if (!observer.observed_all()) {
             report = observer.report();
+            // An unusable socket_path is the caller's to fix: coming back later changes nothing.
+            if (run.bad_socket_path) report.retry_later = false;
         } else {
             const decision d = decide(observer.observed(), desired);
             // A dry run with nothing to do still asks Redis (probe, or the logs of a service in

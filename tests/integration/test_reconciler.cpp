@@ -486,6 +486,7 @@ TEST_CASE("observe with an empty socket path fails with invalid_option and recon
     CHECK(r.status == unit_status::blocked);
     CHECK(r.message == "Cannot read the Pebble plan: client_options.socket_path: must not be empty "
                        "(the path of Pebble's socket, usually $PEBBLE/.pebble.socket)");
+    CHECK_FALSE(r.retry_later);   // an option to fix, not a moment to wait for
 }
 
 TEST_CASE("observe with Pebble absent is not an error and decide says Waiting for Pebble", "[reconciler][observe]") {
