@@ -618,6 +618,11 @@ T run_private(pebble::client& c, MakeOp make_op) {
 
 } // namespace
 
+reconcile_report detail::run_private_report(
+    pebble::client& c, const std::function<asio::awaitable<reconcile_report>(pebble::client&)>& make_op) {
+    return run_private<reconcile_report>(c, make_op);
+}
+
 pebble_reply perform(pebble::client& c, const pebble_request& r, std::chrono::milliseconds wait_timeout) {
     return run_private<pebble_reply>(c, [&](pebble::client& t) { return perform_async(t, r, wait_timeout); });
 }

@@ -89,8 +89,12 @@ reconcile_options within(const reconcile_options& opts, clock::time_point deadli
 
 } // namespace
 
-reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
-                                    master_choice* chosen) {
+namespace {
+
+// The Sentinel container's run (sentinel_machine through the client), for both forms; `chosen`
+// gets the master it settled on.
+asio::awaitable<reconcile_report> sentinel_coro(pebble::client& c, desired_state desired, reconcile_options opts,
+                                                master_choice* chosen) {
     const auto watch = c.watch_cancellation();
     const auto deadline = clock::now() + opts.deadline;
     sentinel_machine m(desired, opts.dry_run, opts.probe);
@@ -99,14 +103,22 @@ reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desi
         pebble_reply rep;
         if (watch.cancelled()) rep = cancelled();
         else if (clock::now() >= deadline) rep = timed_out(*req);
-        else rep = perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+        else rep = co_await detail::async_perform(c, *req, std::min(opts.change_timeout, left(deadline)));
         req = m.resume(rep);
     }
     if (chosen) *chosen = m.master();
     if (opts.log)
         opts.log("reconcile sentinel: " + std::string(to_string(m.report().status)) +
                  (m.report().message.empty() ? "" : ": " + m.report().message));
-    return m.report();
+    co_return m.report();
+}
+
+} // namespace
+
+reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
+                                    master_choice* chosen) {
+    return detail::run_private_report(
+        c, [&](pebble::client& t) { return sentinel_coro(t, desired, opts, chosen); });
 }
 
 unit_report reconcile_unit(pebble::client& redis, pebble::client* sentinel, const desired_state& desired,
@@ -125,20 +137,8 @@ asio::awaitable<std::pair<error_code, unit_report>> unit_coro(pebble::client& re
                                                               desired_state desired, reconcile_options opts) {
     const auto deadline = clock::now() + opts.deadline;
     unit_report u;
-    if (desired.config.sentinel && sentinel) {
-        const auto watch = sentinel->watch_cancellation();
-        sentinel_machine m(desired, opts.dry_run, opts.probe);
-        for (auto req = m.start(); req;) {
-            log_step(opts, *req);
-            pebble_reply rep;
-            if (watch.cancelled()) rep = cancelled();
-            else if (clock::now() >= deadline) rep = timed_out(*req);
-            else rep = co_await detail::async_perform(*sentinel, *req, std::min(opts.change_timeout, left(deadline)));
-            req = m.resume(rep);
-        }
-        u.sentinel = m.report();
-        u.master = m.master();
-    }
+    if (desired.config.sentinel && sentinel)
+        u.sentinel = co_await sentinel_coro(*sentinel, desired, within(opts, deadline), &u.master);
     auto [ec, report] = co_await async_reconcile(redis, following(desired, u.master), within(opts, deadline),
                                                  asio::as_tuple(asio::use_awaitable));
     u.redis = std::move(report);
