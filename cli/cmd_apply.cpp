@@ -14,7 +14,7 @@ namespace redispebble::cli {
 namespace {
 
 const std::vector<std::string> unit_options{"--config", "--peer", "--resource", "--hostname", "--socket",
-                                            "--timeout", "--verbose", "--dry-run", "--retry", "--format"};
+                                            "--sentinel-socket", "--timeout", "--verbose", "--dry-run", "--retry", "--format"};
 const std::vector<std::string> apply_options{"--config", "--peer", "--resource", "--hostname", "--socket",
                                              "--sentinel-socket", "--timeout", "--verbose", "--dry-run", "--retry",
                                              "--format"};
@@ -140,31 +140,181 @@ int emit(std::string_view command, const unit_context& u, const reconcile_report
     return code;
 }
 
+// With `sentinel: true`, the unit's document (docs/cli.md): the Redis container's keys, the unit's
+// status and message, `sentinel` (the Sentinel container's document, with `extra_sentinel`), the
+// master and where it came from.
+boost::json::object unit_document(std::string_view command, const unit_context& u, const unit_report& r,
+                                  boost::json::object extra_sentinel = {}) {
+    boost::json::object doc = report_document(command, r.redis.decided, &r.redis);
+    doc["socket"] = u.socket;
+    doc["dry-run"] = command == "apply" ? u.opts.dry_run : true;
+    doc["status"] = std::string(to_string(r.status));
+    doc["message"] = r.message;
+    boost::json::object s = report_document(command, r.sentinel->decided, &*r.sentinel);
+    for (auto& kv : extra_sentinel) s[kv.key()] = std::move(kv.value());
+    doc["sentinel"] = std::move(s);
+    doc["sentinel-socket"] = sentinel_socket_path(u.opts, u.desired.config);
+    doc["master"] = r.master.host;
+    doc["master-source"] = r.master.source;
+    doc["peer-data-update"] = r.peer_data_update ? boost::json::value(boost::json::object{{"current-master", *r.peer_data_update}})
+                                                 : boost::json::value(nullptr);
+    return doc;
+}
+
+int emit_unit(boost::json::object doc, const unit_context& u, int code) {
+    doc["exit-code"] = code;
+    print_document(doc, u.opts.format);
+    return code;
+}
+
+void print_master(const unit_report& r) {
+    fmt::print("Master: {} (from {})\n", r.master.host, r.master.source);
+    if (r.peer_data_update) fmt::print("Peer data is stale: the leader should set current-master: {}\n", *r.peer_data_update);
+}
+
+// `diff` with `sentinel: true`: both containers compared; 0 when both are in sync, 5 when either
+// differs, 3/4 (the unit's status) when either cannot be compared.
+int diff_unit(const unit_context& u) {
+    const unit_report r = run_unit(u, true);
+    const reconcile_report& s = *r.sentinel;
+    const bool s_synced = compared(s) && in_sync(s) && s.decided.overridden.empty();
+    const bool r_synced = compared(r.redis) && in_sync(r.redis) && r.redis.decided.overridden.empty();
+    const bool both_compared = compared(s) && compared(r.redis);
+    const int code = !both_compared ? exit_for(r.status) : s_synced && r_synced ? exit_ok : exit_differs;
+    if (u.opts.format != output_format::text) {
+        boost::json::object doc =
+            unit_document("diff", u, r, {{"compared", compared(s)}, {"in-sync", s_synced}});
+        doc["compared"] = both_compared;
+        doc["in-sync"] = s_synced && r_synced;
+        doc["redis-compared"] = compared(r.redis);
+        doc["redis-in-sync"] = r_synced;
+        return emit_unit(std::move(doc), u, code);
+    }
+    print_master(r);
+    auto section = [](const std::string& title, const reconcile_report& c, bool synced) {
+        fmt::print("\n## Container {}\n", title);
+        if (!compared(c)) {
+            fmt::print("Cannot compare: {}: {}\n", to_string(c.status), c.message);
+            return;
+        }
+        print_overridden(c);
+        if (synced) fmt::print("In sync: the plan and the files match the inputs\n");
+        else if (in_sync(c)) fmt::print("Our layer is applied and the files match; apply cannot change what another layer overrides\n");
+        else {
+            fmt::print("Out of sync:\n");
+            print_differences(c);
+        }
+        if (!c.redis_state.empty()) fmt::print("State: {}\n", c.redis_state);
+    };
+    section(u.desired.config.sentinel_container_name + " (Sentinel)", s, s_synced);
+    section(u.desired.config.container_name + " (Redis)", r.redis, r_synced);
+    fmt::print("\nUnit status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    return code;
+}
+
+struct pebble_look {
+    std::string socket;
+    std::optional<std::string> version;
+    std::string error;
+    std::vector<pebble::service_info> services;
+};
+
+pebble_look look_at(const unit_context& u, const std::string& socket) {
+    unit_context c = u;
+    c.socket = socket;
+    pebble::client client(client_for(c));
+    pebble_look l;
+    l.socket = socket;
+    pebble::error_code ec;
+    pebble::diagnostics diag;
+    auto info = client.system_info(ec, &diag);
+    if (ec) {
+        l.error = diag.message.empty() ? ec.message() : diag.message;
+        return l;
+    }
+    l.version = info.version;
+    auto services = client.list_services({}, ec, &diag);
+    if (!ec) l.services = std::move(services);
+    return l;
+}
+
+boost::json::array services_value(const pebble_look& l) {
+    boost::json::array svcs;
+    for (const auto& s : l.services)
+        svcs.push_back(boost::json::object{{"name", s.name}, {"current", s.current}, {"startup", s.startup},
+                                           {"since", s.current_since}});
+    return svcs;
+}
+
+void print_look(const std::string& what, const pebble_look& l) {
+    if (!l.version) {
+        fmt::print("{}: not reachable at {} ({})\n", what, l.socket, l.error);
+        return;
+    }
+    fmt::print("{}: {} at {}\n", what, *l.version, l.socket);
+    if (l.services.empty()) fmt::print("Services: none\n");
+    for (const auto& s : l.services)
+        fmt::print("Service {}: {} (startup {}{}{})\n", s.name, s.current, s.startup,
+                   s.current_since.empty() ? "" : ", since ", s.current_since);
+}
+
+const char* sync_words(const reconcile_report& r) {
+    return !compared(r)        ? "not compared"
+           : r.decided.no_op() ? (r.decided.overridden.empty() ? "in sync" : "applied, overridden by another layer")
+                               : "out of sync (run `redispebble diff`)";
+}
+
+// `status` with `sentinel: true`: both Pebbles, both containers (a Pebble that cannot be reached
+// is reported as such by the unit's dry run: Waiting, exit 3).
+int status_unit(const unit_context& u) {
+    const std::string ssock = sentinel_socket_path(u.opts, u.desired.config);
+    const pebble_look redis = look_at(u, u.socket), sentinel = look_at(u, ssock);
+    const unit_report r = run_unit(u, true);
+    const reconcile_report& s = *r.sentinel;
+    const int code = exit_for(r.status);
+    auto synced = [](const reconcile_report& c) { return compared(c) && c.decided.no_op() && c.decided.overridden.empty(); };
+    if (u.opts.format != output_format::text) {
+        boost::json::object extra{{"pebble-version", sentinel.version ? boost::json::value(*sentinel.version) : nullptr},
+                                  {"services", services_value(sentinel)},
+                                  {"compared", compared(s)},
+                                  {"in-sync", synced(s)}};
+        if (!sentinel.version) extra["pebble-error"] = sentinel.error;
+        boost::json::object doc = unit_document("status", u, r, std::move(extra));
+        doc["pebble-version"] = redis.version ? boost::json::value(*redis.version) : nullptr;
+        if (!redis.version) doc["pebble-error"] = redis.error;
+        doc["services"] = services_value(redis);
+        doc["compared"] = compared(s) && compared(r.redis);
+        doc["in-sync"] = synced(s) && synced(r.redis);
+        doc["redis-compared"] = compared(r.redis);
+        doc["redis-in-sync"] = synced(r.redis);
+        return emit_unit(std::move(doc), u, code);
+    }
+    print_master(r);
+    fmt::print("\n## Container {} (Sentinel)\n", u.desired.config.sentinel_container_name);
+    print_look("Pebble", sentinel);
+    fmt::print("Layer and file: {}\n", sync_words(s));
+    if (!s.redis_state.empty()) fmt::print("Sentinel: {}\n", s.redis_state);
+    fmt::print("Status: {}{}{}\n", to_string(s.status), s.message.empty() ? "" : ": ", s.message);
+    print_overridden(s);
+    fmt::print("\n## Container {} (Redis)\n", u.desired.config.container_name);
+    print_look("Pebble", redis);
+    fmt::print("Layer and files: {}\n", sync_words(r.redis));
+    if (!r.redis.redis_state.empty()) fmt::print("Redis: {}\n", r.redis.redis_state);
+    fmt::print("Status: {}{}{}\n", to_string(r.redis.status), r.redis.message.empty() ? "" : ": ", r.redis.message);
+    print_overridden(r.redis);
+    fmt::print("\nUnit status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    return code;
+}
+
 } // namespace
 
 int apply_unit(const unit_context& u) {
     const unit_report r = run_unit(u, u.opts.dry_run);
     const int code = exit_for(r.status);
-    if (u.opts.format != output_format::text) {
-        boost::json::object doc = report_document("apply", r.redis.decided, &r.redis);
-        doc["socket"] = u.socket;
-        doc["dry-run"] = u.opts.dry_run;
-        doc["status"] = std::string(to_string(r.status));
-        doc["message"] = r.message;
-        doc["sentinel"] = report_document("apply", r.sentinel->decided, &*r.sentinel);
-        doc["sentinel-socket"] = sentinel_socket_path(u.opts, u.desired.config);
-        doc["master"] = r.master.host;
-        doc["master-source"] = r.master.source;
-        doc["peer-data-update"] = r.peer_data_update ? boost::json::value(boost::json::object{{"current-master", *r.peer_data_update}})
-                                                     : boost::json::value(nullptr);
-        doc["exit-code"] = code;
-        print_document(doc, u.opts.format);
-        return code;
-    }
+    if (u.opts.format != output_format::text) return emit_unit(unit_document("apply", u, r), u, code);
     fmt::print("# redispebble apply{}: unit {} via {} and {}\n", u.opts.dry_run ? " --dry-run" : "", u.desired.peer.hostname,
                u.socket, sentinel_socket_path(u.opts, u.desired.config));
-    fmt::print("Master: {} (from {})\n", r.master.host, r.master.source);
-    if (r.peer_data_update) fmt::print("Peer data is stale: the leader should set current-master: {}\n", *r.peer_data_update);
+    print_master(r);
     fmt::print("\n## Container {} (Sentinel)\n", u.desired.config.sentinel_container_name);
     if (u.opts.dry_run) {
         print_differences(*r.sentinel);
@@ -203,6 +353,7 @@ int cmd_apply(const std::vector<std::string>& args) {
 
 int cmd_diff(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "diff");
+    if (u.desired.config.sentinel) return diff_unit(u);
     reconcile_report r = run(u, true);
     // The exit code is about the comparison (0 in sync, 5 out of sync, 3/4 when it cannot compare);
     // the status printed is what Redis says when nothing differs, as apply's for the same unit.
@@ -233,6 +384,7 @@ int cmd_diff(const std::vector<std::string>& args) {
 
 int cmd_status(const std::vector<std::string>& args) {
     unit_context u = load_unit(args, "status");
+    if (u.desired.config.sentinel) return status_unit(u);
     pebble::client c(client_for(u));
     pebble::error_code ec;
     pebble::diagnostics diag;

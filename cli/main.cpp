@@ -14,10 +14,11 @@ constexpr const char* usage = R"(redispebble: keep a Redis workload running unde
 
 Usage:
   redispebble plan   [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
-  redispebble apply  [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]... [--hostname H]
+  redispebble apply  [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+                     [--hostname H]
                      [--timeout SECONDS] [--retry] [--dry-run] [--verbose]
-  redispebble status [--socket PATH] [--config FILE] [--peer FILE] ...
-  redispebble diff   [--socket PATH] [--config FILE] [--peer FILE] ...
+  redispebble status [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] ...
+  redispebble diff   [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] ...
   redispebble exec   [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
   redispebble help [COMMAND]      (or redispebble COMMAND --help)
 
@@ -115,7 +116,7 @@ Example:
 
 Exit codes: 0 Active, 1 unexpected failure, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
-    {"status", R"(Usage: redispebble status [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+    {"status", R"(Usage: redispebble status [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
                           [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]
 
 Pebble's version, the services, and whether the layer and files are in sync with the inputs.
@@ -123,6 +124,8 @@ Pebble's version, the services, and whether the layer and files are in sync with
 Options:
   --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
                          /charm/containers/<container-name>/pebble.socket.
+  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket; both containers
+                         are reported (default as for apply).
   --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
   --timeout SECONDS      deadline (default 60).
   --retry, --verbose     as for apply.
@@ -133,7 +136,7 @@ Example:
 
 Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
-    {"diff", R"(Usage: redispebble diff [--socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+    {"diff", R"(Usage: redispebble diff [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
                         [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]
 
 What apply would change: the differences between Pebble's plan and files and the inputs
@@ -142,6 +145,8 @@ What apply would change: the differences between Pebble's plan and files and the
 Options:
   --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
                          /charm/containers/<container-name>/pebble.socket.
+  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket; both containers
+                         are reported (default as for apply).
   --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
   --timeout SECONDS      deadline (default 60).
   --retry, --verbose     as for apply.

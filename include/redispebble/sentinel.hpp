@@ -8,6 +8,7 @@
 
 #include <redispebble/config.hpp>
 #include <redispebble/layer.hpp>
+#include <redispebble/probe.hpp>
 #include <redispebble/reconcile_machine.hpp>
 #include <redispebble/redis.hpp>
 #include <redispebble/secret.hpp>
@@ -140,6 +141,19 @@ struct sentinel_answer {
 };
 [[nodiscard]] sentinel_answer parse_sentinel_answer(const std::string& output, bool auth_sent);
 
+/// The verdict on Sentinel's answer (assess_probe's kinds; link_failed is never given), HOST:PORT
+/// being sentinel_query_command's:
+/// - not connected -> starting, "Sentinel is not answering on HOST:PORT: <redis-cli's words>";
+/// - AUTH refused -> refused, "Sentinel refused the sentinel password: <Sentinel's words>"; without
+///   a password a NOAUTH answer -> refused, "Sentinel wants a password but peer data has
+///   enable-password false: <Sentinel's words>";
+/// - another error -> refused, "Sentinel answered: <its words>";
+/// - no master of that name (a null answer) -> starting, "Sentinel does not monitor NAME";
+/// - the master's address -> healthy.
+/// Messages carry Sentinel's and redis-cli's words, never a password of `peer` (redacted).
+[[nodiscard]] probe_verdict assess_sentinel_answer(const sentinel_answer& a, const redis_config& cfg,
+                                                   const peer_data& peer);
+
 /// Which master the unit should follow, and where that came from.
 struct master_choice {
     std::string host;
@@ -151,9 +165,19 @@ struct master_choice {
 /// Reconciles the Sentinel container: observe (plan, service, sentinel.conf and the certificate
 /// files), ask Sentinel for the master when its service is active, decide, act (make the config
 /// file's directory, user:group 750, as redis-k8s does, when it pushes: Sentinel rewrites its file
-/// through a temporary file beside it; push the merged file when one of our directives changed, add the layer when it is not applied, restart the
-/// service once when either happened, start it when it is stopped), report. Any failure ends the
-/// run with a report that says what was done before it; nothing throws.
+/// through a temporary file beside it; push the merged file when one of our directives changed, add
+/// the layer when it is not applied, restart the service once when either happened, start it when
+/// it is stopped), probe, report. Any failure ends the run with a report that says what was done
+/// before it; nothing throws.
+///
+/// The probe (probe.enabled; the Redis probe's options): after Sentinel was (re)started, the same
+/// question through Pebble's exec (sentinel_query_command, the password on stdin), judged by
+/// assess_sentinel_answer: not answering yet is asked again every probe.settle_step within
+/// probe.settle, then Waiting with redis-cli's words and Sentinel's last log lines (Pebble's logs);
+/// a refused password or another error is Blocked with Sentinel's words. With nothing to do (apply,
+/// and the dry runs of status and diff), the question asked while observing decides the same way,
+/// without the wait. A service that failed to start is Blocked with Pebble's change error, which
+/// carries Sentinel's last output ("FATAL CONFIG FILE ERROR ...").
 ///
 /// The master it monitors is master(): Sentinel's answer, else the host the file monitors, else
 /// peer data's current-master. The report's redis_state says "sentinel master HOST:PORT" when
@@ -172,12 +196,15 @@ public:
     [[nodiscard]] const std::optional<std::string>& sentinel_master() const noexcept { return sentinel_master_; }
 
 private:
-    enum class phase { plan, service, files, ask, make_dir, push, layer, restart, wait, finished };
+    enum class phase { plan, service, files, ask, make_dir, push, layer, restart, wait, probe, pause, logs, finished };
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, const std::string& step);
     std::optional<pebble_request> decide_and_act();
     std::optional<pebble_request> next_action();
     std::string redact(const std::string& text) const;
+    std::optional<pebble_request> probe_request();
+    std::optional<pebble_request> on_probe(const pebble_reply& reply);
+    std::optional<pebble_request> on_verdict(const probe_verdict& v);
 
     desired_state desired_;
     bool dry_run_ = false;
@@ -192,7 +219,10 @@ private:
     master_choice master_;
     decision decision_;
     reconcile_report report_;
-    bool made_ = false, pushed_ = false, layered_ = false;
+    std::optional<probe_verdict> asked_;  ///< the verdict on the answer while observing
+    std::chrono::milliseconds settle_spent_{0};
+    std::string logs_for_;
+    bool made_ = false, pushed_ = false, layered_ = false, restarted_ = false;
     bool done_ = false;
 };
 

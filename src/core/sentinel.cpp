@@ -399,6 +399,25 @@ sentinel_answer parse_sentinel_answer(const std::string& output, bool auth_sent)
     return a;
 }
 
+probe_verdict assess_sentinel_answer(const sentinel_answer& a, const redis_config& cfg, const peer_data& peer) {
+    using k = probe_verdict::kind;
+    auto redact = [&](const std::string& t) {
+        return redact_output(redact_output(t, peer.sentinel_password, 5), peer.admin_password, 5);
+    };
+    const std::string host = local_address(cfg), port = std::to_string(cfg.sentinel_port);
+    const std::string here = host.find(':') != std::string::npos ? "[" + host + "]:" + port : host + ":" + port;
+    if (!a.connected)
+        return {k::starting, "Sentinel is not answering on " + here + (a.error.empty() ? "" : ": " + redact(a.error))};
+    if (!a.authenticated && !peer.enable_password)
+        return {k::refused, "Sentinel wants a password but peer data has enable-password false: " + redact(a.error)};
+    if (!a.authenticated)
+        return {k::refused, "Sentinel refused the sentinel password: " +
+                                (a.error.empty() ? std::string("no answer to AUTH") : redact(a.error))};
+    if (!a.error.empty()) return {k::refused, "Sentinel answered: " + redact(a.error)};
+    if (!a.master_host) return {k::starting, "Sentinel does not monitor " + cfg.sentinel_master_name};
+    return {k::healthy, ""};
+}
+
 // ---------------------------------------------------------------------------------------------
 // sentinel_machine
 
@@ -510,6 +529,13 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
             } else if (!a.error.empty()) {
                 report_.redis_state = "sentinel did not answer: " + redact(a.error);
             }
+            asked_ = assess_sentinel_answer(a, cfg, desired_.peer);
+        } else if (reply.result == o::timed_out) {
+            asked_ = probe_verdict{probe_verdict::kind::starting,
+                                   "Sentinel did not answer within " + std::to_string(probe_.timeout.count()) + " ms"};
+        } else {
+            asked_ = probe_verdict{probe_verdict::kind::refused,
+                                   "Cannot ask Sentinel (redis-cli through Pebble exec): " + redact(reply.error)};
         }
         return decide_and_act();
     case phase::make_dir: {
@@ -561,11 +587,81 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
             return finish(unit_status::blocked, "Service \"" + svc + "\" failed to start: " + redact(reply.change_error), true);
         }
         report_.actions_done.push_back((decision_.restart.empty() ? "started \"" : "restarted \"") + svc + "\"");
-        return finish(decision_.status_after, decision_.message, decision_.retry_later);
+        restarted_ = true;
+        if (!probe_.enabled || decision_.status_after != unit_status::active)
+            return finish(decision_.status_after, decision_.message, decision_.retry_later);
+        return probe_request();
+    }
+    case phase::probe: return on_probe(reply);
+    case phase::pause: return probe_request();
+    case phase::logs: {
+        std::string message = logs_for_;
+        if (reply.result == o::ok && !reply.log_lines.empty()) {
+            std::vector<std::string> lines = reply.log_lines;
+            if (lines.size() > 3) lines.erase(lines.begin(), lines.end() - 3);
+            std::string reason;
+            for (const auto& l : lines) reason += (reason.empty() ? "" : "; ") + l;
+            message += "; its last log lines: " + redact(reason);
+        } else if (reply.result != o::ok) {
+            message += " (its logs could not be read: " + redact(reply.error) + ")";
+        }
+        return finish(unit_status::waiting, message, true);
     }
     case phase::finished: return std::nullopt;
     }
     return std::nullopt;
+}
+
+std::optional<pebble_request> sentinel_machine::probe_request() {
+    phase_ = phase::probe;
+    pebble_request r;
+    r.what = pebble_request::kind::exec;
+    r.command = sentinel_query_command(desired_.config);
+    r.stdin_data = sentinel_query_input(desired_.config, desired_.peer);
+    r.timeout = probe_.timeout;
+    return r;
+}
+
+std::optional<pebble_request> sentinel_machine::on_probe(const pebble_reply& reply) {
+    using o = pebble_reply::outcome;
+    if (reply.result == o::unreachable) return fail(reply, "probe Sentinel");
+    if (reply.result == o::failed) {
+        report_.failed_step = "probe Sentinel";
+        return finish(unit_status::blocked, "Cannot ask Sentinel (redis-cli through Pebble exec): " + redact(reply.error), true);
+    }
+    if (reply.result == o::timed_out)
+        return on_verdict({probe_verdict::kind::starting,
+                           "Sentinel did not answer within " + std::to_string(probe_.timeout.count()) + " ms"});
+    const sentinel_answer a =
+        parse_sentinel_answer(reply.output, desired_.peer.enable_password && !desired_.peer.sentinel_password.empty());
+    if (a.master_host) report_.redis_state = "sentinel master " + *a.master_host + ":" + a.master_port.value_or("");
+    return on_verdict(assess_sentinel_answer(a, desired_.config, desired_.peer));
+}
+
+std::optional<pebble_request> sentinel_machine::on_verdict(const probe_verdict& v) {
+    using vk = probe_verdict::kind;
+    if (v.what == vk::healthy) return finish(decision_.status_after, decision_.message, decision_.retry_later);
+    if (v.what != vk::starting) {
+        report_.failed_step = "probe Sentinel";
+        return finish(unit_status::blocked, v.message, true);
+    }
+    pebble_request r;
+    // Just (re)started: Sentinel may still be binding. Ask again shortly, then say why with its logs.
+    if (restarted_ && settle_spent_ + probe_.settle_step <= probe_.settle) {
+        settle_spent_ += probe_.settle_step;
+        phase_ = phase::pause;
+        r.what = pebble_request::kind::pause;
+        r.timeout = probe_.settle_step;
+        return r;
+    }
+    report_.failed_step = "probe Sentinel";
+    if (!restarted_) return finish(unit_status::waiting, v.message, true);
+    phase_ = phase::logs;
+    logs_for_ = v.message;
+    r.what = pebble_request::kind::get_logs;
+    r.service = desired_.config.sentinel_service_name;
+    r.log_lines = probe_.log_lines;
+    return r;
 }
 
 std::optional<pebble_request> sentinel_machine::decide_and_act() {
@@ -632,6 +728,9 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
         decision_.retry_later = true;
     }
     report_.decided = decision_;
+    // Nothing to do (or a dry run of it) and the decision Active: Sentinel's own answer, asked
+    // while observing, says whether it is well (as the Redis probe does for Redis).
+    if (decision_.no_op() && decision_.status_after == unit_status::active && asked_) return on_verdict(*asked_);
     if (dry_run_ || decision_.no_op()) return finish(decision_.status_after, decision_.message, decision_.retry_later);
     return next_action();
 }

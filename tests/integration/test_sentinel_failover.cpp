@@ -11,6 +11,7 @@
 #include "support/unix_http.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/json.hpp>
 
 #include <catch2/catch.hpp>
 
@@ -65,6 +66,12 @@ int free_port(int avoid = 0) {
         if (p != avoid && port_free("127.0.0.1", p) && port_free("127.0.0.2", p) && port_free("127.0.0.3", p)) return p;
     }
     throw std::runtime_error("no free port on 127.0.0.1-3");
+}
+
+// Redis and Sentinel run as user redis: they must reach their directories under the test's own.
+void open_to_services(const std::string& path) {
+    using p = std::filesystem::perms;
+    std::filesystem::permissions(path, p::owner_all | p::group_read | p::group_exec | p::others_read | p::others_exec);
 }
 
 struct pebble_instance {
@@ -200,9 +207,7 @@ void check_no_password_anywhere(const std::vector<unit_under_test>& units, const
 
 void scenario(bool real) {
     temp_dir root;
-    std::filesystem::permissions(root.path, std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
-                                                std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
-                                                std::filesystem::perms::others_exec);
+    open_to_services(root.path);
     const int port = free_port(), sport = free_port(port);
     std::vector<unit_under_test> units;
     for (const std::string ip : {"127.0.0.1", "127.0.0.2", "127.0.0.3"}) {
@@ -300,6 +305,118 @@ void scenario(bool real) {
     check_no_password_anywhere(units, reports);
 }
 
+// Issue 12: Sentinel with TLS, by real processes. Three units whose Redis and Sentinel serve TLS
+// only (port 0); certificates made by openssl in the test. Sentinel answers over TLS, monitors the
+// TLS master (its links to Redis and to the other Sentinels use TLS: tls-replication yes) and sees
+// it up; the reconciler's own question to Sentinel (redis-cli --tls through Pebble's exec) is
+// answered.
+void tls_scenario(bool real) {
+    temp_dir root;
+    open_to_services(root.path);
+    std::filesystem::create_directories(root.path + "/certs");
+    const auto certs = test::make_test_certificates(root.path + "/certs");
+    const int port = free_port(), sport = free_port(port);
+    std::vector<unit_under_test> units;
+    for (const std::string ip : {"127.0.0.1", "127.0.0.2", "127.0.0.3"}) {
+        unit_under_test u;
+        u.ip = ip;
+        u.desired = unit_inputs(root.path, ip, port, sport);
+        u.desired.config.enable_tls = true;
+        u.desired.resources = certs.resources;
+        u.redis = make_pebble(real);
+        u.sentinel = make_pebble(real);
+        units.push_back(std::move(u));
+    }
+    auto tls_sentinel = [&](const unit_under_test& u, const std::vector<std::string>& args) {
+        return test::redis_cli(u.ip, sport, sentinel_pw, args, certs.dir);
+    };
+    auto reports = reconcile_all(units);
+    for (const auto& r : reports) {
+        INFO(describe(r));
+        CHECK(r.status == unit_status::active);
+    }
+    CHECK(eventually([&] {
+        return has(test::redis_cli("127.0.0.1", port, admin_pw, {"INFO", "replication"}, certs.dir).out,
+                   "connected_slaves:2");
+    }, 30s));
+    const std::string master_addr = "127.0.0.1\n" + std::to_string(port) + "\n";
+    for (const auto& u : units) {
+        INFO("sentinel of " << u.ip);
+        // Sentinel answers over TLS with the master it monitors.
+        CHECK(tls_sentinel(u, {"SENTINEL", "get-master-addr-by-name", "redis-k8s"}).out == master_addr);
+        // It reached the TLS master (flags master alone: no s_down, no disconnected), its replicas
+        // and the other Sentinels, all over TLS.
+        std::string out;
+        CHECK(eventually([&] {
+            out = tls_sentinel(u, {"SENTINEL", "MASTER", "redis-k8s"}).out;
+            return has(out, "flags\nmaster\n") && has(out, "num-other-sentinels\n2\n") && has(out, "num-slaves\n2\n");
+        }, 40s));
+        INFO(out);
+        CHECK(has(out, "flags\nmaster\n"));
+        // No plain-text listener: the same question without TLS gets no answer.
+        CHECK_FALSE(has(test::redis_cli(u.ip, sport, sentinel_pw, {"SENTINEL", "get-master-addr-by-name", "redis-k8s"}).out,
+                        master_addr));
+    }
+    // The reconciler asked Sentinel over TLS through Pebble's exec; nothing more to do.
+    reports = reconcile_all(units);
+    for (const auto& r : reports) {
+        INFO(describe(r));
+        CHECK(r.status == unit_status::active);
+        CHECK(r.master.source == "sentinel");
+        CHECK(r.sentinel->redis_state == "sentinel master 127.0.0.1:" + std::to_string(port));
+        CHECK(r.writes() == 0);
+        CHECK(r.restarts() == 0);
+    }
+    check_no_password_anywhere(units, reports);
+}
+
+// Issue 12: a Sentinel that refuses its file (a line Redis does not know, kept as Sentinel's own by
+// the merge) exits at once; the report carries Sentinel's own words, never a password.
+void refused_file_scenario(bool real) {
+    temp_dir root;
+    open_to_services(root.path);
+    const int port = free_port(), sport = free_port(port);
+    unit_under_test u;
+    u.ip = "127.0.0.1";
+    u.desired = unit_inputs(root.path, u.ip, port, sport);
+    u.desired.peer.planned_units = 1;
+    u.sentinel = make_pebble(real);
+    std::filesystem::create_directories(root.path + "/127.0.0.1/sentinel");
+    {
+        std::ofstream f(u.desired.config.sentinel_config_path);
+        f << "sentinel myid 0123456789abcdef0123456789abcdef01234567\nfrobnicate-directive yes\n";
+    }
+    pebble::client_options o;
+    o.socket_path = u.sentinel.socket;
+    pebble::client c(o);
+    const reconcile_report r = reconcile_sentinel(c, u.desired, options());
+    INFO(r.message);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(has(r.message, "Service \"sentinel\" failed to start"));
+    CHECK(has(r.message, "frobnicate-directive"));
+    CHECK(has(r.message, "Bad directive or wrong number of arguments"));
+    CHECK_FALSE(has(r.message, admin_pw));
+    CHECK_FALSE(has(r.message, "7c2f"));
+}
+
+boost::json::object json_of(const test::command_result& r) {
+    INFO(r.out << r.err);
+    const auto v = boost::json::parse(r.out);
+    REQUIRE(v.is_object());
+    return v.as_object();
+}
+
+std::string s_at(const boost::json::object& o, const char* key) {
+    const auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+}
+
+bool any_path(const boost::json::value& list, const std::string& prefix) {
+    for (const auto& e : list.as_array())
+        if (s_at(e.as_object(), "path").rfind(prefix, 0) == 0) return true;
+    return false;
+}
+
 } // namespace
 
 TEST_CASE("Three units fail over with Sentinel and reconcile to the new master", "[sentinel][failover][redis]") {
@@ -357,4 +474,142 @@ TEST_CASE("The CLI plan shows both layers and apply reconciles both containers",
     CHECK(sentinel->record().restarts.empty());
     auto missing = test::run_command({cli, "apply", "--sentinel-socket", "", "--config", config, "--peer", peer});
     CHECK(missing.exit_code == 2);
+}
+
+TEST_CASE("Sentinel with TLS answers over TLS and monitors the TLS master on real processes", "[sentinel][tls][redis]") {
+    if (!redis_installed()) {
+        WARN("redis-server is not installed: the Sentinel TLS test is skipped");
+        return;
+    }
+    {
+        INFO("on the test server");
+        tls_scenario(false);
+    }
+    if (test::pebble_bin()) {
+        INFO("on real Pebble");
+        tls_scenario(true);
+    } else {
+        WARN("PEBBLE_BIN not set: the Sentinel TLS test ran on the test server only");
+    }
+}
+
+TEST_CASE("A Sentinel that refuses its file is Blocked with its own words", "[sentinel][probe][redis]") {
+    if (!redis_installed()) {
+        WARN("redis-server is not installed: skipped");
+        return;
+    }
+    {
+        INFO("on the test server");
+        refused_file_scenario(false);
+    }
+    if (test::pebble_bin()) {
+        INFO("on real Pebble");
+        refused_file_scenario(true);
+    } else {
+        WARN("PEBBLE_BIN not set: ran on the test server only");
+    }
+}
+
+TEST_CASE("status and diff take --sentinel-socket and report both containers in text and JSON", "[sentinel][cli][redis]") {
+    if (!redis_installed()) {
+        WARN("redis-server is not installed: skipped");
+        return;
+    }
+    temp_dir dir;
+    open_to_services(dir.path);
+    const int port = free_port(), sport = free_port(port);
+    const std::string root = dir.path;
+    auto config_text = [&](int down_after) {
+        return "sentinel: true\nstorage-path: " + root + "/storage\nbind-address: 127.0.0.1\nport: " +
+               std::to_string(port) + "\nsentinel-port: " + std::to_string(sport) + "\nsentinel-config-path: " + root +
+               "/sentinel/sentinel.conf\nsentinel-down-after-milliseconds: " + std::to_string(down_after) +
+               "\nhealth-checks: false\n";
+    };
+    const auto config = dir.write("config.yaml", config_text(5000));
+    const auto peer = dir.write("peer.yaml", "admin-password: " + admin_pw + "\nsentinel-password: '" + sentinel_pw +
+                                                 "'\ncurrent-master: 127.0.0.1\nhostname: 127.0.0.1\nplanned-units: 1\n");
+    testing::server_options so;
+    so.start_window = 300ms;
+    auto redis = testing::pebble_server::start(so);
+    auto sentinel = testing::pebble_server::start(so);
+    const std::string cli = REDISPEBBLE_CLI;
+    auto cmd = [&](const char* command, std::vector<std::string> more = {}) {
+        std::vector<std::string> argv{cli, command, "--socket", redis->socket_path(), "--sentinel-socket",
+                                      sentinel->socket_path(), "--config", config, "--peer", peer, "--timeout", "60"};
+        argv.insert(argv.end(), more.begin(), more.end());
+        auto r = test::run_command(argv, {}, {}, std::chrono::seconds(90));
+        INFO(command << ": " << r.out << r.err);
+        CHECK_FALSE(has(r.out + r.err, admin_pw));
+        CHECK_FALSE(has(r.out + r.err, "7c2f"));
+        return r;
+    };
+
+    // Before anything: both containers differ.
+    auto before = cmd("diff", {"--format", "json"});
+    CHECK(before.exit_code == 5);
+    auto d = json_of(before);
+    CHECK(s_at(d, "command") == "diff");
+    CHECK(d.at("compared").as_bool());
+    CHECK_FALSE(d.at("in-sync").as_bool());
+    CHECK_FALSE(d.at("redis-in-sync").as_bool());
+    CHECK(s_at(d, "sentinel-socket") == sentinel->socket_path());
+    CHECK(s_at(d, "master") == "127.0.0.1");
+    CHECK(s_at(d, "master-source") == "peer data");
+    const auto& ds = d.at("sentinel").as_object();
+    CHECK(ds.at("compared").as_bool());
+    CHECK_FALSE(ds.at("in-sync").as_bool());
+    CHECK(any_path(ds.at("differences"), "sentinel.conf: sentinel monitor redis-k8s"));
+    CHECK(any_path(ds.at("differences"), "services.sentinel"));
+    CHECK(any_path(ds.at("push"), root + "/sentinel/sentinel.conf"));
+    CHECK(sentinel->record().layers_added == 0);
+
+    auto applied = cmd("apply", {"--format", "json"});
+    CHECK(applied.exit_code == 0);
+    CHECK(s_at(json_of(applied), "status") == "active");
+
+    // Both in sync; Sentinel answers and names the master; both Pebbles and their services.
+    auto status = cmd("status", {"--format", "json"});
+    CHECK(status.exit_code == 0);
+    auto s = json_of(status);
+    CHECK(s_at(s, "command") == "status");
+    CHECK(s_at(s, "status") == "active");
+    CHECK(s.at("in-sync").as_bool());
+    CHECK(s.at("redis-in-sync").as_bool());
+    CHECK(s_at(s, "master") == "127.0.0.1");
+    CHECK(s_at(s, "master-source") == "sentinel");
+    CHECK(s.at("peer-data-update").is_null());
+    CHECK(s_at(s, "redis-state") == "role master");
+    const auto& ss = s.at("sentinel").as_object();
+    CHECK(s_at(ss, "status") == "active");
+    CHECK(ss.at("in-sync").as_bool());
+    CHECK_FALSE(s_at(ss, "pebble-version").empty());
+    CHECK(s_at(ss, "redis-state") == "sentinel master 127.0.0.1:" + std::to_string(port));
+    REQUIRE(ss.at("services").as_array().size() == 1);
+    CHECK(s_at(ss.at("services").as_array()[0].as_object(), "name") == "sentinel");
+    CHECK(s_at(ss.at("services").as_array()[0].as_object(), "current") == "active");
+    CHECK(s.at("services").as_array().size() == 1);
+    auto text = cmd("status");
+    CHECK(text.exit_code == 0);
+    CHECK(has(text.out, "Master: 127.0.0.1 (from sentinel)"));
+    CHECK(has(text.out, "## Container sentinel (Sentinel)"));
+    CHECK(has(text.out, "Sentinel: sentinel master 127.0.0.1:" + std::to_string(port)));
+    CHECK(has(text.out, "Service sentinel: active"));
+    CHECK(has(text.out, "## Container redis (Redis)"));
+    CHECK(has(text.out, "Unit status: active"));
+    auto synced = cmd("diff", {"--format", "json"});
+    CHECK(synced.exit_code == 0);
+    CHECK(json_of(synced).at("in-sync").as_bool());
+
+    // A Sentinel input changes: diff names Sentinel's directive, Redis stays in sync.
+    dir.write("config.yaml", config_text(6000));
+    auto changed = cmd("diff", {"--format", "json"});
+    CHECK(changed.exit_code == 5);
+    auto c = json_of(changed);
+    CHECK(c.at("redis-in-sync").as_bool());
+    CHECK_FALSE(c.at("sentinel").as_object().at("in-sync").as_bool());
+    CHECK(any_path(c.at("sentinel").as_object().at("differences"), "sentinel.conf: sentinel down-after-milliseconds redis-k8s"));
+    auto changed_text = cmd("diff");
+    CHECK(changed_text.exit_code == 5);
+    CHECK(has(changed_text.out, "sentinel.conf: sentinel down-after-milliseconds redis-k8s"));
+    CHECK(sentinel->record().restarts.at("sentinel") == 1);  // apply's alone: diff and status changed nothing
 }

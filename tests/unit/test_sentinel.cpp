@@ -328,8 +328,15 @@ TEST_CASE("The Sentinel machine pushes the file adds the layer and restarts once
     req = m.resume(change);
     REQUIRE(req->what == k::wait_change);
     req = m.resume(pebble_reply{});
+    // Restarted: Sentinel is asked whether it answers (its password on stdin).
+    REQUIRE(req->what == k::exec);
+    CHECK(req->command == sentinel_query_command(d.config));
+    pebble_reply answer;
+    answer.output = "OK\n10.0.0.1\n6379\n";
+    req = m.resume(answer);
     CHECK_FALSE(req);
     CHECK(m.report().status == unit_status::active);
+    CHECK(m.report().redis_state == "sentinel master 10.0.0.1:6379");
     CHECK(m.report().restarts() == 1);
     CHECK(m.master().source == "peer data");
 
@@ -363,6 +370,118 @@ TEST_CASE("The Sentinel machine pushes the file adds the layer and restarts once
     CHECK(again.master().host == "10.0.0.3");
     CHECK(again.master().source == "sentinel");
     CHECK(again.report().redis_state == "sentinel master 10.0.0.3:6379");
+}
+
+namespace {
+
+// Drives a fresh machine (nothing in the container) through push, layer and restart to the first
+// question asked of the restarted Sentinel.
+pebble_request restarted(sentinel_machine& m) {
+    auto req = m.start();
+    pebble_reply plan;
+    plan.plan = layer{};
+    req = m.resume(plan);
+    req = m.resume(pebble_reply{});  // service
+    pebble_reply files;
+    files.file_sha256["/etc/redis-server/sentinel.conf"] = std::nullopt;
+    req = m.resume(files);
+    req = m.resume(pebble_reply{});  // make_dirs
+    req = m.resume(pebble_reply{});  // push
+    req = m.resume(pebble_reply{});  // layer
+    pebble_reply change;
+    change.change_id = "3";
+    req = m.resume(change);  // restart
+    req = m.resume(pebble_reply{});  // wait
+    REQUIRE(req);
+    return *req;
+}
+
+} // namespace
+
+TEST_CASE("A restarted Sentinel that does not answer is Waiting with redis-cli's words and its log lines", "[sentinel][machine][probe]") {
+    desired_state d;
+    d.config = sentinel_config();
+    d.peer = sentinel_peer();
+    probe_options po;
+    po.settle = std::chrono::milliseconds(500);
+    po.settle_step = std::chrono::milliseconds(250);
+    sentinel_machine m(d, false, po);
+    using k = pebble_request::kind;
+    pebble_request req = restarted(m);
+    pebble_reply refused;
+    refused.output = "Could not connect to Redis at 127.0.0.1:26379: Connection refused\n";
+    int pauses = 0;
+    std::optional<pebble_request> next = req;
+    while (next && next->what != k::get_logs) {
+        if (next->what == k::pause) {
+            ++pauses;
+            CHECK(next->timeout == std::chrono::milliseconds(250));
+            next = m.resume(pebble_reply{});
+            continue;
+        }
+        REQUIRE(next->what == k::exec);
+        next = m.resume(refused);
+    }
+    CHECK(pauses == 2);  // settle / settle_step
+    REQUIRE(next);
+    CHECK(next->service == "sentinel");
+    pebble_reply logs;
+    logs.log_lines = {"1:X 01 Dec 2026 09:00:00.000 # Sentinel ID is x",
+                      "1:X 01 Dec 2026 09:00:01.000 # Warning: Could not create server TCP listening socket 127.0.0.1:26379"};
+    CHECK_FALSE(m.resume(logs));
+    CHECK(m.report().status == unit_status::waiting);
+    CHECK(m.report().retry_later);
+    CHECK(m.report().message ==
+          "Sentinel is not answering on 127.0.0.1:26379: Could not connect to Redis at 127.0.0.1:26379: Connection "
+          "refused; its last log lines: 1:X 01 Dec 2026 09:00:00.000 # Sentinel ID is x; 1:X 01 Dec 2026 "
+          "09:00:01.000 # Warning: Could not create server TCP listening socket 127.0.0.1:26379");
+    CHECK(m.report().failed_step == "probe Sentinel");
+    CHECK(m.report().restarts() == 1);
+}
+
+TEST_CASE("A Sentinel that refuses the sentinel password is Blocked with its words and never the password", "[sentinel][machine][probe]") {
+    desired_state d;
+    d.config = sentinel_config();
+    d.peer = sentinel_peer();
+    sentinel_machine m(d);
+    pebble_request req = restarted(m);
+    REQUIRE(req.what == pebble_request::kind::exec);
+    pebble_reply wrong;
+    wrong.output = "WRONGPASS invalid username-password pair or user is disabled.\n";
+    CHECK_FALSE(m.resume(wrong));
+    CHECK(m.report().status == unit_status::blocked);
+    CHECK(m.report().message == "Sentinel refused the sentinel password: WRONGPASS invalid username-password pair or user is disabled.");
+
+    // The same answer to the question asked while observing, with nothing to do: Blocked as well.
+    sentinel_machine again(d);
+    (void)again.start();
+    pebble_reply plan;
+    plan.plan = make_sentinel_layer(d.config);
+    (void)again.resume(plan);
+    pebble_reply svc;
+    svc.service_current = "active";
+    (void)again.resume(svc);
+    pebble_reply files;
+    const std::string ours = sentinel_conf_text(sentinel_directives(d.config, d.peer, "10.0.0.1")).reveal();
+    files.file_sha256["/etc/redis-server/sentinel.conf"] = "x";
+    files.file_content["/etc/redis-server/sentinel.conf"] = secret(ours);
+    auto ask = again.resume(files);
+    REQUIRE(ask->what == pebble_request::kind::exec);
+    CHECK_FALSE(again.resume(wrong));
+    CHECK(again.report().status == unit_status::blocked);
+    CHECK(again.report().writes() == 0);
+    CHECK_THAT(again.report().message, Catch::StartsWith("Sentinel refused the sentinel password: WRONGPASS"));
+    CHECK_THAT(again.report().message, !Catch::Contains("quoted"));
+
+    // An answer naming no master: Sentinel does not monitor ours (Waiting).
+    auto a = parse_sentinel_answer("OK\n\n", true);
+    const auto v = assess_sentinel_answer(a, d.config, d.peer);
+    CHECK(v.what == probe_verdict::kind::starting);
+    CHECK(v.message == "Sentinel does not monitor redis-k8s");
+    // Sentinel's words that echo a password are redacted.
+    a.authenticated = false;
+    a.error = "ERR wrong password: sentinel pw \"quoted\"";
+    CHECK_THAT(assess_sentinel_answer(a, d.config, d.peer).message, !Catch::Contains("quoted"));
 }
 
 TEST_CASE("The Sentinel machine waits for peer data and for Pebble", "[sentinel][machine]") {
