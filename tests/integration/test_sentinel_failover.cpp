@@ -16,6 +16,7 @@
 #include <catch2/catch.hpp>
 
 #include <array>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -370,6 +371,19 @@ void tls_scenario(bool real) {
     check_no_password_anywhere(units, reports);
 }
 
+// The pid of the redis-server --sentinel serving `port` (Redis sets its title to
+// "redis-server HOST:PORT [sentinel]"); 0 when none.
+int sentinel_pid(int port) {
+    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
+        const std::string name = e.path().filename().string();
+        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+        const std::string cmd = read_file((e.path() / "cmdline").string());
+        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port) + " [sentinel]"))
+            return std::stoi(name);
+    }
+    return 0;
+}
+
 // Issue 12: a Sentinel that refuses its file (a line Redis does not know, kept as Sentinel's own by
 // the merge) exits at once; the report carries Sentinel's own words, never a password.
 void refused_file_scenario(bool real) {
@@ -397,6 +411,30 @@ void refused_file_scenario(bool real) {
     CHECK(has(r.message, "Bad directive or wrong number of arguments"));
     CHECK_FALSE(has(r.message, admin_pw));
     CHECK_FALSE(has(r.message, "7c2f"));
+
+    // The file fixed: Sentinel starts and answers the probe after the start.
+    {
+        std::ofstream f(u.desired.config.sentinel_config_path);
+        f << "sentinel myid 0123456789abcdef0123456789abcdef01234567\n";
+    }
+    const reconcile_report fixed = reconcile_sentinel(c, u.desired, options());
+    INFO(fixed.message);
+    CHECK(fixed.status == unit_status::active);
+    CHECK(fixed.redis_state == "sentinel master 127.0.0.1:" + std::to_string(port));
+    // A Sentinel that hangs (stopped by SIGSTOP: the kernel still accepts connections) with nothing
+    // to do: Waiting with the probe's words, where Active was reported before.
+    const int pid = sentinel_pid(sport);
+    REQUIRE(pid > 0);
+    ::kill(pid, SIGSTOP);
+    reconcile_options quick = options();
+    quick.probe.timeout = 1s;
+    const reconcile_report hung = reconcile_sentinel(c, u.desired, quick);
+    ::kill(pid, SIGCONT);
+    INFO(hung.message);
+    CHECK(hung.status == unit_status::waiting);
+    CHECK(hung.message == "Sentinel did not answer within 1000 ms");
+    CHECK(hung.writes() == 0);
+    CHECK(hung.restarts() == 0);
 }
 
 boost::json::object json_of(const test::command_result& r) {
