@@ -97,7 +97,8 @@ void print_overridden(const reconcile_report& r) {
     }
 }
 
-void print_report(const reconcile_report& r) {
+// `who`: whose answer redis_state is ("Redis", or "Sentinel" for the Sentinel container).
+void print_report(const reconcile_report& r, const char* who = "Redis") {
     fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
     print_overridden(r);
     if (r.actions_done.empty()) fmt::print("Actions done: none\n");
@@ -105,7 +106,7 @@ void print_report(const reconcile_report& r) {
         fmt::print("Actions done:\n");
         for (const auto& a : r.actions_done) fmt::print("  {}\n", a);
     }
-    if (!r.redis_state.empty()) fmt::print("Redis: {}\n", r.redis_state);
+    if (!r.redis_state.empty()) fmt::print("{}: {}\n", who, r.redis_state);
     if (r.failed_step) fmt::print("Failed step: {}\n", *r.failed_step);
     if (r.attempts > 1) fmt::print("Attempts: {}\n", r.attempts);
     if (!r.decided.missing_resources.empty()) {
@@ -320,7 +321,7 @@ int apply_unit(const unit_context& u) {
         print_differences(*r.sentinel);
         print_decision(r.sentinel->decided);
     }
-    print_report(*r.sentinel);
+    print_report(*r.sentinel, "Sentinel");
     fmt::print("\n## Container {} (Redis)\n", u.desired.config.container_name);
     if (u.opts.dry_run) {
         print_differences(r.redis);

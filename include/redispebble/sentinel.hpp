@@ -88,6 +88,9 @@ struct sentinel_conf_merge {
     /// missing `sentinel resolve-hostnames`/`announce-hostnames` as no. Empty: nothing to push.
     std::vector<std::string> changed;
     bool file_missing = false;  ///< no current file (changed then names every directive)
+    /// Our keys as the current file has them (the last line of each), for reports: the value of
+    /// `requirepass` and `sentinel auth-pass NAME` (passwords) is {"<redacted>"}, never copied.
+    std::map<std::string, std::vector<std::string>> file_values;
 };
 
 /// Compares `current` (the container's sentinel.conf; nullopt when absent) with `wanted`

@@ -272,6 +272,10 @@ sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& curren
         if (!def || *def != have[key]) m.changed.push_back(key);  // ours, no longer wanted: removed
     }
     m.changed.insert(m.changed.end(), unreadable.begin(), unreadable.end());
+    for (const auto& [key, words] : have)
+        m.file_values[key] = key == "requirepass" || key.rfind("sentinel auth-pass ", 0) == 0
+                                 ? std::vector<std::string>{std::string(redacted)}
+                                 : words;
     std::string content = sentinel_conf_text(wanted).reveal();
     if (!kept.empty()) content += "\n" + kept;
     m.sha256 = sha256_hex(content);
@@ -682,8 +686,20 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
     const sentinel_conf_merge merged = merge_sentinel_conf(current_file_, wanted, cfg.sentinel_master_name);
     decision_ = decision{};
     decision_.layer_label = cfg.sentinel_layer_label;
-    for (const auto& key : merged.changed)
-        decision_.differences.push_back({"sentinel.conf: " + key, "", ""});  // names only: values may be passwords
+    // Values as the plan's differences show them: "" when unset, passwords never.
+    auto shown = [](const std::vector<std::string>& words, bool secret_value) {
+        if (secret_value) return std::string(redacted);
+        std::string out;
+        for (const auto& w : words) out += (out.empty() ? "" : " ") + w;
+        return out;
+    };
+    for (const auto& key : merged.changed) {
+        std::string current, desired;
+        if (auto it = merged.file_values.find(key); it != merged.file_values.end()) current = shown(it->second, false);
+        for (const auto& d : wanted)
+            if (d.key == key) desired = shown(d.words, d.is_secret);
+        decision_.differences.push_back({"sentinel.conf: " + key, current, desired});
+    }
     bool files_changed = false;
     if (!merged.changed.empty()) {
         file_spec f;

@@ -212,6 +212,10 @@ TEST_CASE("A changed directive of ours is replaced and Sentinel's run-time lines
     const auto after = sentinel_directives(cfg, p, "10.0.0.1");
     const auto m = merge_sentinel_conf(rewritten, after, "redis-k8s");
     CHECK(m.changed == std::vector<std::string>{"requirepass", "sentinel down-after-milliseconds redis-k8s"});
+    // The file's values for reports: passwords never copied.
+    CHECK(m.file_values.at("sentinel down-after-milliseconds redis-k8s") == std::vector<std::string>{"5000"});
+    CHECK(m.file_values.at("requirepass") == std::vector<std::string>{"<redacted>"});
+    CHECK(m.file_values.at("sentinel auth-pass redis-k8s") == std::vector<std::string>{"<redacted>"});
     const std::string c = m.content.reveal();
     CHECK_THAT(c, Catch::Contains("sentinel myid e3c5a59fc0edd91ba993af112bbfb08b73a20da4\n"));
     CHECK_THAT(c, Catch::Contains("sentinel known-replica redis-k8s 10.0.0.3 6379\n"));
@@ -223,6 +227,35 @@ TEST_CASE("A changed directive of ours is replaced and Sentinel's run-time lines
     CHECK_THAT(c, !Catch::Contains("user default"));
     // Merging the result again changes nothing.
     CHECK(merge_sentinel_conf(c, after, "redis-k8s").changed.empty());
+}
+
+TEST_CASE("The Sentinel machine's differences show the file's and our values but never a password", "[sentinel][machine]") {
+    desired_state d;
+    d.config = sentinel_config();
+    d.peer = sentinel_peer();
+    const std::string ours = sentinel_conf_text(sentinel_directives(d.config, d.peer, "10.0.0.1")).reveal();
+    d.config.sentinel_down_after_milliseconds = 6000;
+    d.peer.sentinel_password = secret("second sentinel pw");
+    sentinel_machine m(d, true);
+    (void)m.start();
+    pebble_reply plan;
+    plan.plan = make_sentinel_layer(d.config);
+    (void)m.resume(plan);
+    pebble_reply svc;
+    svc.service_current = "inactive";
+    (void)m.resume(svc);
+    pebble_reply files;
+    files.file_sha256["/etc/redis-server/sentinel.conf"] = "x";
+    files.file_content["/etc/redis-server/sentinel.conf"] = secret(ours);
+    CHECK_FALSE(m.resume(files));
+    const auto& diffs = m.report().decided.differences;
+    REQUIRE(diffs.size() == 2);
+    CHECK(diffs[0].path == "sentinel.conf: requirepass");
+    CHECK(diffs[0].current == "<redacted>");
+    CHECK(diffs[0].desired == "<redacted>");
+    CHECK(diffs[1].path == "sentinel.conf: sentinel down-after-milliseconds redis-k8s");
+    CHECK(diffs[1].current == "5000");
+    CHECK(diffs[1].desired == "6000");
 }
 
 TEST_CASE("Another master name is removed with its run-time lines", "[sentinel][merge]") {
