@@ -180,7 +180,8 @@ struct master_choice {
 /// a refused password or another error is Blocked with Sentinel's words. With nothing to do (apply,
 /// and the dry runs of status and diff), the question asked while observing decides the same way,
 /// without the wait. A service that failed to start is Blocked with Pebble's change error, which
-/// carries Sentinel's last output ("FATAL CONFIG FILE ERROR ...").
+/// carries Sentinel's last output ("FATAL CONFIG FILE ERROR ..."); one in Pebble's backoff with
+/// nothing to change is Blocked with its last log lines ("keeps failing (Pebble backoff): ...").
 ///
 /// The master it monitors is master(): Sentinel's answer, else the host the file monitors, else
 /// peer data's current-master. The report's redis_state says "sentinel master HOST:PORT" when
@@ -225,6 +226,7 @@ private:
     std::optional<probe_verdict> asked_;  ///< the verdict on the answer while observing
     std::chrono::milliseconds settle_spent_{0};
     std::string logs_for_;
+    unit_status logs_status_ = unit_status::waiting;  ///< the status the logs' message goes with
     bool made_ = false, pushed_ = false, layered_ = false, restarted_ = false;
     bool done_ = false;
 };

@@ -609,7 +609,7 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         } else if (reply.result != o::ok) {
             message += " (its logs could not be read: " + redact(reply.error) + ")";
         }
-        return finish(unit_status::waiting, message, true);
+        return finish(logs_status_, message, true);
     }
     case phase::finished: return std::nullopt;
     }
@@ -744,6 +744,19 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
         decision_.retry_later = true;
     }
     report_.decided = decision_;
+    // Pebble keeps restarting a Sentinel that fails and nothing here would change: Sentinel's own
+    // words (its last log lines) say why, as for Redis.
+    if (probe_.enabled && decision_.no_op() && service_current_ == "backoff" && decision_.overridden.empty()) {
+        report_.failed_step = "start service";
+        phase_ = phase::logs;
+        logs_status_ = unit_status::blocked;
+        logs_for_ = "Service \"" + cfg.sentinel_service_name + "\" keeps failing (Pebble backoff)";
+        pebble_request r;
+        r.what = pebble_request::kind::get_logs;
+        r.service = cfg.sentinel_service_name;
+        r.log_lines = probe_.log_lines;
+        return r;
+    }
     // Nothing to do (or a dry run of it) and the decision Active: Sentinel's own answer, asked
     // while observing, says whether it is well (as the Redis probe does for Redis).
     if (decision_.no_op() && decision_.status_after == unit_status::active && asked_) return on_verdict(*asked_);

@@ -412,6 +412,13 @@ void refused_file_scenario(bool real) {
     CHECK_FALSE(has(r.message, admin_pw));
     CHECK_FALSE(has(r.message, "7c2f"));
 
+    // Again, nothing to change: Pebble restarts Sentinel in vain; its words are still reported.
+    const reconcile_report again = reconcile_sentinel(c, u.desired, options());
+    INFO(again.message);
+    CHECK(again.status == unit_status::blocked);
+    CHECK(has(again.message, "Bad directive or wrong number of arguments"));
+    CHECK(again.writes() == 0);
+
     // The file fixed: Sentinel starts and answers the probe after the start.
     {
         std::ofstream f(u.desired.config.sentinel_config_path);
