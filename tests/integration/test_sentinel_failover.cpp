@@ -122,6 +122,22 @@ desired_state unit_inputs(const std::string& root, const std::string& ip, int po
     return d;
 }
 
+// The three units on 127.0.0.1, .2 and .3, each with its two Pebbles; `adjust` changes the inputs.
+std::vector<unit_under_test> three_units(const std::string& root, int port, int sport, bool real,
+                                         const std::function<void(desired_state&)>& adjust = {}) {
+    std::vector<unit_under_test> units;
+    for (const std::string ip : {"127.0.0.1", "127.0.0.2", "127.0.0.3"}) {
+        unit_under_test u;
+        u.ip = ip;
+        u.desired = unit_inputs(root, ip, port, sport);
+        if (adjust) adjust(u.desired);
+        u.redis = make_pebble(real);
+        u.sentinel = make_pebble(real);
+        units.push_back(std::move(u));
+    }
+    return units;
+}
+
 reconcile_options options() {
     reconcile_options o;
     o.deadline = 60s;
@@ -210,15 +226,7 @@ void scenario(bool real) {
     temp_dir root;
     open_to_services(root.path);
     const int port = free_port(), sport = free_port(port);
-    std::vector<unit_under_test> units;
-    for (const std::string ip : {"127.0.0.1", "127.0.0.2", "127.0.0.3"}) {
-        unit_under_test u;
-        u.ip = ip;
-        u.desired = unit_inputs(root.path, ip, port, sport);
-        u.redis = make_pebble(real);
-        u.sentinel = make_pebble(real);
-        units.push_back(std::move(u));
-    }
+    std::vector<unit_under_test> units = three_units(root.path, port, sport, real);
 
     // 1. Deploy: replication up, three sentinels agreeing.
     auto reports = reconcile_all(units);
@@ -317,17 +325,10 @@ void tls_scenario(bool real) {
     std::filesystem::create_directories(root.path + "/certs");
     const auto certs = test::make_test_certificates(root.path + "/certs");
     const int port = free_port(), sport = free_port(port);
-    std::vector<unit_under_test> units;
-    for (const std::string ip : {"127.0.0.1", "127.0.0.2", "127.0.0.3"}) {
-        unit_under_test u;
-        u.ip = ip;
-        u.desired = unit_inputs(root.path, ip, port, sport);
-        u.desired.config.enable_tls = true;
-        u.desired.resources = certs.resources;
-        u.redis = make_pebble(real);
-        u.sentinel = make_pebble(real);
-        units.push_back(std::move(u));
-    }
+    std::vector<unit_under_test> units = three_units(root.path, port, sport, real, [&](desired_state& d) {
+        d.config.enable_tls = true;
+        d.resources = certs.resources;
+    });
     auto tls_sentinel = [&](const unit_under_test& u, const std::vector<std::string>& args) {
         return test::redis_cli(u.ip, sport, sentinel_pw, args, certs.dir);
     };
@@ -444,6 +445,25 @@ void refused_file_scenario(bool real) {
     CHECK(hung.restarts() == 0);
 }
 
+// Runs `scenario` on the test server, then on real Pebble when PEBBLE_BIN names it; skipped
+// (a warning) without redis-server.
+void on_both_pebbles(const std::string& what, const std::function<void(bool)>& scenario) {
+    if (!redis_installed()) {
+        WARN("redis-server is not installed: " << what << " is skipped");
+        return;
+    }
+    {
+        INFO("on the test server");
+        scenario(false);
+    }
+    if (test::pebble_bin()) {
+        INFO("on real Pebble");
+        scenario(true);
+    } else {
+        WARN("PEBBLE_BIN not set: " << what << " ran on the test server only");
+    }
+}
+
 boost::json::object json_of(const test::command_result& r) {
     INFO(r.out << r.err);
     const auto v = boost::json::parse(r.out);
@@ -465,20 +485,7 @@ bool any_path(const boost::json::value& list, const std::string& prefix) {
 } // namespace
 
 TEST_CASE("Three units fail over with Sentinel and reconcile to the new master", "[sentinel][failover][redis]") {
-    if (!redis_installed()) {
-        WARN("redis-server is not installed: the failover test is skipped");
-        return;
-    }
-    {
-        INFO("on the test server");
-        scenario(false);
-    }
-    if (test::pebble_bin()) {
-        INFO("on real Pebble");
-        scenario(true);
-    } else {
-        WARN("PEBBLE_BIN not set: the failover ran on the test server only");
-    }
+    on_both_pebbles("the failover test", scenario);
 }
 
 TEST_CASE("The CLI plan shows both layers and apply reconciles both containers", "[sentinel][cli]") {
@@ -522,37 +529,11 @@ TEST_CASE("The CLI plan shows both layers and apply reconciles both containers",
 }
 
 TEST_CASE("Sentinel with TLS answers over TLS and monitors the TLS master on real processes", "[sentinel][tls][redis]") {
-    if (!redis_installed()) {
-        WARN("redis-server is not installed: the Sentinel TLS test is skipped");
-        return;
-    }
-    {
-        INFO("on the test server");
-        tls_scenario(false);
-    }
-    if (test::pebble_bin()) {
-        INFO("on real Pebble");
-        tls_scenario(true);
-    } else {
-        WARN("PEBBLE_BIN not set: the Sentinel TLS test ran on the test server only");
-    }
+    on_both_pebbles("the Sentinel TLS test", tls_scenario);
 }
 
 TEST_CASE("A Sentinel that refuses its file is Blocked with its own words", "[sentinel][probe][redis]") {
-    if (!redis_installed()) {
-        WARN("redis-server is not installed: skipped");
-        return;
-    }
-    {
-        INFO("on the test server");
-        refused_file_scenario(false);
-    }
-    if (test::pebble_bin()) {
-        INFO("on real Pebble");
-        refused_file_scenario(true);
-    } else {
-        WARN("PEBBLE_BIN not set: ran on the test server only");
-    }
+    on_both_pebbles("the refused-file test", refused_file_scenario);
 }
 
 TEST_CASE("status and diff take --sentinel-socket and report both containers in text and JSON", "[sentinel][cli][redis]") {

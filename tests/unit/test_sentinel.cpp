@@ -51,6 +51,23 @@ std::string rewritten_by_sentinel(const std::string& ours) {
 }
 
 
+// Feeds a machine the observation of a container whose plan holds our layer, whose service is
+// `current` and whose sentinel.conf is `file`; what it asks next (nullopt: it finished).
+std::optional<pebble_request> observed(sentinel_machine& m, const desired_state& d, const std::string& current,
+                                       const std::string& file) {
+    (void)m.start();
+    pebble_reply plan;
+    plan.plan = make_sentinel_layer(d.config);
+    (void)m.resume(plan);
+    pebble_reply svc;
+    svc.service_current = current;
+    (void)m.resume(svc);
+    pebble_reply files;
+    files.file_sha256["/etc/redis-server/sentinel.conf"] = "x";
+    files.file_content["/etc/redis-server/sentinel.conf"] = secret(file);
+    return m.resume(files);
+}
+
 } // namespace
 
 TEST_CASE("Sentinel's config keys have the reference charm's defaults and load from YAML", "[sentinel][config]") {
@@ -237,17 +254,7 @@ TEST_CASE("The Sentinel machine's differences show the file's and our values but
     d.config.sentinel_down_after_milliseconds = 6000;
     d.peer.sentinel_password = secret("second sentinel pw");
     sentinel_machine m(d, true);
-    (void)m.start();
-    pebble_reply plan;
-    plan.plan = make_sentinel_layer(d.config);
-    (void)m.resume(plan);
-    pebble_reply svc;
-    svc.service_current = "inactive";
-    (void)m.resume(svc);
-    pebble_reply files;
-    files.file_sha256["/etc/redis-server/sentinel.conf"] = "x";
-    files.file_content["/etc/redis-server/sentinel.conf"] = secret(ours);
-    CHECK_FALSE(m.resume(files));
+    CHECK_FALSE(observed(m, d, "inactive", ours));
     const auto& diffs = m.report().decided.differences;
     REQUIRE(diffs.size() == 2);
     CHECK(diffs[0].path == "sentinel.conf: requirepass");
@@ -487,18 +494,8 @@ TEST_CASE("A Sentinel that refuses the sentinel password is Blocked with its wor
 
     // The same answer to the question asked while observing, with nothing to do: Blocked as well.
     sentinel_machine again(d);
-    (void)again.start();
-    pebble_reply plan;
-    plan.plan = make_sentinel_layer(d.config);
-    (void)again.resume(plan);
-    pebble_reply svc;
-    svc.service_current = "active";
-    (void)again.resume(svc);
-    pebble_reply files;
     const std::string ours = sentinel_conf_text(sentinel_directives(d.config, d.peer, "10.0.0.1")).reveal();
-    files.file_sha256["/etc/redis-server/sentinel.conf"] = "x";
-    files.file_content["/etc/redis-server/sentinel.conf"] = secret(ours);
-    auto ask = again.resume(files);
+    auto ask = observed(again, d, "active", ours);
     REQUIRE(ask->what == pebble_request::kind::exec);
     CHECK_FALSE(again.resume(wrong));
     CHECK(again.report().status == unit_status::blocked);
