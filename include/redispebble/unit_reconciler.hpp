@@ -35,8 +35,9 @@ struct unit_report {
 
 /// Reconciles the Sentinel container through `c` (sentinel_machine driven with the client's
 /// synchronous calls): `desired.config.sentinel` need not be set. Uses opts.deadline,
-/// change_timeout, probe (its timeout for asking Sentinel; probe.enabled false: Sentinel is not
-/// asked), dry_run and log. Never throws for Pebble failures. `chosen`, when given, receives the
+/// change_timeout, probe (asking Sentinel: its timeout, and after a (re)start its settle and
+/// settle_step and log_lines; probe.enabled false: Sentinel is not asked, see sentinel_machine),
+/// dry_run and log. Never throws for Pebble failures. `chosen`, when given, receives the
 /// master the machine chose.
 reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desired, const reconcile_options& opts = {},
                                     master_choice* chosen = nullptr);
