@@ -115,22 +115,28 @@ desired_state load_desired(const options& opts) {
     return d;
 }
 
-std::string socket_path(const options& opts, const redis_config& cfg) {
-    if (opts.socket) {
-        if (opts.socket->empty()) throw usage_error("--socket: must not be empty");
-        return *opts.socket;
+namespace {
+
+// A Pebble socket: the option when given (never empty), else the environment variable when set,
+// else the container's socket where Juju mounts it.
+std::string pebble_socket(const std::optional<std::string>& option, const char* option_name, const char* env_name,
+                          const std::string& container) {
+    if (option) {
+        if (option->empty()) throw usage_error(std::string(option_name) + ": must not be empty");
+        return *option;
     }
-    if (const char* env = std::getenv("PEBBLE_SOCKET"); env && *env) return env;
-    return "/charm/containers/" + cfg.container_name + "/pebble.socket";
+    if (const char* env = std::getenv(env_name); env && *env) return env;
+    return "/charm/containers/" + container + "/pebble.socket";
+}
+
+} // namespace
+
+std::string socket_path(const options& opts, const redis_config& cfg) {
+    return pebble_socket(opts.socket, "--socket", "PEBBLE_SOCKET", cfg.container_name);
 }
 
 std::string sentinel_socket_path(const options& opts, const redis_config& cfg) {
-    if (opts.sentinel_socket) {
-        if (opts.sentinel_socket->empty()) throw usage_error("--sentinel-socket: must not be empty");
-        return *opts.sentinel_socket;
-    }
-    if (const char* env = std::getenv("SENTINEL_PEBBLE_SOCKET"); env && *env) return env;
-    return "/charm/containers/" + cfg.sentinel_container_name + "/pebble.socket";
+    return pebble_socket(opts.sentinel_socket, "--sentinel-socket", "SENTINEL_PEBBLE_SOCKET", cfg.sentinel_container_name);
 }
 
 int exit_for(unit_status s) {

@@ -61,11 +61,29 @@ Exit codes:
 
 struct command_help {
     const char* name;
-    const char* text;
+    std::string text;
 };
 
+// status and diff read Pebble and the inputs alike: their help is `head` (usage and what it does),
+// these options, then `examples` (and the exit codes).
+std::string reader_help(const char* head, const char* examples) {
+    return std::string(head) + R"(
+Options:
+  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
+                         /charm/containers/<container-name>/pebble.socket.
+  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket; both containers
+                         are reported (default as for apply).
+  --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
+  --timeout SECONDS      deadline (default 60).
+  --retry, --verbose     as for apply.
+  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
+
+Example:
+)" + examples;
+}
+
 // `redispebble help CMD` and `redispebble CMD --help`: that command's options only, with an example.
-constexpr command_help command_helps[] = {
+const command_help command_helps[] = {
     {"plan", R"(Usage: redispebble plan [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
                         [--format json|yaml|text]
 
@@ -116,48 +134,24 @@ Example:
 
 Exit codes: 0 Active, 1 unexpected failure, 2 bad command line or input, 3 Waiting, 4 Blocked.
 )"},
-    {"status", R"(Usage: redispebble status [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+    {"status", reader_help(R"(Usage: redispebble status [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
                           [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]
 
 Pebble's version, the services, and whether the layer and files are in sync with the inputs.
-
-Options:
-  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
-                         /charm/containers/<container-name>/pebble.socket.
-  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket; both containers
-                         are reported (default as for apply).
-  --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
-  --timeout SECONDS      deadline (default 60).
-  --retry, --verbose     as for apply.
-  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
-
-Example:
-  redispebble status --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
+)", R"(  redispebble status --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
 
 Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
-)"},
-    {"diff", R"(Usage: redispebble diff [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
+)")},
+    {"diff", reader_help(R"(Usage: redispebble diff [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
                         [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]
 
 What apply would change: the differences between Pebble's plan and files and the inputs
 (passwords redacted).
-
-Options:
-  --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
-                         /charm/containers/<container-name>/pebble.socket.
-  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket; both containers
-                         are reported (default as for apply).
-  --config FILE, --peer FILE, --resource NAME=PATH, --hostname H: the inputs, as for apply.
-  --timeout SECONDS      deadline (default 60).
-  --retry, --verbose     as for apply.
-  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
-
-Example:
-  redispebble diff --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
+)", R"(  redispebble diff --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
   redispebble diff --format json ... | jq -r '.differences[].path'
 
 Exit codes: 0 in sync, 5 out of sync, 2 bad command line or input, 3 / 4 when it cannot compare.
-)"},
+)")},
     {"exec", R"(Usage: redispebble exec [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
 
 Run a command through Pebble (like `pebble exec`): stdin, stdout and stderr are passed through and
@@ -176,7 +170,7 @@ Example:
 
 const char* help_for(const std::string& command) {
     for (const auto& h : command_helps)
-        if (command == h.name) return h.text;
+        if (command == h.name) return h.text.c_str();
     return nullptr;
 }
 

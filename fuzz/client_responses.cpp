@@ -8,6 +8,7 @@
 // Properties: every call returns (an error code or a value), no exception escapes, no sanitizer
 // report; an error carries a message.
 #include "fuzz_target.hpp"
+#include "util.hpp"
 
 #include <redispebble/pebble/client.hpp>
 
@@ -29,17 +30,15 @@ namespace http = boost::beast::http;
 using local = asio::local::stream_protocol;
 
 struct canned_server {
+    redispebble::fuzz::temp_dir dir;  // first, so it is removed last
     std::mutex m;
     std::string response;  // the whole HTTP response to every request
     asio::io_context io;
-    std::string dir, path;
+    std::string path = dir.path + "/pebble.socket";
     std::optional<local::acceptor> acceptor;
     std::thread thread;
 
     canned_server() {
-        char tmpl[] = "/tmp/redispebble-fuzz-XXXXXX";
-        dir = ::mkdtemp(tmpl);
-        path = dir + "/pebble.socket";
         acceptor.emplace(io, local::endpoint(path));
         asio::co_spawn(io, accept_loop(), asio::detached);
         thread = std::thread([this] { io.run(); });
@@ -47,8 +46,6 @@ struct canned_server {
     ~canned_server() {
         io.stop();
         thread.join();
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
     }
 
     asio::awaitable<void> accept_loop() {

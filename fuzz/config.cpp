@@ -8,12 +8,9 @@
 
 REDISPEBBLE_FUZZ_TARGET(config) {
     using namespace redispebble;
-    redis_config cfg;
-    try {
-        cfg = load_config(fuzz::as_text(data, size));
-    } catch (const input_error&) {
-        return 0;
-    }
+    const auto accepted = fuzz::accepted([&] { return load_config(fuzz::as_text(data, size)); });
+    if (!accepted) return 0;
+    const redis_config& cfg = *accepted;
     validate(cfg);  // an accepted config passes the same rules when built in code
     for (const auto* s : {&cfg.storage_path, &cfg.service_name, &cfg.layer_label, &cfg.container_name, &cfg.user,
                           &cfg.group, &cfg.bind_address})

@@ -10,12 +10,9 @@
 
 REDISPEBBLE_FUZZ_TARGET(peer_data) {
     using namespace redispebble;
-    peer_data peer;
-    try {
-        peer = load_peer_data(fuzz::as_text(data, size));
-    } catch (const input_error&) {
-        return 0;
-    }
+    const auto accepted = fuzz::accepted([&] { return load_peer_data(fuzz::as_text(data, size)); });
+    if (!accepted) return 0;
+    const peer_data& peer = *accepted;
     validate(peer);
     FUZZ_CHECK(fuzz::valid_utf8(peer.admin_password.reveal()));
     FUZZ_CHECK(fuzz::valid_utf8(peer.current_master));

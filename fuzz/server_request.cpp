@@ -9,6 +9,7 @@
 // forwarded only to /v1/layers (with a layer that parses and has no exec or tcp check),
 // /v1/services, /v1/notices, /v1/checks and /v1/changes/<id>.
 #include "fuzz_target.hpp"
+#include "util.hpp"
 
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
@@ -33,20 +34,13 @@ namespace http = boost::beast::http;
 using local = asio::local::stream_protocol;
 
 struct server_fixture {
-    std::string dir;
+    redispebble::fuzz::temp_dir dir;  // first, so it is removed after the server stopped
     std::unique_ptr<redispebble::testing::pebble_server> server;
     server_fixture() {
-        char tmpl[] = "/tmp/redispebble-fuzz-XXXXXX";
-        dir = ::mkdtemp(tmpl);
         redispebble::testing::server_options o;
-        o.socket_path = dir + "/pebble.socket";
+        o.socket_path = dir.path + "/pebble.socket";
         o.run_processes = false;
         server = redispebble::testing::pebble_server::start(o);
-    }
-    ~server_fixture() {
-        server.reset();
-        std::error_code ec;
-        std::filesystem::remove_all(dir, ec);
     }
 };
 

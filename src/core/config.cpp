@@ -9,6 +9,7 @@
 
 #include <fmt/core.h>
 
+#include <array>
 #include <algorithm>
 #include <cctype>
 #include <functional>
@@ -23,6 +24,19 @@ struct document {
     std::string source;
     YAML::Node root;
 };
+
+// The plain string options, by key: load_config reads each as a string, validate checks each is
+// UTF-8, to_yaml writes each quoted. (Config is redis_config or const redis_config.)
+template <class Config>
+auto string_options(Config& cfg) -> std::array<std::pair<const char*, decltype(&cfg.storage_path)>, 7> {
+    return {{{"storage-path", &cfg.storage_path},
+             {"service-name", &cfg.service_name},
+             {"layer-label", &cfg.layer_label},
+             {"container-name", &cfg.container_name},
+             {"user", &cfg.user},
+             {"group", &cfg.group},
+             {"bind-address", &cfg.bind_address}}};
+}
 
 [[noreturn]] void fail(const std::string& source, const YAML::Mark& mark, const std::string& key, const std::string& msg) {
     throw input_error(source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, key, msg);
@@ -223,13 +237,7 @@ void validate_at(const redis_config& cfg, const std::string& source, const std::
         throw input_error(source, p.line, p.column, key, msg);
     };
     if (cfg.port == 0) fail_at("port", "expected an integer from 1 to 65535, got 0");
-    for (const auto& [key, value] : {std::pair<std::string, const std::string*>{"storage-path", &cfg.storage_path},
-                                     {"service-name", &cfg.service_name},
-                                     {"layer-label", &cfg.layer_label},
-                                     {"container-name", &cfg.container_name},
-                                     {"user", &cfg.user},
-                                     {"group", &cfg.group},
-                                     {"bind-address", &cfg.bind_address}})
+    for (const auto& [key, value] : string_options(cfg))
         if (!valid_utf8(*value)) fail_at(key, "must be valid UTF-8 (Pebble's API carries JSON and YAML)");
     const std::string& sp = cfg.storage_path;
     if (sp.empty() || sp.front() != '/') fail_at("storage-path", fmt::format("expected an absolute path, got \"{}\"", sp));
@@ -397,15 +405,13 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                    "sentinel-config-path"},
              [&](const std::string& key, const YAML::Node& v) {
                  at[key] = {v.Mark().line + 1, v.Mark().column + 1};
+                 for (const auto& [name, field] : string_options(cfg))
+                     if (key == name) {
+                         *field = as_string(doc, key, v);
+                         return;
+                     }
                  if (key == "enable-tls") cfg.enable_tls = as_bool(doc, key, v);
                  else if (key == "port") cfg.port = as_port(doc, key, v);
-                 else if (key == "storage-path") cfg.storage_path = as_string(doc, key, v);
-                 else if (key == "service-name") cfg.service_name = as_string(doc, key, v);
-                 else if (key == "layer-label") cfg.layer_label = as_string(doc, key, v);
-                 else if (key == "container-name") cfg.container_name = as_string(doc, key, v);
-                 else if (key == "user") cfg.user = as_string(doc, key, v);
-                 else if (key == "group") cfg.group = as_string(doc, key, v);
-                 else if (key == "bind-address") cfg.bind_address = as_string(doc, key, v);
                  else if (key == "secrets") {
                      const std::string m = as_string(doc, key, v);
                      if (m == "config-file") cfg.secrets = secret_mode::config_file;
@@ -523,13 +529,7 @@ std::string to_yaml(const redis_config& cfg) {
     out << YAML::BeginMap;
     out << YAML::Key << "enable-tls" << YAML::Value << cfg.enable_tls;
     out << YAML::Key << "port" << YAML::Value << cfg.port;
-    for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"storage-path", &cfg.storage_path},
-                                     {"service-name", &cfg.service_name},
-                                     {"layer-label", &cfg.layer_label},
-                                     {"container-name", &cfg.container_name},
-                                     {"user", &cfg.user},
-                                     {"group", &cfg.group},
-                                     {"bind-address", &cfg.bind_address}})
+    for (const auto& [key, value] : string_options(cfg))
         out << YAML::Key << key << YAML::Value << YAML::DoubleQuoted << *value;
     out << YAML::Key << "secrets" << YAML::Value << std::string(to_string(cfg.secrets));
     out << YAML::Key << "tls-auth-clients" << YAML::Value << YAML::DoubleQuoted

@@ -30,26 +30,16 @@ namespace {
 
 // Go's strconv.ParseInt(s, 0, 64) (sign, 0x / 0o / 0b / leading-0 octal prefixes).
 std::optional<std::int64_t> go_int(std::string_view s) {
-    bool neg = false;
-    if (!s.empty() && (s[0] == '+' || s[0] == '-')) neg = s[0] == '-', s.remove_prefix(1);
-    unsigned base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, s.remove_prefix(2);
-    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, s.remove_prefix(2);
-    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, s.remove_prefix(2);
-    else if (s.size() > 1 && s[0] == '0') base = 8, s.remove_prefix(1);
-    if (s.empty()) return std::nullopt;
-    std::uint64_t v = 0;
-    for (char c : s) {
-        const unsigned d = c >= '0' && c <= '9' ? unsigned(c - '0')
-                           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? unsigned((c | 0x20) - 'a' + 10)
-                                                                    : 99u;
-        if (d >= base) return std::nullopt;
-        if (v > ((std::uint64_t{1} << 63) - d) / base) return std::nullopt;
-        v = v * base + d;
+    const auto n = parse_go_integer(s);
+    if (!n) return std::nullopt;
+    constexpr std::uint64_t min_magnitude = std::uint64_t{1} << 63;  // of -2^63
+    if (n->negative) {
+        if (n->magnitude > min_magnitude) return std::nullopt;
+        return n->magnitude == min_magnitude ? std::numeric_limits<std::int64_t>::min()
+                                             : -static_cast<std::int64_t>(n->magnitude);
     }
-    if (neg) return v == (std::uint64_t{1} << 63) ? std::numeric_limits<std::int64_t>::min() : -static_cast<std::int64_t>(v);
-    if (v > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
-    return static_cast<std::int64_t>(v);
+    if (n->magnitude > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) return std::nullopt;
+    return static_cast<std::int64_t>(n->magnitude);
 }
 
 struct reader {
@@ -165,6 +155,20 @@ struct reader {
 
 constexpr std::array<std::string_view, 4> on_failure_actions = REDISPEBBLE_ON_FAILURE_ACTIONS;
 
+// The fields a service and an exec check share (its environment, whom the command runs as, and
+// where), read into x: false when k is none of them.
+template <class T>
+bool read_run_as(const reader& r, const std::string& k, const YAML::Node& v, const std::string& p, T& x) {
+    if (k == "environment") x.environment = r.string_map(v, p);
+    else if (k == "user-id") x.user_id = r.integer(v, p);
+    else if (k == "user") x.user = r.opt_str(v, p);
+    else if (k == "group-id") x.group_id = r.integer(v, p);
+    else if (k == "group") x.group = r.opt_str(v, p);
+    else if (k == "working-dir") x.working_dir = r.opt_str(v, p);
+    else return false;
+    return true;
+}
+
 service read_service(const reader& r, const YAML::Node& n, const std::string& path) {
     service s;
     r.fields(n, path,
@@ -173,6 +177,7 @@ service read_service(const reader& r, const YAML::Node& n, const std::string& pa
               "on-check-failure", "backoff-delay", "backoff-factor", "backoff-limit", "kill-delay"},
              [&](const std::string& k, const YAML::Node& v) {
                  const std::string p = path + "." + k;
+                 if (read_run_as(r, k, v, p, s)) return;
                  if (k == "summary") s.summary = r.opt_str(v, p);
                  else if (k == "description") s.description = r.opt_str(v, p);
                  else if (k == "startup") s.startup = r.choice(v, p, {"enabled", "disabled"});
@@ -182,12 +187,6 @@ service read_service(const reader& r, const YAML::Node& n, const std::string& pa
                  else if (k == "before") s.before = r.list(v, p);
                  else if (k == "requires") s.requires_ = r.list(v, p);
                  else if (k == "workload") s.workload = r.opt_str(v, p);
-                 else if (k == "environment") s.environment = r.string_map(v, p);
-                 else if (k == "user-id") s.user_id = r.integer(v, p);
-                 else if (k == "user") s.user = r.opt_str(v, p);
-                 else if (k == "group-id") s.group_id = r.integer(v, p);
-                 else if (k == "group") s.group = r.opt_str(v, p);
-                 else if (k == "working-dir") s.working_dir = r.opt_str(v, p);
                  else if (k == "on-success") s.on_success = r.choice(v, p, REDISPEBBLE_ON_SUCCESS_ACTIONS);
                  else if (k == "on-failure") s.on_failure = r.choice(v, p, REDISPEBBLE_ON_FAILURE_ACTIONS);
                  else if (k == "on-check-failure") {
@@ -240,12 +239,7 @@ check read_check(const reader& r, const YAML::Node& n, const std::string& path) 
                                   const std::string q = p + "." + ek;
                                   if (ek == "command") e.command = r.opt_str(ev, q);
                                   else if (ek == "service-context") e.service_context = r.opt_str(ev, q);
-                                  else if (ek == "environment") e.environment = r.string_map(ev, q);
-                                  else if (ek == "user-id") e.user_id = r.integer(ev, q);
-                                  else if (ek == "user") e.user = r.opt_str(ev, q);
-                                  else if (ek == "group-id") e.group_id = r.integer(ev, q);
-                                  else if (ek == "group") e.group = r.opt_str(ev, q);
-                                  else e.working_dir = r.opt_str(ev, q);
+                                  else read_run_as(r, ek, ev, q, e);
                               });
                      c.exec = e;
                  }

@@ -5,7 +5,9 @@
 #include <redispebble/layer.hpp>
 
 #include <algorithm>
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,6 +48,15 @@ std::vector<const std::pair<const std::string, V>*> ordered(const std::map<std::
 }
 
 std::string format_float(double v);
+
+// Go's strconv.ParseUint(s, 0, 64) after an optional sign: base prefixes 0x, 0o, 0b and a leading-0
+// octal, no underscores. Nothing when s is not such a number or its magnitude exceeds 2^64-1; the
+// callers apply ParseInt's range.
+struct go_integer {
+    bool negative = false;
+    std::uint64_t magnitude = 0;
+};
+std::optional<go_integer> parse_go_integer(std::string_view s);
 
 void merge_service(service& s, const service& o);
 

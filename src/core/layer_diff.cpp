@@ -99,25 +99,42 @@ struct differ {
             if (va != vb) out.push_back({prefix + name + "." + k, va.value_or("<absent>"), vb.value_or("<absent>")});
         }
     }
+    // The fields a service and an exec check share: whom the command runs as, and where.
+    template <class T>
+    void run_as(const std::string& under, const T& a, const T& b) {
+        num(under + "user-id", a.user_id, b.user_id);
+        opt(under + "user", a.user, b.user);
+        num(under + "group-id", a.group_id, b.group_id);
+        opt(under + "group", a.group, b.group);
+        opt(under + "working-dir", a.working_dir, b.working_dir);
+    }
+    void override_of(override_kind a, override_kind b) {
+        if (a != b) out.push_back({prefix + "override", std::string(to_string(a)), std::string(to_string(b))});
+    }
+    // A check's kind (http, tcp, exec): `fields` compares its fields (absent as empty); an absent
+    // kind against an empty one shows as "<absent>" against "{}".
+    template <class T, class Fields>
+    void kind(const char* name, const std::optional<T>& a, const std::optional<T>& b, Fields fields) {
+        if (a == b) return;
+        const T va = a.value_or(T{}), vb = b.value_or(T{});
+        fields(va, vb);
+        if (a.has_value() != b.has_value() && va == vb)
+            out.push_back({prefix + name, a ? "{}" : "<absent>", b ? "{}" : "<absent>"});
+    }
 };
 
 void diff_service(differ& d, const service& a, const service& b) {
     d.opt("summary", a.summary, b.summary);
     d.opt("description", a.description, b.description);
     d.opt("startup", a.startup, b.startup);
-    if (a.override != b.override)
-        d.out.push_back({d.prefix + "override", std::string(to_string(a.override)), std::string(to_string(b.override))});
+    d.override_of(a.override, b.override);
     d.opt("command", a.command, b.command);
     d.list("after", a.after, b.after);
     d.list("before", a.before, b.before);
     d.list("requires", a.requires_, b.requires_);
     d.opt("workload", a.workload, b.workload);
     d.map("environment", a.environment, b.environment);
-    d.num("user-id", a.user_id, b.user_id);
-    d.opt("user", a.user, b.user);
-    d.num("group-id", a.group_id, b.group_id);
-    d.opt("group", a.group, b.group);
-    d.opt("working-dir", a.working_dir, b.working_dir);
+    d.run_as("", a, b);
     d.opt("on-success", a.on_success, b.on_success);
     d.opt("on-failure", a.on_failure, b.on_failure);
     d.map("on-check-failure", a.on_check_failure, b.on_check_failure);
@@ -128,45 +145,30 @@ void diff_service(differ& d, const service& a, const service& b) {
 }
 
 void diff_check(differ& d, const check& a, const check& b) {
-    if (a.override != b.override)
-        d.out.push_back({d.prefix + "override", std::string(to_string(a.override)), std::string(to_string(b.override))});
+    d.override_of(a.override, b.override);
     d.opt("level", a.level, b.level);
     d.opt("startup", a.startup, b.startup);
     d.opt("period", a.period, b.period);
     d.opt("timeout", a.timeout, b.timeout);
     d.num("threshold", a.threshold, b.threshold);
-    if (a.http != b.http) {
-        const http_check ha = a.http.value_or(http_check{}), hb = b.http.value_or(http_check{});
+    d.kind("http", a.http, b.http, [&](const http_check& ha, const http_check& hb) {
         d.opt("http.url", ha.url, hb.url);
         d.map("http.headers", ha.headers, hb.headers);
-        if (a.http.has_value() != b.http.has_value() && ha == hb)
-            d.out.push_back({d.prefix + "http", a.http ? "{}" : "<absent>", b.http ? "{}" : "<absent>"});
-    }
-    if (a.tcp != b.tcp) {
-        const tcp_check ta = a.tcp.value_or(tcp_check{}), tb = b.tcp.value_or(tcp_check{});
+    });
+    d.kind("tcp", a.tcp, b.tcp, [&](const tcp_check& ta, const tcp_check& tb) {
         d.num("tcp.port", ta.port, tb.port);
         d.opt("tcp.host", ta.host, tb.host);
-        if (a.tcp.has_value() != b.tcp.has_value() && ta == tb)
-            d.out.push_back({d.prefix + "tcp", a.tcp ? "{}" : "<absent>", b.tcp ? "{}" : "<absent>"});
-    }
-    if (a.exec != b.exec) {
-        const exec_check ea = a.exec.value_or(exec_check{}), eb = b.exec.value_or(exec_check{});
+    });
+    d.kind("exec", a.exec, b.exec, [&](const exec_check& ea, const exec_check& eb) {
         d.opt("exec.command", ea.command, eb.command);
         d.opt("exec.service-context", ea.service_context, eb.service_context);
         d.map("exec.environment", ea.environment, eb.environment);
-        d.num("exec.user-id", ea.user_id, eb.user_id);
-        d.opt("exec.user", ea.user, eb.user);
-        d.num("exec.group-id", ea.group_id, eb.group_id);
-        d.opt("exec.group", ea.group, eb.group);
-        d.opt("exec.working-dir", ea.working_dir, eb.working_dir);
-        if (a.exec.has_value() != b.exec.has_value() && ea == eb)
-            d.out.push_back({d.prefix + "exec", a.exec ? "{}" : "<absent>", b.exec ? "{}" : "<absent>"});
-    }
+        d.run_as("exec.", ea, eb);
+    });
 }
 
 void diff_log_target(differ& d, const log_target& a, const log_target& b) {
-    if (a.override != b.override)
-        d.out.push_back({d.prefix + "override", std::string(to_string(a.override)), std::string(to_string(b.override))});
+    d.override_of(a.override, b.override);
     d.opt("type", a.type, b.type);
     d.opt("location", a.location, b.location);
     d.list("services", a.services, b.services);

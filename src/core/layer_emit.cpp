@@ -129,6 +129,16 @@ private:
     std::string out_;
 };
 
+// The fields a service and an exec check share: whom the command runs as, and where.
+template <class T>
+void emit_run_as(emitter& e, const T& x, int d) {
+    e.integer("user-id", x.user_id, d, false);
+    e.str("user", x.user, d);
+    e.integer("group-id", x.group_id, d, false);
+    e.str("group", x.group, d);
+    e.str("working-dir", x.working_dir, d);
+}
+
 void emit_service(emitter& e, const service& s, int d) {
     e.str("summary", s.summary, d);
     e.str("description", s.description, d);
@@ -140,11 +150,7 @@ void emit_service(emitter& e, const service& s, int d) {
     e.list("requires", s.requires_, d);
     e.str("workload", s.workload, d);
     e.map("environment", s.environment, d);
-    e.integer("user-id", s.user_id, d, false);
-    e.str("user", s.user, d);
-    e.integer("group-id", s.group_id, d, false);
-    e.str("group", s.group, d);
-    e.str("working-dir", s.working_dir, d);
+    emit_run_as(e, s, d);
     e.str("on-success", s.on_success, d);
     e.str("on-failure", s.on_failure, d);
     e.map("on-check-failure", s.on_check_failure, d);
@@ -176,11 +182,7 @@ void emit_check(emitter& e, const check& c, int d) {
         e.str("command", c.exec->command, d + 1);
         e.str("service-context", c.exec->service_context, d + 1);
         e.map("environment", c.exec->environment, d + 1);
-        e.integer("user-id", c.exec->user_id, d + 1, false);
-        e.str("user", c.exec->user, d + 1);
-        e.integer("group-id", c.exec->group_id, d + 1, false);
-        e.str("group", c.exec->group, d + 1);
-        e.str("working-dir", c.exec->working_dir, d + 1);
+        emit_run_as(e, *c.exec, d + 1);
     }
 }
 
@@ -205,33 +207,20 @@ std::string emit(const layer& l, style st, int indent) {
         e.str("summary", l.summary, 0);
         e.str("description", l.description, 0);
     }
-    if (!l.services.empty()) {
-        e.begin("services", 0);
-        for (const auto* kv : ordered(l.services, st)) {
+    // Each section: its key, then each entry (in the style's order) as a mapping of its fields.
+    const auto section = [&](const char* key, const auto& entries, auto emit_entry) {
+        if (entries.empty()) return;
+        e.begin(key, 0);
+        for (const auto* kv : ordered(entries, st)) {
             e.begin(kv->first, 1);
             const std::size_t mark = e.mark();
-            emit_service(e, kv->second, 2);
+            emit_entry(e, kv->second, 2);
             e.end_mapping(mark);
         }
-    }
-    if (!l.checks.empty()) {
-        e.begin("checks", 0);
-        for (const auto* kv : ordered(l.checks, st)) {
-            e.begin(kv->first, 1);
-            const std::size_t mark = e.mark();
-            emit_check(e, kv->second, 2);
-            e.end_mapping(mark);
-        }
-    }
-    if (!l.log_targets.empty()) {
-        e.begin("log-targets", 0);
-        for (const auto* kv : ordered(l.log_targets, st)) {
-            e.begin(kv->first, 1);
-            const std::size_t mark = e.mark();
-            emit_log_target(e, kv->second, 2);
-            e.end_mapping(mark);
-        }
-    }
+    };
+    section("services", l.services, emit_service);
+    section("checks", l.checks, emit_check);
+    section("log-targets", l.log_targets, emit_log_target);
     std::string out = e.take();
     return out.empty() ? "{}\n" : out;
 }

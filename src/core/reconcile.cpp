@@ -101,20 +101,16 @@ std::optional<storage_fix> storage_fix_for(const std::optional<path_state>& seen
     return f;
 }
 
-// A field `want` sets takes `cur`'s value (the projections below).
-template <class T>
-void keep(std::optional<T>& field, const std::optional<T>& cur_field, const std::optional<T>& want_field) {
-    if (want_field) field = cur_field;
+// Each optional field `want` sets takes `cur`'s value in `p` (the projections below).
+template <class T, class... F>
+void keep(T& p, const T& cur, const T& want, F T::*... fields) {
+    ((want.*fields ? void(p.*fields = cur.*fields) : void()), ...);
 }
 
 // The fields of a check we set (in `want`), as they are in `cur`; the rest as in `want`.
 check project(const check& cur, const check& want) {
     check p = want;
-    keep(p.level, cur.level, want.level);
-    keep(p.startup, cur.startup, want.startup);
-    keep(p.period, cur.period, want.period);
-    keep(p.timeout, cur.timeout, want.timeout);
-    keep(p.threshold, cur.threshold, want.threshold);
+    keep(p, cur, want, &check::level, &check::startup, &check::period, &check::timeout, &check::threshold);
     // The kind of check is ours whichever it is: another kind above ours is an override too.
     p.http = cur.http;
     p.tcp = cur.tcp;
@@ -126,22 +122,10 @@ check project(const check& cur, const check& want) {
 // `want`, so it cannot differ. Environment and on-check-failure keep only want's keys.
 service project(const service& cur, const service& want) {
     service p = want;
-    keep(p.summary, cur.summary, want.summary);
-    keep(p.description, cur.description, want.description);
-    keep(p.startup, cur.startup, want.startup);
-    keep(p.command, cur.command, want.command);
-    keep(p.workload, cur.workload, want.workload);
-    keep(p.user_id, cur.user_id, want.user_id);
-    keep(p.user, cur.user, want.user);
-    keep(p.group_id, cur.group_id, want.group_id);
-    keep(p.group, cur.group, want.group);
-    keep(p.working_dir, cur.working_dir, want.working_dir);
-    keep(p.on_success, cur.on_success, want.on_success);
-    keep(p.on_failure, cur.on_failure, want.on_failure);
-    keep(p.backoff_delay, cur.backoff_delay, want.backoff_delay);
-    keep(p.backoff_factor, cur.backoff_factor, want.backoff_factor);
-    keep(p.backoff_limit, cur.backoff_limit, want.backoff_limit);
-    keep(p.kill_delay, cur.kill_delay, want.kill_delay);
+    keep(p, cur, want, &service::summary, &service::description, &service::startup, &service::command,
+         &service::workload, &service::user_id, &service::user, &service::group_id, &service::group,
+         &service::working_dir, &service::on_success, &service::on_failure, &service::backoff_delay,
+         &service::backoff_factor, &service::backoff_limit, &service::kill_delay);
     if (!want.after.empty()) p.after = cur.after;
     if (!want.before.empty()) p.before = cur.before;
     if (!want.requires_.empty()) p.requires_ = cur.requires_;

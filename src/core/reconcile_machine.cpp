@@ -1,3 +1,8 @@
+// The sans-io reconcile machine (include/redispebble/reconcile_machine.hpp): the requests it asks
+// the driver for, phase by phase, and what it makes of each reply; and the redaction of Redis's
+// output it reports (passwords in every form Go's %q or redis-cli could print them).
+// Over 600 lines: resume() is one switch over the phases (some 240 lines) that reads best whole,
+// beside the requests each phase makes.
 #include <redispebble/reconcile_machine.hpp>
 
 #include <redispebble/shlex.hpp>
@@ -209,61 +214,52 @@ std::optional<pebble_request> reconcile_machine::fail(const pebble_reply& reply,
 }
 
 std::optional<pebble_request> reconcile_machine::next_action() {
+    using kind = pebble_request::kind;
     const decision& d = decision_;
     pebble_request r;
-    if (d.storage && d.storage->make && !made_) {
-        phase_ = phase::make_dirs;
-        r.what = pebble_request::kind::make_dirs;
-        r.dirs.push_back(*d.storage);
+    // The first action not yet done, in this order: it enters phase `p` and asks Pebble for `k`.
+    const auto ask = [&](phase p, kind k) {
+        phase_ = p;
+        r.what = k;
         return r;
+    };
+    if (d.storage && d.storage->make && !made_) {
+        r.dirs.push_back(*d.storage);
+        return ask(phase::make_dirs, kind::make_dirs);
     }
     if (d.storage && d.storage->chown && !chowned_) {
-        phase_ = phase::chown;
-        r.what = pebble_request::kind::exec;
         r.command = d.storage->command;
         r.timeout = probe_.timeout * 12;  // a recursive chown of a large volume takes a while
-        return r;
+        return ask(phase::chown, kind::exec);
     }
     if (!d.push.empty() && !pushed_) {
-        phase_ = phase::push;
-        r.what = pebble_request::kind::push_files;
         r.files = d.push;
-        return r;
+        return ask(phase::push, kind::push_files);
     }
     if (d.add_layer && !layered_) {
-        phase_ = phase::layer;
-        r.what = pebble_request::kind::add_layer;
         r.layer_to_add = d.add_layer;
         r.label = d.layer_label;
-        return r;
+        return ask(phase::layer, kind::add_layer);
     }
     if (!d.stop_checks.empty() && !checks_stopped_) {
-        phase_ = phase::stop_checks;
-        r.what = pebble_request::kind::stop_checks;
         r.services = d.stop_checks;
-        return r;
+        return ask(phase::stop_checks, kind::stop_checks);
     }
     if (!d.stop.empty() && !stopped_) {
-        phase_ = phase::stop;
-        r.what = pebble_request::kind::stop;
         r.service = d.stop.front();
         r.services = d.stop;
-        return r;
+        return ask(phase::stop, kind::stop);
     }
     if (!d.remove.empty() && !removed_) {
-        phase_ = phase::remove;
-        r.what = pebble_request::kind::remove_files;
         r.paths = d.remove;
-        return r;
+        return ask(phase::remove, kind::remove_files);
     }
     if (!restarted_ && (!d.restart.empty() || !d.start.empty())) {
         const bool restart = !d.restart.empty();
-        phase_ = restart ? phase::restart : phase::start;
-        r.what = restart ? pebble_request::kind::restart : pebble_request::kind::start;
         r.service = restart ? d.restart.front() : d.start.front();
         r.services = restart ? d.restart : d.start;
         change_service_ = r.service;
-        return r;
+        return restart ? ask(phase::restart, kind::restart) : ask(phase::start, kind::start);
     }
     return after_actions();
 }

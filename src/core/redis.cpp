@@ -13,24 +13,32 @@
 
 namespace redispebble {
 
+namespace {
+
+// `value` in double quotes, \ and " escaped with a backslash, and each byte for which
+// escape(out, byte) appends an escape written that way; every other byte as it is.
+template <class Escape>
+std::string backslash_quoted(std::string_view value, Escape escape) {
+    std::string out = "\"";
+    for (char c : value) {
+        if (c == '\\' || c == '"') out.append({'\\', c});
+        else if (!escape(out, static_cast<unsigned char>(c))) out += c;
+    }
+    return out + "\"";
+}
+
+} // namespace
+
 // redis.conf string syntax (sdssplitargs): a double-quoted string where \\ \" and \xHH are escapes
 // (\n \r \t \b \a too, unused here). Every byte outside printable ASCII (controls, DEL, every byte
 // of a multi-byte UTF-8 sequence) is written as \xHH, so the file is plain ASCII and reads back as
 // the exact bytes.
 std::string redis_conf_quote(std::string_view value) {
-    std::string out = "\"";
-    for (char c : value) {
-        const auto b = static_cast<unsigned char>(c);
-        if (c == '\\' || c == '"') {
-            out += '\\';
-            out += c;
-        } else if (b < 0x20 || b >= 0x7f) {
-            out += fmt::format(FMT_STRING("\\x{:02x}"), b);
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
+    return backslash_quoted(value, [](std::string& out, unsigned char b) {
+        if (b >= 0x20 && b < 0x7f) return false;
+        out += fmt::format(FMT_STRING("\\x{:02x}"), b);
+        return true;
+    });
 }
 
 namespace {
@@ -135,6 +143,22 @@ std::string describe(const std::vector<redis_flag>& flags) {
 std::string secrets_file_path(const redis_config& cfg) { return storage_file(cfg, "redispebble-secrets.conf"); }
 
 namespace {
+
+// A file only `cfg.user` reads (0600, directories made): what redis-server and the exporter load at
+// start (the secrets file, the client-auth and exporter password files).
+file_spec private_file(const redis_config& cfg, std::string path, std::string content, std::string origin) {
+    file_spec f;
+    f.path = std::move(path);
+    f.sha256 = sha256_hex(content);
+    f.content = secret(std::move(content));
+    f.permissions = "600";
+    f.user = cfg.user;
+    f.group = cfg.group;
+    f.make_dirs = true;
+    f.origin = std::move(origin);
+    return f;
+}
+
 // The password lines of the secrets file, in redis.conf syntax.
 std::string password_lines(const redis_config& cfg, const peer_data& peer) {
     std::string content;
@@ -158,17 +182,8 @@ std::optional<secret> parse_secrets_key(std::string_view content) {
 std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
     if (cfg.secrets != secret_mode::config_file || !peer.enable_password) return std::nullopt;
     const secret key = checked_key(secrets_key);
-    std::string content = std::string(secrets_key_prefix) + key.reveal() + '\n' + password_lines(cfg, peer);
-    file_spec spec;
-    spec.path = secrets_file_path(cfg);
-    spec.sha256 = sha256_hex(content);
-    spec.content = secret(std::move(content));
-    spec.permissions = "600";
-    spec.user = cfg.user;
-    spec.group = cfg.group;
-    spec.make_dirs = true;
-    spec.origin = "secrets";
-    return spec;
+    return private_file(cfg, secrets_file_path(cfg),
+                        std::string(secrets_key_prefix) + key.reveal() + '\n' + password_lines(cfg, peer), "secrets");
 }
 
 std::string secrets_digest(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
@@ -245,34 +260,13 @@ std::string local_address(const redis_config& cfg) {
 
 namespace {
 
-file_spec private_file(const redis_config& cfg, std::string path, std::string content, std::string origin) {
-    file_spec f;
-    f.path = std::move(path);
-    f.sha256 = sha256_hex(content);
-    f.content = secret(std::move(content));
-    f.permissions = "600";
-    f.user = cfg.user;
-    f.group = cfg.group;
-    f.make_dirs = true;
-    f.origin = std::move(origin);
-    return f;
-}
-
 // JSON string escaping for the exporter's password file (RFC 8259: ", \ and controls escaped).
 std::string json_quote(std::string_view v) {
-    std::string out = "\"";
-    for (char c : v) {
-        const auto b = static_cast<unsigned char>(c);
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += c;
-        } else if (b < 0x20) {
-            out += fmt::format(FMT_STRING("\\u{:04x}"), b);
-        } else {
-            out += c;
-        }
-    }
-    return out + "\"";
+    return backslash_quoted(v, [](std::string& out, unsigned char b) {
+        if (b >= 0x20) return false;
+        out += fmt::format(FMT_STRING("\\u{:04x}"), b);
+        return true;
+    });
 }
 
 std::string redis_uri(const redis_config& cfg) {
@@ -358,19 +352,18 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
     }
     if (cfg.health_checks) {
         const std::string alive = cfg.service_name + "-alive", ready = cfg.service_name + "-ready";
-        check& a = l.checks[alive];
-        a.override = override_kind::replace;
-        a.level = "alive";
-        a.period = cfg.check_period;
-        a.timeout = cfg.check_timeout;
-        a.threshold = cfg.check_threshold;
-        a.tcp = tcp_check{cfg.port, local_address(cfg)};
-        check& r = l.checks[ready];
-        r.override = override_kind::replace;
-        r.level = "ready";
-        r.period = cfg.check_period;
-        r.timeout = cfg.check_timeout;
-        r.threshold = cfg.check_threshold;
+        // Both checks replace, at the configured period, timeout and threshold.
+        const auto add_check = [&](const std::string& name, const char* level) -> check& {
+            check& c = l.checks[name];
+            c.override = override_kind::replace;
+            c.level = level;
+            c.period = cfg.check_period;
+            c.timeout = cfg.check_timeout;
+            c.threshold = cfg.check_threshold;
+            return c;
+        };
+        add_check(alive, "alive").tcp = tcp_check{cfg.port, local_address(cfg)};
+        check& r = add_check(ready, "ready");
         exec_check e;
         e.command = ready_check_command(cfg, peer);
         e.service_context = cfg.service_name;  // its user, group and environment: reads the 0600 file

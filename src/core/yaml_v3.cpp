@@ -98,37 +98,10 @@ std::string double_quoted(const std::string& s) {
 }
 
 // --- yaml.v3's view of a string (resolve.go, encode.go stringv, emitterc.go analyze_scalar).
-bool all_digits(std::string_view s, int base) {
-    if (s.empty()) return false;
-    for (char c : s) {
-        const int v = c >= '0' && c <= '9' ? c - '0'
-                      : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                      : c >= 'A' && c <= 'F' ? c - 'A' + 10
-                                             : 99;
-        if (v >= base) return false;
-    }
-    return true;
-}
-
 // Go's strconv.ParseInt(s, 0, 64) || ParseUint(s, 0, 64) on a string without underscores.
 bool go_parses_as_integer(std::string_view s) {
-    bool neg = false;
-    if (!s.empty() && (s[0] == '+' || s[0] == '-')) neg = s[0] == '-', s.remove_prefix(1);
-    int base = 10;
-    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, s.remove_prefix(2);
-    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, s.remove_prefix(2);
-    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, s.remove_prefix(2);
-    else if (s.size() > 1 && s[0] == '0') base = 8, s.remove_prefix(1);
-    if (!all_digits(s, base)) return false;
-    // Accumulate in 64 bits, detecting overflow: ParseUint takes up to 2^64-1, ParseInt down to -2^63.
-    std::uint64_t v = 0;
-    const auto b = static_cast<std::uint64_t>(base);
-    for (char c : s) {
-        const auto d = static_cast<std::uint64_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-        if (v > (std::numeric_limits<std::uint64_t>::max() - d) / b) return false;
-        v = v * b + d;
-    }
-    return !neg || v <= (std::uint64_t{1} << 63);
+    const auto n = parse_go_integer(s);
+    return n && (!n->negative || n->magnitude <= (std::uint64_t{1} << 63));
 }
 
 // parseTimestamp: four digits and a dash, then one of yaml.v3's accepted layouts. Approximated by
@@ -357,6 +330,26 @@ std::string v3_scalar(const std::string& s, bool key, int indent, int best_inden
 } // namespace
 
 namespace detail {
+
+std::optional<go_integer> parse_go_integer(std::string_view s) {
+    go_integer n;
+    if (!s.empty() && (s[0] == '+' || s[0] == '-')) n.negative = s[0] == '-', s.remove_prefix(1);
+    unsigned base = 10;
+    if (s.size() > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) base = 16, s.remove_prefix(2);
+    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'o' || s[1] == 'O')) base = 8, s.remove_prefix(2);
+    else if (s.size() > 2 && s[0] == '0' && (s[1] == 'b' || s[1] == 'B')) base = 2, s.remove_prefix(2);
+    else if (s.size() > 1 && s[0] == '0') base = 8, s.remove_prefix(1);
+    if (s.empty()) return std::nullopt;
+    for (char c : s) {
+        const unsigned d = c >= '0' && c <= '9' ? unsigned(c - '0')
+                           : (c | 0x20) >= 'a' && (c | 0x20) <= 'f' ? unsigned((c | 0x20) - 'a' + 10)
+                                                                    : 99u;
+        if (d >= base) return std::nullopt;
+        if (n.magnitude > (std::numeric_limits<std::uint64_t>::max() - d) / base) return std::nullopt;
+        n.magnitude = n.magnitude * base + d;
+    }
+    return n;
+}
 
 bool yaml_style_float(std::string_view s) {
     std::size_t i = 0;

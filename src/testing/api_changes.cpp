@@ -6,17 +6,24 @@ namespace redispebble::testing {
 
 namespace {
 
+// What a change and a task both begin with: Pebble's id, kind, summary and status.
+template <class T>
+json::object head_json(const T& x) {
+    return json::object{{"id", x.id}, {"kind", x.kind}, {"summary", x.summary}, {"status", x.status}};
+}
+
+// o[key]: each of `items` as `item` renders it, left out when there are none (Pebble's omitempty).
+template <class Items, class Item>
+void put_list(json::object& o, const char* key, const Items& items, Item item) {
+    if (items.empty()) return;
+    json::array a;
+    for (const auto& i : items) a.push_back(item(i));
+    o[key] = std::move(a);
+}
+
 json::object task_json(const task_t& t) {
-    json::object o;
-    o["id"] = t.id;
-    o["kind"] = t.kind;
-    o["summary"] = t.summary;
-    o["status"] = t.status;
-    if (!t.log.empty()) {
-        json::array a;
-        for (const auto& l : t.log) a.push_back(json::string(l));
-        o["log"] = std::move(a);
-    }
+    json::object o = head_json(t);
+    put_list(o, "log", t.log, [](const std::string& l) { return json::string(l); });
     o["progress"] = json::object{{"label", ""}, {"done", 1}, {"total", 1}};
     o["spawn-time"] = t.spawn_time;
     if (!t.ready_time.empty()) o["ready-time"] = t.ready_time;
@@ -25,16 +32,8 @@ json::object task_json(const task_t& t) {
 }
 
 json::object change_json(const change_t& c) {
-    json::object o;
-    o["id"] = c.id;
-    o["kind"] = c.kind;
-    o["summary"] = c.summary;
-    o["status"] = c.status;
-    if (!c.tasks.empty()) {
-        json::array a;
-        for (const auto& t : c.tasks) a.push_back(task_json(t));
-        o["tasks"] = std::move(a);
-    }
+    json::object o = head_json(c);
+    put_list(o, "tasks", c.tasks, task_json);
     o["ready"] = c.ready;
     if (!c.err.empty()) o["err"] = c.err;
     o["spawn-time"] = c.spawn_time;

@@ -18,6 +18,28 @@ std::string random_hex(std::size_t n) {
     return out.substr(0, n);
 }
 
+// A file error as Pebble's files API reports it in a result (`kind`: Pebble's error kind).
+json::object file_error(const std::string& message, const char* kind = "generic-file-error") {
+    return json::object{{"message", message}, {"kind", kind}};
+}
+
+// A bulk files action: each object of o[key] (an array, else 400 with `missing`) gives one result
+// {"path": its path}, to which each(item, path, result) adds an "error" when it fails.
+template <class Each>
+reply each_path(const json::object& o, const char* key, const char* missing, Each each) {
+    auto it = o.find(key);
+    if (it == o.end() || !it->value().is_array()) return error(400, missing);
+    json::array results;
+    for (const auto& v : it->value().as_array()) {
+        const json::object& item = v.as_object();
+        const std::string path = str_of(item, "path");
+        json::object r{{"path", path}};
+        each(item, path, r);
+        results.push_back(std::move(r));
+    }
+    return sync(std::move(results));
+}
+
 } // namespace
 
 std::optional<unsigned> pebble_server::impl::parse_perm(const std::string& s, unsigned dflt) {
@@ -118,14 +140,9 @@ reply pebble_server::impl::post_files(const http::request<http::string_body>& re
     if (!v->is_object()) return error(400, "cannot decode request body: expected an object");
     const json::object& o = v->as_object();
     const std::string action = str_of(o, "action");
-    json::array results;
-    if (action == "make-dirs") {
-        auto it = o.find("dirs");
-        if (it == o.end() || !it->value().is_array()) return error(400, "must specify one or more directories");
-        for (const auto& d : it->value().as_array()) {
-            const json::object& dir = d.as_object();
-            const std::string path = str_of(dir, "path");
-            json::object r{{"path", path}};
+    if (action == "make-dirs")
+        return each_path(o, "dirs", "must specify one or more directories",
+                         [&](const json::object& dir, const std::string& path, json::object& r) {
             std::string owner_err;
             auto owner = owner_of(dir, owner_err);
             auto perm = parse_perm(str_of(dir, "permissions"), 0755);
@@ -137,30 +154,19 @@ reply pebble_server::impl::post_files(const http::request<http::string_body>& re
                     throw std::runtime_error(fmt::format("mkdir {}: {}", path, go_errno_text(errno)));
                 else if (owner) (void)!::chown(path.c_str(), owner->first, owner->second);
             } catch (const std::exception& e) {
-                r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
+                r["error"] = file_error(e.what());
             }
-            results.push_back(std::move(r));
-        }
-        return sync(std::move(results));
-    }
-    if (action == "remove") {
-        auto it = o.find("paths");
-        if (it == o.end() || !it->value().is_array()) return error(400, "must specify one or more paths");
-        for (const auto& d : it->value().as_array()) {
-            const json::object& item = d.as_object();
-            const std::string path = str_of(item, "path");
-            json::object r{{"path", path}};
+        });
+    if (action == "remove")
+        return each_path(o, "paths", "must specify one or more paths",
+                         [&](const json::object& item, const std::string& path, json::object& r) {
             std::error_code ec;
             if (!fs::exists(fs::symlink_status(path, ec)))
-                r["error"] = json::object{{"message", fmt::format("remove {}: no such file or directory", path)}, {"kind", "not-found"}};
+                r["error"] = file_error(fmt::format("remove {}: no such file or directory", path), "not-found");
             else if (bool_of(item, "recursive")) fs::remove_all(path, ec);
             else fs::remove(path, ec);
-            if (ec && !r.contains("error"))
-                r["error"] = json::object{{"message", fmt::format("remove {}: {}", path, ec.message())}, {"kind", "generic-file-error"}};
-            results.push_back(std::move(r));
-        }
-        return sync(std::move(results));
-    }
+            if (ec && !r.contains("error")) r["error"] = file_error(fmt::format("remove {}: {}", path, ec.message()));
+        });
     return error(400, fmt::format("invalid action \"{}\"", action));
 }
 
@@ -179,24 +185,18 @@ reply pebble_server::impl::write_files(const std::string& body, const std::strin
     if (!meta) return err;
     const json::object& mo = meta->as_object();
     if (str_of(mo, "action") != "write") return error(400, fmt::format("invalid action \"{}\"", str_of(mo, "action")));
-    json::array results;
-    auto files_it = mo.find("files");
-    if (files_it == mo.end() || !files_it->value().is_array()) return error(400, "must specify one or more files");
-    for (const auto& f : files_it->value().as_array()) {
-        const json::object& fo = f.as_object();
-        const std::string path = str_of(fo, "path");
-        json::object r{{"path", path}};
+    return each_path(mo, "files", "must specify one or more files",
+                     [&](const json::object& fo, const std::string& path, json::object& r) {
         auto content = std::find_if(parts->begin() + 1, parts->end(), [&](const part& pt) { return pt.filename == path; });
         auto perm = parse_perm(str_of(fo, "permissions"), 0644);
         std::string owner_err;
         auto owner = owner_of(fo, owner_err);
         if (content == parts->end()) {
-            r["error"] = json::object{{"message", fmt::format("no file content for path \"{}\"", path)}, {"kind", "generic-file-error"}};
+            r["error"] = file_error(fmt::format("no file content for path \"{}\"", path));
         } else if (!perm) {
-            r["error"] = json::object{{"message", fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions"))},
-                                      {"kind", "generic-file-error"}};
+            r["error"] = file_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions")));
         } else if (!owner_err.empty()) {
-            r["error"] = json::object{{"message", owner_err}, {"kind", "generic-file-error"}};
+            r["error"] = file_error(owner_err);
         } else {
             try {
                 const fs::path target(path);
@@ -206,10 +206,9 @@ reply pebble_server::impl::write_files(const std::string& body, const std::strin
                     std::ofstream out(tmp, std::ios::binary);
                     if (!out) {
                         const bool missing = !fs::exists(target.parent_path());
-                        r["error"] = json::object{{"message", fmt::format("open {}: {}", tmp, missing ? "no such file or directory" : std::strerror(errno))},
-                                                  {"kind", missing ? "not-found" : "generic-file-error"}};
-                        results.push_back(std::move(r));
-                        continue;
+                        r["error"] = file_error(fmt::format("open {}: {}", tmp, missing ? "no such file or directory" : std::strerror(errno)),
+                                                missing ? "not-found" : "generic-file-error");
+                        return;
                     }
                     out << content->body;
                 }
@@ -219,12 +218,10 @@ reply pebble_server::impl::write_files(const std::string& body, const std::strin
                 std::lock_guard<std::mutex> lock(m);
                 ++rec.files_written;
             } catch (const std::exception& e) {
-                r["error"] = json::object{{"message", e.what()}, {"kind", "generic-file-error"}};
+                r["error"] = file_error(e.what());
             }
         }
-        results.push_back(std::move(r));
-    }
-    return sync(std::move(results));
+    });
 }
 
 reply pebble_server::impl::get_files(const http::request<http::string_body>& req, const target_t& t) {
@@ -240,11 +237,11 @@ reply pebble_server::impl::get_files(const http::request<http::string_body>& req
             std::ifstream in(path, std::ios::binary);
             std::error_code ec;
             if (!fs::exists(path, ec)) {
-                r["error"] = json::object{{"message", fmt::format("stat {}: no such file or directory", path)}, {"kind", "not-found"}};
+                r["error"] = file_error(fmt::format("stat {}: no such file or directory", path), "not-found");
             } else if (fs::is_directory(path, ec)) {
-                r["error"] = json::object{{"message", fmt::format("can only read a regular file: \"{}\"", path)}, {"kind", "generic-file-error"}};
+                r["error"] = file_error(fmt::format("can only read a regular file: \"{}\"", path));
             } else if (!in) {
-                r["error"] = json::object{{"message", fmt::format("open {}: permission denied", path)}, {"kind", "permission-denied"}};
+                r["error"] = file_error(fmt::format("open {}: permission denied", path), "permission-denied");
             } else {
                 std::ostringstream ss;
                 ss << in.rdbuf();

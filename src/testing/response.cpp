@@ -37,25 +37,27 @@ const char* status_text(unsigned code) {
     return "Unknown";
 }
 
-reply sync(json::value result, unsigned status) {
+namespace {
+
+// Pebble's response envelope: its type ("sync", "error"), the status and the result.
+reply envelope(const char* type, unsigned status, json::value result) {
     json::object o;
-    o["type"] = "sync";
+    o["type"] = type;
     o["status-code"] = status;
     o["status"] = status_text(status);
     o["result"] = std::move(result);
     return {status, "application/json", json::serialize(o)};
 }
 
+} // namespace
+
+reply sync(json::value result, unsigned status) { return envelope("sync", status, std::move(result)); }
+
 reply error(unsigned status, const std::string& message, const std::string& kind) {
     json::object r;
     r["message"] = message;
     if (!kind.empty()) r["kind"] = kind;
-    json::object o;
-    o["type"] = "error";
-    o["status-code"] = status;
-    o["status"] = status_text(status);
-    o["result"] = std::move(r);
-    return {status, "application/json", json::serialize(o)};
+    return envelope("error", status, std::move(r));
 }
 
 std::optional<json::value> decode_body(const std::string& body, reply& err) {

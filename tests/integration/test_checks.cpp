@@ -3,7 +3,7 @@
 // on-check-failure (restart, ignore) when a check reaches its threshold.
 #include <redispebble/testing/server.hpp>
 
-#include "support/pebble_daemon.hpp"
+#include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
 #include "support/unix_http.hpp"
@@ -27,57 +27,10 @@
 #include <unistd.h>
 
 namespace json = boost::json;
-using redispebble::test::eventually;
-using redispebble::test::has;
-using redispebble::test::http_answer;
-using redispebble::test::temp_dir;
-using redispebble::test::unix_http;
+using namespace redispebble::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// Where the scenario runs: the test server, or real Pebble when PEBBLE_BIN names it.
-struct pebble_under_test {
-    std::unique_ptr<redispebble::testing::pebble_server> server;
-    std::unique_ptr<redispebble::test::pebble_daemon> daemon;
-    std::string socket;
-    std::string name;
-};
-
-pebble_under_test test_server() {
-    pebble_under_test p;
-    redispebble::testing::server_options o;
-    o.start_window = 300ms;
-    p.server = redispebble::testing::pebble_server::start(o);
-    p.socket = p.server->socket_path();
-    p.name = "test server";
-    return p;
-}
-
-std::optional<pebble_under_test> real_pebble() {
-    auto bin = redispebble::test::pebble_bin();
-    if (!bin) return std::nullopt;
-    pebble_under_test p;
-    p.daemon = std::make_unique<redispebble::test::pebble_daemon>(*bin);
-    p.socket = p.daemon->socket_path();
-    p.name = "real Pebble";
-    return p;
-}
-
-/// Runs `scenario` on the test server, then on real Pebble when PEBBLE_BIN is set.
-void on_each_pebble(const std::function<void(pebble_under_test&)>& scenario) {
-    {
-        auto p = test_server();
-        INFO("on the " << p.name);
-        scenario(p);
-    }
-    if (auto p = real_pebble()) {
-        INFO("on " << p->name);
-        scenario(*p);
-    } else {
-        WARN("PEBBLE_BIN not set: the scenario ran on the test server only");
-    }
-}
 
 void add_layer(const std::string& socket, const std::string& yaml) {
     json::object body{{"action", "add"}, {"combine", true}, {"label", "checks"}, {"format", "yaml"}, {"layer", yaml}};
@@ -287,7 +240,7 @@ TEST_CASE("An exec check with a user and no group runs with the user's primary g
     }
     constexpr int servers = 2, rounds = 5;
     std::vector<pebble_under_test> ps;
-    for (int i = 0; i < servers; ++i) ps.push_back(test_server());
+    for (int i = 0; i < servers; ++i) ps.push_back(start_test_server());
     for (auto& p : ps)
         add_layer(p.socket, "checks:\n  who:\n    override: replace\n    period: 1h\n    exec:\n"
                             "      command: /bin/sh -c 'echo $(id -un):$(id -gn); exit 1'\n      user: nobody\n");

@@ -22,6 +22,15 @@ using redispebble::test::temp_dir;
 namespace {
 const std::string cli = REDISPEBBLE_CLI;
 bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
+
+// `redispebble args...` refuses its command line: exit code 2 and `named` in its error output.
+void check_refused(std::vector<std::string> args, const std::string& named) {
+    args.insert(args.begin(), cli);
+    const auto r = run_command(args);
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(has(r.err, named));
+}
 } // namespace
 
 TEST_CASE("redispebble plan with no arguments runs on the examples without printing a password", "[cli]") {
@@ -60,15 +69,9 @@ TEST_CASE("redispebble plan reports bad input with the file line and key and exi
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, config + ":2"));
     CHECK(has(r.err, "enable-tls"));
-    auto missing = run_command({cli, "plan", "--config", dir.path + "/nope.yaml"});
-    CHECK(missing.exit_code == 2);
-    CHECK(has(missing.err, "nope.yaml"));
-    auto unknown = run_command({cli, "plan", "--bogus"});
-    CHECK(unknown.exit_code == 2);
-    CHECK(has(unknown.err, "--bogus"));
-    auto bad_resource = run_command({cli, "plan", "--resource", "tls=x"});
-    CHECK(bad_resource.exit_code == 2);
-    CHECK(has(bad_resource.err, "unknown resource"));
+    check_refused({"plan", "--config", dir.path + "/nope.yaml"}, "nope.yaml");
+    check_refused({"plan", "--bogus"}, "--bogus");
+    check_refused({"plan", "--resource", "tls=x"}, "unknown resource");
 }
 
 TEST_CASE("redispebble plan with TLS and a missing certificate is Blocked with exit code 4", "[cli]") {
@@ -113,9 +116,7 @@ TEST_CASE("Names Pebble refuses exit 2 from plan and apply before any request to
         CHECK(has(plan.err, "Pebble refuses it"));
         CHECK_FALSE(has(plan.out, "Decision"));
         // apply against a socket nobody listens on: refused as input, not Waiting for Pebble.
-        auto apply = run_command({cli, "apply", "--socket", dir.path + "/no.socket", "--config", config, "--peer", peer});
-        CHECK(apply.exit_code == 2);
-        CHECK(has(apply.err, "Pebble refuses it"));
+        check_refused({"apply", "--socket", dir.path + "/no.socket", "--config", config, "--peer", peer}, "Pebble refuses it");
     }
 }
 
@@ -135,9 +136,7 @@ TEST_CASE("redispebble apply --help and redispebble help apply show the options 
         CHECK(r.exit_code == 0);
         CHECK(has(r.out, std::string("Usage: redispebble ") + command));
     }
-    auto unknown = run_command({cli, "help", "frobnicate"});
-    CHECK(unknown.exit_code == 2);
-    CHECK(has(unknown.err, "frobnicate"));
+    check_refused({"help", "frobnicate"}, "frobnicate");
 }
 
 TEST_CASE("an unknown option names the command and the option", "[cli]") {
@@ -145,9 +144,7 @@ TEST_CASE("an unknown option names the command and the option", "[cli]") {
     CHECK(r.exit_code == 2);
     CHECK(has(r.err, "apply: unknown option --bogus"));
     CHECK(has(r.err, "redispebble apply --help"));
-    auto p = run_command({cli, "plan", "--socket", "x"});
-    CHECK(p.exit_code == 2);
-    CHECK(has(p.err, "plan: unknown option --socket"));
+    check_refused({"plan", "--socket", "x"}, "plan: unknown option --socket");
 }
 
 TEST_CASE("redispebble plan prints no digest of the secrets file or of the password", "[cli][secrets]") {
@@ -290,9 +287,7 @@ TEST_CASE("a bad --format value exits 2 with the error on stderr and nothing on 
         CHECK(r.out.empty());
         CHECK(has(r.err, "--format: expected json, yaml or text, got \"xml\""));
     }
-    auto missing = run_command({cli, "diff", "--format"});
-    CHECK(missing.exit_code == 2);
-    CHECK(has(missing.err, "diff: option --format needs a value"));
+    check_refused({"diff", "--format"}, "diff: option --format needs a value");
     auto exec = run_command({cli, "exec", "--format", "json", "--", "true"});
     CHECK(exec.exit_code == 2);
 }

@@ -4,6 +4,7 @@
 #include <redispebble/layer.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "support/reconcile_run.hpp"
 #include "support/run_command.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -25,12 +26,7 @@ testing::server_options fast() {
     o.failing_services = {"failer"};
     return o;
 }
-pb::client_options at(const testing::pebble_server& s) {
-    pb::client_options o;
-    o.socket_path = s.socket_path();
-    o.request_timeout = 5s;
-    return o;
-}
+pb::client_options at(const testing::pebble_server& s) { return test::client_options_for(s, 5s); }
 } // namespace
 
 TEST_CASE("Every client call works against the test server", "[client-server]") {

@@ -4,7 +4,7 @@
 #include <redispebble/reconciler.hpp>
 #include <redispebble/testing/server.hpp>
 
-#include "support/pebble_daemon.hpp"
+#include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
 #include "support/unix_http.hpp"
@@ -22,64 +22,12 @@
 
 using namespace redispebble;
 using namespace std::chrono_literals;
-using redispebble::test::eventually;
-using redispebble::test::has;
-using redispebble::test::temp_dir;
-using redispebble::test::unix_http;
+using namespace redispebble::test;
 
 namespace {
 
-struct pebble_under_test {
-    std::unique_ptr<testing::pebble_server> server;
-    std::unique_ptr<test::pebble_daemon> daemon;
-    std::string socket;
-};
-
-void on_each_pebble(const std::function<void(pebble_under_test&)>& scenario) {
-    {
-        pebble_under_test p;
-        testing::server_options o;
-        o.start_window = 300ms;
-        p.server = testing::pebble_server::start(o);
-        p.socket = p.server->socket_path();
-        INFO("on the test server");
-        scenario(p);
-    }
-    if (auto bin = test::pebble_bin()) {
-        pebble_under_test p;
-        p.daemon = std::make_unique<test::pebble_daemon>(*bin);
-        p.socket = p.daemon->socket_path();
-        INFO("on real Pebble");
-        scenario(p);
-    } else {
-        WARN("PEBBLE_BIN not set: the scenario ran on the test server only");
-    }
-}
-
-desired_state unit(const std::string& root, int port, const std::string& password) {
-    desired_state d;
-    d.config.storage_path = root + "/storage";
-    d.config.port = static_cast<std::uint16_t>(port);
-    d.config.bind_address = "127.0.0.1";
-    d.peer = {secret(password), "127.0.0.1", "127.0.0.1"};
-    return d;
-}
-
-reconcile_report run(const std::string& socket, const desired_state& d) {
-    pebble::client_options o;
-    o.socket_path = socket;
-    o.request_timeout = 10s;
-    pebble::client c(o);
-    reconcile_options ro;
-    ro.deadline = 30s;
-    return reconcile(c, d, ro);
-}
-
-std::string describe(const reconcile_report& r) {
-    std::string s = std::string(to_string(r.status)) + ": " + r.message + " | actions:";
-    for (const auto& a : r.actions_done) s += " [" + a + "]";
-    return s;
-}
+// One reconcile of `d` through the Pebble on `socket`.
+reconcile_report run(const std::string& socket, const desired_state& d) { return reconcile_at(socket, d); }
 
 test::command_result cli(int port, const std::optional<std::string>& password, const std::vector<std::string>& args) {
     return test::redis_cli("127.0.0.1", port, password, args);
@@ -92,9 +40,12 @@ int redis_pid(int port, const std::optional<std::string>& password) {
     return at == std::string::npos ? 0 : std::stoi(r.out.substr(at + 11));
 }
 
-void root_dir_for_redis(const temp_dir& root) {
-    std::filesystem::permissions(root.path, std::filesystem::perms::all & ~std::filesystem::perms::others_write &
-                                                ~std::filesystem::perms::group_write);
+/// Turns the metrics exporter on, on a free port: that port.
+int enable_metrics(desired_state& d) {
+    const int metrics = testing::free_tcp_port();
+    d.config.metrics = true;
+    d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+    return metrics;
 }
 
 /// Everything Pebble keeps that a reader of its API can see: plan, checks, every change with its logs.
@@ -112,17 +63,29 @@ std::string pebble_visible(const std::string& socket) {
     return all;
 }
 
-/// The pid of a running (not zombie) process whose argv, joined by spaces, contains `needle`; 0 if none.
-int pid_with_argv(const std::string& needle) {
+/// Calls `each` with the pid and the argv (joined by spaces) of every process but zombies.
+void each_process(const std::function<void(int pid, const std::string& argv)>& each) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         const std::string name = e.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         std::ifstream in(e.path() / "cmdline", std::ios::binary);
         std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         std::replace(argv.begin(), argv.end(), '\0', ' ');
-        if (argv.find(needle) != std::string::npos) return std::stoi(name);
+        std::ifstream stat(e.path() / "stat");
+        std::string st((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const auto close = st.rfind(')');
+        if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // zombie
+        each(std::stoi(name), argv);
     }
-    return 0;
+}
+
+/// The pid of a running (not zombie) process whose argv, joined by spaces, contains `needle`; 0 if none.
+int pid_with_argv(const std::string& needle) {
+    int found = 0;
+    each_process([&](int pid, const std::string& argv) {
+        if (!found && argv.find(needle) != std::string::npos) found = pid;
+    });
+    return found;
 }
 
 std::string check_status(const std::string& socket, const std::string& name) {
@@ -136,22 +99,18 @@ std::string check_status(const std::string& socket, const std::string& name) {
 
 TEST_CASE("A key written survives a SIGKILL of Redis because Pebble restarts it with appendonly on", "[companions][persistence]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        auto d = unit(root.path, port, "persist-Pw");
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
-        REQUIRE(eventually([&] { return redis_pid(port, "persist-Pw") > 0; }));
-        CHECK(has(cli(port, "persist-Pw", {"CONFIG", "GET", "appendonly"}).out, "yes"));
-        CHECK(has(cli(port, "persist-Pw", {"CONFIG", "GET", "dir"}).out, d.config.storage_path));
-        REQUIRE(has(cli(port, "persist-Pw", {"SET", "kept", "after-sigkill"}).out, "OK"));
-        const int pid = redis_pid(port, "persist-Pw");
+        redis_unit u("persist-Pw");
+        auto& d = u.inputs;
+        reconcile_active(p.socket, d);
+        REQUIRE(eventually([&] { return redis_pid(u.port, "persist-Pw") > 0; }));
+        CHECK(has(cli(u.port, "persist-Pw", {"CONFIG", "GET", "appendonly"}).out, "yes"));
+        CHECK(has(cli(u.port, "persist-Pw", {"CONFIG", "GET", "dir"}).out, d.config.storage_path));
+        REQUIRE(has(cli(u.port, "persist-Pw", {"SET", "kept", "after-sigkill"}).out, "OK"));
+        const int pid = redis_pid(u.port, "persist-Pw");
         REQUIRE(::kill(pid, SIGKILL) == 0);
         // Pebble's on-failure default (restart) brings it back; the AOF gives the key back.
-        REQUIRE(eventually([&] { int now = redis_pid(port, "persist-Pw"); return now > 0 && now != pid; }, 30s));
-        CHECK(cli(port, "persist-Pw", {"GET", "kept"}).out == "after-sigkill\n");
+        REQUIRE(eventually([&] { int now = redis_pid(u.port, "persist-Pw"); return now > 0 && now != pid; }, 30s));
+        CHECK(cli(u.port, "persist-Pw", {"GET", "kept"}).out == "after-sigkill\n");
         CHECK(std::filesystem::exists(d.config.storage_path + "/appendonlydir"));
         // Logs stay on stdout: Pebble has Redis's own words.
         CHECK(has(unix_http(p.socket, "GET", "/v1/logs?services=redis&n=-1").body, "Ready to accept connections"));
@@ -160,18 +119,14 @@ TEST_CASE("A key written survives a SIGKILL of Redis because Pebble restarts it 
 
 TEST_CASE("A stopped Redis fails its ready check threshold times and Pebble restarts it and the unit is Active again", "[companions][checks]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
         const std::string password = "ch3ck-'quoted\" Pw";
-        auto d = unit(root.path, port, password);
+        redis_unit u(password);
+        auto& d = u.inputs;
         d.config.check_period = "500ms";
         d.config.check_timeout = "400ms";
         d.config.check_threshold = 2;
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
-        REQUIRE(eventually([&] { return redis_pid(port, password) > 0; }));
+        reconcile_active(p.socket, d);
+        REQUIRE(eventually([&] { return redis_pid(u.port, password) > 0; }));
         REQUIRE(eventually([&] {
             auto a = unix_http(p.socket, "GET", "/v1/checks?names=redis-ready");
             return has(a.body, "\"successes\":2") || has(a.body, "\"successes\":3");
@@ -179,20 +134,19 @@ TEST_CASE("A stopped Redis fails its ready check threshold times and Pebble rest
         CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
         CHECK(check_status(p.socket, "redis-alive") == "up");
 
-        const int pid = redis_pid(port, password);
+        const int pid = redis_pid(u.port, password);
         REQUIRE(::kill(pid, SIGSTOP) == 0);
         REQUIRE(eventually([&] { return check_status(p.socket, "redis-ready") == "down"; }, 20s));
         // (The process may already be gone and back: Pebble restarts it at the threshold.)
-        CHECK(eventually([&] { int now = redis_pid(port, password); return now > 0 && now != pid; }, 30s));
+        CHECK(eventually([&] { int now = redis_pid(u.port, password); return now > 0 && now != pid; }, 30s));
         if (p.server) CHECK(p.server->record().check_restarts.at("redis") >= 1);
         CHECK(eventually([&] { return check_status(p.socket, "redis-ready") == "up"; }, 20s));
         CHECK(eventually([&] { return unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200; }, 20s));
-        auto again = run(p.socket, d);
+        auto again = reconcile_active(p.socket, d);
         INFO(describe(again));
-        CHECK(again.status == unit_status::active);
 
         // 502 while Redis does not answer (stopped again, before the threshold restarts it).
-        const int pid2 = redis_pid(port, password);
+        const int pid2 = redis_pid(u.port, password);
         REQUIRE(::kill(pid2, SIGSTOP) == 0);
         CHECK(eventually([&] { return unix_http(p.socket, "GET", "/v1/health?level=ready").status == 502; }, 20s));
         ::kill(pid2, SIGCONT);
@@ -206,66 +160,50 @@ TEST_CASE("A stopped Redis fails its ready check threshold times and Pebble rest
 
 TEST_CASE("Peer data enable-password false runs Redis without a password and switching modes converges in one apply", "[companions][no-password]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        auto d = unit(root.path, port, "");
+        redis_unit u("");
+        auto& d = u.inputs;
         d.peer.enable_password = false;
         // No file is pushed in this mode, so nothing makes the storage directory: a Juju storage
         // mount exists already; here the test makes it (owned by redis).
         std::filesystem::create_directories(d.config.storage_path);
         REQUIRE(test::run_command({"/bin/chown", "redis:redis", d.config.storage_path}).exit_code == 0);
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
-        REQUIRE(eventually([&] { return has(cli(port, std::nullopt, {"PING"}).out, "PONG"); }));
-        CHECK(has(cli(port, std::nullopt, {"CONFIG", "GET", "protected-mode"}).out, "no"));
+        reconcile_active(p.socket, d);
+        REQUIRE(eventually([&] { return has(cli(u.port, std::nullopt, {"PING"}).out, "PONG"); }));
+        CHECK(has(cli(u.port, std::nullopt, {"CONFIG", "GET", "protected-mode"}).out, "no"));
         CHECK(!std::filesystem::exists(d.config.storage_path + "/redispebble-secrets.conf"));
         CHECK(eventually([&] { return check_status(p.socket, "redis-ready") == "up"; }, 30s));
 
         d.peer.enable_password = true;
         d.peer.admin_password = secret("now-A-Password");
-        auto on = run(p.socket, d);
-        INFO(describe(on));
-        REQUIRE(on.status == unit_status::active);
-        CHECK(eventually([&] { return has(cli(port, "now-A-Password", {"PING"}).out, "PONG"); }));
-        CHECK(has(cli(port, std::nullopt, {"PING"}).out, "NOAUTH"));
-        CHECK(has(cli(port, "now-A-Password", {"CONFIG", "GET", "protected-mode"}).out, "yes"));
+        reconcile_active(p.socket, d);
+        CHECK(eventually([&] { return has(cli(u.port, "now-A-Password", {"PING"}).out, "PONG"); }));
+        CHECK(has(cli(u.port, std::nullopt, {"PING"}).out, "NOAUTH"));
+        CHECK(has(cli(u.port, "now-A-Password", {"CONFIG", "GET", "protected-mode"}).out, "yes"));
         CHECK(run(p.socket, d).decided.no_op());
 
         d.peer.enable_password = false;
-        auto off = run(p.socket, d);
-        INFO(describe(off));
-        REQUIRE(off.status == unit_status::active);
-        CHECK(eventually([&] { return has(cli(port, std::nullopt, {"PING"}).out, "PONG"); }));
+        reconcile_active(p.socket, d);
+        CHECK(eventually([&] { return has(cli(u.port, std::nullopt, {"PING"}).out, "PONG"); }));
         CHECK(run(p.socket, d).decided.no_op());
     });
 }
 
 TEST_CASE("The metrics exporter reports redis_up 1 and a password change reaches it with one restart", "[companions][metrics]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        const int metrics = testing::free_tcp_port();
-        auto d = unit(root.path, port, "metrics-Pw1");
-        d.config.metrics = true;
-        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
+        redis_unit u("metrics-Pw1");
+        auto& d = u.inputs;
+        const int metrics = enable_metrics(d);
+        reconcile_active(p.socket, d);
         const std::string url = "http://127.0.0.1:" + std::to_string(metrics) + "/metrics";
         auto scrape = [&] { return test::run_command({"/usr/bin/curl", "-s", "--max-time", "5", url}).out; };
         CHECK(eventually([&] { return has(scrape(), "\nredis_up 1\n"); }, 30s));
-        const auto mode = std::filesystem::status(root.path + "/storage/redispebble-exporter-passwords.json").permissions();
+        const auto mode = std::filesystem::status(u.root.path + "/storage/redispebble-exporter-passwords.json").permissions();
         CHECK((mode & std::filesystem::perms::others_read) == std::filesystem::perms::none);
         CHECK((mode & std::filesystem::perms::group_read) == std::filesystem::perms::none);
 
         d.peer.admin_password = secret("metrics-Pw2");
-        auto second = run(p.socket, d);
-        INFO(describe(second));
-        REQUIRE(second.status == unit_status::active);
-        CHECK(eventually([&] { return has(cli(port, "metrics-Pw2", {"PING"}).out, "PONG"); }));
+        reconcile_active(p.socket, d);
+        CHECK(eventually([&] { return has(cli(u.port, "metrics-Pw2", {"PING"}).out, "PONG"); }));
         CHECK(eventually([&] { return has(scrape(), "\nredis_up 1\n"); }, 30s));
         CHECK(run(p.socket, d).decided.no_op());  // converged: no restart loop
         if (p.server) CHECK(p.server->record().restarts.at("redis-exporter") == 2);  // the first start, the new password
@@ -275,21 +213,15 @@ TEST_CASE("The metrics exporter reports redis_up 1 and a password change reaches
 
 TEST_CASE("A stopped exporter fails its own check and Pebble restarts it while Redis keeps running", "[companions][metrics][checks]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        const int metrics = testing::free_tcp_port();
-        auto d = unit(root.path, port, "exp-check-Pw");
-        d.config.metrics = true;
-        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+        redis_unit u("exp-check-Pw");
+        auto& d = u.inputs;
+        const int metrics = enable_metrics(d);
         d.config.check_period = "500ms";
         d.config.check_timeout = "400ms";
         d.config.check_threshold = 2;
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
+        reconcile_active(p.socket, d);
         REQUIRE(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 20s));
-        const int redis = redis_pid(port, "exp-check-Pw");
+        const int redis = redis_pid(u.port, "exp-check-Pw");
         REQUIRE(redis > 0);
         // The exporter's pid: the process listening with our metrics address in its argv.
         auto exporter_pid = [&] { return pid_with_argv("-web.listen-address 127.0.0.1:" + std::to_string(metrics)); };
@@ -299,13 +231,11 @@ TEST_CASE("A stopped exporter fails its own check and Pebble restarts it while R
         CHECK(eventually([&] { int now = exporter_pid(); return now > 0 && now != pid; }, 30s));
         if (p.server) CHECK(p.server->record().check_restarts.at("redis-exporter") >= 1);
         CHECK(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 20s));
-        CHECK(redis_pid(port, "exp-check-Pw") == redis);  // Redis was not restarted
+        CHECK(redis_pid(u.port, "exp-check-Pw") == redis);  // Redis was not restarted
         // The exporter's check has no level: the container's health stayed with Redis's checks.
         CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
         ::kill(pid, SIGCONT);
-        auto again = run(p.socket, d);
-        INFO(describe(again));
-        CHECK(again.status == unit_status::active);
+        reconcile_active(p.socket, d);
     });
 }
 
@@ -315,33 +245,23 @@ TEST_CASE("A stopped exporter fails its own check and Pebble restarts it while R
 // optional and refused: Waiting forever, readiness 502. They now present it only under `yes`.
 TEST_CASE("A server-only certificate under tls-auth-clients optional leaves the unit Active ready and scraped", "[companions][checks][metrics][tls]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const auto make = test::run_command(
-            {"/bin/sh", "-c",
-             "cd '" + root.path + "' && "
-             "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=ca 2>/dev/null && "
-             "openssl req -newkey rsa:2048 -nodes -keyout srv.key -out srv.csr -subj /CN=redis 2>/dev/null && "
-             "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\n' > ext && "
-             "openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out srv.crt -days 2 -extfile ext 2>/dev/null"});
-        REQUIRE(make.exit_code == 0);
+        redis_unit u("server-only-Pw");
+        auto& d = u.inputs;
+        test::make_ca_and_certificate(u.root.path,
+                                      {"ca.key", "ca.crt", "ca", "srv.key", "srv.csr", "redis", "srv.crt",
+                                       "subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth"},
+                                      "a server-only certificate");
         auto read = [&](const std::string& name) {
-            std::ifstream in(root.path + "/" + name);
+            std::ifstream in(u.root.path + "/" + name);
             return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
         };
-        const int port = testing::free_tcp_port();
-        const int metrics = testing::free_tcp_port();
-        auto d = unit(root.path, port, "server-only-Pw");
         d.config.enable_tls = true;
         d.config.check_period = "1s";
         d.config.check_timeout = "800ms";
-        d.config.metrics = true;
-        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
+        const int metrics = enable_metrics(d);
         d.resources = {{"cert-file", secret(read("srv.crt"))}, {"key-file", secret(read("srv.key"))},
                        {"ca-cert-file", secret(read("ca.crt"))}};
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        CHECK(first.status == unit_status::active);
+        reconcile_active(p.socket, d);
         // The ready check passes (health is 200 before any check has run, so count successes).
         CHECK(eventually([&] {
             const auto r = unix_http(p.socket, "GET", "/v1/checks?names=redis-ready").result();
@@ -376,19 +296,10 @@ bool has_action(const reconcile_report& r, const std::string& action) {
 /// How many running redis-server processes serve `port` (not zombies).
 int redis_servers_on(int port) {
     int n = 0;
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream in(e.path() / "cmdline", std::ios::binary);
-        std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        std::replace(argv.begin(), argv.end(), '\0', ' ');
-        std::ifstream stat(e.path() / "stat");
-        std::string st((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-        const auto close = st.rfind(')');
-        if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // zombie
+    each_process([&](int, const std::string& argv) {
         // Redis sets its process title to "redis-server HOST:PORT".
         if (argv.rfind("redis-server", 0) == 0 && has(argv + " ", ":" + std::to_string(port) + " ")) ++n;
-    }
+    });
     return n;
 }
 
@@ -400,27 +311,20 @@ int redis_servers_on(int port) {
 // (override: replace, startup: disabled) and the reconciler stops it through Pebble.
 TEST_CASE("Turning metrics off stops the exporter and its check through Pebble and turning it on brings them back", "[companions][metrics][retire]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        const int metrics = testing::free_tcp_port();
-        auto d = unit(root.path, port, "metrics-off-Pw");
-        d.config.metrics = true;
-        d.config.metrics_port = static_cast<std::uint16_t>(metrics);
-        const std::string password_file = root.path + "/storage/redispebble-exporter-passwords.json";
+        redis_unit u("metrics-off-Pw");
+        auto& d = u.inputs;
+        const int metrics = enable_metrics(d);
+        const std::string password_file = u.root.path + "/storage/redispebble-exporter-passwords.json";
         auto exporter_pid = [&] { return pid_with_argv("-web.listen-address 127.0.0.1:" + std::to_string(metrics)); };
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
+        reconcile_active(p.socket, d);
         REQUIRE(eventually([&] { return service_current(p.socket, "redis-exporter") == "active" && exporter_pid() > 0; }, 15s));
         REQUIRE(std::filesystem::exists(password_file));
-        const int redis = redis_pid(port, "metrics-off-Pw");
+        const int redis = redis_pid(u.port, "metrics-off-Pw");
         REQUIRE(redis > 0);
 
         d.config.metrics = false;
-        auto off = run(p.socket, d);
+        auto off = reconcile_active(p.socket, d);
         INFO(describe(off));
-        CHECK(off.status == unit_status::active);
         CHECK(off.restarts() == 0);   // the exporter's entry changed, not Redis's
         CHECK(has_action(off, "stopped \"redis-exporter\""));
         CHECK(has_action(off, "stopped check \"redis-exporter-alive\""));
@@ -434,27 +338,18 @@ TEST_CASE("Turning metrics off stops the exporter and its check through Pebble a
         CHECK(plan.checks.at("redis-exporter-alive").startup == "disabled");
         CHECK(unix_http(p.socket, "GET", "/v1/health").status == 200);
 
-        auto again = run(p.socket, d);
-        INFO(describe(again));
-        CHECK(again.status == unit_status::active);
-        CHECK(again.decided.no_op());
-        CHECK(again.writes() == 0);
-        CHECK(again.restarts() == 0);
+        check_converged(p.socket, d);
         CHECK(exporter_pid() == 0);
 
         d.config.metrics = true;
-        auto on = run(p.socket, d);
+        auto on = reconcile_active(p.socket, d);
         INFO(describe(on));
-        CHECK(on.status == unit_status::active);
         CHECK(eventually([&] { return service_current(p.socket, "redis-exporter") == "active" && exporter_pid() > 0; }, 15s));
         CHECK(eventually([&] { return check_status(p.socket, "redis-exporter-alive") == "up"; }, 15s));
         CHECK(std::filesystem::exists(password_file));
         CHECK(on.restarts() == 1);    // the exporter alone
-        CHECK(redis_pid(port, "metrics-off-Pw") == redis);   // Redis kept running throughout
-        auto settled = run(p.socket, d);
-        INFO(describe(settled));
-        CHECK(settled.decided.no_op());
-        CHECK(settled.restarts() == 0);
+        CHECK(redis_pid(u.port, "metrics-off-Pw") == redis);   // Redis kept running throughout
+        check_converged(p.socket, d);
     });
 }
 
@@ -462,37 +357,26 @@ TEST_CASE("Turning metrics off stops the exporter and its check through Pebble a
 // running (so /v1/health, Kubernetes' probes, still followed them) and their password file in place.
 TEST_CASE("Turning health checks off stops the checks and turning them on starts them again", "[companions][checks][retire]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        auto d = unit(root.path, port, "checks-off-Pw");
+        redis_unit u("checks-off-Pw");
+        auto& d = u.inputs;
         d.config.check_period = "500ms";
         d.config.check_timeout = "400ms";
-        const std::string auth_file = root.path + "/storage/redispebble-client-auth";
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
+        const std::string auth_file = u.root.path + "/storage/redispebble-client-auth";
+        reconcile_active(p.socket, d);
         REQUIRE(std::filesystem::exists(auth_file));
 
         d.config.health_checks = false;
-        auto off = run(p.socket, d);
-        INFO(describe(off));
-        CHECK(off.status == unit_status::active);
+        reconcile_active(p.socket, d);
         CHECK(check_status(p.socket, "redis-ready") == "inactive");
         CHECK(check_status(p.socket, "redis-alive") == "inactive");
         CHECK(!std::filesystem::exists(auth_file));
         const auto plan = current_plan(p.socket);
         CHECK(plan.services.at("redis").on_check_failure.empty());
-        auto again = run(p.socket, d);
-        INFO(describe(again));
-        CHECK(again.decided.no_op());
-        CHECK(again.writes() == 0);
-        CHECK(again.restarts() == 0);
+        check_converged(p.socket, d);
 
         d.config.health_checks = true;
-        auto on = run(p.socket, d);
+        auto on = reconcile_active(p.socket, d);
         INFO(describe(on));
-        CHECK(on.status == unit_status::active);
         CHECK(eventually([&] { return check_status(p.socket, "redis-ready") == "up"; }, 15s));
         CHECK(std::filesystem::exists(auth_file));
         CHECK(run(p.socket, d).decided.no_op());
@@ -503,35 +387,25 @@ TEST_CASE("Turning health checks off stops the checks and turning them on starts
 // on the same port, and stay stopped.
 TEST_CASE("Renaming the service stops the old Redis through Pebble and starts the new one alone on the port", "[companions][retire]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        auto d = unit(root.path, port, "rename-Pw");
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
-        REQUIRE(eventually([&] { return redis_servers_on(port) == 1; }));
-        REQUIRE(has(cli(port, "rename-Pw", {"SET", "kept", "yes"}).out, "OK"));
+        redis_unit u("rename-Pw");
+        auto& d = u.inputs;
+        reconcile_active(p.socket, d);
+        REQUIRE(eventually([&] { return redis_servers_on(u.port) == 1; }));
+        REQUIRE(has(cli(u.port, "rename-Pw", {"SET", "kept", "yes"}).out, "OK"));
 
         d.config.service_name = "cache";
-        auto renamed = run(p.socket, d);
+        auto renamed = reconcile_active(p.socket, d);
         INFO(describe(renamed));
-        CHECK(renamed.status == unit_status::active);
         CHECK(has_action(renamed, "stopped \"redis\""));
         CHECK(service_current(p.socket, "redis") == "inactive");
         CHECK(service_current(p.socket, "cache") == "active");
         CHECK(check_status(p.socket, "redis-ready") == "inactive");
-        CHECK(eventually([&] { return redis_servers_on(port) == 1; }));
-        CHECK(eventually([&] { return has(cli(port, "rename-Pw", {"GET", "kept"}).out, "yes"); }));
+        CHECK(eventually([&] { return redis_servers_on(u.port) == 1; }));
+        CHECK(eventually([&] { return has(cli(u.port, "rename-Pw", {"GET", "kept"}).out, "yes"); }));
         CHECK(eventually([&] { return check_status(p.socket, "cache-ready") == "up"; }, 30s));
 
-        auto again = run(p.socket, d);
-        INFO(describe(again));
-        CHECK(again.status == unit_status::active);
-        CHECK(again.decided.no_op());
-        CHECK(again.writes() == 0);
-        CHECK(again.restarts() == 0);
-        CHECK(redis_servers_on(port) == 1);
+        check_converged(p.socket, d);
+        CHECK(redis_servers_on(u.port) == 1);
     });
 }
 
@@ -540,33 +414,24 @@ TEST_CASE("Renaming the service stops the old Redis through Pebble and starts th
 // Pebble's files API in the same apply.
 TEST_CASE("Switching to no-password mode removes the password files through Pebble", "[companions][no-password][retire]") {
     on_each_pebble([](pebble_under_test& p) {
-        temp_dir root;
-        root_dir_for_redis(root);
-        const int port = testing::free_tcp_port();
-        auto d = unit(root.path, port, "files-gone-Pw");
-        d.config.metrics = true;
-        d.config.metrics_port = static_cast<std::uint16_t>(testing::free_tcp_port());
-        auto first = run(p.socket, d);
-        INFO(describe(first));
-        REQUIRE(first.status == unit_status::active);
-        const std::vector<std::string> files{root.path + "/storage/redispebble-secrets.conf",
-                                             root.path + "/storage/redispebble-client-auth",
-                                             root.path + "/storage/redispebble-exporter-passwords.json"};
+        redis_unit u("files-gone-Pw");
+        auto& d = u.inputs;
+        enable_metrics(d);
+        reconcile_active(p.socket, d);
+        const std::vector<std::string> files{u.root.path + "/storage/redispebble-secrets.conf",
+                                             u.root.path + "/storage/redispebble-client-auth",
+                                             u.root.path + "/storage/redispebble-exporter-passwords.json"};
         for (const auto& f : files) REQUIRE(std::filesystem::exists(f));
 
         d.peer.enable_password = false;
-        auto off = run(p.socket, d);
+        auto off = reconcile_active(p.socket, d);
         INFO(describe(off));
-        CHECK(off.status == unit_status::active);
         for (const auto& f : files) {
             INFO(f);
             CHECK(has_action(off, "removed " + f));
             CHECK(!std::filesystem::exists(f));
         }
-        CHECK(eventually([&] { return has(cli(port, std::nullopt, {"PING"}).out, "PONG"); }));
-        auto again = run(p.socket, d);
-        INFO(describe(again));
-        CHECK(again.decided.no_op());
-        CHECK(again.writes() == 0);
+        CHECK(eventually([&] { return has(cli(u.port, std::nullopt, {"PING"}).out, "PONG"); }));
+        check_converged(p.socket, d);
     });
 }

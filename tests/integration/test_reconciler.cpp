@@ -4,6 +4,7 @@
 
 #include <redispebble/testing/server.hpp>
 
+#include "support/reconcile_run.hpp"
 #include "support/run_command.hpp"
 
 #include <boost/asio/co_spawn.hpp>
@@ -33,12 +34,7 @@ testing::server_options simulated(std::chrono::milliseconds start_window) {
     return o;
 }
 
-pebble::client_options at(const testing::pebble_server& s) {
-    pebble::client_options o;
-    o.socket_path = s.socket_path();
-    o.request_timeout = 10s;
-    return o;
-}
+pebble::client_options at(const testing::pebble_server& s) { return test::client_options_for(s, 10s); }
 
 desired_state unit(const test::temp_dir& dir) {
     desired_state d;
@@ -60,15 +56,40 @@ bool contains(const std::vector<std::string>& v, const std::string& prefix) {
     return false;
 }
 
+// A test server with simulated services (start window as given) and a unit whose storage is in a
+// scratch directory.
+struct simulated_unit {
+    testing::pebble_server server;
+    test::temp_dir dir;
+    desired_state want = unit(dir);
+    explicit simulated_unit(std::chrono::milliseconds start_window) : server(simulated(start_window)) {}
+};
+
+// async_reconcile of `d` through `c`, running `ctx` until it ends: what the handler got.
+outcome reconcile_on(asio::io_context& ctx, pebble::client& c, const desired_state& d, const reconcile_options& ro) {
+    outcome got;
+    async_reconcile(c, d, ro, [&](pebble::error_code ec, reconcile_report r) { got = {true, ec, std::move(r)}; });
+    ctx.run();
+    return got;
+}
+
+// Sets ro.log so that `act` runs on `later` 100 ms after the reconcile logs a line containing `needle`.
+void when_logged(reconcile_options& ro, asio::steady_timer& later, std::string needle, std::function<void()> act) {
+    ro.log = [&later, needle = std::move(needle), act = std::move(act)](std::string_view line) {
+        if (line.find(needle) == std::string_view::npos) return;
+        later.expires_after(100ms);
+        later.async_wait([act](pebble::error_code) { act(); });
+    };
+}
+
 } // namespace
 
 TEST_CASE("cancel right after async_reconcile starts completes with operation_aborted and touches nothing", "[reconciler][cancel]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
+    simulated_unit u(50ms);
     asio::io_context ctx;
-    pebble::client c(ctx, at(server));
+    pebble::client c(ctx, at(u.server));
     outcome got;
-    async_reconcile(c, unit(dir), {}, [&](pebble::error_code ec, reconcile_report r) {
+    async_reconcile(c, u.want, {}, [&](pebble::error_code ec, reconcile_report r) {
         got = {true, ec, std::move(r)};
     });
     c.cancel();
@@ -81,27 +102,18 @@ TEST_CASE("cancel right after async_reconcile starts completes with operation_ab
     CHECK(*got.report.failed_step == "read the Pebble plan");
     CHECK(got.report.message == "Reconcile cancelled before it could read the Pebble plan");
     CHECK(got.report.actions_done.empty());
-    CHECK(server.record().requests.empty());
+    CHECK(u.server.record().requests.empty());
 }
 
 TEST_CASE("cancel while the restart is in flight completes with operation_aborted and says what was done", "[reconciler][cancel]") {
-    testing::pebble_server server(simulated(5s));
-    test::temp_dir dir;
+    simulated_unit u(5s);
     asio::io_context ctx;
-    pebble::client c(ctx, at(server));
+    pebble::client c(ctx, at(u.server));
     reconcile_options ro;
     // When the wait for the restart begins, cancel from outside the reconcile a moment later.
     asio::steady_timer later(ctx);
-    ro.log = [&](std::string_view line) {
-        if (line.find("wait for change") == std::string_view::npos) return;
-        later.expires_after(100ms);
-        later.async_wait([&](pebble::error_code) { c.cancel(); });
-    };
-    outcome got;
-    async_reconcile(c, unit(dir), ro, [&](pebble::error_code ec, reconcile_report r) {
-        got = {true, ec, std::move(r)};
-    });
-    ctx.run();
+    when_logged(ro, later, "wait for change", [&] { c.cancel(); });
+    const outcome got = reconcile_on(ctx, c, u.want, ro);
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);
     CHECK(got.report.status == unit_status::waiting);
@@ -115,23 +127,14 @@ TEST_CASE("cancel while the restart is in flight completes with operation_aborte
 }
 
 TEST_CASE("destroying the client during async_reconcile completes it with operation_aborted", "[reconciler][cancel]") {
-    testing::pebble_server server(simulated(5s));
-    test::temp_dir dir;
+    simulated_unit u(5s);
     asio::io_context ctx;
     std::optional<pebble::client> c;
-    c.emplace(ctx, at(server));
+    c.emplace(ctx, at(u.server));
     reconcile_options ro;
     asio::steady_timer later(ctx);
-    ro.log = [&](std::string_view line) {
-        if (line.find("wait for change") == std::string_view::npos) return;
-        later.expires_after(100ms);
-        later.async_wait([&](pebble::error_code) { c.reset(); });
-    };
-    outcome got;
-    async_reconcile(*c, unit(dir), ro, [&](pebble::error_code ec, reconcile_report r) {
-        got = {true, ec, std::move(r)};
-    });
-    ctx.run();
+    when_logged(ro, later, "wait for change", [&] { c.reset(); });
+    const outcome got = reconcile_on(ctx, *c, u.want, ro);
     CHECK_FALSE(c);
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);
@@ -142,15 +145,14 @@ TEST_CASE("destroying the client during async_reconcile completes it with operat
 }
 
 TEST_CASE("destroying a client with its own thread during async_reconcile completes it with operation_aborted", "[reconciler][cancel]") {
-    testing::pebble_server server(simulated(5s));
-    test::temp_dir dir;
+    simulated_unit u(5s);
     std::promise<void> waiting;
     std::promise<outcome> done;
     // Outlives the block: destroying the client completes the reconcile, whose report is logged
     // through ro.log after the block has ended (AddressSanitizer: stack-use-after-scope).
     bool told = false;
     {
-        pebble::client c(at(server));
+        pebble::client c(at(u.server));
         reconcile_options ro;
         ro.log = [&](std::string_view line) {
             if (!told && line.find("wait for change") != std::string_view::npos) {
@@ -158,7 +160,7 @@ TEST_CASE("destroying a client with its own thread during async_reconcile comple
                 waiting.set_value();
             }
         };
-        async_reconcile(c, unit(dir), ro, [&](pebble::error_code ec, reconcile_report r) {
+        async_reconcile(c, u.want, ro, [&](pebble::error_code ec, reconcile_report r) {
             done.set_value({true, ec, std::move(r)});
         });
         REQUIRE(waiting.get_future().wait_for(30s) == std::future_status::ready);
@@ -181,16 +183,8 @@ TEST_CASE("cancel during the retry backoff ends the reconcile at once", "[reconc
     ro.retry_backoff = 5min;
     // Cancel while the reconcile sleeps before its second attempt.
     asio::steady_timer later(ctx);
-    ro.log = [&](std::string_view line) {
-        if (line.find("retrying in") == std::string_view::npos) return;
-        later.expires_after(100ms);
-        later.async_wait([&](pebble::error_code) { c.cancel(); });
-    };
-    outcome got;
-    async_reconcile(c, unit(dir), ro, [&](pebble::error_code ec, reconcile_report r) {
-        got = {true, ec, std::move(r)};
-    });
-    ctx.run();
+    when_logged(ro, later, "retrying in", [&] { c.cancel(); });
+    const outcome got = reconcile_on(ctx, c, unit(dir), ro);
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);
     CHECK(got.report.attempts == 2);
@@ -199,38 +193,35 @@ TEST_CASE("cancel during the retry backoff ends the reconcile at once", "[reconc
 }
 
 TEST_CASE("the synchronous reconcile stops at a cancel and its report says so", "[reconciler][cancel]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
     reconcile_options ro;
     ro.log = [&](std::string_view line) {
         if (line.find("add layer") != std::string_view::npos) c.cancel();
     };
-    auto r = reconcile(c, unit(dir), ro);
+    auto r = reconcile(c, u.want, ro);
     CHECK(r.status == unit_status::waiting);
     CHECK(r.retry_later);
     REQUIRE(r.failed_step);
     CHECK(*r.failed_step == "add layer \"redis\"");
     CHECK(r.message == "Reconcile cancelled before it could add layer \"redis\"");
     CHECK(contains(r.actions_done, "pushed "));
-    CHECK(server.record().layers_added == 0);
+    CHECK(u.server.record().layers_added == 0);
 }
 
 // The synchronous forms run the asynchronous coroutine on the caller's thread (a private io_context):
 // a client on an executor that nothing runs is no obstacle (its own synchronous calls would time out).
 TEST_CASE("the synchronous reconcile observe and apply work on a client whose executor nothing runs", "[reconciler]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
+    simulated_unit u(50ms);
     asio::io_context idle;  // never run
-    pebble::client c(idle.get_executor(), at(server));
+    pebble::client c(idle.get_executor(), at(u.server));
     reconcile_options ro;
     ro.probe.enabled = false;  // simulated services: no Redis to ask
-    const desired_state want = unit(dir);
-    const reconcile_report r = reconcile(c, want, ro);
+    const reconcile_report r = reconcile(c, u.want, ro);
     CHECK(r.status == unit_status::active);
     CHECK(r.restarts() == 1);
-    CHECK(server.record().layers_added == 1);
-    const reconcile_report again = apply(c, want, decide(observe(c, want, ro), want), ro);
+    CHECK(u.server.record().layers_added == 1);
+    const reconcile_report again = apply(c, u.want, decide(observe(c, u.want, ro), u.want), ro);
     CHECK(again.status == unit_status::active);
     CHECK(again.writes() == 0);
     CHECK(again.restarts() == 0);
@@ -268,16 +259,14 @@ int requests_with(const testing::pebble_server& s, const std::string& method) {
 } // namespace
 
 TEST_CASE("observe of an in-sync unit followed by decide gives no action", "[reconciler][observe]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
-    const desired_state want = unit(dir);
-    REQUIRE(reconcile(c, want, no_probe()).status == unit_status::active);
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
+    REQUIRE(reconcile(c, u.want, no_probe()).status == unit_status::active);
 
-    const std::size_t before = server.record().requests.size();
-    const observed_state seen = observe(c, want);
+    const std::size_t before = u.server.record().requests.size();
+    const observed_state seen = observe(c, u.want);
     // It only looked: every request since is a GET.
-    const auto& requests = server.record().requests;
+    const auto& requests = u.server.record().requests;
     for (std::size_t i = before; i < requests.size(); ++i) CHECK(requests[i].method == "GET");
     CHECK(seen.pebble_reachable);
     REQUIRE(seen.plan);
@@ -290,29 +279,27 @@ TEST_CASE("observe of an in-sync unit followed by decide gives no action", "[rec
     CHECK_FALSE(seen.file_sha256.empty());
     // The unit's files are there; the files it no longer wants (prepare().retire_files) are
     // observed too, as absent.
-    const auto retired = prepare(want).retire_files;
+    const auto retired = prepare(u.want).retire_files;
     for (const auto& [path, sha] : seen.file_sha256) {
         INFO(path);
         const bool retire = std::find(retired.begin(), retired.end(), path) != retired.end();
         CHECK(bool(sha) != retire);
     }
 
-    const decision d = decide(seen, want);
+    const decision d = decide(seen, u.want);
     CHECK(d.no_op());
     CHECK(d.status_after == unit_status::active);
     CHECK(d.differences.empty());
 }
 
 TEST_CASE("observe of a fresh unit then decide asks for what reconcile would do", "[reconciler][observe]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
-    const desired_state want = unit(dir);
-    const observed_state seen = observe(c, want);
-    CHECK(requests_with(server, "POST") == 0);
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
+    const observed_state seen = observe(c, u.want);
+    CHECK(requests_with(u.server, "POST") == 0);
     REQUIRE(seen.storage);
     CHECK_FALSE(seen.storage->exists);
-    const decision d = decide(seen, want);
+    const decision d = decide(seen, u.want);
     REQUIRE(d.storage);
     CHECK(d.storage->make);
     CHECK_FALSE(d.push.empty());
@@ -324,15 +311,13 @@ TEST_CASE("observe of a fresh unit then decide asks for what reconcile would do"
 }
 
 TEST_CASE("apply of a decision without its restart does exactly that decision", "[reconciler][apply]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
-    const desired_state want = unit(dir);
-    decision d = decide(observe(c, want), want);
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
+    decision d = decide(observe(c, u.want), u.want);
     REQUIRE(d.restart == std::vector<std::string>{"redis"});
     d.restart.clear();  // the caller restarts later, in its own maintenance window
 
-    const reconcile_report r = apply(c, want, d, no_probe());
+    const reconcile_report r = apply(c, u.want, d, no_probe());
     INFO(r.message);
     CHECK(r.status == unit_status::active);
     CHECK_FALSE(r.failed_step);
@@ -341,75 +326,69 @@ TEST_CASE("apply of a decision without its restart does exactly that decision", 
     CHECK(contains(r.actions_done, "made directory "));
     CHECK(contains(r.actions_done, "pushed "));
     CHECK(contains(r.actions_done, "added layer \"redis\""));
-    CHECK(server.record().layers_added == 1);
-    CHECK(server.record().restarts.count("redis") == 0);
-    CHECK(server.record().starts.count("redis") == 0);
-    for (const auto& req : server.record().requests) {
+    CHECK(u.server.record().layers_added == 1);
+    CHECK(u.server.record().restarts.count("redis") == 0);
+    CHECK(u.server.record().starts.count("redis") == 0);
+    for (const auto& req : u.server.record().requests) {
         const bool service_action = req.method == "POST" && req.target.rfind("/v1/services", 0) == 0;
         CHECK_FALSE(service_action);
     }
 
     // What is left: the layer is applied and the files are there, the service not started.
-    const decision next = decide(observe(c, want), want);
+    const decision next = decide(observe(c, u.want), u.want);
     CHECK_FALSE(next.storage);
     CHECK(next.push.empty());
     CHECK_FALSE(next.add_layer);
     CHECK(next.restart.empty());
     CHECK(next.start == std::vector<std::string>{"redis"});
-    const reconcile_report started = apply(c, want, next, no_probe());
+    const reconcile_report started = apply(c, u.want, next, no_probe());
     CHECK(started.status == unit_status::active);
     CHECK(started.restarts() == 1);
     CHECK(started.writes() == 0);
-    CHECK(decide(observe(c, want), want).no_op());
+    CHECK(decide(observe(c, u.want), u.want).no_op());
 }
 
 TEST_CASE("apply of an observed decision is what reconcile does and a second reconcile does nothing", "[reconciler][apply]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
-    const desired_state want = unit(dir);
-    const reconcile_report r = apply(c, want, decide(observe(c, want), want), no_probe());
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
+    const reconcile_report r = apply(c, u.want, decide(observe(c, u.want), u.want), no_probe());
     CHECK(r.status == unit_status::active);
     CHECK(r.restarts() == 1);
-    const reconcile_report again = reconcile(c, want, no_probe());
+    const reconcile_report again = reconcile(c, u.want, no_probe());
     CHECK(again.status == unit_status::active);
     CHECK(again.writes() == 0);
     CHECK(again.restarts() == 0);
 }
 
 TEST_CASE("apply with dry_run reports the decision and sends nothing", "[reconciler][apply]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
-    const desired_state want = unit(dir);
-    const decision d = decide(observe(c, want), want);
-    const std::size_t before = server.record().requests.size();
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
+    const decision d = decide(observe(c, u.want), u.want);
+    const std::size_t before = u.server.record().requests.size();
     reconcile_options ro = no_probe();
     ro.dry_run = true;
-    const reconcile_report r = apply(c, want, d, ro);
-    CHECK(server.record().requests.size() == before);
+    const reconcile_report r = apply(c, u.want, d, ro);
+    CHECK(u.server.record().requests.size() == before);
     CHECK(r.actions_done.empty());
     CHECK(r.status == unit_status::active);
     CHECK(r.decided.push.size() == d.push.size());
 }
 
 TEST_CASE("async_observe and async_apply converge a unit and then observe it in sync", "[reconciler][observe][apply]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
+    simulated_unit u(50ms);
     asio::io_context ctx;
-    pebble::client c(ctx, at(server));
-    const desired_state want = unit(dir);
+    pebble::client c(ctx, at(u.server));
     std::optional<reconcile_report> applied;
     std::optional<decision> after;
     pebble::error_code ec1, ec2, ec3;
-    async_observe(c, want, {}, [&](pebble::error_code e1, observed_state seen) {
+    async_observe(c, u.want, {}, [&](pebble::error_code e1, observed_state seen) {
         ec1 = e1;
-        async_apply(c, want, decide(seen, want), no_probe(), [&](pebble::error_code e2, reconcile_report r) {
+        async_apply(c, u.want, decide(seen, u.want), no_probe(), [&](pebble::error_code e2, reconcile_report r) {
             ec2 = e2;
             applied = std::move(r);
-            async_observe(c, want, {}, [&](pebble::error_code e3, observed_state again) {
+            async_observe(c, u.want, {}, [&](pebble::error_code e3, observed_state again) {
                 ec3 = e3;
-                after = decide(again, want);
+                after = decide(again, u.want);
             });
         });
     });
@@ -425,22 +404,20 @@ TEST_CASE("async_observe and async_apply converge a unit and then observe it in 
 }
 
 TEST_CASE("A completion token where the options go means default options for async_observe async_apply and async_reconcile", "[reconciler][observe][apply]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
+    simulated_unit u(50ms);
     asio::io_context ctx;
-    pebble::client c(ctx, at(server));
-    const desired_state want = unit(dir);
+    pebble::client c(ctx, at(u.server));
     std::optional<decision> first;
     std::optional<reconcile_report> applied;
     asio::co_spawn(
         ctx,
         [&]() -> asio::awaitable<void> {
-            const observed_state seen = co_await async_observe(c, want, asio::use_awaitable);
-            first = decide(seen, want);
+            const observed_state seen = co_await async_observe(c, u.want, asio::use_awaitable);
+            first = decide(seen, u.want);
             // A decision with no action and a Waiting status: apply makes no request and no probe.
             decision wait;
             wait.message = "waiting for the leader";
-            applied = co_await async_apply(c, want, wait, asio::use_awaitable);
+            applied = co_await async_apply(c, u.want, wait, asio::use_awaitable);
         },
         asio::detached);
     ctx.run();
@@ -453,11 +430,11 @@ TEST_CASE("A completion token where the options go means default options for asy
 
     // A plain handler in the options slot, against a Pebble that is not there.
     pebble::client_options gone;
-    gone.socket_path = dir.path + "/absent.socket";
+    gone.socket_path = u.dir.path + "/absent.socket";
     pebble::client absent(ctx, gone);
     std::optional<reconcile_report> r;
     pebble::error_code got = asio::error::would_block;
-    async_reconcile(absent, want, [&](pebble::error_code ec, reconcile_report rep) {
+    async_reconcile(absent, u.want, [&](pebble::error_code ec, reconcile_report rep) {
         got = ec;
         r = std::move(rep);
     });
@@ -504,16 +481,14 @@ TEST_CASE("observe with Pebble absent is not an error and decide says Waiting fo
 }
 
 TEST_CASE("observe names the step that failed in its error", "[reconciler][observe]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
-    pebble::client c(at(server));
-    const desired_state want = unit(dir);
+    simulated_unit u(50ms);
+    pebble::client c(at(u.server));
     reconcile_options ro;
     ro.log = [&](std::string_view line) {
-        if (line.find("reconcile: stat path") == 0) server.inject(testing::fault::close_mid_response, 2);  // the client retries an idempotent GET once on a kept-alive connection
+        if (line.find("reconcile: stat path") == 0) u.server.inject(testing::fault::close_mid_response, 2);  // the client retries an idempotent GET once on a kept-alive connection
     };
     try {
-        (void)observe(c, want, ro);
+        (void)observe(c, u.want, ro);
         FAIL("observe did not throw");
     } catch (const observe_error& e) {
         CHECK(e.code() == pebble::condition::transport);
@@ -525,7 +500,7 @@ TEST_CASE("observe names the step that failed in its error", "[reconciler][obser
     // The error_code form: the same, and what was seen before the failure.
     pebble::error_code ec;
     reconcile_report failure;
-    const observed_state seen = observe(c, want, ro, ec, &failure);
+    const observed_state seen = observe(c, u.want, ro, ec, &failure);
     CHECK(ec == pebble::condition::transport);
     REQUIRE(failure.failed_step);
     CHECK(*failure.failed_step == "stat storage-path");
@@ -533,39 +508,32 @@ TEST_CASE("observe names the step that failed in its error", "[reconciler][obser
 }
 
 TEST_CASE("async_observe cancelled at once completes with operation_aborted and the step", "[reconciler][observe][cancel]") {
-    testing::pebble_server server(simulated(50ms));
-    test::temp_dir dir;
+    simulated_unit u(50ms);
     asio::io_context ctx;
-    pebble::client c(ctx, at(server));
+    pebble::client c(ctx, at(u.server));
     reconcile_report failure;
     std::optional<pebble::error_code> got;
-    async_observe(c, unit(dir), {}, failure, [&](pebble::error_code ec, observed_state) { got = ec; });
+    async_observe(c, u.want, {}, failure, [&](pebble::error_code ec, observed_state) { got = ec; });
     c.cancel();
     ctx.run();
     REQUIRE(got);
     CHECK(*got == asio::error::operation_aborted);
     REQUIRE(failure.failed_step);
     CHECK(*failure.failed_step == "read the Pebble plan");
-    CHECK(server.record().requests.empty());
+    CHECK(u.server.record().requests.empty());
 }
 
 TEST_CASE("async_apply cancelled during the restart says what was done", "[reconciler][apply][cancel]") {
-    testing::pebble_server server(simulated(5s));
-    test::temp_dir dir;
+    simulated_unit u(5s);
     asio::io_context ctx;
-    pebble::client c(ctx, at(server));
-    const desired_state want = unit(dir);
-    pebble::client looker(at(server));  // its own thread: a synchronous call on c would need ctx running
-    const decision d = decide(observe(looker, want), want);
+    pebble::client c(ctx, at(u.server));
+    pebble::client looker(at(u.server));  // its own thread: a synchronous call on c would need ctx running
+    const decision d = decide(observe(looker, u.want), u.want);
     reconcile_options ro = no_probe();
     asio::steady_timer later(ctx);
-    ro.log = [&](std::string_view line) {
-        if (line.find("wait for change") == std::string_view::npos) return;
-        later.expires_after(100ms);
-        later.async_wait([&](pebble::error_code) { c.cancel(); });
-    };
+    when_logged(ro, later, "wait for change", [&] { c.cancel(); });
     outcome got;
-    async_apply(c, want, d, ro, [&](pebble::error_code ec, reconcile_report r) { got = {true, ec, std::move(r)}; });
+    async_apply(c, u.want, d, ro, [&](pebble::error_code ec, reconcile_report r) { got = {true, ec, std::move(r)}; });
     ctx.run();
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);

@@ -1,3 +1,8 @@
+// The Pebble-compatible test server (include/redispebble/testing/server.hpp) against the recorded
+// transcripts of real Pebble, its fault injection, its layers directory and its HTTP edge cases.
+// Over 600 lines: one test file per header, as the style guide asks; it is also one of the
+// multi-threaded files scripts/test.sh names for ThreadSanitizer (tsan_files) and docs/testing.md
+// lists, so a split must change both.
 #include <redispebble/testing/server.hpp>
 
 #include "support/pebble_daemon.hpp"

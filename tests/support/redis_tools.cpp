@@ -7,16 +7,29 @@
 
 namespace redispebble::test {
 
-test_certificates make_test_certificates(const std::string& dir) {
-    const std::string script =
+void make_ca_and_certificate(const std::string& dir, const certificate_files& f, const std::string& what) {
+    std::string script =
         "set -e; cd '" + dir + "';"
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca-cert.pem -days 2 -subj /CN=test-ca 2>/dev/null;"
-        "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr -subj /CN=redis 2>/dev/null;"
-        "printf 'subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3\\n' > san.ext;"
-        "openssl x509 -req -in server.csr -CA ca-cert.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem "
-        "-days 2 -extfile san.ext 2>/dev/null";
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout " + f.ca_key + " -out " + f.ca_cert + " -days 2 -subj /CN=" +
+        f.ca_name + " 2>/dev/null;"
+        "openssl req -newkey rsa:2048 -nodes -keyout " + f.key + " -out " + f.csr + " -subj /CN=" + f.name +
+        " 2>/dev/null;";
+    std::string extfile;
+    if (!f.extensions.empty()) {
+        script += "printf '" + f.extensions + "\\n' > " + f.cert + ".ext;";
+        extfile = " -extfile " + f.cert + ".ext";
+    }
+    script += "openssl x509 -req -in " + f.csr + " -CA " + f.ca_cert + " -CAkey " + f.ca_key +
+              " -CAcreateserial -out " + f.cert + " -days 2" + extfile + " 2>/dev/null";
     auto r = run_command({"/bin/sh", "-c", script}, {}, {}, std::chrono::seconds(60));
-    if (r.exit_code != 0) throw std::runtime_error("openssl could not make the test certificates: " + r.err);
+    if (r.exit_code != 0) throw std::runtime_error("openssl could not make " + what + ": " + r.err);
+}
+
+test_certificates make_test_certificates(const std::string& dir) {
+    make_ca_and_certificate(dir,
+                            {"ca-key.pem", "ca-cert.pem", "test-ca", "server-key.pem", "server.csr", "redis",
+                             "server-cert.pem", "subjectAltName=IP:127.0.0.1,IP:127.0.0.2,IP:127.0.0.3"},
+                            "the test certificates");
     test_certificates c;
     c.dir = dir;
     c.resources["cert-file"] = secret(read_file(dir + "/server-cert.pem"));
@@ -26,15 +39,10 @@ test_certificates make_test_certificates(const std::string& dir) {
 }
 
 void make_foreign_certificate(const std::string& dir) {
-    const std::string script =
-        "set -e; cd '" + dir + "';"
-        "openssl req -x509 -newkey rsa:2048 -nodes -keyout foreign-ca-key.pem -out foreign-ca.pem -days 2 "
-        "-subj /CN=foreign-ca 2>/dev/null;"
-        "openssl req -newkey rsa:2048 -nodes -keyout foreign-key.pem -out foreign.csr -subj /CN=intruder 2>/dev/null;"
-        "openssl x509 -req -in foreign.csr -CA foreign-ca.pem -CAkey foreign-ca-key.pem -CAcreateserial "
-        "-out foreign-cert.pem -days 2 2>/dev/null";
-    auto r = run_command({"/bin/sh", "-c", script}, {}, {}, std::chrono::seconds(60));
-    if (r.exit_code != 0) throw std::runtime_error("openssl could not make the foreign certificate: " + r.err);
+    make_ca_and_certificate(dir,
+                            {"foreign-ca-key.pem", "foreign-ca.pem", "foreign-ca", "foreign-key.pem", "foreign.csr",
+                             "intruder", "foreign-cert.pem", ""},
+                            "the foreign certificate");
 }
 
 command_result redis_cli(const std::string& ip, int port, const std::optional<std::string>& password,

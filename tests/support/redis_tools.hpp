@@ -17,6 +17,17 @@ namespace redispebble::test {
 
 inline bool has(const std::string& s, const std::string& needle) { return s.find(needle) != std::string::npos; }
 
+/// The files make_ca_and_certificate writes, by name, and the names (CN) it gives.
+struct certificate_files {
+    std::string ca_key, ca_cert, ca_name;  ///< the self-signed CA
+    std::string key, csr, name, cert;      ///< the certificate it signs
+    std::string extensions;                ///< extension lines (printf syntax) of the certificate; "" none
+};
+
+/// A self-signed CA and a certificate it signs (RSA 2048, valid 2 days), made by the openssl CLI in
+/// `dir`. Throws std::runtime_error naming `what` when openssl fails.
+void make_ca_and_certificate(const std::string& dir, const certificate_files& f, const std::string& what);
+
 /// A CA and one server certificate (SANs 127.0.0.1, .2 and .3) made by the openssl CLI in `dir`:
 /// ca-cert.pem, server-cert.pem, server-key.pem, under other names than the ones Redis reads, as
 /// Juju's resources are. Throws std::runtime_error when openssl fails.

@@ -2,28 +2,18 @@
 
 #include <redispebble/error.hpp>
 
+#include "support/input_errors.hpp"
+
 #include <catch2/catch.hpp>
 
 using namespace redispebble;
 
 namespace {
 input_error config_error(const std::string& yaml) {
-    try {
-        (void)load_config(yaml, "config.yaml");
-    } catch (const input_error& e) {
-        return e;
-    }
-    FAIL("no error for: " << yaml);
-    throw;
+    return test::input_error_of([&] { return load_config(yaml, "config.yaml"); }, yaml);
 }
 input_error peer_error(const std::string& yaml) {
-    try {
-        (void)load_peer_data(yaml, "peer.yaml");
-    } catch (const input_error& e) {
-        return e;
-    }
-    FAIL("no error for: " << yaml);
-    throw;
+    return test::input_error_of([&] { return load_peer_data(yaml, "peer.yaml"); }, yaml);
 }
 } // namespace
 

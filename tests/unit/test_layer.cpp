@@ -1,7 +1,12 @@
+// The layer model (include/redispebble/layer.hpp): strict parsing, yaml.v3-compatible emission,
+// combine, plan differences and validation, against the recorded plans of real Pebble.
+// Over 600 lines: one test file per header, as the style guide asks, and layer.hpp is the header
+// of the whole layer model (parse, emit, merge, diff, validate).
 #include <redispebble/layer.hpp>
 
 #include <redispebble/error.hpp>
 
+#include "support/input_errors.hpp"
 #include "support/transcripts.hpp"
 
 #include <boost/json.hpp>
@@ -148,14 +153,8 @@ TEST_CASE("to_yaml round-trips through parse_layer for awkward strings", "[layer
 }
 
 TEST_CASE("Parsing is strict and names the line and the key", "[layer]") {
-    auto error_of = [](const std::string& yaml) -> input_error {
-        try {
-            (void)parse_layer(yaml, "layer.yaml");
-        } catch (const input_error& e) {
-            return e;
-        }
-        FAIL("no error for " << yaml);
-        throw;
+    auto error_of = [](const std::string& yaml) {
+        return test::input_error_of([&] { return parse_layer(yaml, "layer.yaml"); }, yaml);
     };
     auto e = error_of("services:\n  x:\n    override: replace\n    comand: y\n");
     CHECK(e.line() == 4);

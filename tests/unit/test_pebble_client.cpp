@@ -1,5 +1,7 @@
 // The Pebble client's transport, errors, input checks and completion tokens, against scripted
 // servers.
+// Just over 600 lines: one test file per header, as the style guide asks; the client is being split
+// by API area on another branch (issue 9), and these tests follow that split when it lands.
 #include <redispebble/pebble/client.hpp>
 
 #include <redispebble/pebble/detail/json_util.hpp>

@@ -1,5 +1,7 @@
 // Every recorded Pebble exchange replayed against the real client: the parsed value or error, and
 // the request the client sent compared with the recorded one.
+// Over 600 lines on purpose: the last tests check that every transcript is named in this very file
+// (it reads its own source), so the replays of all API areas stay together in one file.
 #include <redispebble/pebble/client.hpp>
 
 #include <redispebble/pebble/detail/envelope.hpp>

@@ -1,3 +1,7 @@
+// decide() (include/redispebble/decide.hpp): the actions and the status it decides from what Pebble
+// holds and the inputs.
+// Over 600 lines: one test file per header, as the style guide asks; each test is one case of the
+// decision and reads best beside the others.
 #include <redispebble/decide.hpp>
 
 #include <redispebble/shlex.hpp>

@@ -1,3 +1,7 @@
+// The sans-io reconcile machine (include/redispebble/reconcile_machine.hpp) driven against an
+// in-memory container: every step, fault and report, without sockets or processes.
+// Over 600 lines: one test file per header, as the style guide asks and the machine is the one
+// state machine of the reconcile; its in-memory container is the fixture all these tests share.
 #include <redispebble/reconcile_machine.hpp>
 
 #include <redispebble/digest.hpp>
@@ -105,17 +109,28 @@ struct container {
     }
 };
 
-reconcile_report run(container& c, const desired_state& d, int* steps = nullptr, bool dry_run = false,
-                     probe_options probe = {}) {
-    reconcile_machine m(d, dry_run, probe);
+// Runs `m` against `c` to its end, in fewer than `max_steps` requests, none of a kind in `never`:
+// how many requests it made.
+int drive(container& c, reconcile_machine& m, int max_steps, std::initializer_list<kind> never = {}) {
     std::optional<pebble_request> req = m.start();
     int n = 0;
     while (req) {
-        REQUIRE(++n < 60);
+        REQUIRE(++n < max_steps);
+        for (kind k : never) {
+            INFO("a request to " << to_string(k));
+            REQUIRE(req->what != k);
+        }
         req = m.resume(c.handle(*req));
     }
-    if (steps) *steps = n;
     REQUIRE(m.done());
+    return n;
+}
+
+reconcile_report run(container& c, const desired_state& d, int* steps = nullptr, bool dry_run = false,
+                     probe_options probe = {}) {
+    reconcile_machine m(d, dry_run, probe);
+    const int n = drive(c, m, 60);
+    if (steps) *steps = n;
     return m.report();
 }
 
@@ -126,6 +141,39 @@ desired_state unit() {
     d.peer.current_master = "redis-0";
     d.peer.hostname = "redis-0";
     return d;
+}
+
+using fault_fn = std::function<std::optional<pebble_reply>(const pebble_request&)>;
+
+// Pebble's answer `result`, with its error message.
+pebble_reply reply(outcome result, std::string error = "") {
+    pebble_reply rep;
+    rep.result = result;
+    rep.error = std::move(error);
+    return rep;
+}
+
+// An exec that ran and exited with `exit_code`, printing `output`.
+pebble_reply exec_reply(int exit_code, std::string output) {
+    pebble_reply rep;
+    rep.exit_code = exit_code;
+    rep.output = std::move(output);
+    return rep;
+}
+
+// A fault: every request of kind `k` gets `rep`; the others are served as usual.
+fault_fn on(kind k, pebble_reply rep) {
+    return [k, rep](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != k) return std::nullopt;
+        return rep;
+    };
+}
+
+// One reconcile of unit() in a fresh container that answers with `fault`.
+reconcile_report run_with(fault_fn fault) {
+    container c;
+    c.fault = std::move(fault);
+    return run(c, unit());
 }
 
 } // namespace
@@ -173,10 +221,7 @@ TEST_CASE("Pebble restarting mid-reconcile loses layers and the next reconcile c
     c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
         if (r.what != kind::add_layer) return std::nullopt;
         c.plan = {};  // a restarted Pebble forgets its layers
-        pebble_reply rep;
-        rep.result = outcome::unreachable;
-        rep.error = "connection closed";
-        return rep;
+        return reply(outcome::unreachable, "connection closed");
     };
     auto r = run(c, unit());
     CHECK(r.status == unit_status::waiting);
@@ -220,29 +265,14 @@ TEST_CASE("A per-file push error is Blocked naming the file", "[reconcile-machin
 }
 
 TEST_CASE("A change still running at the deadline is Waiting and retried", "[reconcile-machine]") {
-    container c;
-    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
-        if (r.what != kind::wait_change) return std::nullopt;
-        pebble_reply rep;
-        rep.result = outcome::timed_out;
-        return rep;
-    };
-    auto r = run(c, unit());
+    auto r = run_with(on(kind::wait_change, reply(outcome::timed_out)));
     CHECK(r.status == unit_status::waiting);
     CHECK(r.retry_later);
     CHECK(r.message == "Service \"redis\" is still starting");
 }
 
 TEST_CASE("A Pebble error adding the layer is Blocked with Pebble's message", "[reconcile-machine]") {
-    container c;
-    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
-        if (r.what != kind::add_layer) return std::nullopt;
-        pebble_reply rep;
-        rep.result = outcome::failed;
-        rep.error = "cannot use reserved label prefix \"pebble-\"";
-        return rep;
-    };
-    auto r = run(c, unit());
+    auto r = run_with(on(kind::add_layer, reply(outcome::failed, "cannot use reserved label prefix \"pebble-\"")));
     CHECK(r.status == unit_status::blocked);
     CHECK(r.message == "Cannot add layer \"redis\": cannot use reserved label prefix \"pebble-\"");
 }
@@ -342,10 +372,7 @@ TEST_CASE("A chown that fails is Blocked with its words and Redis is not restart
     c.storage = path_state{true, "directory", "root", "root", 0, 0};
     c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
         if (r.what != kind::exec || r.command.at(0) != "chown") return std::nullopt;
-        pebble_reply rep;
-        rep.exit_code = 1;
-        rep.output = "chown: invalid user: 'redis:redis'\n";
-        return rep;
+        return exec_reply(1, "chown: invalid user: 'redis:redis'\n");
     };
     auto r = run(c, unit());
     CHECK(r.status == unit_status::blocked);
@@ -418,10 +445,7 @@ TEST_CASE("After a restart a Redis not yet answering is probed again until it an
     int probes = 0;
     c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
         if (r.what != kind::exec || r.command.at(0) != "redis-cli" || ++probes > 3) return std::nullopt;
-        pebble_reply rep;
-        rep.exit_code = 0;
-        rep.output = "Could not connect to Redis at 127.0.0.1:6379: Connection refused\n";
-        return rep;
+        return exec_reply(0, "Could not connect to Redis at 127.0.0.1:6379: Connection refused\n");
     };
     auto r = run(c, unit());
     CHECK(r.status == unit_status::active);
@@ -436,13 +460,7 @@ TEST_CASE("After a restart a Redis not yet answering is probed again until it an
 
 TEST_CASE("A probe that cannot run is Blocked and a disabled probe is not run", "[reconcile-machine][probe]") {
     container c;
-    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
-        if (r.what != kind::exec) return std::nullopt;
-        pebble_reply rep;
-        rep.result = outcome::failed;
-        rep.error = "cannot find executable \"redis-cli\"";
-        return rep;
-    };
+    c.fault = on(kind::exec, reply(outcome::failed, "cannot find executable \"redis-cli\""));
     auto r = run(c, unit());
     CHECK(r.status == unit_status::blocked);
     CHECK(r.message == "Cannot ask Redis (redis-cli through Pebble exec): cannot find executable \"redis-cli\"");
@@ -509,10 +527,7 @@ TEST_CASE("Pebble lost while the plan is read again after adding the layer is Wa
     int plans = 0;
     c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
         if (r.what != kind::get_plan || ++plans < 2) return std::nullopt;
-        pebble_reply rep;
-        rep.result = outcome::unreachable;
-        rep.error = "connection closed";
-        return rep;
+        return reply(outcome::unreachable, "connection closed");
     };
     auto r = run(c, unit());
     CHECK(r.status == unit_status::waiting);
@@ -572,15 +587,7 @@ TEST_CASE("A reconcile interrupted between the push and the restart restarts Red
         auto d = unit();
         d.peer.admin_password = secret("pushed then crashed");
         // The controller dies right after the push: the layer is never added, Redis never restarted.
-        c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
-            if (r.what == kind::add_layer) {
-                pebble_reply rep;
-                rep.result = outcome::unreachable;
-                rep.error = "connection reset";
-                return rep;
-            }
-            return std::nullopt;
-        };
+        c.fault = on(kind::add_layer, reply(outcome::unreachable, "connection reset"));
         auto crashed = run(c, d);
         CHECK(crashed.actions_done == std::vector<std::string>{"pushed /var/lib/redis/redispebble-secrets.conf"});
         CHECK(c.restarts == restarts);
@@ -676,31 +683,14 @@ bool contains(const std::vector<std::string>& v, const std::string& prefix) {
 
 observed_state observe_in(container& c, const desired_state& d) {
     auto m = reconcile_machine::observe_only(d);
-    std::optional<pebble_request> req = m.start();
-    int n = 0;
-    while (req) {
-        REQUIRE(++n < 20);
-        REQUIRE(req->what != kind::push_files);
-        REQUIRE(req->what != kind::add_layer);
-        REQUIRE(req->what != kind::restart);
-        req = m.resume(c.handle(*req));
-    }
-    REQUIRE(m.done());
+    drive(c, m, 20, {kind::push_files, kind::add_layer, kind::restart});
     REQUIRE(m.observed_all());
     return m.observed();
 }
 
 reconcile_report apply_in(container& c, const desired_state& d, const decision& dec, probe_options probe = {}) {
     auto m = reconcile_machine::apply_decision(d, dec, probe);
-    std::optional<pebble_request> req = m.start();
-    int n = 0;
-    while (req) {
-        REQUIRE(++n < 60);
-        REQUIRE(req->what != kind::get_service);
-        REQUIRE(req->what != kind::read_files);
-        req = m.resume(c.handle(*req));
-    }
-    REQUIRE(m.done());
+    drive(c, m, 60, {kind::get_service, kind::read_files});
     return m.report();
 }
 
@@ -723,13 +713,7 @@ TEST_CASE("observe_only of an in-sync unit then decide gives no action", "[recon
 
 TEST_CASE("observe_only fails at the step Pebble was lost and says so", "[reconcile-machine][observe]") {
     container c;
-    c.fault = [](const pebble_request& r) -> std::optional<pebble_reply> {
-        if (r.what != kind::stat_path) return std::nullopt;
-        pebble_reply rep;
-        rep.result = outcome::unreachable;
-        rep.error = "connection closed";
-        return rep;
-    };
+    c.fault = on(kind::stat_path, reply(outcome::unreachable, "connection closed"));
     auto m = reconcile_machine::observe_only(unit());
     std::optional<pebble_request> req = m.start();
     while (req) req = m.resume(c.handle(*req));
