@@ -195,7 +195,10 @@ struct decision {
 ///   This covers every entry our layer holds: the service, the exporter service and the checks
 ///   (a check's kind, http/tcp/exec, is compared whole; its override is not).
 /// * not `applied`: our layer is not in the stack (a fresh Pebble, other inputs before), or a
-///   layer above replaces the service. `differences` are what adding ours changes.
+///   layer above replaces the service. `differences` are what adding ours changes: the service
+///   (the whole entry, `services.<name>`, when the plan has none) and, when the plan has the
+///   service, every other entry of ours (exporter, checks, retired entries) that differs, so a
+///   change there is named and not only seen as the fingerprint's difference.
 /// Only what our layer sets is compared, semantically (as plan_differences): fields it leaves
 /// unset, environment keys it does not set, after/before/requires that other layers append and
 /// the service's `override` (Pebble keeps the lowest layer's) are other layers' business.

@@ -186,9 +186,11 @@ layer_standing compare_layer(const layer& plan, const layer& wanted, const std::
         projected.services[name] = project(cur, want);
         st.differences = plan_differences(projected, want_only);
     }
-    if (st.applied) {
-        // Our layer is in the plan, so every other entry it sets (the exporter, the checks; all
-        // override: replace) is ours too: a difference there is a layer above ours overriding it.
+    if (pit != plan.services.end()) {
+        // Applied: our layer is in the plan, so every other entry it sets (the exporter, the
+        // checks; all override: replace) is ours too, and a difference there is a layer above ours
+        // overriding it. Not applied: the differences say why the layer is added again; without
+        // these, a change of the exporter or a check showed only the fingerprint's difference.
         layer want_rest, cur_rest;
         for (const auto& [n, w] : wanted.services) {
             if (n == name) continue;

@@ -485,6 +485,40 @@ TEST_CASE("compare_layer sees a service replaced above ours as not applied", "[r
     CHECK(command);
 }
 
+TEST_CASE("A changed check or exporter is named in the differences not only the fingerprint", "[reconcile][layers]") {
+    // A new user's `redispebble diff` after changing check-period (or turning metrics on) printed
+    // only services.redis.environment.REDISPEBBLE_LAYER_FINGERPRINT: the entry that changed was
+    // compared only once our layer was applied.
+    auto des = ready_master();
+    des.config.health_checks = true;
+    auto state = after(decide(reachable(), des), reachable());
+    REQUIRE(decide(state, des).no_op());
+    auto paths = [](const decision& d) {
+        std::vector<std::string> p;
+        for (const auto& diff : d.differences) p.push_back(diff.path);
+        return p;
+    };
+    auto has = [](const std::vector<std::string>& p, const std::string& path) {
+        return std::find(p.begin(), p.end(), path) != p.end();
+    };
+    auto slower = des;
+    slower.config.check_period = "20s";
+    auto d = decide(state, slower);
+    REQUIRE(d.add_layer);
+    auto p = paths(d);
+    CHECK(has(p, "checks.redis-alive.period"));
+    CHECK(has(p, "checks.redis-ready.period"));
+    CHECK(has(p, "services.redis.environment.REDISPEBBLE_LAYER_FINGERPRINT"));
+    CHECK(d.restart.empty());
+
+    auto metrics = des;
+    metrics.config.metrics = true;
+    d = decide(state, metrics);
+    p = paths(d);
+    CHECK(has(p, "services.redis-exporter"));
+    CHECK(d.restart == std::vector<std::string>{"redis-exporter"});
+}
+
 TEST_CASE("decision status is a deprecated alias of status_after", "[reconcile]") {
     decision d;
     CHECK(d.status_after == unit_status::waiting);
