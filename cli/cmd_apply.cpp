@@ -126,6 +126,17 @@ bool compared(const reconcile_report& r) {
            (d.status_after == unit_status::waiting && d.service_current == "backoff" && d.no_op());
 }
 
+// `status` says the unit's status now. A dry run's report carries the status apply would reach
+// (decision::status_after); while apply still has work to do the unit is not there yet, so status
+// says maintenance, as a charm does while it changes its workload (Juju's MaintenanceStatus).
+inline constexpr std::string_view msg_out_of_sync = "out of sync with the inputs: `redispebble apply` would make it active";
+bool status_now(reconcile_report& r) {
+    if (!compared(r) || r.decided.no_op() || r.status != unit_status::active) return false;
+    r.status = unit_status::maintenance;
+    r.message = std::string(msg_out_of_sync);
+    return true;
+}
+
 bool in_sync(const reconcile_report& r) {
     return r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage;
 }
@@ -270,7 +281,12 @@ const char* sync_words(const reconcile_report& r) {
 int status_unit(const unit_context& u) {
     const std::string ssock = sentinel_socket_path(u.opts, u.desired.config);
     const pebble_look redis = look_at(u, u.socket), sentinel = look_at(u, ssock);
-    const unit_report r = run_unit(u, true);
+    unit_report r = run_unit(u, true);
+    const bool pending = status_now(r.redis) | status_now(*r.sentinel);  // both: each container's own status
+    if (pending && r.status == unit_status::active) {
+        r.status = unit_status::maintenance;
+        r.message = std::string(msg_out_of_sync);
+    }
     const reconcile_report& s = *r.sentinel;
     const int code = exit_for(r.status);
     auto synced = [](const reconcile_report& c) { return compared(c) && c.decided.no_op() && c.decided.overridden.empty(); };
@@ -419,6 +435,7 @@ int cmd_status(const std::vector<std::string>& args) {
                 svcs.push_back(boost::json::object{{"name", s.name}, {"current", s.current}, {"startup", s.startup},
                                                    {"since", s.current_since}});
         reconcile_report r = run(u, true);
+        status_now(r);
         return emit("status", u, r, exit_for(r.status),
                     {{"pebble-version", info.version}, {"services", std::move(svcs)}, {"compared", compared(r)},
                      {"in-sync", compared(r) && r.decided.no_op() && r.decided.overridden.empty()}});
@@ -430,6 +447,7 @@ int cmd_status(const std::vector<std::string>& args) {
                        s.current_since.empty() ? "" : ", since ", s.current_since);
     }
     reconcile_report r = run(u, true);
+    status_now(r);
     fmt::print("Layer and files: {}\n",
                !compared(r)        ? "not compared"
                : r.decided.no_op() ? (r.decided.overridden.empty() ? "in sync" : "applied, overridden by another layer")

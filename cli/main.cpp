@@ -140,7 +140,8 @@ Exit codes: 0 Active, 1 unexpected failure, 2 bad command line or input, 3 Waiti
 Pebble's version, the services, and whether the layer and files are in sync with the inputs.
 )", R"(  redispebble status --socket /charm/containers/redis/pebble.socket --config config.yaml --peer peer.yaml
 
-Exit codes: 0 Active, 2 bad command line or input, 3 Waiting, 4 Blocked.
+Exit codes: 0 Active, 2 bad command line or input, 3 Waiting or Maintenance (apply has work to do),
+4 Blocked.
 )")},
     {"diff", reader_help(R"(Usage: redispebble diff [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
                         [--hostname H] [--timeout SECONDS] [--retry] [--verbose] [--format F]

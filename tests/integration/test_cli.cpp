@@ -332,6 +332,15 @@ TEST_CASE("diff apply and status --format json against the test server report th
     CHECK(d1.at("actions-done").as_array().empty());
     CHECK(server->record().layers_added == 0);
 
+    // status says what the unit is now: nothing applied yet, so not Active (it said active, exit 0).
+    auto fresh = cmd("status", "json");
+    auto f = parse_json(fresh);
+    CHECK(fresh.exit_code == 3);
+    CHECK(str(f, "status") == "maintenance");
+    CHECK(str(f, "message").find("redispebble apply") != std::string::npos);
+    CHECK_FALSE(f.at("in-sync").as_bool());
+    CHECK(server->record().layers_added == 0);
+
     auto applied = cmd("apply", "json");
     auto a = parse_json(applied);
     CHECK(str(a, "command") == "apply");
