@@ -15,8 +15,7 @@ constexpr const char* usage = R"(redispebble: keep a Redis workload running unde
 Usage:
   redispebble plan   [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
   redispebble apply  [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] [--resource NAME=PATH]...
-                     [--hostname H]
-                     [--timeout SECONDS] [--retry] [--dry-run] [--verbose]
+                     [--hostname H] [--timeout SECONDS] [--retry] [--dry-run] [--verbose] [--format F]
   redispebble status [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] ...
   redispebble diff   [--socket PATH] [--sentinel-socket PATH] [--config FILE] [--peer FILE] ...
   redispebble exec   [--socket PATH] [--timeout S] [-w DIR] [--env K=V]... -- CMD [ARGS...]
@@ -25,12 +24,14 @@ Usage:
 Commands:
   plan     Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted),
            the certificate plan, the differences against a current plan saved from `pebble plan`,
-           and the decision. With no arguments it runs on the example inputs in examples/.
+           and the decision. With no arguments it runs on the example inputs (installed beside
+           the tool in share/redispebble/examples/, else the checkout's examples/).
   apply    Reconcile the unit through Pebble: read the plan, the service and the files; push the
            secrets file and certificates that differ, add the layer (combine), restart Redis and
            wait for it; print the status. A second apply with the same inputs changes nothing.
            --dry-run observes and decides only.
-  status   Pebble's version, the services, and whether the layer and files are in sync.
+  status   Pebble's version, the services, and whether the layer and files are in sync;
+           maintenance (exit 3) while apply has work to do.
   diff     What apply would change (exit 0 in sync, 5 out of sync).
   exec     Run a command through Pebble (like `pebble exec`): stdin, stdout and stderr are passed
            through and its exit code becomes ours (socket: --socket, $PEBBLE_SOCKET, $PEBBLE).
@@ -38,6 +39,7 @@ Commands:
 Pebble:
   --socket PATH          Pebble's socket. Default: $PEBBLE_SOCKET, else
                          /charm/containers/<container-name>/pebble.socket.
+  --sentinel-socket PATH with `sentinel: true`: the Sentinel container's Pebble socket (docs/sentinel.md).
   --timeout SECONDS      deadline of the whole reconcile (default 60); every request has its own.
   --retry                while Pebble is absent (or a step times out), try again with backoff
                          (0.5 s, doubling, at most 10 s) until the deadline.
@@ -54,7 +56,8 @@ Inputs:
   --hostname H           this unit's hostname (default: the peer file's, else this machine's).
 
 Exit codes:
-  0  Active (nothing to do, or done)       3  Waiting (Pebble absent, peer data incomplete)
+  0  Active (nothing to do, or done)       3  Waiting (Pebble absent, peer data incomplete), or
+                                            status: Maintenance (apply has work to do)
   1  unexpected failure                     4  Blocked (missing certificates, Redis failed to start)
   2  bad command line or input file         5  diff: out of sync
 )";
