@@ -92,7 +92,8 @@ const command_help command_helps[] = {
 
 Dry run on files: print the Pebble layer, the redis-server flags (passwords redacted), the
 certificate plan, the differences against a current plan saved from `pebble plan`, and the
-decision. With no arguments it runs on the example inputs in examples/.
+decision. With no arguments it runs on the example inputs (share/redispebble/examples/ beside the
+tool when installed, else the checkout's examples/).
 
 Options:
   --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
