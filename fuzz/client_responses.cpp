@@ -3,7 +3,7 @@
 // Content-Type value up to a newline; then the body), and the harness makes each read call of the
 // client (system-info, health, plan, plan as a layer, services, changes, change, checks, files
 // list, pull, push, notices, notice, logs, identities, start, start-checks). This reaches the
-// readers of src/pebble/json_util.cpp as the endpoint bodies of src/pebble/client.cpp use them,
+// readers of src/pebble/json_util.cpp as the endpoint files of src/pebble/ (one per API area) use them,
 // which envelope.cpp cannot reach.
 // Properties: every call returns (an error code or a value), no exception escapes, no sanitizer
 // report; an error carries a message.

@@ -5,67 +5,89 @@
 #include <boost/beast/core/error.hpp>
 #include <boost/beast/http/error.hpp>
 
+#include <cstddef>
+#include <iterator>
+#include <optional>
+
 namespace redispebble::pebble {
 
 namespace {
 
+// One row per value, in the enum's order (checked below): its message, and for `error` its
+// condition (none for invalid_option and local_file_error: a caller's mistake or a local file's).
+struct error_row {
+    error value;
+    const char* message;
+    std::optional<condition> cond;
+};
+constexpr error_row error_rows[] = {
+    {error::socket_not_found, "Pebble's socket does not exist", condition::transport},
+    {error::connection_refused, "nothing listens on Pebble's socket", condition::transport},
+    {error::connection_closed, "Pebble closed the connection before a complete response", condition::transport},
+    {error::timeout, "timed out talking to Pebble", condition::timeout},
+    {error::bad_http_response, "Pebble's answer is not a valid HTTP response", condition::protocol},
+    {error::bad_envelope, "Pebble's answer is not the expected JSON envelope", condition::protocol},
+    {error::bad_multipart, "Pebble's multipart answer is malformed", condition::protocol},
+    {error::not_found, "not found", condition::api},
+    {error::permission_denied, "permission denied", condition::api},
+    {error::generic_file_error, "file error", condition::api},
+    {error::no_default_services, "no default services", condition::api},
+    {error::api_error, "Pebble refused the request", condition::api},
+    {error::change_failed, "the change failed", condition::api},
+    {error::invalid_option, "invalid option", std::nullopt},
+    {error::local_file_error, "a local file could not be read or written", std::nullopt},
+    {error::command_failed, "the command exited with a non-zero status", condition::api},
+};
+
+struct condition_row {
+    condition value;
+    const char* message;
+};
+constexpr condition_row condition_rows[] = {
+    {condition::transport, "cannot reach Pebble"},
+    {condition::timeout, "timeout"},
+    {condition::protocol, "Pebble sent something unexpected"},
+    {condition::api, "Pebble refused the request"},
+};
+
+/// Row `ev` of `rows` (values 1, 2, ... in order), or null for a value outside the enum.
+template <class Row, std::size_t N>
+constexpr const Row* row_of(const Row (&rows)[N], int ev) {
+    return ev >= 1 && static_cast<std::size_t>(ev) <= N ? &rows[ev - 1] : nullptr;
+}
+
+/// The message of row `ev`, or `unknown`.
+template <class Row, std::size_t N>
+std::string message_of(const Row (&rows)[N], int ev, const char* unknown) {
+    auto* r = row_of(rows, ev);
+    return r ? r->message : unknown;
+}
+
+template <class Row, std::size_t N>
+constexpr bool in_enum_order(const Row (&rows)[N]) {
+    for (std::size_t i = 0; i < N; ++i)
+        if (static_cast<std::size_t>(rows[i].value) != i + 1) return false;
+    return true;
+}
+// A value added to an enum needs its row here (the enums' last values are these).
+static_assert(in_enum_order(error_rows) && std::size(error_rows) == static_cast<std::size_t>(error::command_failed));
+static_assert(in_enum_order(condition_rows) && std::size(condition_rows) == static_cast<std::size_t>(condition::api));
+
 class error_category_impl : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "redispebble.pebble"; }
-    std::string message(int ev) const override {
-        switch (static_cast<error>(ev)) {
-        case error::socket_not_found: return "Pebble's socket does not exist";
-        case error::connection_refused: return "nothing listens on Pebble's socket";
-        case error::connection_closed: return "Pebble closed the connection before a complete response";
-        case error::timeout: return "timed out talking to Pebble";
-        case error::bad_http_response: return "Pebble's answer is not a valid HTTP response";
-        case error::bad_envelope: return "Pebble's answer is not the expected JSON envelope";
-        case error::bad_multipart: return "Pebble's multipart answer is malformed";
-        case error::not_found: return "not found";
-        case error::permission_denied: return "permission denied";
-        case error::generic_file_error: return "file error";
-        case error::no_default_services: return "no default services";
-        case error::api_error: return "Pebble refused the request";
-        case error::change_failed: return "the change failed";
-        case error::invalid_option: return "invalid option";
-        case error::local_file_error: return "a local file could not be read or written";
-        case error::command_failed: return "the command exited with a non-zero status";
-        }
-        return "unknown redispebble.pebble error";
-    }
+    std::string message(int ev) const override { return message_of(error_rows, ev, "unknown redispebble.pebble error"); }
     boost::system::error_condition default_error_condition(int ev) const noexcept override {
-        switch (static_cast<error>(ev)) {
-        case error::socket_not_found:
-        case error::connection_refused:
-        case error::connection_closed: return make_error_condition(condition::transport);
-        case error::timeout: return make_error_condition(condition::timeout);
-        case error::bad_http_response:
-        case error::bad_envelope:
-        case error::bad_multipart: return make_error_condition(condition::protocol);
-        case error::not_found:
-        case error::permission_denied:
-        case error::generic_file_error:
-        case error::no_default_services:
-        case error::api_error:
-        case error::change_failed:
-        case error::command_failed: return make_error_condition(condition::api);
-        default: return {ev, *this};
-        }
+        auto* r = row_of(error_rows, ev);
+        if (r && r->cond) return make_error_condition(*r->cond);
+        return {ev, *this};
     }
 };
 
 class condition_category_impl : public boost::system::error_category {
 public:
     const char* name() const noexcept override { return "redispebble.pebble.condition"; }
-    std::string message(int ev) const override {
-        switch (static_cast<condition>(ev)) {
-        case condition::transport: return "cannot reach Pebble";
-        case condition::timeout: return "timeout";
-        case condition::protocol: return "Pebble sent something unexpected";
-        case condition::api: return "Pebble refused the request";
-        }
-        return "unknown condition";
-    }
+    std::string message(int ev) const override { return message_of(condition_rows, ev, "unknown condition"); }
     bool equivalent(const boost::system::error_code& ec, int cv) const noexcept override {
         namespace asio = boost::asio;
         switch (static_cast<condition>(cv)) {

@@ -1,19 +1,15 @@
-// Exec over websockets, log following and notice long-polls; see
-// include/redispebble/pebble/exec.hpp.
+// Exec over websockets (Go client's exec.go); see include/redispebble/pebble/exec.hpp.
 //
-// Each operation is a C++20 coroutine on its own strand and its own connection(s): an exec's three
-// websockets (Beast over the Unix socket), a follow's open chunked response, a long-poll's slow
-// answer would all block the client's one kept-alive connection. Only the final wait on an exec's
-// change goes through the client (async_wait_change).
-//
-// Over 600 lines for now: the notices long-poll and logs following go to their API areas' files
-// with the client's split (issue 9), over the shared own-connection exchange above them.
+// Each exec is a C++20 coroutine on its own strand and its own connections (own_connection.hpp):
+// the `POST /v1/exec` and the three websockets (Beast over the Unix socket). Only the final wait on
+// an exec's change goes through the client (async_wait_change). The notices long-poll is in
+// notices.cpp, logs following in logs.cpp.
 #include <redispebble/pebble/exec.hpp>
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/detail/envelope.hpp>
 #include <redispebble/pebble/detail/exec_sansio.hpp>
 #include <redispebble/pebble/detail/json_util.hpp>
-#include "common.hpp"
+#include "own_connection.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -46,14 +42,8 @@ using stream_type = beast::basic_stream<local, asio::any_io_executor>;
 using ws_stream = websocket::stream<stream_type>;
 
 constexpr std::size_t excerpt_size = 512;
-constexpr std::size_t max_json_body = 16 * 1024 * 1024;
-constexpr std::size_t max_log_line = 1024 * 1024;
 
-
-
-
-
-
+} // namespace
 
 http::request<http::string_body> make_request(http::verb v, std::string target) {
     http::request<http::string_body> req{v, target, 11};
@@ -62,7 +52,6 @@ http::request<http::string_body> make_request(http::verb v, std::string target) 
     return req;
 }
 
-/// One request and its whole response on a fresh connection of our own.
 awaitable<error_code> exchange(const client_options& o, http::request<http::string_body>& req, unsigned& status,
                                std::string& body, diagnostics& d, std::chrono::milliseconds timeout) {
     connection conn(co_await asio::this_coro::executor, o.socket_path);
@@ -76,7 +65,7 @@ awaitable<error_code> exchange(const client_options& o, http::request<http::stri
     conn.stream().expires_after(timeout);
     co_await http::async_write(conn.stream(), req, redirect(ec));
     http::response_parser<http::string_body> p;
-    p.body_limit(max_json_body);
+    p.body_limit(own_max_json_body);
     if (!ec) co_await http::async_read(conn.stream(), conn.buffer(), p, redirect(ec));
     conn.close();
     if (ec) {
@@ -89,14 +78,6 @@ awaitable<error_code> exchange(const client_options& o, http::request<http::stri
     co_return error_code{};
 }
 
-
-template <class H, class... V>
-void complete(H h, V... v) {
-    auto ex = asio::get_associated_executor(h);
-    asio::dispatch(ex, [h = std::move(h), ... v = std::move(v)]() mutable { std::move(h)(std::move(v)...); });
-}
-
-} // namespace
 
 // ---- the sans-io pieces ----------------------------------------------------------------------------
 
@@ -541,27 +522,8 @@ void exec_process::wait_impl(std::shared_ptr<detail::exec_state> st, diagnostics
     });
 }
 
-namespace {
-template <class R, class Start>
-R run_private(client& c, error_code& ec, diagnostics* diag, Start start) {
-    asio::io_context ioc;
-    diagnostics local_d;
-    diagnostics& d = diag ? *diag : local_d;
-    R out{};
-    {
-        client tmp(ioc, c.options());
-        start(tmp, d, [&](error_code e, R r) {
-            ec = e;
-            out = std::move(r);
-        });
-        ioc.run();
-    }
-    return out;
-}
-} // namespace
-
 exec_result exec(client& c, exec_options opts, error_code& ec, diagnostics* diag) {
-    return run_private<exec_result>(c, ec, diag, [&](client& tmp, diagnostics& d, auto done) {
+    return detail::run_private<exec_result>(c, ec, diag, [&](client& tmp, diagnostics& d, auto done) {
         async_exec(tmp, std::move(opts), d, done);
     });
 }
@@ -572,230 +534,6 @@ exec_result exec(client& c, exec_options opts) {
     auto r = exec(c, std::move(opts), ec, &d);
     throw_if_failed(ec, d);
     return r;
-}
-
-// ---- notices long-poll --------------------------------------------------------------------------
-
-void detail::wait_notices_impl(client& c, notices_options opts, std::chrono::milliseconds timeout, diagnostics* diag,
-                               client::handler<std::vector<notice>> h) {
-    using R = std::vector<notice>;
-    auto copts = c.options();
-    auto strand = asio::make_strand(c.get_executor());
-    asio::co_spawn(
-        strand,
-        [copts, opts = std::move(opts), timeout]() -> awaitable<std::tuple<error_code, diagnostics, R>> {
-            diagnostics d;
-            if (timeout.count() < 0)
-                co_return std::make_tuple(invalid(d, "timeout", "must not be negative"), d, R{});
-            detail::query q;
-            if (!opts.users.empty()) q.add("users", opts.users);
-            if (opts.user_id) q.add("user-id", std::to_string(*opts.user_id));
-            for (auto& t : opts.types) q.add("types", t);
-            for (auto& k : opts.keys) q.add("keys", k);
-            if (!opts.after.empty()) q.add("after", opts.after);
-            q.add("timeout", go_duration(timeout));
-            auto req = make_request(http::verb::get, "/v1/notices" + q.s);
-            unsigned status = 0;
-            std::string body;
-            if (auto ec = co_await exchange(copts, req, status, body, d, timeout + copts.request_timeout))
-                co_return std::make_tuple(ec, d, R{});
-            envelope env;
-            if (auto ec = parse_envelope(status, body, env, d)) co_return std::make_tuple(ec, d, R{});
-            R r;
-            if (env.result.is_array())
-                for (auto& e : env.result.get_array())
-                    if (e.is_object()) r.push_back(to_notice(e.get_object()));
-            co_return std::make_tuple(error_code{}, d, std::move(r));
-        },
-        [diag, h = std::move(h)](std::exception_ptr ep, std::tuple<error_code, diagnostics, R> r) mutable {
-            if (ep) std::get<0>(r) = error::bad_envelope;
-            if (diag) *diag = std::get<1>(r);
-            complete(std::move(h), std::get<0>(r), std::move(std::get<2>(r)));
-        });
-}
-
-std::vector<notice> wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout, error_code& ec,
-                                 diagnostics* diag) {
-    return run_private<std::vector<notice>>(c, ec, diag, [&](client& tmp, diagnostics& d, auto done) {
-        async_wait_notices(tmp, std::move(opts), timeout, d, done);
-    });
-}
-
-std::vector<notice> wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout) {
-    error_code ec;
-    diagnostics d;
-    auto r = wait_notices(c, std::move(opts), timeout, ec, &d);
-    throw_if_failed(ec, d);
-    return r;
-}
-
-// ---- logs following -------------------------------------------------------------------------------
-
-namespace detail {
-struct follow_state {
-    std::mutex m;
-    bool stopped = false;
-    std::function<void()> cancel;
-};
-
-/// Splits ndjson into entries; false (and d set) on a line that is not a JSON object.
-bool parse_log_lines(std::string& pending, std::vector<log_entry>& out, diagnostics& d) {
-    std::size_t start = 0;
-    for (;;) {
-        auto nl = pending.find('\n', start);
-        if (nl == std::string::npos) break;
-        std::string_view line(pending.data() + start, nl - start);
-        start = nl + 1;
-        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-        if (line.empty()) continue;
-        error_code ec;
-        auto v = json::parse(line, ec);
-        if (ec || !v.is_object()) {
-            d = diagnostics{};
-            d.status_code = 200;
-            d.message = "a log line is not a JSON object";
-            return false;
-        }
-        auto& o = v.get_object();
-        out.push_back({str(o, "time"), str(o, "service"), str(o, "message")});
-    }
-    pending.erase(0, start);
-    return true;
-}
-} // namespace detail
-
-follow_stopper::follow_stopper() : state_(std::make_shared<detail::follow_state>()) {}
-
-void follow_stopper::stop() {
-    std::function<void()> f;
-    {
-        std::lock_guard<std::mutex> lock(state_->m);
-        state_->stopped = true;
-        f = state_->cancel;
-    }
-    if (f) f();
-}
-
-bool follow_stopper::stopped() const {
-    std::lock_guard<std::mutex> lock(state_->m);
-    return state_->stopped;
-}
-
-namespace {
-awaitable<error_code> follow(client_options copts, logs_options opts, log_sink sink, follow_stopper stop, diagnostics& d) {
-    auto ex = co_await asio::this_coro::executor;
-    auto conn = std::make_shared<detail::connection>(ex, copts.socket_path);
-    {
-        std::lock_guard<std::mutex> lock(stop.state()->m);
-        if (stop.state()->stopped) co_return error_code{};
-        stop.state()->cancel = [ex, w = std::weak_ptr<detail::connection>(conn)] {
-            asio::post(ex, [w] {
-                if (auto c = w.lock()) c->close();
-            });
-        };
-    }
-    struct reset {
-        std::shared_ptr<detail::follow_state> s;
-        ~reset() {
-            std::lock_guard<std::mutex> lock(s->m);
-            s->cancel = nullptr;
-        }
-    } reset_cancel{stop.state()};
-    if (auto ec = co_await conn->ensure_open(copts.connect_timeout)) {
-        d.message = detail::connect_failure_message(copts.socket_path, ec);
-        co_return stop.stopped() ? error_code{} : ec;
-    }
-    detail::query q;
-    q.add("follow", "true");
-    for (auto& s : opts.services) q.add("services", s);
-    q.add("n", std::to_string(opts.n));
-    auto req = detail::make_request(http::verb::get, "/v1/logs" + q.s);
-    error_code ec;
-    auto& stream = conn->stream();
-    stream.expires_after(copts.request_timeout);
-    co_await http::async_write(stream, req, detail::redirect(ec));
-    http::response_parser<http::buffer_body> p;
-    p.body_limit(boost::none);
-    if (!ec) co_await http::async_read_header(stream, conn->buffer(), p, detail::redirect(ec));
-    if (ec) {
-        if (stop.stopped()) co_return error_code{};
-        d.message = "GET /v1/logs?follow=true: " + ec.message();
-        co_return detail::map_transport_error(ec, false);
-    }
-    const unsigned status = p.get().result_int();
-    const std::string ctype(p.get()[http::field::content_type]);
-    std::vector<char> buf(detail::io_chunk);
-    std::string pending;
-    const bool ndjson = status == 200 && ctype.find("ndjson") != std::string::npos;
-    stream.expires_never();
-    if (!ndjson) stream.expires_after(copts.request_timeout);
-    while (!p.is_done()) {
-        p.get().body().data = buf.data();
-        p.get().body().size = buf.size();
-        co_await http::async_read_some(stream, conn->buffer(), p, detail::redirect(ec));
-        if (ec == http::error::need_buffer) ec = {};
-        std::size_t n = buf.size() - p.get().body().size;
-        pending.append(buf.data(), n);
-        if (ec) {
-            if (stop.stopped()) co_return error_code{};
-            d.message = "GET /v1/logs?follow=true: " + ec.message();
-            co_return detail::map_transport_error(ec, false);
-        }
-        if (!ndjson) {
-            if (pending.size() > detail::max_json_body) break;
-            continue;
-        }
-        std::vector<log_entry> entries;
-        if (!detail::parse_log_lines(pending, entries, d)) co_return error::bad_envelope;
-        if (pending.size() > detail::max_log_line) {
-            d.message = "a log line is longer than 1 MiB";
-            co_return error::bad_envelope;
-        }
-        for (auto& e : entries) {
-            if (stop.stopped()) co_return error_code{};
-            if (!sink(e)) co_return error_code{};
-        }
-    }
-    conn->close();
-    if (!ndjson) {
-        detail::envelope env;
-        auto pec = detail::parse_envelope(status, pending, env, d);
-        if (!pec) {
-            d.message = "logs answered without an ndjson body";
-            pec = error::bad_envelope;
-        }
-        co_return pec;
-    }
-    pending += '\n';
-    std::vector<log_entry> entries;
-    if (!detail::parse_log_lines(pending, entries, d)) co_return error::bad_envelope;
-    for (auto& e : entries)
-        if (stop.stopped() || !sink(e)) break;
-    co_return error_code{};
-}
-} // namespace
-
-void detail::follow_logs_impl(client& c, logs_options opts, log_sink sink, follow_stopper stop, diagnostics* diag,
-                              client::handler<void> h) {
-    auto copts = c.options();
-    auto strand = asio::make_strand(c.get_executor());
-    asio::co_spawn(
-        strand,
-        [copts, opts = std::move(opts), sink = std::move(sink), stop = std::move(stop)]() mutable
-        -> awaitable<std::pair<error_code, diagnostics>> {
-            diagnostics d;
-            if (!sink) co_return std::make_pair(invalid(d, "sink", "must be set"), d);
-            auto ec = co_await follow(std::move(copts), std::move(opts), std::move(sink), std::move(stop), d);
-            co_return std::make_pair(ec, std::move(d));
-        },
-        [diag, h = std::move(h)](std::exception_ptr ep, std::pair<error_code, diagnostics> r) mutable {
-            if (ep) {
-                r.first = error::bad_envelope;
-                r.second.message = "unexpected failure while following logs";
-            }
-            if (diag) *diag = r.second;
-            complete(std::move(h), r.first);
-        });
 }
 
 } // namespace redispebble::pebble

@@ -79,38 +79,40 @@ error_code error_from(const json::object& e, unsigned status, diagnostics& d) {
     return kind_to_error(d.kind, status);
 }
 
-task to_task(const json::object& o) {
-    task t;
+namespace {
+/// The fields a change and its tasks share (Go's Change and Task).
+template <class T>
+T change_or_task(const json::object& o) {
+    T t;
     t.id = str(o, "id");
     t.kind = str(o, "kind");
     t.summary = str(o, "summary");
     t.status = str(o, "status");
+    t.spawn_time = str(o, "spawn-time");
+    t.ready_time = str(o, "ready-time");
+    t.data = json_text(o, "data");
+    return t;
+}
+} // namespace
+
+task to_task(const json::object& o) {
+    auto t = change_or_task<task>(o);
     t.log = strings(o, "log");
     if (auto* p = o.if_contains("progress"); p && p->is_object()) {
         t.progress.label = str(p->get_object(), "label");
         t.progress.done = num(p->get_object(), "done");
         t.progress.total = num(p->get_object(), "total");
     }
-    t.spawn_time = str(o, "spawn-time");
-    t.ready_time = str(o, "ready-time");
-    t.data = json_text(o, "data");
     return t;
 }
 
 change to_change(const json::value& v) {
     auto& o = v.as_object();
-    change c;
-    c.id = str(o, "id");
-    c.kind = str(o, "kind");
-    c.summary = str(o, "summary");
-    c.status = str(o, "status");
+    auto c = change_or_task<change>(o);
     if (auto* t = o.if_contains("tasks"); t && t->is_array())
         for (auto& e : t->get_array()) c.tasks.push_back(to_task(e.as_object()));
     c.ready = boolean(o, "ready");
     c.err = str(o, "err");
-    c.spawn_time = str(o, "spawn-time");
-    c.ready_time = str(o, "ready-time");
-    c.data = json_text(o, "data");
     return c;
 }
 

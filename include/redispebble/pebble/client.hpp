@@ -8,6 +8,14 @@
 //
 // Lifetimes: the client must outlive its operations; arguments are copied/moved into the operation.
 // Destroying the client cancels what is queued or running (handlers get operation_aborted).
+//
+// One header, over 600 lines, because it is one class: C++ cannot spread a class's members over
+// several headers (base classes per API area would only move the same declarations and split the
+// documentation of one object). The calls are in the order of Pebble's Go client/ package files
+// (sysinfo, health, plan, services, changes, files, checks, signals, notices, logs, identities);
+// their bodies are one file per API area in src/pebble/. Each of a call's four forms is one line
+// over the two private templates at the end (initiate_, sync_): what repeats is the declarations
+// a C++ API must write out, not logic.
 #ifndef REDISPEBBLE_PEBBLE_CLIENT_HPP
 #define REDISPEBBLE_PEBBLE_CLIENT_HPP
 
@@ -648,7 +656,7 @@ private:
         }
     }
 
-    // The bodies, compiled once in src/pebble_client.cpp.
+    // The bodies, compiled once in src/pebble/, one file per API area (src/README.md).
     void system_info_impl(handler<pebble::system_info> h, diagnostics* diag);
     void health_impl(handler<bool> h, diagnostics* diag, health_options opts);
     void plan_impl(handler<std::string> h, diagnostics* diag);

@@ -135,6 +135,15 @@ private:
 };
 
 namespace detail {
+/// The initiation of the free operations below: `impl(c, args..., diag, handler)` through
+/// async_initiate, so that any completion token works (as client's own initiate_).
+template <class T, class Token, class Impl, class... Args>
+auto initiate_free(Impl impl, client& c, diagnostics* diag, Token& token, Args... args) {
+    return boost::asio::async_initiate<Token, typename signature_of<T>::type>(
+        [impl, &c, diag](auto h, Args... a) { impl(c, std::move(a)..., diag, client::handler<T>(std::move(h))); },
+        token, std::move(args)...);
+}
+
 void start_exec_impl(client& c, exec_options opts, diagnostics* diag, client::handler<exec_process> h);
 void exec_impl(client& c, exec_options opts, diagnostics* diag, client::handler<exec_result> h);
 } // namespace detail
@@ -144,30 +153,22 @@ void exec_impl(client& c, exec_options opts, diagnostics* diag, client::handler<
 /// before any I/O; a missing executable: api_error ("cannot find executable ...").
 template <not_diagnostics Token = client::default_token>
 auto async_start_exec(client& c, exec_options opts, diagnostics& diag, Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code, exec_process)>(
-        [&c, d = &diag](auto h, exec_options o) { detail::start_exec_impl(c, std::move(o), d, client::handler<exec_process>(std::move(h))); },
-        token, std::move(opts));
+    return detail::initiate_free<exec_process, Token>(&detail::start_exec_impl, c, &diag, token, std::move(opts));
 }
 template <not_diagnostics Token = client::default_token>
 auto async_start_exec(client& c, exec_options opts, Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code, exec_process)>(
-        [&c](auto h, exec_options o) { detail::start_exec_impl(c, std::move(o), nullptr, client::handler<exec_process>(std::move(h))); },
-        token, std::move(opts));
+    return detail::initiate_free<exec_process, Token>(&detail::start_exec_impl, c, nullptr, token, std::move(opts));
 }
 
 /// Runs a command to completion (start + wait). A non-zero exit is error::command_failed with
 /// the exit code and output in the result and an excerpt of the output in the diagnostics.
 template <not_diagnostics Token = client::default_token>
 auto async_exec(client& c, exec_options opts, diagnostics& diag, Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code, exec_result)>(
-        [&c, d = &diag](auto h, exec_options o) { detail::exec_impl(c, std::move(o), d, client::handler<exec_result>(std::move(h))); },
-        token, std::move(opts));
+    return detail::initiate_free<exec_result, Token>(&detail::exec_impl, c, &diag, token, std::move(opts));
 }
 template <not_diagnostics Token = client::default_token>
 auto async_exec(client& c, exec_options opts, Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code, exec_result)>(
-        [&c](auto h, exec_options o) { detail::exec_impl(c, std::move(o), nullptr, client::handler<exec_result>(std::move(h))); },
-        token, std::move(opts));
+    return detail::initiate_free<exec_result, Token>(&detail::exec_impl, c, nullptr, token, std::move(opts));
 }
 
 /// Synchronous twins, each on a private io_context and client with c's options (safe from any
@@ -212,19 +213,13 @@ void wait_notices_impl(client& c, notices_options opts, std::chrono::millisecond
 template <not_diagnostics Token = client::default_token>
 auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopper stop, diagnostics& diag,
                        Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code)>(
-        [&c, d = &diag](auto h, logs_options o, log_sink s, follow_stopper st) {
-            detail::follow_logs_impl(c, std::move(o), std::move(s), std::move(st), d, client::handler<void>(std::move(h)));
-        },
-        token, std::move(opts), std::move(sink), std::move(stop));
+    return detail::initiate_free<void, Token>(&detail::follow_logs_impl, c, &diag, token, std::move(opts), std::move(sink),
+                                              std::move(stop));
 }
 template <not_diagnostics Token = client::default_token>
 auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopper stop, Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code)>(
-        [&c](auto h, logs_options o, log_sink s, follow_stopper st) {
-            detail::follow_logs_impl(c, std::move(o), std::move(s), std::move(st), nullptr, client::handler<void>(std::move(h)));
-        },
-        token, std::move(opts), std::move(sink), std::move(stop));
+    return detail::initiate_free<void, Token>(&detail::follow_logs_impl, c, nullptr, token, std::move(opts), std::move(sink),
+                                              std::move(stop));
 }
 
 /// `GET /v1/notices?timeout=…` (Go's WaitNotices): waits up to `timeout` for notices matching
@@ -232,19 +227,13 @@ auto async_follow_logs(client& c, logs_options opts, log_sink sink, follow_stopp
 template <not_diagnostics Token = client::default_token>
 auto async_wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout, diagnostics& diag,
                         Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code, std::vector<notice>)>(
-        [&c, d = &diag, timeout](auto h, notices_options o) {
-            detail::wait_notices_impl(c, std::move(o), timeout, d, client::handler<std::vector<notice>>(std::move(h)));
-        },
-        token, std::move(opts));
+    return detail::initiate_free<std::vector<notice>, Token>(&detail::wait_notices_impl, c, &diag, token, std::move(opts),
+                                                             timeout);
 }
 template <not_diagnostics Token = client::default_token>
 auto async_wait_notices(client& c, notices_options opts, std::chrono::milliseconds timeout, Token&& token = client::default_token()) {
-    return boost::asio::async_initiate<Token, void(error_code, std::vector<notice>)>(
-        [&c, timeout](auto h, notices_options o) {
-            detail::wait_notices_impl(c, std::move(o), timeout, nullptr, client::handler<std::vector<notice>>(std::move(h)));
-        },
-        token, std::move(opts));
+    return detail::initiate_free<std::vector<notice>, Token>(&detail::wait_notices_impl, c, nullptr, token, std::move(opts),
+                                                             timeout);
 }
 
 } // namespace redispebble::pebble
