@@ -109,7 +109,7 @@ fi
 # every integration file that runs the test server in the process (a thread per server, its checks
 # and exec) with the client, the reconciler or the controller against it.
 tsan="${REDISPEBBLE_TSAN_BUILD_DIR:-$here/build-tsan}"
-tsan_files='^test_(process|pebble_client|pebble_transcripts|testing_server|client_against_server|controller|exec|checks|reconciler|reconcile_faults|reconcile_e2e|companions)\.cpp$'
+tsan_files='^test_(process|pebble_client|pebble_transcripts|testing_server|client_against_server|client_lane|controller|exec|checks|reconciler|reconcile_faults|reconcile_e2e|companions)\.cpp$'
 if run_stage "clang 14 TSan build: the multi-threaded test files" \
      sanitizer_build "$tsan" thread "$tsan_files" \
        "redispebble_unit_tests redispebble_integration_tests" -DREDISPEBBLE_BENCH=OFF; then

@@ -225,6 +225,8 @@ client::client(asio::io_context& ctx, client_options opts)
     impl_->ctx_alive_ = watch(impl_->strand_.get_inner_executor());
 }
 
+client::client(std::shared_ptr<detail::client_impl> impl) : impl_(std::move(impl)) {}
+
 client::client(client_options opts) {
     auto ctx = std::make_unique<asio::io_context>(1);
     impl_ = std::make_shared<client_impl>(ctx->get_executor(), std::move(opts));
@@ -248,6 +250,16 @@ client::~client() {
     }
     auto impl = impl_;
     impl->cancel_->cancel();
+    if (impl->lane_client_) {
+        // The lane's client first (it posts its shutdown to the lane's context), then let that
+        // context run what is left so the frames holding the lane's state end, then the context.
+        impl->lane_impl_.store(nullptr);
+        impl->lane_client_.reset();
+        auto lane_ctx = std::move(impl->lane_ctx_);
+        lane_ctx->restart();
+        lane_ctx->poll();
+        lane_ctx.reset();
+    }
     if (impl->own_ctx_) {
         asio::post(impl->strand_, [impl] { impl->shutdown(); });
         impl->own_ctx_->stop();
@@ -269,14 +281,22 @@ client::executor_type client::get_executor() const noexcept { return impl_->stra
 const client_options& client::options() const noexcept { return impl_->opts_; }
 
 void client::close() {
-    asio::post(impl_->strand_, [impl = impl_] {
-        if (!impl->busy_) impl->conn_.close();
-    });
+    const auto close_idle = [](std::shared_ptr<client_impl> impl) {
+        asio::post(impl->strand_, [impl] {
+            if (!impl->busy_) impl->conn_.close();
+        });
+    };
+    close_idle(impl_);
+    if (auto* lane = impl_->lane_impl_.load()) close_idle(lane->shared_from_this());
 }
 
 void client::cancel() {
     impl_->cancel_->cancel();
     asio::post(impl_->strand_, [impl = impl_] { impl->cancel_all(); });
+    // A synchronous call running on the lane: its thread runs the lane's context, so this runs
+    // there, between two steps of the operation.
+    if (auto* lane = impl_->lane_impl_.load())
+        asio::post(lane->strand_, [lane = lane->shared_from_this()] { lane->cancel_all(); });
 }
 
 cancellation_watch client::watch_cancellation() const {
@@ -304,7 +324,7 @@ void cancellation_watch::forget(std::uint64_t id) const noexcept {
     state_->callbacks.erase(id);
 }
 
-error_code client::run_blocking_(std::function<void(std::function<void()>)> start, diagnostics& d) {
+error_code client::run_blocking_(std::function<void(client&, std::function<void()>)> start, diagnostics& d) {
     // Waiting on the very thread that must do the work would never end: say so instead.
     if ((impl_->own_ctx_ && impl_->own_thread_.get_id() == std::this_thread::get_id()) ||
         (!impl_->user_ctx_ && impl_->strand_.running_in_this_thread()))
@@ -327,10 +347,32 @@ error_code client::run_blocking_(std::function<void(std::function<void()>)> star
         if (ran_future.wait_for(impl_->opts_.connect_timeout) != std::future_status::ready)
             return fail("nothing ran it within connect_timeout (" + detail::go_duration(impl_->opts_.connect_timeout) + ")");
     }
+    if (impl_->own_ctx_) {
+        std::unique_lock<std::mutex> lane_lock(impl_->lane_m_, std::try_to_lock);
+        if (lane_lock.owns_lock()) {
+            if (!impl_->lane_client_) {
+                impl_->lane_ctx_ = std::make_unique<asio::io_context>(1);
+                auto lane = std::make_shared<client_impl>(impl_->lane_ctx_->get_executor(), impl_->opts_);
+                lane->cancel_ = impl_->cancel_;  // client::cancel() reaches the lane's operations too
+                lane->user_ctx_ = impl_->lane_ctx_.get();
+                impl_->lane_client_.reset(new client(lane));
+                impl_->lane_impl_.store(lane.get());
+            }
+            auto& ctx = *impl_->lane_ctx_;
+            bool done = false;
+            ctx.restart();
+            start(*impl_->lane_client_, [&done] { done = true; });
+            // The operation's own deadlines bound this loop; it holds work until it completes.
+            while (!done && ctx.run_one() != 0) {
+            }
+            if (!done) throw std::logic_error("redispebble::pebble::client: an operation ended without completing");
+            return {};
+        }
+    }
     auto done = std::make_shared<std::atomic<bool>>(false);
     std::promise<void> p;
     auto f = p.get_future();
-    start([done, &p] {
+    start(*this, [done, &p] {
         done->store(true);
         p.set_value();
     });

@@ -114,7 +114,9 @@ public:
     /// A client on `ctx`. Synchronous calls run `ctx` themselves while they wait (fine whether or
     /// not other threads run it too). The lifetime rule above applies.
     client(boost::asio::io_context& ctx, client_options opts);
-    /// A client with its own io_context and thread: the simplest for synchronous use.
+    /// A client with its own io_context and thread: the simplest for synchronous use. A
+    /// synchronous call runs on the calling thread over a second connection (the caller's lane,
+    /// opened on first use; one thread at a time, a concurrent one is handed to the I/O thread).
     explicit client(client_options opts);
     ~client();
     client(const client&) = delete;
@@ -627,7 +629,11 @@ private:
 
     /// Runs an operation to completion from a thread that is not running the client's executor.
     /// Fails (with `d` saying why) without calling `start` when nothing runs the executor.
-    error_code run_blocking_(std::function<void(std::function<void()>)> start, diagnostics& d);
+    /// On client(options), runs it on the calling thread (the caller's lane, see client.cpp) when
+    /// no other synchronous call is using the lane. `start` launches the operation on the client
+    /// it is given.
+    error_code run_blocking_(std::function<void(client&, std::function<void()>)> start, diagnostics& d);
+    explicit client(std::shared_ptr<detail::client_impl> impl);  // the caller's lane
 
     template <class H, class... Args>
     typename detail::handler_value<H>::type sync_(void (client::*fn)(H, diagnostics*, Args...), error_code* ecp,
@@ -637,11 +643,11 @@ private:
         diagnostics* d = diagp ? diagp : &local;
         error_code ec;
         std::optional<std::conditional_t<std::is_void_v<T>, int, T>> value;
-        const error_code not_run = run_blocking_([&](std::function<void()> done) {
+        const error_code not_run = run_blocking_([&](client& on, std::function<void()> done) {
             if constexpr (std::is_void_v<T>) {
-                (this->*fn)(handler<T>([&, done](error_code e) { ec = e; done(); }), d, std::move(args)...);
+                (on.*fn)(handler<T>([&, done](error_code e) { ec = e; done(); }), d, std::move(args)...);
             } else {
-                (this->*fn)(handler<T>([&, done](error_code e, T v) {
+                (on.*fn)(handler<T>([&, done](error_code e, T v) {
                     ec = e;
                     value.emplace(std::move(v));
                     done();

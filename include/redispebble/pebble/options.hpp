@@ -36,7 +36,9 @@ struct client_options {
     std::chrono::milliseconds wait_slice{10s};
     /// Poll interval when Pebble has no `/wait` endpoint (404 from /wait).
     std::chrono::milliseconds poll_interval{200ms};
-    /// Optional sink of log lines (none by default).
+    /// Optional sink of log lines (none by default). Called from the thread running the operation:
+    /// the client's I/O thread, or (client(options)) the thread of a synchronous call; make it
+    /// thread-safe when both happen.
     log_callback logger{};
 };
 
