@@ -2,7 +2,7 @@
 // PEBBLE_BIN naming a real pebble binary, against a real Pebble. Every ratio compares two sides
 // measured in the same run, interleaved round by round; the figures are medians of the rounds.
 //  1. GET /v1/plan on a kept-alive connection: the client's coroutine form and its synchronous form
-//     (client(options), its own I/O thread) vs hand-written request bytes over a blocking socket;
+//     (client(options): on the calling thread, over its lane) vs hand-written request bytes over a blocking socket;
 //  2. push and pull of one 256 MiB file, and a pull of 4 files of 64 MiB in one request, vs a raw
 //     socket sending the same request bytes, or reading the same response into a file (and curl,
 //     when it is on PATH); pulled files are written to a directory on /dev/shm when it exists;
@@ -345,7 +345,7 @@ double client_plan_us(const std::string& socket_path, int n) {
     return us;
 }
 
-/// The synchronous form: plan() on a client(options), which runs its own I/O thread.
+/// The synchronous form: plan() on a client(options), which runs it on the calling thread (the lane).
 double sync_plan_us(const std::string& socket_path, int n) {
     pb::client_options o;
     o.socket_path = socket_path;
