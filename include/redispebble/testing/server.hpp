@@ -93,7 +93,7 @@ enum class fault {
 };
 
 namespace detail {
-/// What the streaming endpoints (exec, logs follow, notices long-poll; src/testing_server_exec.cpp)
+/// What the streaming endpoints (exec, logs follow, notices long-poll; src/testing/server_exec.cpp)
 /// need from the server. Not public API.
 struct server_host {
     virtual ~server_host() = default;
