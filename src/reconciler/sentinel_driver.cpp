@@ -1,6 +1,8 @@
 // The Sentinel container and the whole unit (issue 12): sentinel_machine driven through the client,
 // composed with reconcile() / async_reconcile() for the Redis container.
 #include <redispebble/unit_reconciler.hpp>
+#include <redispebble/error.hpp>
+#include <redispebble/sentinel.hpp>
 
 #include "detail.hpp"
 
@@ -11,6 +13,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <optional>
 
 namespace redispebble {
 
@@ -64,6 +67,42 @@ desired_state following(const desired_state& desired, const master_choice& m) {
     desired_state d = desired;
     if (!m.host.empty()) d.peer.current_master = m.host;
     return d;
+}
+
+// Inputs the Sentinel container refuses (sentinel_directives' input_error: an admin password
+// Sentinel cannot keep in its file, a bad master name...) leave the whole unit alone: applying the
+// Redis half (a new admin password, say) while Sentinel's half is refused split the unit, Redis on
+// the new password and Sentinel unable to log in to it (found from outside, issue 12). Incomplete
+// peer data is not refused here: the Sentinel machine says Waiting for it.
+std::optional<std::string> sentinel_refuses(const desired_state& d) {
+    const peer_data& peer = d.peer;
+    if ((peer.enable_password && (peer.admin_password.empty() || peer.sentinel_password.empty())) ||
+        peer.current_master.empty() || peer.hostname.empty())
+        return std::nullopt;
+    try {
+        (void)sentinel_directives(d.config, peer, peer.current_master);
+    } catch (const input_error& e) {
+        return std::string(e.what());
+    }
+    return std::nullopt;
+}
+
+// The unit's report when Sentinel refuses the inputs: both containers Blocked, nothing done.
+unit_report refused_unit(const std::string& why) {
+    unit_report u;
+    reconcile_report s;
+    s.status = unit_status::blocked;
+    s.message = why;
+    s.retry_later = false;
+    s.decided.status_after = s.status;
+    s.decided.message = why;
+    u.sentinel = s;
+    u.redis.status = unit_status::blocked;
+    u.redis.message = "left unchanged while the Sentinel container refuses the inputs";
+    u.redis.retry_later = false;
+    u.redis.decided.status_after = u.redis.status;
+    u.redis.decided.message = u.redis.message;
+    return u;
 }
 
 void summarise(unit_report& u, const desired_state& desired) {
@@ -125,7 +164,14 @@ unit_report reconcile_unit(pebble::client& redis, pebble::client* sentinel, cons
                            const reconcile_options& opts) {
     const auto deadline = clock::now() + opts.deadline;
     unit_report u;
-    if (desired.config.sentinel && sentinel) u.sentinel = reconcile_sentinel(*sentinel, desired, opts, &u.master);
+    if (desired.config.sentinel && sentinel) {
+        if (auto why = sentinel_refuses(desired)) {
+            u = refused_unit(*why);
+            summarise(u, desired);
+            return u;
+        }
+        u.sentinel = reconcile_sentinel(*sentinel, desired, opts, &u.master);
+    }
     u.redis = reconcile(redis, following(desired, u.master), within(opts, deadline));
     summarise(u, desired);
     return u;
@@ -137,8 +183,14 @@ asio::awaitable<std::pair<error_code, unit_report>> unit_coro(pebble::client& re
                                                               desired_state desired, reconcile_options opts) {
     const auto deadline = clock::now() + opts.deadline;
     unit_report u;
-    if (desired.config.sentinel && sentinel)
+    if (desired.config.sentinel && sentinel) {
+        if (auto why = sentinel_refuses(desired)) {
+            u = refused_unit(*why);
+            summarise(u, desired);
+            co_return std::make_pair(error_code{}, std::move(u));
+        }
         u.sentinel = co_await sentinel_coro(*sentinel, desired, within(opts, deadline), &u.master);
+    }
     auto [ec, report] = co_await async_reconcile(redis, following(desired, u.master), within(opts, deadline),
                                                  asio::as_tuple(asio::use_awaitable));
     u.redis = std::move(report);

@@ -3,6 +3,7 @@
 // test server running real processes; and real Pebble v1.26 with PEBBLE_BIN), real redis-server
 // and redis-server --sentinel.
 #include <redispebble/unit_reconciler.hpp>
+#include <redispebble/testing/process.hpp>
 #include <redispebble/testing/server.hpp>
 
 #include "support/pebble_daemon.hpp"
@@ -21,6 +22,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <sstream>
 #include <string>
@@ -638,4 +640,55 @@ TEST_CASE("status and diff take --sentinel-socket and report both containers in 
     CHECK(changed_text.exit_code == 5);
     CHECK(has(changed_text.out, "sentinel.conf: sentinel down-after-milliseconds redis-k8s"));
     CHECK(sentinel->record().restarts.at("sentinel") == 1);  // apply's alone: diff and status changed nothing
+}
+
+// Found from outside (issue 12): with sentinel: true, an admin password Sentinel refuses (a blank
+// in it) left the Sentinel container Blocked but still pushed Redis's secrets file with the new
+// password and restarted Redis, so Redis took the new password and Sentinel could no longer log
+// in to it. Now the unit is Blocked and neither Pebble gets a single write, in both forms.
+TEST_CASE("Inputs the Sentinel container refuses leave both containers untouched", "[sentinel][unit]") {
+    testing::server_options o;
+    o.run_processes = false;
+    testing::pebble_server redis_server(o), sentinel_server(o);
+    temp_dir root;
+    desired_state d = unit_inputs(root.path, "127.0.0.1", testing::free_tcp_port(), testing::free_tcp_port());
+    d.peer.admin_password = secret("adm secret");
+    pebble::client_options ro, so;
+    ro.socket_path = redis_server.socket_path();
+    so.socket_path = sentinel_server.socket_path();
+    auto untouched = [&](const unit_report& u) {
+        CHECK(u.status == unit_status::blocked);
+        CHECK_FALSE(u.retry_later);
+        CHECK(has(u.message, "admin-password"));
+        CHECK_FALSE(has(u.message, "adm secret"));
+        CHECK(u.writes() == 0);
+        CHECK(u.restarts() == 0);
+        CHECK(redis_server.record().layers_added == 0);
+        CHECK(redis_server.record().files_written == 0);
+        CHECK(sentinel_server.record().layers_added == 0);
+        CHECK(sentinel_server.record().files_written == 0);
+    };
+    reconcile_options opts;
+    opts.probe.enabled = false;
+    {
+        pebble::client rc(ro), sc(so);
+        untouched(reconcile_unit(rc, &sc, d, opts));
+    }
+    boost::asio::io_context io;
+    pebble::client rc(io, ro), sc(io, so);
+    std::optional<unit_report> got;
+    async_reconcile_unit(rc, &sc, d, opts, [&](pebble::error_code ec, unit_report u) {
+        CHECK_FALSE(ec);
+        got = std::move(u);
+    });
+    io.run();
+    REQUIRE(got);
+    untouched(*got);
+    // The same inputs with an admin password Sentinel can keep are applied to both containers.
+    d.peer.admin_password = secret("adm-secret");
+    pebble::client rc2(ro), sc2(so);
+    const unit_report applied = reconcile_unit(rc2, &sc2, d, opts);
+    CHECK(applied.writes() > 0);
+    CHECK(redis_server.record().layers_added == 1);
+    CHECK(sentinel_server.record().layers_added == 1);
 }
