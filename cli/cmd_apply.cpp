@@ -84,6 +84,11 @@ void print_differences(const reconcile_report& r) {
         if (st->chown) fmt::print("  storage-path {} is not owned by {}:{}: change its owner (recursive)\n", st->path, st->user, st->group);
     }
     for (const auto& f : r.decided.push) fmt::print("  file {} differs (from {})\n", f.path, f.origin);
+    for (const auto& s : r.decided.start) fmt::print("  service {} is not running: start it\n", s);
+    for (const auto& s : r.decided.restart) fmt::print("  service {}: restart it\n", s);
+    for (const auto& c : r.decided.stop_checks) fmt::print("  check {} is retired but running: stop it\n", c);
+    for (const auto& s : r.decided.stop) fmt::print("  service {} is retired but running: stop it\n", s);
+    for (const auto& f : r.decided.remove) fmt::print("  file {} is no longer wanted: remove it\n", f);
 }
 
 // Fields our layer sets that another layer overrides (no write, no restart: see docs/reconcile.md).
@@ -137,9 +142,9 @@ bool status_now(reconcile_report& r) {
     return true;
 }
 
-bool in_sync(const reconcile_report& r) {
-    return r.decided.differences.empty() && r.decided.push.empty() && !r.decided.storage;
-}
+// Nothing for apply to do: the plan, the files and the storage match, and no service is waiting
+// to be started, restarted or stopped (a stopped service is out of sync: apply would start it).
+bool in_sync(const reconcile_report& r) { return r.decided.differences.empty() && r.decided.no_op(); }
 
 int emit(std::string_view command, const unit_context& u, const reconcile_report& r, int code,
          boost::json::object extra = {}) {

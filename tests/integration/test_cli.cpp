@@ -1,4 +1,5 @@
 #include <redispebble/digest.hpp>
+#include <redispebble/pebble/client.hpp>
 #include <redispebble/decide.hpp>
 #include <redispebble/testing/server.hpp>
 
@@ -380,6 +381,24 @@ TEST_CASE("diff apply and status --format json against the test server report th
     CHECK(y["storage-fix"].IsNull());
     CHECK(y["exit-code"].as<int>() == 0);
     CHECK(server->record().layers_added == 1);
+
+    // Found from outside (issue 12): with the service stopped, diff said "In sync" (exit 0, and
+    // in-sync true beside start: ["redis"]) while apply would start it.
+    {
+        redispebble::pebble::client_options co;
+        co.socket_path = server->socket_path();
+        redispebble::pebble::client c(co);
+        c.wait_change(c.stop({{"redis"}}), {});
+    }
+    auto stopped = cmd("diff", "json");
+    CHECK(stopped.exit_code == 5);
+    auto st = parse_json(stopped);
+    CHECK_FALSE(st.at("in-sync").as_bool());
+    REQUIRE(st.at("start").as_array().size() == 1);
+    CHECK(s_of(st.at("start").as_array()[0]) == "redis");
+    auto stopped_text = cmd("diff", "text");
+    CHECK(stopped_text.exit_code == 5);
+    CHECK(has(stopped_text.out, "service redis is not running: start it"));
 }
 
 TEST_CASE("status --format json without Pebble is Waiting with exit code 3 and no version", "[cli][format]") {
