@@ -287,7 +287,9 @@ int status_unit(const unit_context& u) {
     const std::string ssock = sentinel_socket_path(u.opts, u.desired.config);
     const pebble_look redis = look_at(u, u.socket), sentinel = look_at(u, ssock);
     unit_report r = run_unit(u, true);
-    const bool pending = status_now(r.redis) | status_now(*r.sentinel);  // both: each container's own status
+    const bool redis_pending = status_now(r.redis);  // each container's own status, both asked
+    const bool sentinel_pending = status_now(*r.sentinel);
+    const bool pending = redis_pending || sentinel_pending;
     if (pending && r.status == unit_status::active) {
         r.status = unit_status::maintenance;
         r.message = std::string(msg_out_of_sync);
