@@ -64,6 +64,11 @@ struct sentinel_directive {
 [[nodiscard]] std::vector<sentinel_directive> sentinel_directives(const redis_config& cfg, const peer_data& peer,
                                                                   const std::string& master);
 
+/// Whether peer data holds what the Sentinel container needs before anything is compared: the
+/// admin and sentinel passwords (when enable-password is on), current-master and hostname. Without
+/// them sentinel_machine reports Waiting for peer data (msg_waiting_for_peer_data).
+[[nodiscard]] bool sentinel_peer_data_complete(const peer_data& peer) noexcept;
+
 /// The directives as redis.conf lines: secret values written with redis_conf_quote, others quoted
 /// only when they are not plain words. Secret (it holds the passwords).
 [[nodiscard]] secret sentinel_conf_text(const std::vector<sentinel_directive>& directives);

@@ -150,6 +150,11 @@ std::optional<std::vector<std::string>> split_conf_line(std::string_view line) {
     }
 }
 
+bool sentinel_peer_data_complete(const peer_data& peer) noexcept {
+    return !(peer.enable_password && (peer.admin_password.empty() || peer.sentinel_password.empty())) &&
+           !peer.current_master.empty() && !peer.hostname.empty();
+}
+
 std::vector<sentinel_directive> sentinel_directives(const redis_config& cfg, const peer_data& peer,
                                                     const std::string& master) {
     validate(cfg);
@@ -480,9 +485,7 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         } catch (const input_error& e) {
             return finish(unit_status::blocked, e.what(), false);
         }
-        const peer_data& peer = desired_.peer;
-        if ((peer.enable_password && (peer.admin_password.empty() || peer.sentinel_password.empty())) ||
-            peer.current_master.empty() || peer.hostname.empty())
+        if (!sentinel_peer_data_complete(desired_.peer))
             return finish(unit_status::waiting, std::string(msg_waiting_for_peer_data), true);
         if (cfg.enable_tls) {
             auto plan = sentinel_certificate_plan(cfg, desired_.resources);

@@ -75,12 +75,9 @@ desired_state following(const desired_state& desired, const master_choice& m) {
 // the new password and Sentinel unable to log in to it (found from outside, issue 12). Incomplete
 // peer data is not refused here: the Sentinel machine says Waiting for it.
 std::optional<std::string> sentinel_refuses(const desired_state& d) {
-    const peer_data& peer = d.peer;
-    if ((peer.enable_password && (peer.admin_password.empty() || peer.sentinel_password.empty())) ||
-        peer.current_master.empty() || peer.hostname.empty())
-        return std::nullopt;
+    if (!sentinel_peer_data_complete(d.peer)) return std::nullopt;
     try {
-        (void)sentinel_directives(d.config, peer, peer.current_master);
+        (void)sentinel_directives(d.config, d.peer, d.peer.current_master);
     } catch (const input_error& e) {
         return std::string(e.what());
     }
