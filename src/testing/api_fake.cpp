@@ -43,10 +43,14 @@ reply pebble_server::impl::fake_endpoint(const http::request<http::string_body>&
     }
     std::chrono::milliseconds delay{0};
     if (auto it = o.find("delay"); it != o.end()) {
-        const auto ns = it->value().is_string() ? parse_go_duration(std::string(it->value().as_string())) : std::nullopt;
-        if (!ns || *ns < 0 || *ns > std::int64_t(3600) * 1000000000)
+        // A plain integer, -1 when absent or unparsable: GCC 12 at -Os reports a false
+        // maybe-uninitialized on the std::optional form (found by scripts/build-matrix.sh).
+        std::int64_t ns = -1;
+        if (it->value().is_string())
+            if (const auto parsed = parse_go_duration(std::string(it->value().as_string()))) ns = *parsed;
+        if (ns < 0 || ns > std::int64_t(3600) * 1000000000)
             return error(400, fmt::format(FMT_STRING("invalid delay {} (want a Go duration up to 1h, such as \"500ms\")"), json::serialize(it->value())));
-        delay = std::chrono::milliseconds(*ns / 1000000);
+        delay = std::chrono::milliseconds(ns / 1000000);
     } else if (kind->second == fault::delay) {
         return error(400, "fault \"delay\" needs a \"delay\" (a Go duration, such as \"500ms\")");
     }
