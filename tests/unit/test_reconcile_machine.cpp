@@ -284,7 +284,7 @@ TEST_CASE("Incomplete peer data stops after reading the plan", "[reconcile-machi
     int steps = 0;
     auto r = run(c, d, &steps);
     CHECK(r.status == unit_status::waiting);
-    CHECK(r.message == "Waiting for peer data to be updated");
+    CHECK(r.message == "Waiting for peer data to be updated (not set yet: current-master)");
     CHECK(steps == 1);
     CHECK(c.writes == 0);
 }
@@ -733,7 +733,7 @@ TEST_CASE("observe_only with incomplete peer data reads only the plan", "[reconc
     while (req) ++n, req = m.resume(c.handle(*req));
     CHECK(n == 1);
     CHECK(m.observed_all());
-    CHECK(decide(m.observed(), d).message == msg_waiting_for_peer_data);
+    CHECK(decide(m.observed(), d).message == waiting_for_peer_data({"current-master"}));
 }
 
 TEST_CASE("apply_decision does the decision it is given and nothing else", "[reconcile-machine][apply]") {
