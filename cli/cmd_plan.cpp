@@ -18,16 +18,6 @@ void print_differences(const std::vector<difference>& diffs) {
         fmt::print("    desired: {}\n", d.desired.empty() ? "<unset>" : d.desired);
     }
 }
-int severity(unit_status s) {
-    switch (s) {
-    case unit_status::blocked: return 3;
-    case unit_status::waiting: return 2;
-    case unit_status::maintenance: return 1;
-    case unit_status::active: return 0;
-    }
-    return 2;
-}
-
 // With `sentinel: true`, what apply would say of the unit from the inputs alone (as
 // reconcile_unit: Sentinel's verdict first; inputs Sentinel refuses leave Redis unchanged; the
 // worse of the two statuses, each container's words, the same words once).
@@ -46,7 +36,7 @@ unit_plan plan_unit(const desired_state& desired, const decision& redis) {
         u.message = "Sentinel: " + s.message + "; left unchanged while the Sentinel container refuses the inputs";
         return u;
     }
-    u.status = severity(s.status_after) > severity(redis.status_after) ? s.status_after : redis.status_after;
+    u.status = worse(redis.status_after, s.status_after);
     const bool s_ok = s.status_after == unit_status::active, r_ok = redis.status_after == unit_status::active;
     if (!s_ok && !r_ok && s.message == redis.message) u.message = redis.message + " (both containers)";
     else {

@@ -22,6 +22,9 @@ namespace redispebble {
 /// Juju's unit statuses that a reconcile can end in.
 enum class unit_status { active, waiting, blocked, maintenance };
 [[nodiscard]] std::string_view to_string(unit_status s) noexcept;
+/// The worse of two statuses, for a unit of two containers: blocked, then waiting, then
+/// maintenance, then active.
+[[nodiscard]] unit_status worse(unit_status a, unit_status b) noexcept;
 
 /// The messages, word for word what the charm sets.
 inline constexpr std::string_view msg_waiting_for_pebble = "Waiting for Pebble in workload container";

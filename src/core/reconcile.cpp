@@ -18,6 +18,19 @@ std::string_view to_string(unit_status s) noexcept {
     return "unknown";
 }
 
+unit_status worse(unit_status a, unit_status b) noexcept {
+    auto rank = [](unit_status s) {
+        switch (s) {
+        case unit_status::blocked: return 3;
+        case unit_status::waiting: return 2;
+        case unit_status::maintenance: return 1;
+        case unit_status::active: return 0;
+        }
+        return 2;
+    };
+    return rank(b) > rank(a) ? b : a;
+}
+
 std::string waiting_for_peer_data(const std::vector<std::string>& missing_keys) {
     std::string out(msg_waiting_for_peer_data);
     if (missing_keys.empty()) return out;

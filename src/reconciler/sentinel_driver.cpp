@@ -56,16 +56,6 @@ void log_step(const reconcile_options& o, const pebble_request& r) {
     o.log(line);
 }
 
-int severity(unit_status s) {
-    switch (s) {
-    case unit_status::blocked: return 3;
-    case unit_status::waiting: return 2;
-    case unit_status::maintenance: return 1;
-    case unit_status::active: return 0;
-    }
-    return 2;
-}
-
 // Peer data as Redis should see it: the master chosen in the Sentinel container.
 desired_state following(const desired_state& desired, const master_choice& m) {
     desired_state d = desired;
@@ -111,7 +101,7 @@ void summarise(unit_report& u, const desired_state& desired) {
     u.retry_later = u.redis.retry_later;
     std::string message;
     if (u.sentinel) {
-        if (severity(u.sentinel->status) > severity(u.status)) u.status = u.sentinel->status;
+        u.status = worse(u.status, u.sentinel->status);
         u.retry_later = u.retry_later || u.sentinel->retry_later;
         if (u.sentinel->status != unit_status::active) message = "Sentinel: " + u.sentinel->message;
     }

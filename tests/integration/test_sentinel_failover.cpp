@@ -376,18 +376,21 @@ void tls_scenario(bool real) {
     check_no_password_anywhere(units, reports);
 }
 
-// The pid of the redis-server --sentinel serving `port` (Redis sets its title to
-// "redis-server HOST:PORT [sentinel]"); 0 when none.
-int sentinel_pid(int port) {
+// The pid of the redis-server serving `port` (Redis sets its title to "redis-server HOST:PORT",
+// with " [sentinel]" for Sentinel); 0 when none.
+int server_pid(int port, bool sentinel) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         const std::string name = e.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         const std::string cmd = read_file((e.path() / "cmdline").string());
-        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port) + " [sentinel]"))
+        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port)) &&
+            has(cmd, "[sentinel]") == sentinel)
             return std::stoi(name);
     }
     return 0;
 }
+int sentinel_pid(int port) { return server_pid(port, true); }
+int redis_pid(int port) { return server_pid(port, false); }
 
 // Issue 12: a sentinel.conf line Sentinel would refuse is no longer pushed (F5), and a Sentinel
 // that cannot start reports its own words, never a password: a port already taken makes it exit
@@ -469,18 +472,6 @@ void refused_file_scenario(bool real) {
     CHECK(has(hung.message, "Sentinel did not answer within 1000 ms; its last log lines: "));
     CHECK(hung.writes() == 0);
     CHECK(hung.restarts() == 0);
-}
-
-// The pid of the redis-server serving Redis on `port` (title "redis-server HOST:PORT"); 0 when none.
-int redis_pid(int port) {
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        const std::string cmd = read_file((e.path() / "cmdline").string());
-        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port)) && !has(cmd, "[sentinel]"))
-            return std::stoi(name);
-    }
-    return 0;
 }
 
 // Issue 12, F4: one `kill -9` of Sentinel (and of Redis) followed at once by a reconcile was

@@ -160,8 +160,7 @@ TEST_CASE("plan with Sentinel says what apply says of the unit", "[sentinel][cli
         const auto cfg = dir.write("config2.yaml", config_yaml + extra_config);
         std::vector<std::string> args{cli, command, "--config", cfg, "--peer", peer};
         if (command != "plan")
-            for (const std::string a : {"--socket", redis.socket_path(), "--sentinel-socket", sentinel.socket_path()})
-                args.push_back(a);
+            args.insert(args.end(), {"--socket", redis.socket_path(), "--sentinel-socket", sentinel.socket_path()});
         return run_command(args);
     };
     // No sentinel-password: Waiting, naming it, in plan and in apply.

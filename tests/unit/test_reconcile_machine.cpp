@@ -433,11 +433,57 @@ TEST_CASE("A service in backoff with nothing to change stays Blocked with Redis'
     auto second = run(c, unit());
     CHECK(second.status == unit_status::blocked);
     CHECK(second.retry_later);
-    CHECK(second.message.rfind("Service \"redis\" keeps failing (Pebble backoff): ", 0) == 0);
+    // Pebble keeps it in backoff past its first delay: it has failed more than once (backoff_watch).
+    CHECK(second.message.rfind("Service \"redis\" keeps failing (Pebble backoff: longer than its first backoff, so it "
+                               "failed more than once): ", 0) == 0);
     CHECK(second.message.find("Address already in use") != std::string::npos);
     CHECK(second.message.find("s3cret") == std::string::npos);
     CHECK(c.restarts == restarts);
     CHECK(c.writes == writes);
+}
+
+// Found from outside (issue 12, F4): one kill -9 followed at once by a reconcile found the service
+// in backoff with nothing to change and said Blocked "keeps failing". Pebble restarts it: watched,
+// it runs, Redis answers, and the unit is Active with no restart of ours.
+TEST_CASE("One crash that Pebble restarts is Active and a second failure while watching is Blocked", "[reconcile-machine][probe][backoff]") {
+    container c;
+    const desired_state d = unit();
+    REQUIRE(run(c, d).status == unit_status::active);
+    const int restarts = c.restarts, writes = c.writes;
+    c.service_state = "backoff";
+    int looks = 0;
+    std::vector<std::string> states;  // what Pebble says at each look after the first
+    c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what == kind::get_service && looks++ > 0 && looks - 2 < static_cast<int>(states.size()))
+            c.service_state = states[static_cast<std::size_t>(looks - 2)];
+        return std::nullopt;
+    };
+    states = {"backoff", "active"};  // restarted after 0.5 s, then it runs
+    auto one = run(c, d);
+    CHECK(one.status == unit_status::active);
+    CHECK(c.restarts == restarts);
+    CHECK(c.writes == writes);
+    CHECK(c.pauses >= 6);  // watched for Pebble's okay delay (1 s at 250 ms) before asking Redis
+
+    c.service_state = "backoff";
+    looks = 0;
+    states = {"active", "active", "backoff"};  // restarted, and failed again
+    c.log_lines = {"# Fatal error, can't open config file"};
+    auto again = run(c, d);
+    CHECK(again.status == unit_status::blocked);
+    CHECK(again.message.rfind("Service \"redis\" keeps failing (Pebble backoff: it failed again when Pebble restarted "
+                              "it): # Fatal error", 0) == 0);
+    CHECK(c.restarts == restarts);
+
+    probe_options quick;
+    quick.settle = std::chrono::milliseconds(500);
+    c.service_state = "backoff";
+    looks = 0;
+    states = {};
+    auto waiting = run(c, d, nullptr, false, quick);
+    CHECK(waiting.status == unit_status::waiting);
+    CHECK(waiting.message == "Service \"redis\" is restarting after a failure (Pebble backoff): # Fatal error, can't "
+                             "open config file");
 }
 
 TEST_CASE("After a restart a Redis not yet answering is probed again until it answers", "[reconcile-machine][probe]") {
@@ -782,6 +828,6 @@ TEST_CASE("apply_decision of a no-op decision for a service in backoff reads its
     CHECK(dec.service_current == std::optional<std::string>("backoff"));
     const reconcile_report r = apply_in(c, d, dec);
     CHECK(r.status == unit_status::blocked);
-    CHECK(r.message.find("keeps failing (Pebble backoff)") != std::string::npos);
+    CHECK(r.message.find("keeps failing (Pebble backoff") != std::string::npos);
     CHECK(r.message.find("can't open config file") != std::string::npos);
 }

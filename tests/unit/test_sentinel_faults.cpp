@@ -53,6 +53,12 @@ std::optional<pebble_request> in_order(sentinel_machine& m, const desired_state&
     return m.resume(read);
 }
 
+probe_options no_probe() {
+    probe_options p;
+    p.enabled = false;
+    return p;
+}
+
 input_error peer_error(const std::string& yaml) {
     try {
         (void)load_peer_data(yaml, "peer.yaml");
@@ -70,7 +76,7 @@ input_error peer_error(const std::string& yaml) {
 TEST_CASE("With TLS off the Sentinel machine removes the certificate files it finds and restarts nothing", "[sentinel][machine][tls]") {
     desired_state d = sentinel_unit();
     d.config.sentinel = true;
-    sentinel_machine m(d, false, probe_options{false});
+    sentinel_machine m(d, false, no_probe());
     std::map<std::string, std::optional<std::string>> held;
     for (const auto& p : sentinel_certificates) held[p] = "digest";
     held["/etc/redis-server/ca.crt"] = std::nullopt;  // already gone: not asked again
@@ -86,13 +92,13 @@ TEST_CASE("With TLS off the Sentinel machine removes the certificate files it fi
     CHECK(m.report().writes() == 2);
 
     // A dry run (diff, status) says so and does nothing.
-    sentinel_machine dry(d, true, probe_options{false});
+    sentinel_machine dry(d, true, no_probe());
     CHECK_FALSE(in_order(dry, d, "active", held));
     CHECK(dry.report().decided.remove.size() == 2);
     CHECK(dry.report().writes() == 0);
 
     // Nothing held: nothing to remove.
-    sentinel_machine clean(d, false, probe_options{false});
+    sentinel_machine clean(d, false, no_probe());
     CHECK_FALSE(in_order(clean, d, "active"));
     CHECK(clean.report().writes() == 0);
 }
@@ -141,7 +147,10 @@ TEST_CASE("Certificates Redis cannot read are refused naming the resource and wh
     d.config.enable_tls = true;
     d.resources = good;
     d.resources["cert-file"] = secret("not a certificate\n");
-    const decision redis = decide(observed_state{true, layer{}}, d);
+    observed_state seen;
+    seen.pebble_reachable = true;
+    seen.plan = layer{};
+    const decision redis = decide(seen, d);
     CHECK(redis.status_after == unit_status::blocked);
     CHECK_THAT(redis.message, Catch::StartsWith("resources: \"cert-file\": is not a PEM certificate"));
     CHECK(redis.push.empty());
@@ -356,7 +365,7 @@ TEST_CASE("Lines that are neither ours nor Sentinel's are warned about and the o
     CHECK(merge_sentinel_conf(pushed, wanted, "redis-k8s").changed.empty());
 
     // The machine's decision carries the warnings, and the dropped line as a difference.
-    sentinel_machine machine(d, true, probe_options{false});
+    sentinel_machine machine(d, true, no_probe());
     (void)machine.start();
     pebble_reply plan;
     plan.plan = make_sentinel_layer(d.config);
