@@ -207,7 +207,9 @@ public:
     /// the probe as the whole loop does it (probe.enabled) for an Active decision. Exactly the
     /// decision's actions are done, nothing else. `desired` gives the probe its address and
     /// password and redacts Pebble's and Redis's words. start() may then end the run at once
-    /// (nothing to do, probe off): it returns nullopt.
+    /// (nothing to do, probe off): it returns nullopt. A no-op decision for a service in Pebble's
+    /// backoff (decision::service_current) reads the service state again while it watches the
+    /// restart (backoff_watch), and nothing else.
     [[nodiscard]] static reconcile_machine apply_decision(desired_state desired, decision d, probe_options probe = {});
 
     /// The first request; nullopt when there is nothing to ask (only apply_decision()).
@@ -240,7 +242,7 @@ private:
 
     enum class phase {
         plan, service, storage, checks, files, make_dirs, chown, push, layer, verify, stop_checks, stop, stop_wait,
-        remove, restart, start, wait, probe, pause, logs, watch_pause, watch_service, finished
+        remove, restart, start, wait, probe, pause, logs, watch_pause, watch_service, recheck, finished
     };
     mode mode_ = mode::whole;
     desired_state desired_;
@@ -260,6 +262,8 @@ private:
     bool logs_replication_ = false;  // pick the replication lines (else the last lines)
     unit_status logs_status_ = unit_status::blocked;  // the status the logs' message goes with
     std::optional<backoff_watch> watch_;  // a service in Pebble's backoff with nothing to change
+    bool rechecked_ = false;  // the service state read again after Redis did not answer
+    std::string not_answering_;  // the probe's words, while that state is read
     bool done_ = false;
     bool dry_run_ = false;
     bool observed_all_ = false;

@@ -255,7 +255,7 @@ public:
 private:
     enum class phase {
         plan, service, files, ask, make_dir, push, layer, remove, restart, wait, probe, pause, logs, watch_pause,
-        watch_service, finished
+        watch_service, recheck, finished
     };
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, const std::string& step);
@@ -287,6 +287,7 @@ private:
     std::string logs_for_;
     unit_status logs_status_ = unit_status::waiting;  ///< the status the logs' message goes with
     std::optional<backoff_watch> watch_;  ///< Sentinel in Pebble's backoff with nothing to change
+    bool rechecked_ = false;  ///< the service state read again after Sentinel did not answer
     bool made_ = false, pushed_ = false, layered_ = false, removed_ = false, restarted_ = false;
     bool done_ = false;
 };

@@ -377,6 +377,17 @@ std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& re
         r.timeout = probe_.settle_step;
         return r;
     }
+    // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
+    // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
+    if (!restarted_ && !rechecked_) {
+        rechecked_ = true;
+        not_answering_ = v.message;
+        phase_ = phase::recheck;
+        pebble_request r;
+        r.what = pebble_request::kind::get_service;
+        r.service = desired_.config.service_name;
+        return r;
+    }
     return finish(unit_status::waiting, v.message, true);
 }
 
@@ -410,6 +421,7 @@ std::optional<pebble_request> reconcile_machine::on_watch(const pebble_reply& re
     if (seen == v::again) return watch_pause();
     if (seen == v::started) {
         // Pebble restarted it after one failure and it runs: asked as after our own start.
+        report_.failed_step.reset();
         restarted_ = true;
         settle_spent_ = watch_->spent();
         return probe_request();
@@ -443,7 +455,8 @@ std::string reconcile_machine::step_name() const {
     case phase::pause: return "probe Redis";
     case phase::logs: return "read the service's logs";
     case phase::watch_pause:
-    case phase::watch_service: return "watch the service restart";
+    case phase::watch_service:
+    case phase::recheck: return "watch the service restart";
     case phase::finished: break;
     }
     return "finish";
@@ -562,6 +575,14 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         r.service = desired_.config.service_name;
         return r;
     case phase::watch_service: return on_watch(reply);
+    case phase::recheck:
+        // Redis did not answer and Pebble had said it runs: crashed just now, Pebble restarting it?
+        if (reply.result == o::ok && reply.service_current == "backoff") {
+            watch_.emplace(backoff_watch::first_delay_of(observed_.plan.value_or(layer{}), desired_.config.service_name),
+                           probe_.settle, probe_.settle_step);
+            return watch_pause();
+        }
+        return finish(unit_status::waiting, not_answering_, true);
     case phase::files:
         if (reply.result == o::unreachable) return fail(reply, "read files");
         // A file that cannot be read is treated as different: it will be pushed.

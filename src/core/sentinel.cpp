@@ -764,6 +764,14 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         r.service = cfg.sentinel_service_name;
         return r;
     case phase::watch_service: return on_watch(reply);
+    case phase::recheck:
+        // Sentinel did not answer and Pebble had said it runs: crashed just now, Pebble restarting it?
+        if (reply.result == o::ok && reply.service_current == "backoff") {
+            watch_.emplace(backoff_watch::first_delay_of(plan_, cfg.sentinel_service_name), probe_.settle,
+                           probe_.settle_step);
+            return watch_pause();
+        }
+        return logs_request(unit_status::waiting, logs_for_);
     case phase::logs: {
         std::string message = logs_for_;
         if (reply.result == o::ok && !reply.log_lines.empty()) {
@@ -825,6 +833,16 @@ std::optional<pebble_request> sentinel_machine::on_verdict(const probe_verdict& 
         return r;
     }
     report_.failed_step = "probe Sentinel";
+    // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
+    // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
+    if (!restarted_ && !rechecked_) {
+        rechecked_ = true;
+        logs_for_ = v.message;
+        phase_ = phase::recheck;
+        r.what = pebble_request::kind::get_service;
+        r.service = desired_.config.sentinel_service_name;
+        return r;
+    }
     return logs_request(unit_status::waiting, v.message);
 }
 
@@ -858,6 +876,7 @@ std::optional<pebble_request> sentinel_machine::on_watch(const pebble_reply& rep
         decision_.status_after = unit_status::active;
         decision_.message.clear();
         decision_.retry_later = false;
+        report_.failed_step.reset();
         restarted_ = true;
         settle_spent_ = watch_->spent();
         return probe_request();

@@ -734,9 +734,11 @@ observed_state observe_in(container& c, const desired_state& d) {
     return m.observed();
 }
 
-reconcile_report apply_in(container& c, const desired_state& d, const decision& dec, probe_options probe = {}) {
+reconcile_report apply_in(container& c, const desired_state& d, const decision& dec, probe_options probe = {},
+                          bool watches = false) {
     auto m = reconcile_machine::apply_decision(d, dec, probe);
-    drive(c, m, 60, {kind::get_service, kind::read_files});
+    if (watches) drive(c, m, 60, {kind::read_files});  // the service state, watching a backoff
+    else drive(c, m, 60, {kind::get_service, kind::read_files});
     return m.report();
 }
 
@@ -826,7 +828,7 @@ TEST_CASE("apply_decision of a no-op decision for a service in backoff reads its
     const decision dec = decide(observe_in(c, d), d);
     CHECK(dec.no_op());
     CHECK(dec.service_current == std::optional<std::string>("backoff"));
-    const reconcile_report r = apply_in(c, d, dec);
+    const reconcile_report r = apply_in(c, d, dec, {}, true);
     CHECK(r.status == unit_status::blocked);
     CHECK(r.message.find("keeps failing (Pebble backoff") != std::string::npos);
     CHECK(r.message.find("can't open config file") != std::string::npos);

@@ -304,6 +304,30 @@ TEST_CASE("Sentinel in backoff with nothing to change is watched: one crash is A
     CHECK(one.report().writes() == 0);
     CHECK_FALSE(one.report().failed_step);
 
+    // Killed a moment before: Pebble still said active, Sentinel refuses connections; read again,
+    // the service is in backoff, and its restart is watched as above.
+    sentinel_machine killed(d, false, po);
+    req = in_order(killed, d, "active");
+    REQUIRE(req->what == k::exec);
+    pebble_reply refused;
+    refused.output = "Could not connect to Redis at 127.0.0.1:26379: Connection refused\n";
+    req = killed.resume(refused);
+    REQUIRE(req->what == k::get_service);
+    pebble_reply now;
+    now.service_current = "backoff";
+    req = killed.resume(now);
+    for (const char* s : {"active", "active", "active", "active", "active"}) {
+        REQUIRE(req->what == k::pause);
+        req = killed.resume(pebble_reply{});
+        REQUIRE(req->what == k::get_service);
+        now.service_current = s;
+        req = killed.resume(now);
+    }
+    REQUIRE(req->what == k::exec);
+    CHECK_FALSE(killed.resume(answer));
+    CHECK(killed.report().status == unit_status::active);
+    CHECK_FALSE(killed.report().failed_step);
+
     // It fails again when Pebble restarts it: Blocked with its last log lines.
     sentinel_machine again(d, false, po);
     req = watch(again, {"active", "active", "backoff"});
