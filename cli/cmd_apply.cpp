@@ -91,6 +91,11 @@ void print_differences(const reconcile_report& r) {
     for (const auto& f : r.decided.remove) fmt::print("  file {} is no longer wanted: remove it\n", f);
 }
 
+// What the decision warns about (a sentinel.conf line that is neither ours nor Sentinel's).
+void print_warnings(const reconcile_report& r) {
+    for (const auto& w : r.decided.warnings) fmt::print("Warning: {}\n", w);
+}
+
 // Fields our layer sets that another layer overrides (no write, no restart: see docs/reconcile.md).
 void print_overridden(const reconcile_report& r) {
     if (r.decided.overridden.empty()) return;
@@ -105,6 +110,7 @@ void print_overridden(const reconcile_report& r) {
 // `who`: whose answer redis_state is ("Redis", or "Sentinel" for the Sentinel container).
 void print_report(const reconcile_report& r, const char* who = "Redis") {
     fmt::print("Status: {}{}{}\n", to_string(r.status), r.message.empty() ? "" : ": ", r.message);
+    print_warnings(r);
     print_overridden(r);
     if (r.actions_done.empty()) fmt::print("Actions done: none\n");
     else {
@@ -210,6 +216,7 @@ int diff_unit(const unit_context& u) {
     print_master(r);
     auto section = [](const std::string& title, const reconcile_report& c, bool synced) {
         fmt::print("\n## Container {}\n", title);
+        print_warnings(c);
         if (!compared(c)) {
             fmt::print("Cannot compare: {}: {}\n", to_string(c.status), c.message);
             return;
@@ -319,6 +326,7 @@ int status_unit(const unit_context& u) {
     fmt::print("Layer and file: {}\n", sync_words(s));
     if (!s.redis_state.empty()) fmt::print("Sentinel: {}\n", s.redis_state);
     fmt::print("Status: {}{}{}\n", to_string(s.status), s.message.empty() ? "" : ": ", s.message);
+    print_warnings(s);
     print_overridden(s);
     fmt::print("\n## Container {} (Redis)\n", u.desired.config.container_name);
     print_look("Pebble", redis);

@@ -18,6 +18,34 @@ void print_differences(const std::vector<difference>& diffs) {
         fmt::print("    desired: {}\n", d.desired.empty() ? "<unset>" : d.desired);
     }
 }
+// With `sentinel: true`, what apply would say of the unit from the inputs alone (as
+// reconcile_unit: Sentinel's verdict first; inputs Sentinel refuses leave Redis unchanged; the
+// worse of the two statuses, each container's words, the same words once).
+struct unit_plan {
+    decision sentinel;  ///< the Sentinel container's verdict, or Active
+    unit_status status = unit_status::active;
+    std::string message;
+};
+unit_plan plan_unit(const desired_state& desired, const decision& redis) {
+    unit_plan u;
+    if (auto v = sentinel_verdict(desired)) u.sentinel = std::move(*v);
+    else u.sentinel.status_after = unit_status::active;
+    const decision& s = u.sentinel;
+    if (s.status_after == unit_status::blocked) {
+        u.status = unit_status::blocked;
+        u.message = "Sentinel: " + s.message + "; left unchanged while the Sentinel container refuses the inputs";
+        return u;
+    }
+    u.status = worse(redis.status_after, s.status_after);
+    const bool s_ok = s.status_after == unit_status::active, r_ok = redis.status_after == unit_status::active;
+    if (!s_ok && !r_ok && s.message == redis.message) u.message = redis.message + " (both containers)";
+    else {
+        if (!s_ok) u.message = "Sentinel: " + s.message;
+        if (!r_ok) u.message += (u.message.empty() ? "" : "; ") + redis.message;
+    }
+    return u;
+}
+
 } // namespace
 
 int cmd_plan(const std::vector<std::string>& args) {
@@ -56,15 +84,21 @@ int cmd_plan(const std::vector<std::string>& args) {
             }
         }
         doc["sentinel-layer"] = nullptr;
+        int code = exit_for(d.status_after);
         if (cfg.sentinel) {
             doc["sentinel-layer"] = layer_value(make_sentinel_layer(cfg));
             files.push_back(boost::json::object{{"path", cfg.sentinel_config_path}, {"permissions", "600"},
                                                 {"user", cfg.user}, {"group", cfg.group}, {"origin", "sentinel.conf"}});
+            const unit_plan u = plan_unit(desired, d);
+            doc["sentinel"] = report_document("plan", u.sentinel, nullptr);
+            doc["status"] = std::string(to_string(u.status));
+            doc["message"] = u.message;
+            code = exit_for(u.status);
         }
         doc["files"] = std::move(files);
-        doc["exit-code"] = exit_for(d.status_after);
+        doc["exit-code"] = code;
         print_document(doc, opts.format);
-        return exit_for(d.status_after);
+        return code;
     }
     fmt::print("# redispebble plan: a dry run, nothing is applied\n");
     fmt::print("# config: {}, peer data: {}, current plan: {}\n", opts.config_file.value_or("<defaults>"),
@@ -113,7 +147,18 @@ int cmd_plan(const std::vector<std::string>& args) {
     print_differences(d.differences);
     fmt::print("\n");
     print_decision(d);
-    return exit_for(d.status_after);
+    if (!cfg.sentinel) return exit_for(d.status_after);
+    // apply reconciles both containers: say what it would say of the unit, not of Redis's alone.
+    const unit_plan u = plan_unit(desired, d);
+    fmt::print("Sentinel container: {}{}{}\n", to_string(u.sentinel.status_after),
+               u.sentinel.message.empty() ? "" : ": ", u.sentinel.message);
+    if (!u.sentinel.missing_resources.empty()) {
+        std::string names;
+        for (const auto& m : u.sentinel.missing_resources) names += (names.empty() ? "" : ", ") + m;
+        fmt::print("Sentinel missing resources: {}\n", names);
+    }
+    fmt::print("Unit status: {}{}{}\n", to_string(u.status), u.message.empty() ? "" : ": ", u.message);
+    return exit_for(u.status);
 }
 
 } // namespace redispebble::cli

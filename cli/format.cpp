@@ -137,6 +137,7 @@ json::object report_document(std::string_view command, const decision& d, const 
     o["restart"] = strings(d.restart);
     o["start"] = strings(d.start);
     o["retired"] = strings(d.retired);
+    o["warnings"] = strings(d.warnings);
     o["stop-checks"] = strings(d.stop_checks);
     o["stop"] = strings(d.stop);
     o["remove"] = strings(d.remove);

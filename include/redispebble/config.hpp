@@ -8,6 +8,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace redispebble {
 
@@ -96,6 +97,15 @@ struct peer_data {
     /// True when everything a unit needs is there (the password only when enable_password).
     [[nodiscard]] bool complete() const noexcept {
         return (!enable_password || !admin_password.empty()) && !current_master.empty() && !hostname.empty();
+    }
+    /// The peer-data keys complete() needs that are not set yet, in this order: admin-password
+    /// (only when enable_password), current-master, hostname. Empty exactly when complete().
+    [[nodiscard]] std::vector<std::string> missing() const {
+        std::vector<std::string> keys;
+        if (enable_password && admin_password.empty()) keys.emplace_back("admin-password");
+        if (current_master.empty()) keys.emplace_back("current-master");
+        if (hostname.empty()) keys.emplace_back("hostname");
+        return keys;
     }
     /// True when this unit is the current master.
     [[nodiscard]] bool is_master() const noexcept { return current_master == hostname; }

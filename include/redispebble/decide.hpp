@@ -22,11 +22,19 @@ namespace redispebble {
 /// Juju's unit statuses that a reconcile can end in.
 enum class unit_status { active, waiting, blocked, maintenance };
 [[nodiscard]] std::string_view to_string(unit_status s) noexcept;
+/// The worse of two statuses, for a unit of two containers: blocked, then waiting, then
+/// maintenance, then active.
+[[nodiscard]] unit_status worse(unit_status a, unit_status b) noexcept;
 
 /// The messages, word for word what the charm sets.
 inline constexpr std::string_view msg_waiting_for_pebble = "Waiting for Pebble in workload container";
 inline constexpr std::string_view msg_waiting_for_peer_data = "Waiting for peer data to be updated";
 inline constexpr std::string_view msg_not_enough_certificates = "Not enough certificates found";
+/// msg_waiting_for_peer_data naming the keys not set yet (peer_data::missing(), or
+/// sentinel_peer_data_missing()): `Waiting for peer data to be updated (not set yet: K1, K2)`.
+/// The charm's words first, so a test or a human matching them still does; the keys tell the
+/// operator what the leader has not written.
+[[nodiscard]] std::string waiting_for_peer_data(const std::vector<std::string>& missing_keys);
 
 /// A path as `GET /v1/files?action=list&path=P&itself=true` shows it (Pebble's fileInfoResult).
 struct path_state {
@@ -166,6 +174,10 @@ struct decision {
     /// them (see overridden_message).
     std::vector<difference> overridden;
     std::vector<std::string> missing_resources; ///< named when TLS is on and some are missing
+    /// What the operator should know that is neither a difference nor a failure, one sentence
+    /// each (the Sentinel container: a sentinel.conf line that is neither ours nor Sentinel's
+    /// run-time state, kept or dropped; see merge_sentinel_conf). Never a value of a directive.
+    std::vector<std::string> warnings;
     std::string flags;                    ///< describe(redis_flags(...)): redacted, for reports
     /// The service's state as observed (observed_state::service_current), when the inputs did not
     /// decide alone: apply() reads the logs of a service in Pebble's `backoff` that no action
@@ -255,6 +267,16 @@ struct prepared_desired {
     std::vector<std::string> retire_files;
 };
 [[nodiscard]] prepared_desired prepare(const desired_state& desired, const secret& secrets_key = {});
+
+/// The files a container must lose: each of `candidates` (files a unit pushes under some inputs)
+/// that no file of `wanted` has as its path and that `observed_sha256` shows the container holds
+/// (a digest, not nullopt; a path not observed is left alone), in the order of `candidates`.
+/// decide() removes these for the Redis container (prepared_desired::retire_files: the secrets,
+/// client-auth and exporter files, certificate_paths() with TLS off), sentinel_machine for the
+/// Sentinel container (its certificate files with TLS off): turning TLS off leaves no private key.
+[[nodiscard]] std::vector<std::string> files_to_remove(
+    const std::vector<std::string>& candidates, const std::vector<file_spec>& wanted,
+    const std::map<std::string, std::optional<std::string>>& observed_sha256);
 [[nodiscard]] decision decide(const observed_state& observed, const desired_state& desired,
                               const prepared_desired& prepared);
 

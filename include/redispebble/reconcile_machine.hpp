@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace redispebble {
@@ -110,6 +111,47 @@ struct probe_options {
     int log_lines = 50;
 };
 
+/// Watching a service Pebble is restarting after a failure (`backoff`) while the inputs ask
+/// nothing of it, to tell one crash from a service that keeps failing (found from outside, issue
+/// 12: one `kill -9` followed at once by apply was Blocked "keeps failing", and Waiting or Blocked
+/// depended on the instant). Pebble exposes no backoff count, so the machine (both containers')
+/// pauses `probe.settle_step` at a time, at most `probe.settle` in all, reads the service state
+/// after each pause and gives it to see():
+/// - `failed_again`: it left backoff (Pebble restarted it) and is back in backoff, or Pebble gave
+///   up (`error`): a second failure seen -> Blocked "keeps failing" with its last log lines;
+/// - `long_backoff`: in backoff longer than Pebble's first backoff could last (2 x the service's
+///   backoff-delay, default 500 ms, plus 1 s for the jitter and a loaded machine): Pebble's
+///   backoff has grown, so it has failed more than once in a row -> Blocked, as above;
+/// - `started`: out of backoff and active for Pebble's okay delay (1 s: a start that lasts that
+///   long is running) -> asked as after a start (the probe, with its settle), so one crash that
+///   Pebble restarted is Active once the service answers;
+/// - `out_of_time`: the settle spent first -> Waiting "restarting after a failure" with its last
+///   log lines; `again`: pause and look again.
+class backoff_watch {
+public:
+    enum class verdict { again, started, failed_again, long_backoff, out_of_time };
+    /// Pebble's default backoff-delay (plan.go defaultBackoffDelay) and okay delay (servstate's
+    /// okayDelay).
+    static constexpr std::chrono::milliseconds default_first_delay{500}, okay_delay{1000};
+    /// `first_delay`: the service's backoff-delay (plan); `budget`, `step`: probe.settle, settle_step.
+    backoff_watch(std::chrono::milliseconds first_delay, std::chrono::milliseconds budget, std::chrono::milliseconds step);
+    /// The state (`current` of /v1/services; nullopt: not in the plan) after one more step.
+    [[nodiscard]] verdict see(const std::optional<std::string>& current);
+    [[nodiscard]] std::chrono::milliseconds spent() const noexcept { return spent_; }
+    /// The status and message for an end of the watch other than `started` and `again`: Blocked
+    /// `Service "S" keeps failing (Pebble backoff: ...)` for failed_again and long_backoff,
+    /// Waiting `Service "S" is restarting after a failure (Pebble backoff)` for out_of_time. The
+    /// machines add the service's last log lines.
+    [[nodiscard]] static std::pair<unit_status, std::string> outcome(verdict v, const std::string& service);
+    /// Pebble's first backoff delay for `service` in `plan` (its backoff-delay, else the default).
+    [[nodiscard]] static std::chrono::milliseconds first_delay_of(const layer& plan, const std::string& service);
+
+private:
+    std::chrono::milliseconds first_delay_, budget_, step_;
+    std::chrono::milliseconds spent_{0}, in_backoff_{0}, active_{0};
+    bool left_ = false;
+};
+
 /// What a reconcile did and the status to report.
 struct reconcile_report {
     unit_status status = unit_status::waiting;
@@ -165,7 +207,9 @@ public:
     /// the probe as the whole loop does it (probe.enabled) for an Active decision. Exactly the
     /// decision's actions are done, nothing else. `desired` gives the probe its address and
     /// password and redacts Pebble's and Redis's words. start() may then end the run at once
-    /// (nothing to do, probe off): it returns nullopt.
+    /// (nothing to do, probe off): it returns nullopt. A no-op decision for a service in Pebble's
+    /// backoff (decision::service_current) reads the service state again while it watches the
+    /// restart (backoff_watch), and nothing else.
     [[nodiscard]] static reconcile_machine apply_decision(desired_state desired, decision d, probe_options probe = {});
 
     /// The first request; nullopt when there is nothing to ask (only apply_decision()).
@@ -193,10 +237,12 @@ private:
     std::optional<pebble_request> logs_request(std::string why);
     std::optional<pebble_request> on_probe(const pebble_reply& reply);
     std::optional<pebble_request> on_logs(const pebble_reply& reply);
+    std::optional<pebble_request> watch_pause();
+    std::optional<pebble_request> on_watch(const pebble_reply& reply);
 
     enum class phase {
         plan, service, storage, checks, files, make_dirs, chown, push, layer, verify, stop_checks, stop, stop_wait,
-        remove, restart, start, wait, probe, pause, logs, finished
+        remove, restart, start, wait, probe, pause, logs, watch_pause, watch_service, recheck, finished
     };
     mode mode_ = mode::whole;
     desired_state desired_;
@@ -214,6 +260,10 @@ private:
     std::chrono::milliseconds settle_spent_{0};
     std::string logs_for_;  // the message the logs are read for (Blocked: message + ": " + logs)
     bool logs_replication_ = false;  // pick the replication lines (else the last lines)
+    unit_status logs_status_ = unit_status::blocked;  // the status the logs' message goes with
+    std::optional<backoff_watch> watch_;  // a service in Pebble's backoff with nothing to change
+    bool rechecked_ = false;  // the service state read again after Redis did not answer
+    std::string not_answering_;  // the probe's words, while that state is read
     bool done_ = false;
     bool dry_run_ = false;
     bool observed_all_ = false;

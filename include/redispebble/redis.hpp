@@ -114,6 +114,21 @@ struct certificate_plan_result {
 [[nodiscard]] certificate_plan_result certificate_plan(const redis_config& cfg,
                                                        const std::map<std::string, secret>& resources);
 
+/// Where certificate_plan() puts the certificate files, whatever the resources: S/redis.crt,
+/// S/redis.key, S/ca.crt (S = cfg.storage_path). With TLS off these are the files to remove
+/// (files_to_remove() in decide.hpp).
+[[nodiscard]] std::vector<std::string> certificate_paths(const redis_config& cfg);
+
+/// Checks the certificate resources that are present (certificate_resources() names) as Redis
+/// will read them (Redis 7.0 tls.c: SSL_CTX_use_certificate_chain_file, SSL_CTX_use_PrivateKey_file
+/// with no passphrase, SSL_CTX_load_verify_locations), with OpenSSL: `cert-file` must start with a
+/// PEM certificate, `key-file` must be an unencrypted PEM private key that matches that
+/// certificate, `ca-cert-file` must hold at least one PEM certificate and nothing that is not one.
+/// Throws input_error (source "resources", key the resource name) saying why, with OpenSSL's
+/// reason; never a byte of the content (the key is secret). A file Redis would refuse is refused
+/// here, before anything is pushed: Redis and Sentinel would otherwise restart into failure.
+void check_certificates(const std::map<std::string, secret>& resources);
+
 /// The command Pebble runs, each word quoted with shlex_quote for Pebble's splitting (see
 /// shlex.hpp). secret_mode::config_file: `redis-server S/redispebble-secrets.conf FLAGS...` with
 /// the non-secret flags only (no password anywhere). secret_mode::command_line: `redis-server

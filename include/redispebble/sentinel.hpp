@@ -60,7 +60,10 @@ struct sentinel_directive {
 /// an admin password Sentinel would write back unreadable. Redis 7.0's sentinel.c writes `sentinel
 /// auth-pass` back unquoted when it rewrites its file, and then refuses to start on that file
 /// ("Unbalanced quotes", quoting the line): with Sentinel the admin password must hold no blank
-/// (space, tab, CR, LF), no `"` and no `'`.
+/// (space, tab, CR, LF), no `"` and no `'`. A `sentinel-quorum` above peer data's
+/// `planned-units` is refused (key sentinel-quorum): fewer Sentinels than the quorum can never
+/// agree the master is down, so Sentinel would never fail over (it accepts such a monitor
+/// silently; SENTINEL CKQUORUM is its only complaint).
 [[nodiscard]] std::vector<sentinel_directive> sentinel_directives(const redis_config& cfg, const peer_data& peer,
                                                                   const std::string& master);
 
@@ -68,6 +71,21 @@ struct sentinel_directive {
 /// admin and sentinel passwords (when enable-password is on), current-master and hostname. Without
 /// them sentinel_machine reports Waiting for peer data (msg_waiting_for_peer_data).
 [[nodiscard]] bool sentinel_peer_data_complete(const peer_data& peer) noexcept;
+/// The keys sentinel_peer_data_complete() wants that are not set yet, in this order:
+/// admin-password and sentinel-password (only when enable_password), current-master, hostname.
+[[nodiscard]] std::vector<std::string> sentinel_peer_data_missing(const peer_data& peer);
+
+/// What the inputs alone decide for the Sentinel container, before Pebble is asked (prepare()'s
+/// verdict for the Redis container): nullopt when they make its layer and file. Otherwise, first
+/// that applies:
+/// - Blocked with input_error's words when validate(cfg) refuses the configuration;
+/// - Waiting, waiting_for_peer_data() naming the keys not set yet (sentinel_peer_data_missing);
+/// - with enable-tls, Blocked msg_not_enough_certificates (missing_resources set) when a resource
+///   is missing, or Blocked with check_certificates()'s words for one Redis would refuse;
+/// - Blocked with sentinel_directives()'s words (peer data's current-master as the master).
+/// sentinel_machine, reconcile_unit (Blocked: neither container is touched) and the CLI's `plan`
+/// all use it, so they say the same thing.
+[[nodiscard]] std::optional<decision> sentinel_verdict(const desired_state& desired);
 
 /// The directives as redis.conf lines: secret values written with redis_conf_quote, others quoted
 /// only when they are not plain words. Secret (it holds the passwords).
@@ -96,12 +114,36 @@ struct sentinel_conf_merge {
     /// Our keys as the current file has them (the last line of each), for reports: the value of
     /// `requirepass` and `sentinel auth-pass NAME` (passwords) is {"<redacted>"}, never copied.
     std::map<std::string, std::vector<std::string>> file_values;
+    /// Lines that are neither ours nor Sentinel's run-time state (sentinel_line_kind), one
+    /// sentence each naming the line number and the directive (never its values): kept when
+    /// Sentinel accepts the directive, dropped (and counted in `changed`) when it would refuse it.
+    std::vector<std::string> warnings;
 };
+
+/// How Sentinel (Redis 7.0.15) takes a sentinel.conf line that is not one of our directives.
+enum class sentinel_line_kind {
+    /// Sentinel's run-time state and its CONFIG REWRITE output: `sentinel myid`, `current-epoch`,
+    /// `config-epoch`, `leader-epoch`, `known-replica`/`known-slave`, `known-sentinel`, and `dir`,
+    /// `user`, `protected-mode`, `latency-tracking-info-percentiles` (measured on 7.0.15).
+    runtime,
+    /// Another directive Sentinel accepts: a `sentinel` option of sentinel.c's
+    /// sentinelHandleConfiguration, or a Redis configuration name (Redis 7.0.15's CONFIG GET *,
+    /// aliases included) or one config.c reads itself (include, rename-command, user, loadmodule).
+    accepted,
+    /// Neither: Sentinel refuses to start ("FATAL CONFIG FILE ERROR ... Bad directive or wrong
+    /// number of arguments", "Unrecognized sentinel configuration statement").
+    refused
+};
+/// The kind of a split, non-empty, non-comment line (its arguments are not checked).
+[[nodiscard]] sentinel_line_kind sentinel_line_kind_of(const std::vector<std::string>& words);
 
 /// Compares `current` (the container's sentinel.conf; nullopt when absent) with `wanted`
 /// semantically, directive by directive (split_conf_line, so quoting and order do not matter), and
 /// makes the merged file. A current line that does not split is dropped and counted as changed
-/// (key "unreadable line N").
+/// (key "unreadable line N"). A line Sentinel would refuse (sentinel_line_kind::refused, e.g. a
+/// hand-added unknown directive) is dropped too, counted as changed (key "line N: DIRECTIVE,
+/// which Sentinel refuses") and warned about: pushing it would restart Sentinel into `FATAL CONFIG
+/// FILE ERROR`. A line Sentinel accepts that is not its run-time state is kept and warned about.
 [[nodiscard]] sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& current,
                                                       const std::vector<sentinel_directive>& wanted,
                                                       const std::string& master_name);
@@ -128,7 +170,9 @@ struct sentinel_conf_merge {
 [[nodiscard]] layer make_sentinel_layer(const redis_config& cfg);
 
 /// The certificate files Sentinel reads with TLS: the resources of certificate_plan() under the
-/// config file's directory (redis.crt, redis.key, ca.crt). Empty without TLS.
+/// config file's directory (redis.crt, redis.key, ca.crt). Empty without TLS. With TLS off,
+/// sentinel_machine removes those files when the container holds them (files_to_remove()), as
+/// decide() does in the Redis container.
 [[nodiscard]] certificate_plan_result sentinel_certificate_plan(const redis_config& cfg,
                                                                 const std::map<std::string, secret>& resources);
 
@@ -174,8 +218,8 @@ struct master_choice {
 /// files), ask Sentinel for the master when its service is active, decide, act (make the config
 /// file's directory, user:group 750, as redis-k8s does, when it pushes: Sentinel rewrites its file
 /// through a temporary file beside it; push the merged file when one of our directives changed, add
-/// the layer when it is not applied, restart the service once when either happened, start it when
-/// it is stopped), probe, report. Any failure ends the run with a report that says what was done
+/// the layer when it is not applied, remove the certificate files with TLS off, restart the service
+/// once when a push or the layer happened, start it when it is stopped), probe, report. Any failure ends the run with a report that says what was done
 /// before it; nothing throws.
 ///
 /// The probe (probe.enabled; the Redis probe's options): after Sentinel was (re)started, the same
@@ -184,9 +228,13 @@ struct master_choice {
 /// probe.settle, then Waiting with redis-cli's words and Sentinel's last log lines (Pebble's logs);
 /// a refused password or another error is Blocked with Sentinel's words. With nothing to do (apply,
 /// and the dry runs of status and diff), the question asked while observing decides the same way,
-/// without the wait. A service that failed to start is Blocked with Pebble's change error, which
-/// carries Sentinel's last output ("FATAL CONFIG FILE ERROR ..."); one in Pebble's backoff with
-/// nothing to change is Blocked with its last log lines ("keeps failing (Pebble backoff): ...").
+/// without the wait; Waiting "not answering" always carries Sentinel's last log lines. A service
+/// that failed to start is Blocked with Pebble's change error, which carries Sentinel's last
+/// output ("FATAL CONFIG FILE ERROR ..."). One in Pebble's backoff with nothing to change is
+/// watched (backoff_watch, as the Redis container's): Blocked with its last log lines ("keeps
+/// failing (Pebble backoff ...)") only when it fails again or its backoff has grown; one crash
+/// that Pebble restarted is asked as after a start; Waiting with its log lines when the settle
+/// runs out first.
 ///
 /// The master it monitors is master(): Sentinel's answer, else the host the file monitors, else
 /// peer data's current-master. The report's redis_state says "sentinel master HOST:PORT" when
@@ -205,7 +253,10 @@ public:
     [[nodiscard]] const std::optional<std::string>& sentinel_master() const noexcept { return sentinel_master_; }
 
 private:
-    enum class phase { plan, service, files, ask, make_dir, push, layer, restart, wait, probe, pause, logs, finished };
+    enum class phase {
+        plan, service, files, ask, make_dir, push, layer, remove, restart, wait, probe, pause, logs, watch_pause,
+        watch_service, recheck, finished
+    };
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, const std::string& step);
     std::optional<pebble_request> decide_and_act();
@@ -214,6 +265,9 @@ private:
     std::optional<pebble_request> probe_request();
     std::optional<pebble_request> on_probe(const pebble_reply& reply);
     std::optional<pebble_request> on_verdict(const probe_verdict& v);
+    std::optional<pebble_request> watch_pause();
+    std::optional<pebble_request> on_watch(const pebble_reply& reply);
+    std::optional<pebble_request> logs_request(unit_status status, std::string why);
 
     desired_state desired_;
     bool dry_run_ = false;
@@ -232,7 +286,9 @@ private:
     std::chrono::milliseconds settle_spent_{0};
     std::string logs_for_;
     unit_status logs_status_ = unit_status::waiting;  ///< the status the logs' message goes with
-    bool made_ = false, pushed_ = false, layered_ = false, restarted_ = false;
+    std::optional<backoff_watch> watch_;  ///< Sentinel in Pebble's backoff with nothing to change
+    bool rechecked_ = false;  ///< the service state read again after Sentinel did not answer
+    bool made_ = false, pushed_ = false, layered_ = false, removed_ = false, restarted_ = false;
     bool done_ = false;
 };
 

@@ -38,13 +38,18 @@ struct unit_report {
 /// change_timeout, probe (asking Sentinel: its timeout, and after a (re)start its settle and
 /// settle_step and log_lines; probe.enabled false: Sentinel is not asked, see sentinel_machine),
 /// dry_run and log. Never throws for Pebble failures. `chosen`, when given, receives the
-/// master the machine chose.
+/// master the machine chose. opts.deadline is a hard bound here: when it passes, the client's
+/// requests under way are cancelled (`c.cancel()` on the private client) and the report is
+/// Waiting, naming the socket that did not answer.
 reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desired, const reconcile_options& opts = {},
                                     master_choice* chosen = nullptr);
 
 /// One unit: with `desired.config.sentinel` and a `sentinel` client, reconcile_sentinel() first,
 /// then reconcile() of `redis` with peer data's current-master replaced by the master chosen
-/// (Sentinel's answer over stale peer data), both within opts.deadline. Without Sentinel it is
+/// (Sentinel's answer over stale peer data), both within opts.deadline: the Sentinel container
+/// gets at most half of it, bounded hard as in reconcile_sentinel() (async_reconcile_unit
+/// cancels the `sentinel` client itself), so a Sentinel Pebble that never answers leaves the Redis
+/// container the other half (found from outside, issue 12). Without Sentinel it is
 /// reconcile() alone. With opts.dry_run nothing is written in either container and the report's
 /// decisions carry both layers. Never throws for Pebble or Redis failures.
 unit_report reconcile_unit(pebble::client& redis, pebble::client* sentinel, const desired_state& desired,

@@ -42,6 +42,27 @@ auto string_options(Config& cfg) -> std::array<std::pair<const char*, decltype(&
     throw input_error(source, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, key, msg);
 }
 
+// A quoted value must end on the line it starts. YAML lets a quoted scalar run on over lines, and
+// yaml-cpp reads an unterminated one to the end of the document: `admin-password: "abc` followed by
+// `hostname: h` became the password `abc hostname: h` (found from outside, issue 12). None of our
+// keys wants a value over several lines (an escape such as \n writes a newline on one line).
+void check_quote_closes(const document& doc, std::string_view yaml, const std::string& key, const YAML::Node& value) {
+    if (!value.IsScalar() || value.Mark().is_null()) return;
+    const std::size_t at = static_cast<std::size_t>(value.Mark().pos);
+    if (at >= yaml.size() || (yaml[at] != '"' && yaml[at] != '\'')) return;
+    const char q = yaml[at];
+    for (std::size_t i = at + 1; i < yaml.size() && yaml[i] != '\n' && yaml[i] != '\r'; ++i) {
+        if (q == '"' && yaml[i] == '\\') {  // \" and \\ inside "..."; a backslash ending the line runs on
+            if (i + 1 >= yaml.size() || yaml[i + 1] == '\n' || yaml[i + 1] == '\r') break;
+            ++i;
+        } else if (q == '\'' && yaml[i] == '\'' && i + 1 < yaml.size() && yaml[i + 1] == '\'') ++i;  // '' inside '...'
+        else if (yaml[i] == q) return;
+    }
+    fail(doc.source, value.Mark(), key,
+         std::string("the quoted value has no closing ") + q +
+             " on its line (a quoted value must end on the line it starts; YAML would read on into the next lines)");
+}
+
 // `holds_secret`: some of yaml-cpp's messages quote bytes of the document ("unknown escape
 // character: q", "invalid unicode: ..."); for a document that holds a password only the part
 // before such a quotation is kept.
@@ -63,6 +84,8 @@ document parse(std::string_view yaml, std::string_view source, bool holds_secret
     }
     if (doc.root.IsNull()) return doc;  // an empty document: every default
     if (!doc.root.IsMap()) fail(doc.source, doc.root.Mark(), "", "expected a mapping of keys to values");
+    for (const auto& kv : doc.root)
+        if (kv.first.IsScalar()) check_quote_closes(doc, yaml, kv.first.Scalar(), kv.second);
     return doc;
 }
 

@@ -18,6 +18,27 @@ std::string_view to_string(unit_status s) noexcept {
     return "unknown";
 }
 
+unit_status worse(unit_status a, unit_status b) noexcept {
+    auto rank = [](unit_status s) {
+        switch (s) {
+        case unit_status::blocked: return 3;
+        case unit_status::waiting: return 2;
+        case unit_status::maintenance: return 1;
+        case unit_status::active: return 0;
+        }
+        return 2;
+    };
+    return rank(b) > rank(a) ? b : a;
+}
+
+std::string waiting_for_peer_data(const std::vector<std::string>& missing_keys) {
+    std::string out(msg_waiting_for_peer_data);
+    if (missing_keys.empty()) return out;
+    out += " (not set yet: ";
+    for (std::size_t i = 0; i < missing_keys.size(); ++i) out += (i ? ", " : "") + missing_keys[i];
+    return out + ")";
+}
+
 namespace {
 
 // Options whose next word is a password, in any Redis command line we may meet in a plan (ours in
@@ -287,7 +308,7 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
     }
     if (!desired.peer.complete()) {
         d.status_after = unit_status::waiting;
-        d.message = std::string(msg_waiting_for_peer_data);
+        d.message = waiting_for_peer_data(desired.peer.missing());
         d.retry_later = true;
         p.verdict = std::move(d);
         return p;
@@ -298,6 +319,12 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
         if (!plan.complete()) {
             d.missing_resources = plan.missing;
             p.verdict = blocked(std::move(d), std::string(msg_not_enough_certificates));
+            return p;
+        }
+        try {
+            check_certificates(desired.resources);
+        } catch (const input_error& e) {
+            p.verdict = blocked(std::move(d), e.what());
             return p;
         }
         certificates = std::move(plan.files);
@@ -315,14 +342,22 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
     p.files.insert(p.files.end(), certificates.begin(), certificates.end());
     // Every file this unit pushes under some inputs, at this storage path: those not wanted now.
     std::vector<std::string> ours{secrets_file_path(cfg), client_auth_file_path(cfg), exporter_password_file_path(cfg)};
-    std::map<std::string, secret> any;
-    for (const auto& r : certificate_resources()) any[r] = secret("x");
-    for (const auto& f : certificate_plan(cfg, any).files) ours.push_back(f.path);
+    for (auto& path : certificate_paths(cfg)) ours.push_back(std::move(path));
     for (const auto& path : ours)
         if (std::none_of(p.files.begin(), p.files.end(), [&](const file_spec& f) { return f.path == path; }) &&
             std::find(p.retire_files.begin(), p.retire_files.end(), path) == p.retire_files.end())
             p.retire_files.push_back(path);
     return p;
+}
+
+std::vector<std::string> files_to_remove(const std::vector<std::string>& candidates, const std::vector<file_spec>& wanted,
+                                         const std::map<std::string, std::optional<std::string>>& observed_sha256) {
+    std::vector<std::string> out;
+    for (const auto& path : candidates) {
+        if (std::any_of(wanted.begin(), wanted.end(), [&](const file_spec& f) { return f.path == path; })) continue;
+        if (auto it = observed_sha256.find(path); it != observed_sha256.end() && it->second) out.push_back(path);
+    }
+    return out;
 }
 
 decision decide(const observed_state& observed, const desired_state& desired) {
@@ -358,9 +393,7 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     // Our layer is recognised by its fingerprint, not by comparing the combined plan with it:
     // other layers (from $PEBBLE/layers, added by others, below or above ours) merge into the
     // service, and combining into our label keeps its place under them (docs/reconcile.md).
-    for (const auto& path : prepared.retire_files)
-        if (auto it = observed.file_sha256.find(path); it != observed.file_sha256.end() && it->second)
-            d.remove.push_back(path);
+    d.remove = files_to_remove(prepared.retire_files, prepared.files, observed.file_sha256);
 
     const layer current = observed.plan.value_or(layer{});
     // What an earlier layer of ours left that these inputs do not want: retired in our layer,

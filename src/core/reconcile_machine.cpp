@@ -157,6 +157,48 @@ std::string redact_output(const std::string& text, const secret& password, std::
     return out;
 }
 
+backoff_watch::backoff_watch(std::chrono::milliseconds first_delay, std::chrono::milliseconds budget,
+                             std::chrono::milliseconds step)
+    : first_delay_(first_delay), budget_(budget), step_(std::max(step, std::chrono::milliseconds(1))) {}
+
+backoff_watch::verdict backoff_watch::see(const std::optional<std::string>& current) {
+    spent_ += step_;
+    if (current == "backoff") {
+        if (left_) return verdict::failed_again;
+        in_backoff_ += step_;
+        if (in_backoff_ > 2 * first_delay_ + std::chrono::seconds(1)) return verdict::long_backoff;
+    } else if (current == "error") {
+        return verdict::failed_again;  // Pebble gave up on it
+    } else if (current == "active" || current == "starting") {
+        if (left_) active_ += step_;
+        left_ = true;
+        if (active_ >= okay_delay) return verdict::started;
+    } else {
+        return verdict::out_of_time;  // stopped or gone meanwhile: nothing more to learn here
+    }
+    return spent_ + step_ > budget_ ? verdict::out_of_time : verdict::again;
+}
+
+std::pair<unit_status, std::string> backoff_watch::outcome(verdict v, const std::string& service) {
+    const std::string svc = "Service \"" + service + "\"";
+    switch (v) {
+    case verdict::failed_again:
+        return {unit_status::blocked, svc + " keeps failing (Pebble backoff: it failed again when Pebble restarted it)"};
+    case verdict::long_backoff:
+        return {unit_status::blocked,
+                svc + " keeps failing (Pebble backoff: longer than its first backoff, so it failed more than once)"};
+    default: return {unit_status::waiting, svc + " is restarting after a failure (Pebble backoff)"};
+    }
+}
+
+std::chrono::milliseconds backoff_watch::first_delay_of(const layer& plan, const std::string& service) {
+    auto it = plan.services.find(service);
+    if (it == plan.services.end() || !it->second.backoff_delay) return default_first_delay;
+    const auto ns = parse_go_duration(*it->second.backoff_delay);
+    if (!ns || *ns <= 0) return default_first_delay;
+    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(*ns));
+}
+
 reconcile_machine::reconcile_machine(desired_state desired, bool dry_run, probe_options probe)
     : reconcile_machine(mode::whole, std::move(desired), dry_run, probe) {}
 
@@ -335,6 +377,17 @@ std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& re
         r.timeout = probe_.settle_step;
         return r;
     }
+    // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
+    // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
+    if (!restarted_ && !rechecked_) {
+        rechecked_ = true;
+        not_answering_ = v.message;
+        phase_ = phase::recheck;
+        pebble_request r;
+        r.what = pebble_request::kind::get_service;
+        r.service = desired_.config.service_name;
+        return r;
+    }
     return finish(unit_status::waiting, v.message, true);
 }
 
@@ -350,7 +403,33 @@ std::optional<pebble_request> reconcile_machine::on_logs(const pebble_reply& rep
     } else if (reply.result != pebble_reply::outcome::ok) {
         message += " (its logs could not be read: " + redact_output(reply.error, desired_.peer.admin_password, 2) + ")";
     }
-    return finish(unit_status::blocked, message, true);
+    return finish(logs_status_, message, true);
+}
+
+std::optional<pebble_request> reconcile_machine::watch_pause() {
+    phase_ = phase::watch_pause;
+    pebble_request r;
+    r.what = pebble_request::kind::pause;
+    r.timeout = probe_.settle_step;
+    return r;
+}
+
+std::optional<pebble_request> reconcile_machine::on_watch(const pebble_reply& reply) {
+    if (reply.result != pebble_reply::outcome::ok) return fail(reply, "list services");
+    using v = backoff_watch::verdict;
+    const v seen = watch_->see(reply.service_current);
+    if (seen == v::again) return watch_pause();
+    if (seen == v::started) {
+        // Pebble restarted it after one failure and it runs: asked as after our own start.
+        report_.failed_step.reset();
+        restarted_ = true;
+        settle_spent_ = watch_->spent();
+        return probe_request();
+    }
+    auto [status, why] = backoff_watch::outcome(seen, desired_.config.service_name);
+    if (status == unit_status::blocked) report_.failed_step = "start service";
+    logs_status_ = status;
+    return logs_request(std::move(why));
 }
 
 std::string reconcile_machine::step_name() const {
@@ -375,6 +454,9 @@ std::string reconcile_machine::step_name() const {
     case phase::probe:
     case phase::pause: return "probe Redis";
     case phase::logs: return "read the service's logs";
+    case phase::watch_pause:
+    case phase::watch_service:
+    case phase::recheck: return "watch the service restart";
     case phase::finished: break;
     }
     return "finish";
@@ -487,6 +569,20 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     case phase::probe: return on_probe(reply);
     case phase::pause: return probe_request();
     case phase::logs: return on_logs(reply);
+    case phase::watch_pause:
+        phase_ = phase::watch_service;
+        r.what = k::get_service;
+        r.service = desired_.config.service_name;
+        return r;
+    case phase::watch_service: return on_watch(reply);
+    case phase::recheck:
+        // Redis did not answer and Pebble had said it runs: crashed just now, Pebble restarting it?
+        if (reply.result == o::ok && reply.service_current == "backoff") {
+            watch_.emplace(backoff_watch::first_delay_of(observed_.plan.value_or(layer{}), desired_.config.service_name),
+                           probe_.settle, probe_.settle_step);
+            return watch_pause();
+        }
+        return finish(unit_status::waiting, not_answering_, true);
     case phase::files:
         if (reply.result == o::unreachable) return fail(reply, "read files");
         // A file that cannot be read is treated as different: it will be pushed.
@@ -639,8 +735,13 @@ std::optional<pebble_request> reconcile_machine::begin_apply() {
     // Pebble keeps restarting a service that fails, and nothing here would change: Redis's own
     // words (its last log lines) say why, until the inputs change. (decide() sets service_current
     // only when the inputs did not decide alone.)
-    if (probe_.enabled && decision_.no_op() && decision_.service_current == "backoff" && decision_.overridden.empty())
-        return logs_request("Service \"" + desired_.config.service_name + "\" keeps failing (Pebble backoff)");
+    // One crash that Pebble is restarting is not that: watch the restart (backoff_watch) before
+    // saying Blocked.
+    if (probe_.enabled && decision_.no_op() && decision_.service_current == "backoff" && decision_.overridden.empty()) {
+        watch_.emplace(backoff_watch::first_delay_of(observed_.plan.value_or(layer{}), desired_.config.service_name),
+                       probe_.settle, probe_.settle_step);
+        return watch_pause();
+    }
     // A decision with actions acts whatever its status (Blocked by an overridden field still pushes
     // files and starts a stopped service); Waiting and Blocked verdicts carry none. Only an Active
     // unit is probed (after_actions).

@@ -7,8 +7,14 @@
 #include <fmt/compile.h>
 #include <fmt/core.h>
 
+#include <openssl/bio.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <stdexcept>
 
 namespace redispebble {
@@ -214,6 +220,87 @@ certificate_plan_result certificate_plan(const redis_config& cfg, const std::map
         out.files.push_back(std::move(f));
     }
     return out;
+}
+
+std::vector<std::string> certificate_paths(const redis_config& cfg) {
+    std::map<std::string, secret> any;
+    for (const auto& r : certificate_resources()) any[r] = secret("x");
+    std::vector<std::string> paths;
+    for (const auto& f : certificate_plan(cfg, any).files) paths.push_back(f.path);
+    return paths;
+}
+
+namespace {
+
+struct bio_free { void operator()(BIO* b) const { BIO_free(b); } };
+struct x509_free { void operator()(X509* x) const { X509_free(x); } };
+struct pkey_free { void operator()(EVP_PKEY* k) const { EVP_PKEY_free(k); } };
+using bio_ptr = std::unique_ptr<BIO, bio_free>;
+using x509_ptr = std::unique_ptr<X509, x509_free>;
+using pkey_ptr = std::unique_ptr<EVP_PKEY, pkey_free>;
+
+// OpenSSL's reason for the last error (static text, never the input), and the queue cleared.
+std::string openssl_reason() {
+    const unsigned long e = ERR_peek_last_error();
+    const char* r = e ? ERR_reason_error_string(e) : nullptr;
+    ERR_clear_error();
+    return r ? r : "no reason given";
+}
+
+[[noreturn]] void bad_resource(const std::string& name, const std::string& why) {
+    throw input_error("resources", 0, 0, name, why);
+}
+
+bio_ptr read_only_bio(const secret& content) {
+    const std::string& c = content.reveal();
+    return bio_ptr(BIO_new_mem_buf(c.data(), static_cast<int>(c.size())));
+}
+
+// No passphrase: Redis is given none (tls-key-file-pass is not set).
+int no_passphrase(char*, int, int, void*) { return -1; }
+
+// The PEM certificates in `content`; throws naming `name` when there is none or something else
+// follows them (Redis's chain and CA loaders fail on it).
+std::vector<x509_ptr> pem_certificates(const std::string& name, const secret& content) {
+    std::vector<x509_ptr> out;
+    bio_ptr bio = read_only_bio(content);
+    ERR_clear_error();
+    while (X509* x = PEM_read_bio_X509(bio.get(), nullptr, no_passphrase, nullptr)) out.emplace_back(x);
+    const unsigned long e = ERR_peek_last_error();
+    // The loop ends on "no start line" once the certificates are read; any other reason is a
+    // damaged block.
+    if (!out.empty() && e && ERR_GET_REASON(e) == PEM_R_NO_START_LINE) ERR_clear_error();
+    else if (out.empty())
+        bad_resource(name, "is not a PEM certificate (OpenSSL: " + openssl_reason() +
+                               "; Redis reads it as PEM, -----BEGIN CERTIFICATE-----)");
+    else if (e)
+        bad_resource(name, "holds a damaged PEM block after " + std::to_string(out.size()) +
+                               " certificate(s) (OpenSSL: " + openssl_reason() + ")");
+    return out;
+}
+
+} // namespace
+
+void check_certificates(const std::map<std::string, secret>& resources) {
+    auto find = [&](const char* name) -> const secret* {
+        auto it = resources.find(name);
+        return it == resources.end() ? nullptr : &it->second;
+    };
+    x509_ptr leaf;
+    if (const secret* cert = find("cert-file")) leaf = std::move(pem_certificates("cert-file", *cert).front());
+    if (const secret* key = find("key-file")) {
+        bio_ptr bio = read_only_bio(*key);
+        ERR_clear_error();
+        pkey_ptr pkey(PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr));
+        if (!pkey)
+            bad_resource("key-file", "is not an unencrypted PEM private key (OpenSSL: " + openssl_reason() +
+                                         "; Redis reads it as PEM, with no passphrase)");
+        if (leaf && X509_check_private_key(leaf.get(), pkey.get()) != 1)
+            bad_resource("key-file", "does not match the certificate in cert-file (OpenSSL: " + openssl_reason() +
+                                         "; Redis refuses a key that is not the certificate's)");
+    }
+    if (const secret* ca = find("ca-cert-file")) (void)pem_certificates("ca-cert-file", *ca);
+    ERR_clear_error();
 }
 
 std::string redis_command(const redis_config& cfg, const peer_data& peer) {

@@ -49,6 +49,73 @@ const std::set<std::string>& global_owned() {
     return s;
 }
 
+// Redis 7.0.15's configuration names (CONFIG GET * on Debian bookworm's redis-server, aliases
+// included) and the directives config.c reads before looking them up: what Sentinel, which is
+// redis-server, accepts at the start of a line.
+const std::set<std::string>& redis_directives() {
+    static const std::set<std::string> s{
+        "acl-pubsub-default", "aclfile", "acllog-max-len", "active-defrag-cycle-max", "active-defrag-cycle-min",
+        "active-defrag-ignore-bytes", "active-defrag-max-scan-fields", "active-defrag-threshold-lower",
+        "active-defrag-threshold-upper", "active-expire-effort", "activedefrag", "activerehashing", "always-show-logo",
+        "aof-disable-auto-gc", "aof-load-truncated", "aof-rewrite-incremental-fsync", "aof-timestamp-enabled",
+        "aof-use-rdb-preamble", "aof_rewrite_cpulist", "appenddirname", "appendfilename", "appendfsync", "appendonly",
+        "auto-aof-rewrite-min-size", "auto-aof-rewrite-percentage", "bgsave_cpulist", "bind", "bind-source-addr",
+        "bio_cpulist", "busy-reply-threshold", "client-output-buffer-limit", "client-query-buffer-limit",
+        "cluster-allow-pubsubshard-when-down", "cluster-allow-reads-when-down", "cluster-allow-replica-migration",
+        "cluster-announce-bus-port", "cluster-announce-hostname", "cluster-announce-ip", "cluster-announce-port",
+        "cluster-announce-tls-port", "cluster-config-file", "cluster-enabled", "cluster-link-sendbuf-limit",
+        "cluster-migration-barrier", "cluster-node-timeout", "cluster-port", "cluster-preferred-endpoint-type",
+        "cluster-replica-no-failover", "cluster-replica-validity-factor", "cluster-require-full-coverage",
+        "cluster-slave-no-failover", "cluster-slave-validity-factor", "crash-log-enabled", "crash-memcheck-enabled",
+        "daemonize", "databases", "dbfilename", "dir", "disable-thp", "dynamic-hz", "enable-debug-command",
+        "enable-module-command", "enable-protected-configs", "hash-max-listpack-entries", "hash-max-listpack-value",
+        "hash-max-ziplist-entries", "hash-max-ziplist-value", "hll-sparse-max-bytes", "hz", "ignore-warnings",
+        "io-threads", "io-threads-do-reads", "jemalloc-bg-thread", "latency-monitor-threshold", "latency-tracking",
+        "latency-tracking-info-percentiles", "lazyfree-lazy-eviction", "lazyfree-lazy-expire",
+        "lazyfree-lazy-server-del", "lazyfree-lazy-user-del", "lazyfree-lazy-user-flush", "lfu-decay-time",
+        "lfu-log-factor", "list-compress-depth", "list-max-listpack-size", "list-max-ziplist-size", "logfile",
+        "loglevel", "lua-time-limit", "masterauth", "masteruser", "maxclients", "maxmemory", "maxmemory-clients",
+        "maxmemory-eviction-tenacity", "maxmemory-policy", "maxmemory-samples", "min-replicas-max-lag",
+        "min-replicas-to-write", "min-slaves-max-lag", "min-slaves-to-write", "no-appendfsync-on-rewrite",
+        "notify-keyspace-events", "oom-score-adj", "oom-score-adj-values", "pidfile", "port", "proc-title-template",
+        "propagation-error-behavior", "protected-mode", "proto-max-bulk-len", "rdb-del-sync-files",
+        "rdb-save-incremental-fsync", "rdbchecksum", "rdbcompression", "repl-backlog-size", "repl-backlog-ttl",
+        "repl-disable-tcp-nodelay", "repl-diskless-load", "repl-diskless-sync", "repl-diskless-sync-delay",
+        "repl-diskless-sync-max-replicas", "repl-ping-replica-period", "repl-ping-slave-period", "repl-timeout",
+        "replica-announce-ip", "replica-announce-port", "replica-announced", "replica-ignore-disk-write-errors",
+        "replica-ignore-maxmemory", "replica-lazy-flush", "replica-priority", "replica-read-only",
+        "replica-serve-stale-data", "replicaof", "requirepass", "sanitize-dump-payload", "save", "server_cpulist",
+        "set-max-intset-entries", "set-proc-title", "shutdown-on-sigint", "shutdown-on-sigterm", "shutdown-timeout",
+        "slave-announce-ip", "slave-announce-port", "slave-ignore-maxmemory", "slave-lazy-flush", "slave-priority",
+        "slave-read-only", "slave-serve-stale-data", "slaveof", "slowlog-log-slower-than", "slowlog-max-len",
+        "socket-mark-id", "stop-writes-on-bgsave-error", "stream-node-max-bytes", "stream-node-max-entries",
+        "supervised", "syslog-enabled", "syslog-facility", "syslog-ident", "tcp-backlog", "tcp-keepalive", "timeout",
+        "tls-auth-clients", "tls-ca-cert-dir", "tls-ca-cert-file", "tls-cert-file", "tls-ciphers", "tls-ciphersuites",
+        "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass", "tls-cluster",
+        "tls-dh-params-file", "tls-key-file", "tls-key-file-pass", "tls-port", "tls-prefer-server-ciphers",
+        "tls-protocols", "tls-replication", "tls-session-cache-size", "tls-session-cache-timeout",
+        "tls-session-caching", "tracking-table-max-keys", "unixsocket", "unixsocketperm", "zset-max-listpack-entries",
+        "zset-max-listpack-value", "zset-max-ziplist-entries", "zset-max-ziplist-value",
+        // config.c's own: loadServerConfigFromString handles these before the table.
+        "include", "rename-command", "user", "loadmodule", "sentinel"};
+    return s;
+}
+// sentinel.c sentinelHandleConfiguration's options (Redis 7.0), and which of them are run-time state.
+const std::set<std::string>& sentinel_options() {
+    static const std::set<std::string> s{
+        "monitor", "down-after-milliseconds", "failover-timeout", "parallel-syncs", "notification-script",
+        "client-reconfig-script", "auth-pass", "auth-user", "current-epoch", "myid", "config-epoch", "leader-epoch",
+        "known-slave", "known-replica", "known-sentinel", "rename-command", "announce-ip", "announce-port",
+        "deny-scripts-reconfig", "sentinel-user", "sentinel-pass", "resolve-hostnames", "announce-hostnames",
+        "master-reboot-down-after-period"};
+    return s;
+}
+const std::set<std::string>& sentinel_runtime_options() {
+    static const std::set<std::string> s{"myid",        "current-epoch", "config-epoch",  "leader-epoch",
+                                         "known-slave", "known-replica", "known-sentinel"};
+    return s;
+}
+
 // The value a key has when the file does not say (Redis's defaults; Sentinel drops defaults).
 std::optional<std::vector<std::string>> default_of(const std::string& key) {
     auto starts = [&](std::string_view p) { return key.rfind(p, 0) == 0; };
@@ -155,6 +222,48 @@ bool sentinel_peer_data_complete(const peer_data& peer) noexcept {
            !peer.current_master.empty() && !peer.hostname.empty();
 }
 
+std::vector<std::string> sentinel_peer_data_missing(const peer_data& peer) {
+    std::vector<std::string> keys;
+    if (peer.enable_password && peer.admin_password.empty()) keys.emplace_back("admin-password");
+    if (peer.enable_password && peer.sentinel_password.empty()) keys.emplace_back("sentinel-password");
+    if (peer.current_master.empty()) keys.emplace_back("current-master");
+    if (peer.hostname.empty()) keys.emplace_back("hostname");
+    return keys;
+}
+
+std::optional<decision> sentinel_verdict(const desired_state& desired) {
+    const redis_config& cfg = desired.config;
+    decision d;
+    d.layer_label = cfg.sentinel_layer_label;
+    auto verdict = [&](unit_status status, std::string message, bool retry) {
+        d.status_after = status;
+        d.message = std::move(message);
+        d.retry_later = retry;
+        return std::optional<decision>(std::move(d));
+    };
+    try {
+        validate(cfg);
+    } catch (const input_error& e) {
+        return verdict(unit_status::blocked, e.what(), false);
+    }
+    if (!sentinel_peer_data_complete(desired.peer))
+        return verdict(unit_status::waiting, waiting_for_peer_data(sentinel_peer_data_missing(desired.peer)), true);
+    try {
+        if (cfg.enable_tls) {
+            const auto plan = sentinel_certificate_plan(cfg, desired.resources);
+            if (!plan.complete()) {
+                d.missing_resources = plan.missing;
+                return verdict(unit_status::blocked, std::string(msg_not_enough_certificates), false);
+            }
+            check_certificates(desired.resources);
+        }
+        (void)sentinel_directives(cfg, desired.peer, desired.peer.current_master);
+    } catch (const input_error& e) {
+        return verdict(unit_status::blocked, e.what(), false);
+    }
+    return std::nullopt;
+}
+
 std::vector<sentinel_directive> sentinel_directives(const redis_config& cfg, const peer_data& peer,
                                                     const std::string& master) {
     validate(cfg);
@@ -175,6 +284,13 @@ std::vector<sentinel_directive> sentinel_directives(const redis_config& cfg, con
                               "with sentinel: true it must hold no space, tab, CR, LF, \" or ' (Redis 7.0's Sentinel "
                               "writes `sentinel auth-pass` back to its file unquoted and then cannot read the file)");
     }
+    if (sentinel_quorum(cfg, peer) > peer.planned_units)
+        throw input_error("config", 0, 0, "sentinel-quorum",
+                          "is " + std::to_string(sentinel_quorum(cfg, peer)) + ", above the " +
+                              std::to_string(peer.planned_units) + " planned unit(s) (peer data planned-units): " +
+                              "that many Sentinels can never agree the master is down, so Sentinel would never "
+                              "fail over; set it to at most " + std::to_string(peer.planned_units) +
+                              " or 0 (a majority of the planned units)");
     const std::string& name = cfg.sentinel_master_name;
     const std::string port = std::to_string(cfg.sentinel_port);
     std::vector<sentinel_directive> d;
@@ -224,6 +340,19 @@ std::string sentinel_owned_key(const std::vector<std::string>& words, const std:
     return "";
 }
 
+sentinel_line_kind sentinel_line_kind_of(const std::vector<std::string>& words) {
+    if (words.empty()) return sentinel_line_kind::runtime;
+    const std::string first = lower(words[0]);
+    if (first == "sentinel") {
+        if (words.size() < 2 || !sentinel_options().count(lower(words[1]))) return sentinel_line_kind::refused;
+        return sentinel_runtime_options().count(lower(words[1])) ? sentinel_line_kind::runtime
+                                                                 : sentinel_line_kind::accepted;
+    }
+    if (first == "dir" || first == "user" || first == "protected-mode" || first == "latency-tracking-info-percentiles")
+        return sentinel_line_kind::runtime;
+    return redis_directives().count(first) ? sentinel_line_kind::accepted : sentinel_line_kind::refused;
+}
+
 sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& current,
                                         const std::vector<sentinel_directive>& wanted, const std::string& master_name) {
     sentinel_conf_merge m;
@@ -231,7 +360,7 @@ sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& curren
     std::map<std::string, std::vector<std::string>> have;  // our keys as the file has them (last wins)
     std::vector<std::string> have_order;
     std::string kept;  // Sentinel's lines, in order
-    std::vector<std::string> unreadable;
+    std::vector<std::string> unreadable, refused;
     if (current) {
         std::istringstream in(*current);
         int number = 0;
@@ -261,6 +390,23 @@ sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& curren
             if (words->size() >= 3 && lower((*words)[0]) == "sentinel" && per_master_any().count(lower((*words)[1])) &&
                 (*words)[2] != master_name)
                 continue;
+            // Neither ours nor Sentinel's state: say so; never push what Sentinel would refuse.
+            // Only the directive is named: its values may hold a password.
+            const std::string named =
+                lower((*words)[0]) == "sentinel" && words->size() >= 2 ? "sentinel " + (*words)[1] : (*words)[0];
+            const std::string at = "line " + std::to_string(number) + ": " + named;
+            switch (sentinel_line_kind_of(*words)) {
+            case sentinel_line_kind::runtime: break;
+            case sentinel_line_kind::accepted:
+                m.warnings.push_back("sentinel.conf " + at + " is neither ours nor Sentinel's run-time state: kept "
+                                     "(Sentinel accepts it)");
+                break;
+            case sentinel_line_kind::refused:
+                refused.push_back(at + ", which Sentinel refuses");
+                m.warnings.push_back("sentinel.conf " + at + " is a directive Sentinel refuses (it would not start: "
+                                     "FATAL CONFIG FILE ERROR): dropped from the file");
+                continue;
+            }
             kept += line + '\n';
         }
     }
@@ -277,6 +423,7 @@ sentinel_conf_merge merge_sentinel_conf(const std::optional<std::string>& curren
         if (!def || *def != have[key]) m.changed.push_back(key);  // ours, no longer wanted: removed
     }
     m.changed.insert(m.changed.end(), unreadable.begin(), unreadable.end());
+    m.changed.insert(m.changed.end(), refused.begin(), refused.end());
     for (const auto& [key, words] : have)
         m.file_values[key] = key == "requirepass" || key.rfind("sentinel auth-pass ", 0) == 0
                                  ? std::vector<std::string>{std::string(redacted)}
@@ -341,11 +488,19 @@ layer make_sentinel_layer(const redis_config& cfg) {
     return l;
 }
 
-certificate_plan_result sentinel_certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {
-    if (!cfg.enable_tls) return {};
+namespace {
+// The configuration with the config file's directory as storage-path: where the certificate
+// files go in the Sentinel container.
+redis_config in_sentinel_dir(const redis_config& cfg) {
     redis_config there = cfg;
     there.storage_path = config_dir(cfg);
-    return certificate_plan(there, resources);
+    return there;
+}
+} // namespace
+
+certificate_plan_result sentinel_certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {
+    if (!cfg.enable_tls) return {};
+    return certificate_plan(in_sentinel_dir(cfg), resources);
 }
 
 std::vector<std::string> sentinel_query_command(const redis_config& cfg) {
@@ -480,21 +635,11 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         }
         if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
         plan_ = reply.plan.value_or(layer{});
-        try {
-            validate(cfg);
-        } catch (const input_error& e) {
-            return finish(unit_status::blocked, e.what(), false);
+        if (auto v = sentinel_verdict(desired_)) {
+            decision_ = std::move(*v);
+            return finish(decision_.status_after, decision_.message, decision_.retry_later);
         }
-        if (!sentinel_peer_data_complete(desired_.peer))
-            return finish(unit_status::waiting, std::string(msg_waiting_for_peer_data), true);
-        if (cfg.enable_tls) {
-            auto plan = sentinel_certificate_plan(cfg, desired_.resources);
-            if (!plan.complete()) {
-                decision_.missing_resources = plan.missing;
-                return finish(unit_status::blocked, std::string(msg_not_enough_certificates), false);
-            }
-            certificates_ = std::move(plan.files);
-        }
+        if (cfg.enable_tls) certificates_ = sentinel_certificate_plan(cfg, desired_.resources).files;
         phase_ = phase::service;
         r.what = k::get_service;
         r.service = cfg.sentinel_service_name;
@@ -506,7 +651,8 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         phase_ = phase::files;
         r.what = k::read_files;
         r.paths = {cfg.sentinel_config_path};
-        for (const auto& f : certificates_) r.paths.push_back(f.path);
+        // With TLS: the files to compare; without: the files to remove when they are there.
+        for (const auto& path : certificate_paths(in_sentinel_dir(cfg))) r.paths.push_back(path);
         r.content_paths = {cfg.sentinel_config_path};
         return r;
     case phase::files:
@@ -570,6 +716,17 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         report_.actions_done.push_back("added layer \"" + decision_.layer_label + "\"");
         layered_ = true;
         return next_action();
+    case phase::remove:
+        if (reply.result != o::ok) return fail(reply, "remove files");
+        for (const auto& path : decision_.remove) {
+            if (auto it = reply.file_errors.find(path); it != reply.file_errors.end()) {
+                report_.failed_step = "remove files";
+                return finish(unit_status::blocked, "Cannot remove " + path + ": " + redact(it->second), true);
+            }
+            report_.actions_done.push_back("removed " + path);
+        }
+        removed_ = true;
+        return next_action();
     case phase::restart: {
         const bool restart = !decision_.restart.empty();
         const std::string svc = cfg.sentinel_service_name;
@@ -601,6 +758,20 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
     }
     case phase::probe: return on_probe(reply);
     case phase::pause: return probe_request();
+    case phase::watch_pause:
+        phase_ = phase::watch_service;
+        r.what = k::get_service;
+        r.service = cfg.sentinel_service_name;
+        return r;
+    case phase::watch_service: return on_watch(reply);
+    case phase::recheck:
+        // Sentinel did not answer and Pebble had said it runs: crashed just now, Pebble restarting it?
+        if (reply.result == o::ok && reply.service_current == "backoff") {
+            watch_.emplace(backoff_watch::first_delay_of(plan_, cfg.sentinel_service_name), probe_.settle,
+                           probe_.settle_step);
+            return watch_pause();
+        }
+        return logs_request(unit_status::waiting, logs_for_);
     case phase::logs: {
         std::string message = logs_for_;
         if (reply.result == o::ok && !reply.log_lines.empty()) {
@@ -662,13 +833,57 @@ std::optional<pebble_request> sentinel_machine::on_verdict(const probe_verdict& 
         return r;
     }
     report_.failed_step = "probe Sentinel";
-    if (!restarted_) return finish(unit_status::waiting, v.message, true);
+    // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
+    // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
+    if (!restarted_ && !rechecked_) {
+        rechecked_ = true;
+        logs_for_ = v.message;
+        phase_ = phase::recheck;
+        r.what = pebble_request::kind::get_service;
+        r.service = desired_.config.sentinel_service_name;
+        return r;
+    }
+    return logs_request(unit_status::waiting, v.message);
+}
+
+std::optional<pebble_request> sentinel_machine::logs_request(unit_status status, std::string why) {
     phase_ = phase::logs;
-    logs_for_ = v.message;
+    logs_status_ = status;
+    logs_for_ = std::move(why);
+    pebble_request r;
     r.what = pebble_request::kind::get_logs;
     r.service = desired_.config.sentinel_service_name;
     r.log_lines = probe_.log_lines;
     return r;
+}
+
+std::optional<pebble_request> sentinel_machine::watch_pause() {
+    phase_ = phase::watch_pause;
+    pebble_request r;
+    r.what = pebble_request::kind::pause;
+    r.timeout = probe_.settle_step;
+    return r;
+}
+
+std::optional<pebble_request> sentinel_machine::on_watch(const pebble_reply& reply) {
+    if (reply.result != pebble_reply::outcome::ok) return fail(reply, "list services");
+    using v = backoff_watch::verdict;
+    const v seen = watch_->see(reply.service_current);
+    if (seen == v::again) return watch_pause();
+    if (seen == v::started) {
+        // Pebble restarted it after one failure and it runs: asked as after our own start; the
+        // backoff that made the decision Waiting is over.
+        decision_.status_after = unit_status::active;
+        decision_.message.clear();
+        decision_.retry_later = false;
+        report_.failed_step.reset();
+        restarted_ = true;
+        settle_spent_ = watch_->spent();
+        return probe_request();
+    }
+    auto [status, why] = backoff_watch::outcome(seen, desired_.config.sentinel_service_name);
+    if (status == unit_status::blocked) report_.failed_step = "start service";
+    return logs_request(status, std::move(why));
 }
 
 std::optional<pebble_request> sentinel_machine::decide_and_act() {
@@ -689,6 +904,7 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
     const sentinel_conf_merge merged = merge_sentinel_conf(current_file_, wanted, cfg.sentinel_master_name);
     decision_ = decision{};
     decision_.layer_label = cfg.sentinel_layer_label;
+    decision_.warnings = merged.warnings;
     // Values as the plan's differences show them: "" when unset, passwords never.
     auto shown = [](const std::vector<std::string>& words, bool secret_value) {
         if (secret_value) return std::string(redacted);
@@ -724,6 +940,7 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
             files_changed = true;
         }
     }
+    decision_.remove = files_to_remove(certificate_paths(in_sentinel_dir(cfg)), certificates_, file_sha256_);
     const layer wanted_layer = make_sentinel_layer(cfg);
     const layer_standing standing = compare_layer(plan_, wanted_layer, cfg.sentinel_service_name, peer.sentinel_password);
     if (!standing.applied) {
@@ -747,18 +964,12 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
         decision_.retry_later = true;
     }
     report_.decided = decision_;
-    // Pebble keeps restarting a Sentinel that fails and nothing here would change: Sentinel's own
-    // words (its last log lines) say why, as for Redis.
+    // Pebble is restarting Sentinel after a failure and nothing here would change: watch the
+    // restart (backoff_watch) to tell one crash from a Sentinel that keeps failing, as for Redis;
+    // Sentinel's own words (its last log lines) say why.
     if (probe_.enabled && decision_.no_op() && service_current_ == "backoff" && decision_.overridden.empty()) {
-        report_.failed_step = "start service";
-        phase_ = phase::logs;
-        logs_status_ = unit_status::blocked;
-        logs_for_ = "Service \"" + cfg.sentinel_service_name + "\" keeps failing (Pebble backoff)";
-        pebble_request r;
-        r.what = pebble_request::kind::get_logs;
-        r.service = cfg.sentinel_service_name;
-        r.log_lines = probe_.log_lines;
-        return r;
+        watch_.emplace(backoff_watch::first_delay_of(plan_, cfg.sentinel_service_name), probe_.settle, probe_.settle_step);
+        return watch_pause();
     }
     // Nothing to do (or a dry run of it) and the decision Active: Sentinel's own answer, asked
     // while observing, says whether it is well (as the Redis probe does for Redis).
@@ -796,6 +1007,12 @@ std::optional<pebble_request> sentinel_machine::next_action() {
         r.what = k::add_layer;
         r.layer_to_add = decision_.add_layer;
         r.label = decision_.layer_label;
+        return r;
+    }
+    if (!decision_.remove.empty() && !removed_) {
+        phase_ = phase::remove;
+        r.what = k::remove_files;
+        r.paths = decision_.remove;
         return r;
     }
     if (!decision_.restart.empty() || !decision_.start.empty()) {

@@ -9,10 +9,14 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/dispatch.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 #include <optional>
 
 namespace redispebble {
@@ -52,16 +56,6 @@ void log_step(const reconcile_options& o, const pebble_request& r) {
     o.log(line);
 }
 
-int severity(unit_status s) {
-    switch (s) {
-    case unit_status::blocked: return 3;
-    case unit_status::waiting: return 2;
-    case unit_status::maintenance: return 1;
-    case unit_status::active: return 0;
-    }
-    return 2;
-}
-
 // Peer data as Redis should see it: the master chosen in the Sentinel container.
 desired_state following(const desired_state& desired, const master_choice& m) {
     desired_state d = desired;
@@ -69,36 +63,34 @@ desired_state following(const desired_state& desired, const master_choice& m) {
     return d;
 }
 
-// Inputs the Sentinel container refuses (sentinel_directives' input_error: an admin password
-// Sentinel cannot keep in its file, a bad master name...) leave the whole unit alone: applying the
-// Redis half (a new admin password, say) while Sentinel's half is refused split the unit, Redis on
-// the new password and Sentinel unable to log in to it (found from outside, issue 12). Incomplete
-// peer data is not refused here: the Sentinel machine says Waiting for it.
-std::optional<std::string> sentinel_refuses(const desired_state& d) {
-    if (!sentinel_peer_data_complete(d.peer)) return std::nullopt;
-    try {
-        (void)sentinel_directives(d.config, d.peer, d.peer.current_master);
-    } catch (const input_error& e) {
-        return std::string(e.what());
-    }
+// Inputs the Sentinel container refuses (sentinel_verdict() Blocked: an admin password Sentinel
+// cannot keep in its file, a quorum above the planned units, a missing certificate or one Redis
+// would not read...) leave the whole unit alone: applying the Redis half (a new admin password,
+// say) while Sentinel's half is refused split the unit, Redis on the new password and Sentinel
+// unable to log in to it (found from outside, issue 12). Incomplete peer data is not refused
+// here: the Sentinel machine says Waiting for it, naming the keys.
+std::optional<decision> sentinel_refuses(const desired_state& d) {
+    auto v = sentinel_verdict(d);
+    if (v && v->status_after == unit_status::blocked) return v;
     return std::nullopt;
 }
 
-// The unit's report when Sentinel refuses the inputs: both containers Blocked, nothing done.
-unit_report refused_unit(const std::string& why) {
+// The unit's report when Sentinel refuses the inputs: both containers Blocked, nothing done; the
+// refusal is said once (the Sentinel container's message), the missing resources in both.
+unit_report refused_unit(const decision& why) {
     unit_report u;
     reconcile_report s;
     s.status = unit_status::blocked;
-    s.message = why;
+    s.message = why.message;
     s.retry_later = false;
-    s.decided.status_after = s.status;
-    s.decided.message = why;
+    s.decided = why;
     u.sentinel = s;
     u.redis.status = unit_status::blocked;
     u.redis.message = "left unchanged while the Sentinel container refuses the inputs";
     u.redis.retry_later = false;
     u.redis.decided.status_after = u.redis.status;
     u.redis.decided.message = u.redis.message;
+    u.redis.decided.missing_resources = why.missing_resources;
     return u;
 }
 
@@ -109,11 +101,17 @@ void summarise(unit_report& u, const desired_state& desired) {
     u.retry_later = u.redis.retry_later;
     std::string message;
     if (u.sentinel) {
-        if (severity(u.sentinel->status) > severity(u.status)) u.status = u.sentinel->status;
+        u.status = worse(u.status, u.sentinel->status);
         u.retry_later = u.retry_later || u.sentinel->retry_later;
         if (u.sentinel->status != unit_status::active) message = "Sentinel: " + u.sentinel->message;
     }
-    if (u.redis.status != unit_status::active) message += (message.empty() ? "" : "; ") + u.redis.message;
+    // The same words from both containers (both Waiting for peer data, both missing the same
+    // certificate) are said once, for the unit.
+    if (u.sentinel && u.sentinel->status != unit_status::active && u.redis.status != unit_status::active &&
+        u.sentinel->message == u.redis.message)
+        message = u.redis.message + " (both containers)";
+    else if (u.redis.status != unit_status::active)
+        message += (message.empty() ? "" : "; ") + u.redis.message;
     u.message = std::move(message);
 }
 
@@ -128,33 +126,54 @@ reconcile_options within(const reconcile_options& opts, clock::time_point deadli
 namespace {
 
 // The Sentinel container's run (sentinel_machine through the client), for both forms; `chosen`
-// gets the master it settled on.
+// gets the master it settled on. `share` bounds it hard: when it passes, the client's requests
+// are cancelled (a Pebble that accepts and never answers would otherwise hold a request for the
+// client's request_timeout) and the step reads as timed out in the Sentinel container, naming its
+// socket; the Redis container keeps the rest of the deadline (found from outside, issue 12: the
+// Redis container was reported "Waiting for Pebble" because Sentinel's socket hung).
 asio::awaitable<reconcile_report> sentinel_coro(pebble::client& c, desired_state desired, reconcile_options opts,
-                                                master_choice* chosen) {
+                                                master_choice* chosen, std::chrono::milliseconds share) {
     const auto watch = c.watch_cancellation();
-    const auto deadline = clock::now() + opts.deadline;
+    const auto deadline = clock::now() + std::min(opts.deadline, share);
+    auto over = std::make_shared<std::atomic<bool>>(false);
+    asio::steady_timer share_timer(co_await asio::this_coro::executor, deadline);
+    share_timer.async_wait([&c, over](error_code ec) {
+        if (ec) return;
+        *over = true;
+        c.cancel();
+    });
     sentinel_machine m(desired, opts.dry_run, opts.probe);
     for (auto req = m.start(); req;) {
         log_step(opts, *req);
         pebble_reply rep;
-        if (watch.cancelled()) rep = cancelled();
-        else if (clock::now() >= deadline) rep = timed_out(*req);
+        if (*over || clock::now() >= deadline) rep = timed_out(*req);
+        else if (watch.cancelled()) rep = cancelled();
         else rep = co_await detail::async_perform(c, *req, std::min(opts.change_timeout, left(deadline)));
+        if (*over && rep.result == pebble_reply::outcome::cancelled) rep = timed_out(*req);
         req = m.resume(rep);
     }
+    share_timer.cancel();
+    reconcile_report report = m.report();
+    if (*over)
+        report.message += " (socket " + c.options().socket_path + ": no answer within " +
+                          std::to_string(std::min(opts.deadline, share).count()) + " ms)";
     if (chosen) *chosen = m.master();
     if (opts.log)
-        opts.log("reconcile sentinel: " + std::string(to_string(m.report().status)) +
-                 (m.report().message.empty() ? "" : ": " + m.report().message));
-    co_return m.report();
+        opts.log("reconcile sentinel: " + std::string(to_string(report.status)) +
+                 (report.message.empty() ? "" : ": " + report.message));
+    co_return report;
 }
+
+// The Sentinel container's share of a unit's deadline: half. The Redis container gets what is
+// left, at least the other half.
+std::chrono::milliseconds sentinel_share(const reconcile_options& opts) { return opts.deadline / 2; }
 
 } // namespace
 
 reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desired, const reconcile_options& opts,
                                     master_choice* chosen) {
     return detail::run_private_report(
-        c, [&](pebble::client& t) { return sentinel_coro(t, desired, opts, chosen); });
+        c, [&](pebble::client& t) { return sentinel_coro(t, desired, opts, chosen, opts.deadline); });
 }
 
 unit_report reconcile_unit(pebble::client& redis, pebble::client* sentinel, const desired_state& desired,
@@ -167,7 +186,9 @@ unit_report reconcile_unit(pebble::client& redis, pebble::client* sentinel, cons
             summarise(u, desired);
             return u;
         }
-        u.sentinel = reconcile_sentinel(*sentinel, desired, opts, &u.master);
+        u.sentinel = detail::run_private_report(*sentinel, [&](pebble::client& t) {
+            return sentinel_coro(t, desired, opts, &u.master, sentinel_share(opts));
+        });
     }
     u.redis = reconcile(redis, following(desired, u.master), within(opts, deadline));
     summarise(u, desired);
@@ -186,7 +207,7 @@ asio::awaitable<std::pair<error_code, unit_report>> unit_coro(pebble::client& re
             summarise(u, desired);
             co_return std::make_pair(error_code{}, std::move(u));
         }
-        u.sentinel = co_await sentinel_coro(*sentinel, desired, within(opts, deadline), &u.master);
+        u.sentinel = co_await sentinel_coro(*sentinel, desired, within(opts, deadline), &u.master, sentinel_share(opts));
     }
     auto [ec, report] = co_await async_reconcile(redis, following(desired, u.master), within(opts, deadline),
                                                  asio::as_tuple(asio::use_awaitable));

@@ -92,7 +92,7 @@ TEST_CASE("redispebble plan without peer data is Waiting with exit code 3", "[cl
     auto peer = dir.write("peer.yaml", "current-master: m\n");
     auto r = run_command({cli, "plan", "--peer", peer, "--hostname", "m"});
     CHECK(r.exit_code == 3);
-    CHECK(has(r.out, "Waiting for peer data to be updated"));
+    CHECK(has(r.out, "Waiting for peer data to be updated (not set yet: admin-password)"));
 }
 
 TEST_CASE("redispebble help documents the commands and exit codes", "[cli]") {
@@ -273,7 +273,7 @@ TEST_CASE("redispebble plan --format json reports Waiting with its message and e
     CHECK(r.exit_code == 3);
     auto doc = parse_json(r);
     CHECK(str(doc, "status") == "waiting");
-    CHECK(str(doc, "message") == std::string(redispebble::msg_waiting_for_peer_data));
+    CHECK(str(doc, "message") == std::string(redispebble::msg_waiting_for_peer_data) + " (not set yet: admin-password)");
     CHECK(doc.at("retry-later").as_bool());
     CHECK(doc.at("exit-code").as_int64() == 3);
     CHECK(doc.at("layer").is_null());

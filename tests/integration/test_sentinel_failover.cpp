@@ -1,7 +1,8 @@
 // Issue 12: Redis Sentinel as redis-k8s runs it, proven by a real failover. Three units on
 // 127.0.0.1, .2 and .3, each with its `redis` and `sentinel` containers under their own Pebble (the
 // test server running real processes; and real Pebble v1.26 with PEBBLE_BIN), real redis-server
-// and redis-server --sentinel.
+// and redis-server --sentinel. Over 600 lines: the scenarios share the three-unit fixture and its
+// helpers (free ports on three addresses, both Pebbles, the password sweep), which live here alone.
 #include <redispebble/unit_reconciler.hpp>
 #include <redispebble/testing/process.hpp>
 #include <redispebble/testing/server.hpp>
@@ -12,6 +13,7 @@
 #include "support/unix_http.hpp"
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json.hpp>
 
 #include <catch2/catch.hpp>
@@ -374,21 +376,26 @@ void tls_scenario(bool real) {
     check_no_password_anywhere(units, reports);
 }
 
-// The pid of the redis-server --sentinel serving `port` (Redis sets its title to
-// "redis-server HOST:PORT [sentinel]"); 0 when none.
-int sentinel_pid(int port) {
+// The pid of the redis-server serving `port` (Redis sets its title to "redis-server HOST:PORT",
+// with " [sentinel]" for Sentinel); 0 when none.
+int server_pid(int port, bool sentinel) {
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         const std::string name = e.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
         const std::string cmd = read_file((e.path() / "cmdline").string());
-        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port) + " [sentinel]"))
+        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port)) &&
+            has(cmd, "[sentinel]") == sentinel)
             return std::stoi(name);
     }
     return 0;
 }
+int sentinel_pid(int port) { return server_pid(port, true); }
+int redis_pid(int port) { return server_pid(port, false); }
 
-// Issue 12: a Sentinel that refuses its file (a line Redis does not know, kept as Sentinel's own by
-// the merge) exits at once; the report carries Sentinel's own words, never a password.
+// Issue 12: a sentinel.conf line Sentinel would refuse is no longer pushed (F5), and a Sentinel
+// that cannot start reports its own words, never a password: a port already taken makes it exit
+// at once; with nothing to change Pebble restarts it in vain, and that second failure is what
+// makes it Blocked "keeps failing" (F4).
 void refused_file_scenario(bool real) {
     temp_dir root;
     open_to_services(root.path);
@@ -401,39 +408,59 @@ void refused_file_scenario(bool real) {
     std::filesystem::create_directories(root.path + "/127.0.0.1/sentinel");
     {
         std::ofstream f(u.desired.config.sentinel_config_path);
-        f << "sentinel myid 0123456789abcdef0123456789abcdef01234567\nfrobnicate-directive yes\n";
+        f << "sentinel myid 0123456789abcdef0123456789abcdef01234567\nloglevel verbose\nfrobnicate-directive yes\n";
     }
     pebble::client_options o;
     o.socket_path = u.sentinel.socket;
     pebble::client c(o);
+    // The hand-added lines: the one Sentinel refuses is dropped (pushing it restarted Sentinel into
+    // FATAL CONFIG FILE ERROR before), the other kept; both are warned about.
     const reconcile_report r = reconcile_sentinel(c, u.desired, options());
     INFO(r.message);
-    CHECK(r.status == unit_status::blocked);
-    CHECK(has(r.message, "Service \"sentinel\" failed to start"));
-    CHECK(has(r.message, "frobnicate-directive"));
-    CHECK(has(r.message, "Bad directive or wrong number of arguments"));
-    CHECK_FALSE(has(r.message, admin_pw));
-    CHECK_FALSE(has(r.message, "7c2f"));
+    CHECK(r.status == unit_status::active);
+    CHECK(r.redis_state == "sentinel master 127.0.0.1:" + std::to_string(port));
+    REQUIRE(r.decided.warnings.size() == 2);
+    CHECK(has(r.decided.warnings[0], "line 2: loglevel is neither ours nor Sentinel's run-time state: kept"));
+    CHECK(has(r.decided.warnings[1], "line 3: frobnicate-directive is a directive Sentinel refuses"));
+    const std::string file = read_file(u.desired.config.sentinel_config_path);
+    CHECK_FALSE(has(file, "frobnicate"));
+    CHECK(has(file, "loglevel verbose"));
 
-    // Again, nothing to change: Pebble restarts Sentinel in vain; its words are still reported.
-    const reconcile_report again = reconcile_sentinel(c, u.desired, options());
-    INFO(again.message);
-    CHECK(again.status == unit_status::blocked);
-    CHECK(has(again.message, "Bad directive or wrong number of arguments"));
-    CHECK(again.writes() == 0);
-
-    // The file fixed: Sentinel starts and answers the probe after the start.
+    // Moved to a port something else holds: the restart fails with Sentinel's own words.
+    const int taken = free_port(sport);
     {
-        std::ofstream f(u.desired.config.sentinel_config_path);
-        f << "sentinel myid 0123456789abcdef0123456789abcdef01234567\n";
+        boost::asio::io_context io;
+        boost::asio::ip::tcp::acceptor squatter(io, {boost::asio::ip::make_address("127.0.0.1"),
+                                                     static_cast<unsigned short>(taken)});
+        u.desired.config.sentinel_port = static_cast<std::uint16_t>(taken);
+        const reconcile_report refused = reconcile_sentinel(c, u.desired, options());
+        INFO(refused.message);
+        CHECK(refused.status == unit_status::blocked);
+        CHECK(has(refused.message, "Service \"sentinel\" failed to start"));
+        CHECK(has(refused.message, "Address already in use"));
+        CHECK_FALSE(has(refused.message, admin_pw));
+        CHECK_FALSE(has(refused.message, "7c2f"));
+        // Again, nothing to change: Pebble restarts Sentinel in vain; seen failing again (or in a
+        // backoff longer than its first), Blocked with its words.
+        const reconcile_report again = reconcile_sentinel(c, u.desired, options());
+        INFO(again.message);
+        CHECK(again.status == unit_status::blocked);
+        CHECK(has(again.message, "keeps failing (Pebble backoff"));
+        CHECK(has(again.message, "Address already in use"));
+        CHECK(again.writes() == 0);
+        CHECK(again.restarts() == 0);
     }
-    const reconcile_report fixed = reconcile_sentinel(c, u.desired, options());
+    // The port free again: Pebble's next restart succeeds and Sentinel answers.
+    reconcile_report fixed;
+    CHECK(eventually([&] {
+        fixed = reconcile_sentinel(c, u.desired, options());
+        return fixed.status == unit_status::active;
+    }, 90s));
     INFO(fixed.message);
-    CHECK(fixed.status == unit_status::active);
     CHECK(fixed.redis_state == "sentinel master 127.0.0.1:" + std::to_string(port));
     // A Sentinel that hangs (stopped by SIGSTOP: the kernel still accepts connections) with nothing
-    // to do: Waiting with the probe's words, where Active was reported before.
-    const int pid = sentinel_pid(sport);
+    // to do: Waiting with the probe's words and its log lines, where Active was reported before.
+    const int pid = sentinel_pid(taken);
     REQUIRE(pid > 0);
     ::kill(pid, SIGSTOP);
     reconcile_options quick = options();
@@ -442,9 +469,46 @@ void refused_file_scenario(bool real) {
     ::kill(pid, SIGCONT);
     INFO(hung.message);
     CHECK(hung.status == unit_status::waiting);
-    CHECK(hung.message == "Sentinel did not answer within 1000 ms");
+    CHECK(has(hung.message, "Sentinel did not answer within 1000 ms; its last log lines: "));
     CHECK(hung.writes() == 0);
     CHECK(hung.restarts() == 0);
+}
+
+// Issue 12, F4: one `kill -9` of Sentinel (and of Redis) followed at once by a reconcile was
+// Blocked "keeps failing", with ordinary start-up lines; Waiting or Blocked depended on the
+// instant. One crash that Pebble restarts is not a service that keeps failing: the reconcile
+// watches Pebble's restart and reports what the restarted service answers.
+void one_crash_scenario(bool real) {
+    temp_dir root;
+    open_to_services(root.path);
+    const int port = free_port(), sport = free_port(port);
+    unit_under_test u;
+    u.ip = "127.0.0.1";
+    u.desired = unit_inputs(root.path, u.ip, port, sport);
+    u.desired.peer.planned_units = 1;
+    u.redis = make_pebble(real);
+    u.sentinel = make_pebble(real);
+    pebble::client_options ro, so;
+    ro.socket_path = u.redis.socket;
+    so.socket_path = u.sentinel.socket;
+    pebble::client rc(ro), sc(so);
+    const unit_report first = reconcile_unit(rc, &sc, u.desired, options());
+    INFO(describe(first));
+    REQUIRE(first.status == unit_status::active);
+    const int spid = sentinel_pid(sport), rpid = redis_pid(port);
+    REQUIRE(spid > 0);
+    REQUIRE(rpid > 0);
+    ::kill(spid, SIGKILL);
+    ::kill(rpid, SIGKILL);
+    const unit_report after = reconcile_unit(rc, &sc, u.desired, options());  // at once
+    INFO(describe(after));
+    CHECK(after.status == unit_status::active);
+    CHECK(after.sentinel->status == unit_status::active);
+    CHECK(after.redis.status == unit_status::active);
+    CHECK(after.restarts() == 0);  // Pebble restarted them, not we
+    CHECK(after.writes() == 0);
+    CHECK(sentinel_pid(sport) > 0);
+    CHECK(sentinel_pid(sport) != spid);
 }
 
 // Runs `scenario` on the test server, then on real Pebble when PEBBLE_BIN names it; skipped
@@ -536,6 +600,10 @@ TEST_CASE("Sentinel with TLS answers over TLS and monitors the TLS master on rea
 
 TEST_CASE("A Sentinel that refuses its file is Blocked with its own words", "[sentinel][probe][redis]") {
     on_both_pebbles("the refused-file test", refused_file_scenario);
+}
+
+TEST_CASE("One kill -9 of Sentinel and Redis followed at once by a reconcile is Active not Blocked", "[sentinel][probe][redis][backoff]") {
+    on_both_pebbles("the one-crash test", one_crash_scenario);
 }
 
 TEST_CASE("status and diff take --sentinel-socket and report both containers in text and JSON", "[sentinel][cli][redis]") {

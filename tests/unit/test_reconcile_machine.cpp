@@ -284,7 +284,7 @@ TEST_CASE("Incomplete peer data stops after reading the plan", "[reconcile-machi
     int steps = 0;
     auto r = run(c, d, &steps);
     CHECK(r.status == unit_status::waiting);
-    CHECK(r.message == "Waiting for peer data to be updated");
+    CHECK(r.message == "Waiting for peer data to be updated (not set yet: current-master)");
     CHECK(steps == 1);
     CHECK(c.writes == 0);
 }
@@ -433,11 +433,57 @@ TEST_CASE("A service in backoff with nothing to change stays Blocked with Redis'
     auto second = run(c, unit());
     CHECK(second.status == unit_status::blocked);
     CHECK(second.retry_later);
-    CHECK(second.message.rfind("Service \"redis\" keeps failing (Pebble backoff): ", 0) == 0);
+    // Pebble keeps it in backoff past its first delay: it has failed more than once (backoff_watch).
+    CHECK(second.message.rfind("Service \"redis\" keeps failing (Pebble backoff: longer than its first backoff, so it "
+                               "failed more than once): ", 0) == 0);
     CHECK(second.message.find("Address already in use") != std::string::npos);
     CHECK(second.message.find("s3cret") == std::string::npos);
     CHECK(c.restarts == restarts);
     CHECK(c.writes == writes);
+}
+
+// Found from outside (issue 12, F4): one kill -9 followed at once by a reconcile found the service
+// in backoff with nothing to change and said Blocked "keeps failing". Pebble restarts it: watched,
+// it runs, Redis answers, and the unit is Active with no restart of ours.
+TEST_CASE("One crash that Pebble restarts is Active and a second failure while watching is Blocked", "[reconcile-machine][probe][backoff]") {
+    container c;
+    const desired_state d = unit();
+    REQUIRE(run(c, d).status == unit_status::active);
+    const int restarts = c.restarts, writes = c.writes;
+    c.service_state = "backoff";
+    int looks = 0;
+    std::vector<std::string> states;  // what Pebble says at each look after the first
+    c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what == kind::get_service && looks++ > 0 && looks - 2 < static_cast<int>(states.size()))
+            c.service_state = states[static_cast<std::size_t>(looks - 2)];
+        return std::nullopt;
+    };
+    states = {"backoff", "active"};  // restarted after 0.5 s, then it runs
+    auto one = run(c, d);
+    CHECK(one.status == unit_status::active);
+    CHECK(c.restarts == restarts);
+    CHECK(c.writes == writes);
+    CHECK(c.pauses >= 6);  // watched for Pebble's okay delay (1 s at 250 ms) before asking Redis
+
+    c.service_state = "backoff";
+    looks = 0;
+    states = {"active", "active", "backoff"};  // restarted, and failed again
+    c.log_lines = {"# Fatal error, can't open config file"};
+    auto again = run(c, d);
+    CHECK(again.status == unit_status::blocked);
+    CHECK(again.message.rfind("Service \"redis\" keeps failing (Pebble backoff: it failed again when Pebble restarted "
+                              "it): # Fatal error", 0) == 0);
+    CHECK(c.restarts == restarts);
+
+    probe_options quick;
+    quick.settle = std::chrono::milliseconds(500);
+    c.service_state = "backoff";
+    looks = 0;
+    states = {};
+    auto waiting = run(c, d, nullptr, false, quick);
+    CHECK(waiting.status == unit_status::waiting);
+    CHECK(waiting.message == "Service \"redis\" is restarting after a failure (Pebble backoff): # Fatal error, can't "
+                             "open config file");
 }
 
 TEST_CASE("After a restart a Redis not yet answering is probed again until it answers", "[reconcile-machine][probe]") {
@@ -688,9 +734,11 @@ observed_state observe_in(container& c, const desired_state& d) {
     return m.observed();
 }
 
-reconcile_report apply_in(container& c, const desired_state& d, const decision& dec, probe_options probe = {}) {
+reconcile_report apply_in(container& c, const desired_state& d, const decision& dec, probe_options probe = {},
+                          bool watches = false) {
     auto m = reconcile_machine::apply_decision(d, dec, probe);
-    drive(c, m, 60, {kind::get_service, kind::read_files});
+    if (watches) drive(c, m, 60, {kind::read_files});  // the service state, watching a backoff
+    else drive(c, m, 60, {kind::get_service, kind::read_files});
     return m.report();
 }
 
@@ -733,7 +781,7 @@ TEST_CASE("observe_only with incomplete peer data reads only the plan", "[reconc
     while (req) ++n, req = m.resume(c.handle(*req));
     CHECK(n == 1);
     CHECK(m.observed_all());
-    CHECK(decide(m.observed(), d).message == msg_waiting_for_peer_data);
+    CHECK(decide(m.observed(), d).message == waiting_for_peer_data({"current-master"}));
 }
 
 TEST_CASE("apply_decision does the decision it is given and nothing else", "[reconcile-machine][apply]") {
@@ -780,8 +828,8 @@ TEST_CASE("apply_decision of a no-op decision for a service in backoff reads its
     const decision dec = decide(observe_in(c, d), d);
     CHECK(dec.no_op());
     CHECK(dec.service_current == std::optional<std::string>("backoff"));
-    const reconcile_report r = apply_in(c, d, dec);
+    const reconcile_report r = apply_in(c, d, dec, {}, true);
     CHECK(r.status == unit_status::blocked);
-    CHECK(r.message.find("keeps failing (Pebble backoff)") != std::string::npos);
+    CHECK(r.message.find("keeps failing (Pebble backoff") != std::string::npos);
     CHECK(r.message.find("can't open config file") != std::string::npos);
 }
