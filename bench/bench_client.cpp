@@ -10,6 +10,8 @@
 //
 //   BENCH_N=requests per round (5000)  BENCH_ROUNDS=rounds (5)  BENCH_MIB=file size (256)
 //   BENCH_LATENCY_ONLY=1  PEBBLE_BIN=/path/to/pebble
+// Over 600 lines: one program, one file. Its in-process server (bench_server) and the raw-socket
+// and curl baselines exist only to be measured against the client in the same run, interleaved.
 #include <redispebble/pebble/client.hpp>
 
 #include <boost/asio/co_spawn.hpp>

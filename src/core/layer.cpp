@@ -1,26 +1,26 @@
 // Pebble's layer model: strict parsing of a layer or a plan (yaml-cpp), refusing what Pebble's
-// ParseLayer refuses (unknown fields, wrong types, bad names). Emission is in layer_emit.cpp, merge and
-// combine in layer_merge.cpp, semantic differences in layer_diff.cpp, validation in
-// layer_validate.cpp, Go durations in go_duration.cpp.
+// ParseLayer refuses (unknown fields, wrong types, bad names). The fields of each entry are
+// layer_detail.hpp's tables, which emission (layer_emit.cpp), merge and combine (layer_merge.cpp)
+// and semantic differences (layer_diff.cpp) walk too; validation is in layer_validate.cpp, Go
+// durations in go_duration.cpp.
 #include "layer_detail.hpp"
 
 #include <redispebble/utf8.hpp>
 
 #include <redispebble/error.hpp>
-#include <redispebble/shlex.hpp>
 
 #include <yaml-cpp/yaml.h>
 
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <array>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <limits>
 #include <set>
+#include <span>
+#include <type_traits>
 
 namespace redispebble {
 
@@ -60,10 +60,9 @@ struct reader {
         return str(n, key);
     }
     std::optional<std::string> choice(const YAML::Node& n, const std::string& key,
-                                      std::initializer_list<std::string_view> allowed) const {
+                                      std::span<const std::string_view> allowed) const {
         auto v = opt_str(n, key);
-        if (!v || v->empty()) return v;
-        if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+        if (!empty_or_one_of(v, allowed)) {
             std::string list;
             for (auto a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
             fail(n, key, fmt::format("invalid value \"{}\"; expected one of: {}", *v, list));
@@ -133,12 +132,13 @@ struct reader {
         return out;
     }
     override_kind override_of(const YAML::Node& n, const std::string& key) const {
-        auto v = choice(n, key, {"merge", "replace"});
+        static constexpr std::string_view kinds[] = {"merge", "replace"};
+        auto v = choice(n, key, kinds);
         if (!v || v->empty()) return override_kind::unset;
         return *v == "merge" ? override_kind::merge : override_kind::replace;
     }
     // Iterates a mapping, rejecting fields that are not in `known` (Pebble decodes strictly).
-    void fields(const YAML::Node& n, const std::string& path, std::initializer_list<std::string_view> known,
+    void fields(const YAML::Node& n, const std::string& path, std::span<const std::string_view> known,
                 const std::function<void(const std::string&, const YAML::Node&)>& each) const {
         if (n.IsNull()) return;
         if (!n.IsMap()) fail(n, path, "expected a mapping");
@@ -153,112 +153,49 @@ struct reader {
     }
 };
 
-constexpr std::array<std::string_view, 4> on_failure_actions = REDISPEBBLE_ON_FAILURE_ACTIONS;
-
-// The fields a service and an exec check share (its environment, whom the command runs as, and
-// where), read into x: false when k is none of them.
+// One field of an entry, read as its table says (layer_detail.hpp).
 template <class T>
-bool read_run_as(const reader& r, const std::string& k, const YAML::Node& v, const std::string& p, T& x) {
-    if (k == "environment") x.environment = r.string_map(v, p);
-    else if (k == "user-id") x.user_id = r.integer(v, p);
-    else if (k == "user") x.user = r.opt_str(v, p);
-    else if (k == "group-id") x.group_id = r.integer(v, p);
-    else if (k == "group") x.group = r.opt_str(v, p);
-    else if (k == "working-dir") x.working_dir = r.opt_str(v, p);
-    else return false;
-    return true;
+T read_entry(const reader& r, const YAML::Node& n, const std::string& path);
+
+template <class M>
+void read_field(const reader& r, const field_spec& f, const YAML::Node& v, const std::string& p, M& x) {
+    if constexpr (std::is_same_v<M, std::optional<std::string>>) {
+        if (f.kind == field_kind::duration) x = r.duration(v, p);
+        else if (f.kind == field_kind::choice) x = r.choice(v, p, f.choices);
+        else x = r.opt_str(v, p);
+    } else if constexpr (std::is_same_v<M, std::optional<std::int64_t>>) {
+        x = r.integer(v, p);
+    } else if constexpr (std::is_same_v<M, std::optional<double>>) {
+        x = r.number(v, p);
+        if (x && *x < f.at_least) r.fail(v, p, fmt::format("must be {:.1f} or greater, not {}", f.at_least, *x));
+    } else if constexpr (std::is_same_v<M, std::vector<std::string>>) {
+        x = r.list(v, p);
+    } else if constexpr (std::is_same_v<M, std::map<std::string, std::string>>) {
+        x = r.string_map(v, p);
+        if (!f.choices.empty())
+            for (const auto& [key, value] : x)
+                if (!empty_or_one_of(value, f.choices)) r.fail(v, p + "." + key, fmt::format("invalid action \"{}\"", value));
+    } else if constexpr (std::is_same_v<M, override_kind>) {
+        x = r.override_of(v, p);
+    } else {
+        x = read_entry<typename M::value_type>(r, v, p);  // a check's http, tcp or exec
+    }
 }
 
-service read_service(const reader& r, const YAML::Node& n, const std::string& path) {
-    service s;
-    r.fields(n, path,
-             {"summary", "description", "startup", "override", "command", "after", "before", "requires", "workload",
-              "environment", "user-id", "user", "group-id", "group", "working-dir", "on-success", "on-failure",
-              "on-check-failure", "backoff-delay", "backoff-factor", "backoff-limit", "kill-delay"},
-             [&](const std::string& k, const YAML::Node& v) {
-                 const std::string p = path + "." + k;
-                 if (read_run_as(r, k, v, p, s)) return;
-                 if (k == "summary") s.summary = r.opt_str(v, p);
-                 else if (k == "description") s.description = r.opt_str(v, p);
-                 else if (k == "startup") s.startup = r.choice(v, p, {"enabled", "disabled"});
-                 else if (k == "override") s.override = r.override_of(v, p);
-                 else if (k == "command") s.command = r.opt_str(v, p);
-                 else if (k == "after") s.after = r.list(v, p);
-                 else if (k == "before") s.before = r.list(v, p);
-                 else if (k == "requires") s.requires_ = r.list(v, p);
-                 else if (k == "workload") s.workload = r.opt_str(v, p);
-                 else if (k == "on-success") s.on_success = r.choice(v, p, REDISPEBBLE_ON_SUCCESS_ACTIONS);
-                 else if (k == "on-failure") s.on_failure = r.choice(v, p, REDISPEBBLE_ON_FAILURE_ACTIONS);
-                 else if (k == "on-check-failure") {
-                     s.on_check_failure = r.string_map(v, p);
-                     for (const auto& [check, action] : s.on_check_failure)
-                         if (!action.empty() && std::find(on_failure_actions.begin(), on_failure_actions.end(), action) == on_failure_actions.end())
-                             r.fail(v, p + "." + check, fmt::format("invalid action \"{}\"", action));
-                 } else if (k == "backoff-delay") s.backoff_delay = r.duration(v, p);
-                 else if (k == "backoff-factor") {
-                     s.backoff_factor = r.number(v, p);
-                     if (s.backoff_factor && *s.backoff_factor < 1)
-                         r.fail(v, p, fmt::format("must be 1.0 or greater, not {}", *s.backoff_factor));
-                 } else if (k == "backoff-limit") s.backoff_limit = r.duration(v, p);
-                 else if (k == "kill-delay") s.kill_delay = r.duration(v, p);
-             });
-    return s;
-}
-
-check read_check(const reader& r, const YAML::Node& n, const std::string& path) {
-    check c;
-    r.fields(n, path, {"override", "level", "startup", "period", "timeout", "threshold", "http", "tcp", "exec"},
-             [&](const std::string& k, const YAML::Node& v) {
-                 const std::string p = path + "." + k;
-                 if (k == "override") c.override = r.override_of(v, p);
-                 else if (k == "level") c.level = r.choice(v, p, {"alive", "ready"});
-                 else if (k == "startup") c.startup = r.choice(v, p, {"enabled", "disabled"});
-                 else if (k == "period") c.period = r.duration(v, p);
-                 else if (k == "timeout") c.timeout = r.duration(v, p);
-                 else if (k == "threshold") c.threshold = r.integer(v, p);
-                 else if (k == "http") {
-                     http_check h;
-                     r.fields(v, p, {"url", "headers"}, [&](const std::string& hk, const YAML::Node& hv) {
-                         if (hk == "url") h.url = r.opt_str(hv, p + ".url");
-                         else h.headers = r.string_map(hv, p + ".headers");
-                     });
-                     c.http = h;
-                 } else if (k == "tcp") {
-                     tcp_check t;
-                     r.fields(v, p, {"port", "host"}, [&](const std::string& tk, const YAML::Node& tv) {
-                         if (tk == "port") t.port = r.integer(tv, p + ".port");
-                         else t.host = r.opt_str(tv, p + ".host");
-                     });
-                     c.tcp = t;
-                 } else if (k == "exec") {
-                     exec_check e;
-                     r.fields(v, p,
-                              {"command", "service-context", "environment", "user-id", "user", "group-id", "group",
-                               "working-dir"},
-                              [&](const std::string& ek, const YAML::Node& ev) {
-                                  const std::string q = p + "." + ek;
-                                  if (ek == "command") e.command = r.opt_str(ev, q);
-                                  else if (ek == "service-context") e.service_context = r.opt_str(ev, q);
-                                  else read_run_as(r, ek, ev, q, e);
-                              });
-                     c.exec = e;
-                 }
-             });
-    return c;
-}
-
-log_target read_log_target(const reader& r, const YAML::Node& n, const std::string& path) {
-    log_target t;
-    r.fields(n, path, {"override", "type", "location", "services", "labels"},
-             [&](const std::string& k, const YAML::Node& v) {
-                 const std::string p = path + "." + k;
-                 if (k == "override") t.override = r.override_of(v, p);
-                 else if (k == "type") t.type = r.choice(v, p, {"loki", "opentelemetry"});
-                 else if (k == "location") t.location = r.opt_str(v, p);
-                 else if (k == "services") t.services = r.list(v, p);
-                 else t.labels = r.string_map(v, p);
-             });
-    return t;
+template <class T>
+T read_entry(const reader& r, const YAML::Node& n, const std::string& path) {
+    static const std::vector<std::string_view> known = [] {
+        std::vector<std::string_view> keys;
+        fields_of<T>::each([&](const field_spec& f, auto) { keys.push_back(f.key); });
+        return keys;
+    }();
+    T x;
+    r.fields(n, path, known, [&](const std::string& k, const YAML::Node& v) {
+        fields_of<T>::each([&](const field_spec& f, auto member) {
+            if (f.key == k) read_field(r, f, v, path + "." + k, x.*member);
+        });
+    });
+    return x;
 }
 
 layer read_layer(std::string_view yaml, std::string_view source) {
@@ -277,7 +214,8 @@ layer read_layer(std::string_view yaml, std::string_view source) {
                           "", "cannot parse YAML: " + e.msg);
     }
     layer l;
-    r.fields(root, "", {"summary", "description", "services", "checks", "log-targets"},
+    static constexpr std::string_view sections[] = {"summary", "description", "services", "checks", "log-targets"};
+    r.fields(root, "", sections,
              [&](const std::string& k, const YAML::Node& v) {
                  if (k == "summary") l.summary = r.opt_str(v, k);
                  else if (k == "description") l.description = r.opt_str(v, k);
@@ -288,9 +226,9 @@ layer read_layer(std::string_view yaml, std::string_view source) {
                          const std::string name = r.str(kv.first, k);
                          const std::string path = k + "." + name;
                          if (kv.second.IsNull()) r.fail(kv.first, path, "entry cannot be null");
-                         if (k == "services") l.services[name] = read_service(r, kv.second, path);
-                         else if (k == "checks") l.checks[name] = read_check(r, kv.second, path);
-                         else l.log_targets[name] = read_log_target(r, kv.second, path);
+                         if (k == "services") l.services[name] = read_entry<service>(r, kv.second, path);
+                         else if (k == "checks") l.checks[name] = read_entry<check>(r, kv.second, path);
+                         else l.log_targets[name] = read_entry<log_target>(r, kv.second, path);
                      }
                  }
              });
@@ -298,6 +236,14 @@ layer read_layer(std::string_view yaml, std::string_view source) {
 }
 
 } // namespace
+
+namespace detail {
+
+bool empty_or_one_of(const std::optional<std::string>& v, std::span<const std::string_view> allowed) {
+    return !v || v->empty() || std::find(allowed.begin(), allowed.end(), *v) != allowed.end();
+}
+
+} // namespace detail
 
 std::string_view to_string(override_kind o) noexcept {
     switch (o) {

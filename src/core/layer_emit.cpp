@@ -2,23 +2,8 @@
 // to_plan_yaml (yaml.v3-compatible, as Pebble renders GET /v1/plan).
 #include "layer_detail.hpp"
 
-#include <redispebble/utf8.hpp>
-
-#include <redispebble/error.hpp>
-#include <redispebble/shlex.hpp>
-
-#include <yaml-cpp/yaml.h>
-
-#include <fmt/core.h>
-
-#include <algorithm>
-#include <array>
-#include <charconv>
-#include <cmath>
-#include <cstdio>
-#include <functional>
-#include <limits>
-#include <set>
+#include <string>
+#include <type_traits>
 
 namespace redispebble {
 
@@ -66,7 +51,7 @@ public:
         key_value(key, v.empty() ? std::string("\"\"") : scalar(v, st_, false, (depth + 1) * indent_), depth);
     }
     void raw(const std::string& key, const std::string& v, int depth) { key_value(key, v, depth); }
-    void integer(const std::string& key, const std::optional<std::int64_t>& v, int depth, bool omit_zero = true) {
+    void integer(const std::string& key, const std::optional<std::int64_t>& v, int depth, bool omit_zero) {
         if (v && !(omit_zero && *v == 0)) raw(key, std::to_string(*v), depth);
     }
     void duration(const std::string& key, const std::optional<std::string>& v, int depth) {
@@ -129,76 +114,36 @@ private:
     std::string out_;
 };
 
-// The fields a service and an exec check share: whom the command runs as, and where.
+// An entry's fields as its table says (layer_detail.hpp), at depth d.
 template <class T>
-void emit_run_as(emitter& e, const T& x, int d) {
-    e.integer("user-id", x.user_id, d, false);
-    e.str("user", x.user, d);
-    e.integer("group-id", x.group_id, d, false);
-    e.str("group", x.group, d);
-    e.str("working-dir", x.working_dir, d);
-}
+void emit_entry(emitter& e, const T& x, int d);
 
-void emit_service(emitter& e, const service& s, int d) {
-    e.str("summary", s.summary, d);
-    e.str("description", s.description, d);
-    e.str("startup", s.startup, d);
-    if (s.override != override_kind::unset) e.str("override", std::string(to_string(s.override)), d);
-    e.str("command", s.command, d);
-    e.list("after", s.after, d);
-    e.list("before", s.before, d);
-    e.list("requires", s.requires_, d);
-    e.str("workload", s.workload, d);
-    e.map("environment", s.environment, d);
-    emit_run_as(e, s, d);
-    e.str("on-success", s.on_success, d);
-    e.str("on-failure", s.on_failure, d);
-    e.map("on-check-failure", s.on_check_failure, d);
-    e.duration("backoff-delay", s.backoff_delay, d);
-    if (s.backoff_factor) e.raw("backoff-factor", format_float(*s.backoff_factor), d);
-    e.duration("backoff-limit", s.backoff_limit, d);
-    e.duration("kill-delay", s.kill_delay, d);
-}
-
-void emit_check(emitter& e, const check& c, int d) {
-    if (c.override != override_kind::unset) e.str("override", std::string(to_string(c.override)), d);
-    e.str("level", c.level, d);
-    e.str("startup", c.startup, d);
-    e.duration("period", c.period, d);
-    e.duration("timeout", c.timeout, d);
-    e.integer("threshold", c.threshold, d);
-    if (c.http) {
-        e.begin("http", d);
-        e.str("url", c.http->url, d + 1);
-        e.map("headers", c.http->headers, d + 1);
-    }
-    if (c.tcp) {
-        e.begin("tcp", d);
-        e.integer("port", c.tcp->port, d + 1);
-        e.str("host", c.tcp->host, d + 1);
-    }
-    if (c.exec) {
-        e.begin("exec", d);
-        e.str("command", c.exec->command, d + 1);
-        e.str("service-context", c.exec->service_context, d + 1);
-        e.map("environment", c.exec->environment, d + 1);
-        emit_run_as(e, *c.exec, d + 1);
+template <class M>
+void emit_field(emitter& e, const field_spec& f, const M& v, int d) {
+    const std::string key(f.key);
+    if constexpr (std::is_same_v<M, std::optional<std::string>>) {
+        if (f.kind == field_kind::duration) e.duration(key, v, d);
+        else if (f.always && e.kind() == style::pebble) e.str_always(key, v.value_or(""), d);
+        else e.str(key, v, d);
+    } else if constexpr (std::is_same_v<M, std::optional<std::int64_t>>) {
+        e.integer(key, v, d, f.zero_is_unset);
+    } else if constexpr (std::is_same_v<M, std::optional<double>>) {
+        if (v) e.raw(key, format_float(*v), d);
+    } else if constexpr (std::is_same_v<M, std::vector<std::string>>) {
+        e.list(key, v, d, f.always && e.kind() == style::pebble);
+    } else if constexpr (std::is_same_v<M, std::map<std::string, std::string>>) {
+        e.map(key, v, d);
+    } else if constexpr (std::is_same_v<M, override_kind>) {
+        if (v != override_kind::unset) e.str(key, std::string(to_string(v)), d);
+    } else if (v) {  // a check's http, tcp or exec
+        e.begin(key, d);
+        emit_entry(e, *v, d + 1);
     }
 }
 
-void emit_log_target(emitter& e, const log_target& t, int d) {
-    if (e.kind() == style::pebble) {
-        // No omitempty on type, location and services in Pebble's struct.
-        e.str_always("type", t.type.value_or(""), d);
-        e.str_always("location", t.location.value_or(""), d);
-        e.list("services", t.services, d, true);
-    } else {
-        e.str("type", t.type, d);
-        e.str("location", t.location, d);
-        e.list("services", t.services, d);
-    }
-    if (t.override != override_kind::unset) e.str("override", std::string(to_string(t.override)), d);
-    e.map("labels", t.labels, d);
+template <class T>
+void emit_entry(emitter& e, const T& x, int d) {
+    fields_of<T>::each([&](const field_spec& f, auto member) { emit_field(e, f, x.*member, d); });
 }
 
 std::string emit(const layer& l, style st, int indent) {
@@ -218,9 +163,9 @@ std::string emit(const layer& l, style st, int indent) {
             e.end_mapping(mark);
         }
     };
-    section("services", l.services, emit_service);
-    section("checks", l.checks, emit_check);
-    section("log-targets", l.log_targets, emit_log_target);
+    section("services", l.services, emit_entry<service>);
+    section("checks", l.checks, emit_entry<check>);
+    section("log-targets", l.log_targets, emit_entry<log_target>);
     std::string out = e.take();
     return out.empty() ? "{}\n" : out;
 }

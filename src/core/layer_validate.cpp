@@ -1,23 +1,12 @@
 // Layer.Validate and Plan.Validate (internals/plan/plan.go): Pebble's messages, before any I/O.
 #include "layer_detail.hpp"
 
-#include <redispebble/utf8.hpp>
-
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
 
-#include <yaml-cpp/yaml.h>
-
 #include <fmt/core.h>
 
-#include <algorithm>
-#include <array>
-#include <charconv>
 #include <cmath>
-#include <cstdio>
-#include <functional>
-#include <limits>
-#include <set>
 
 namespace redispebble {
 
@@ -28,9 +17,6 @@ void validate_layer(const layer& l, std::string_view label) {
     // entry decides alone (its combined entry is the entry itself). Messages are Pebble's.
     const std::string src = std::string(label);
     auto fail = [&](const std::string& key, const std::string& msg) { throw input_error(src, 0, 0, key, msg); };
-    auto one_of = [](const std::optional<std::string>& v, std::initializer_list<std::string_view> allowed) {
-        return !v || v->empty() || std::find(allowed.begin(), allowed.end(), *v) != allowed.end();
-    };
     if (label.rfind("pebble-", 0) == 0) fail("", "cannot use reserved label prefix \"pebble-\"");
     for (const auto& [name, s] : l.services) {
         const std::string path = "services." + name;
@@ -44,12 +30,12 @@ void validate_layer(const layer& l, std::string_view label) {
                 fail(path + ".command", fmt::format("plan service \"{}\" command invalid: {}", name, e.message()));
             }
         }
-        if (!one_of(s.on_success, REDISPEBBLE_ON_SUCCESS_ACTIONS))
+        if (!empty_or_one_of(s.on_success, on_success_actions))
             fail(path + ".on-success", fmt::format("plan service \"{}\" on-success action \"{}\" invalid", name, *s.on_success));
-        if (!one_of(s.on_failure, REDISPEBBLE_ON_FAILURE_ACTIONS))
+        if (!empty_or_one_of(s.on_failure, on_failure_actions))
             fail(path + ".on-failure", fmt::format("plan service \"{}\" on-failure action \"{}\" invalid", name, *s.on_failure));
         for (const auto& [check, action] : s.on_check_failure)
-            if (!one_of(action, REDISPEBBLE_ON_FAILURE_ACTIONS))
+            if (!empty_or_one_of(action, on_failure_actions))
                 fail(path + ".on-check-failure." + check,
                      fmt::format("plan service \"{}\" on-check-failure action \"{}\" invalid", name, action));
         if (s.backoff_factor && !std::isfinite(*s.backoff_factor))
@@ -63,9 +49,9 @@ void validate_layer(const layer& l, std::string_view label) {
     for (const auto& [name, c] : l.checks) {
         const std::string path = "checks." + name;
         if (name.empty()) fail("checks", "cannot use empty string as check name");
-        if (!one_of(c.level, {"alive", "ready"}))
+        if (!empty_or_one_of(c.level, check_levels))
             fail(path + ".level", fmt::format("plan check \"{}\" level must be \"alive\" or \"ready\"", name));
-        if (!one_of(c.startup, {"enabled", "disabled"}))
+        if (!empty_or_one_of(c.startup, startup_values))
             fail(path + ".startup", fmt::format("plan check \"{}\" startup must be \"enabled\" or \"disabled\"", name));
         for (const auto& [field, d] : {std::pair{"period", &c.period}, std::pair{"timeout", &c.timeout}}) {
             if (!*d) continue;
@@ -91,7 +77,7 @@ void validate_layer(const layer& l, std::string_view label) {
             if (k.rfind("pebble_", 0) == 0)
                 fail(path + ".labels." + k,
                      fmt::format("log target \"{}\": label \"{}\" uses reserved prefix \"pebble_\"", name, k));
-        if (!one_of(t.type, {"loki", "opentelemetry"}))
+        if (!empty_or_one_of(t.type, log_target_types))
             fail(path + ".type", fmt::format("log target \"{}\" has unsupported type \"{}\", must be \"loki\" or \"opentelemetry\"",
                                              name, *t.type));
     }

@@ -5,7 +5,7 @@ namespace redispebble::testing {
 
 std::string pebble_server::impl::logs_after(std::size_t& pos, const std::vector<std::string>& names, int n) {
     std::lock_guard<std::mutex> lock(m);
-    for (auto& [name, s] : services) capture_output_locked(name, s);
+    svc.capture_output_locked();
     std::vector<const log_line*> picked;
     const std::size_t from = pos == std::string::npos ? 0 : std::min(pos, logs.size());
     for (std::size_t i = from; i < logs.size(); ++i)
@@ -21,7 +21,7 @@ std::string pebble_server::impl::logs_after(std::size_t& pos, const std::vector<
 
 reply pebble_server::impl::get_logs(const target_t& t) {
     std::lock_guard<std::mutex> lock(m);
-    for (auto& [name, s] : services) capture_output_locked(name, s);
+    svc.capture_output_locked();
     const auto names = t.list("services");
     int n = 30;
     if (!t.get("n").empty()) {

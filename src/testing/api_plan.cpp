@@ -111,7 +111,7 @@ std::vector<stacked_layer> read_layers_dir(const std::string& dir) {
 
 } // namespace
 
-layer pebble_server::impl::plan_locked() const {
+layer plan_state::plan_locked() const {
     std::vector<layer> ls;
     for (const auto& l : layers) ls.push_back(l.content);
     return combine(ls);

@@ -24,7 +24,7 @@ reply pebble_server::impl::list_services(const target_t& t) {
     json::array a;
     for (const auto& [name, cfg] : p.services) {
         if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
-        service_t& s = services[name];
+        service_t& s = svc.services[name];
         json::object o;
         o["name"] = name;
         o["startup"] = cfg.startup.value_or("disabled") == "enabled" ? "enabled" : "disabled";
@@ -61,7 +61,7 @@ reply pebble_server::impl::post_services(const std::string& body) {
         } else {
             return error(400, fmt::format("invalid action \"{}\"", action));
         }
-        c = plan_services_change_locked(action, names, err);
+        c = services_change_locked(action, names, err);
         if (!c) return err;
         if (c->tasks.empty()) finish_change_locked(*c);
     }

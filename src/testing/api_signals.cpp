@@ -18,8 +18,8 @@ reply pebble_server::impl::signals(const std::string& body) {
     if (auto it = o.find("services"); it != o.end() && it->value().is_array())
         for (const auto& n : it->value().as_array()) {
             const std::string name(n.as_string());
-            auto s = services.find(name);
-            if (s == services.end() || s->second.current != "active")
+            auto s = svc.services.find(name);
+            if (s == svc.services.end() || s->second.current != "active")
                 return error(500, fmt::format("cannot send signal to \"{}\": service is not running", name));
             if (s->second.process) s->second.process->signal(k->second);
         }

@@ -1,7 +1,30 @@
-// Changes and tasks (Pebble's overlord/state): creating them, running their tasks, finishing them.
+// Changes and tasks (Pebble's overlord/state): creating them, running their tasks (through the
+// service manager), finishing them; the services changes and autostart.
 #include "daemon.hpp"
 
 namespace redispebble::testing {
+
+std::shared_ptr<change_t> pebble_server::impl::services_change_locked(const std::string& action,
+                                                                      const std::vector<std::string>& names, reply& err) {
+    auto planned = svc.plan_change_locked(action, names, err);
+    if (!planned) return nullptr;
+    auto c = new_change_locked(action, planned->second);
+    for (const auto& t : planned->first) add_task_locked(*c, t.kind, t.service);
+    return c;
+}
+
+void pebble_server::impl::autostart_locked() {
+    if (opts.hold) return;
+    std::vector<std::string> names;
+    for (const auto& [n, cfg] : plan_locked().services)
+        if (cfg.startup == "enabled") names.push_back(n);
+    if (names.empty()) return;  // Pebble logs "no default services" and carries on
+    reply err;
+    auto c = services_change_locked("autostart", names, err);
+    if (!c) return;
+    if (c->tasks.empty()) finish_change_locked(*c);
+    if (!c->ready) asio::co_spawn(io, run_change(c), asio::detached);
+}
 
 std::shared_ptr<change_t> pebble_server::impl::new_change_locked(const std::string& kind, const std::string& summary) {
     auto c = std::make_shared<change_t>();
@@ -67,7 +90,7 @@ awaitable<void> pebble_server::impl::run_change(std::shared_ptr<change_t> c) {
             service = c->tasks[i].service;
         }
         std::vector<std::string> log;
-        bool ok = kind == "start" ? co_await start_service(service, log) : co_await stop_service(service, log);
+        bool ok = kind == "start" ? co_await svc.start(service, log) : co_await svc.stop(service, log);
         std::lock_guard<std::mutex> lock(m);
         task_t& t = c->tasks[i];
         t.log = std::move(log);

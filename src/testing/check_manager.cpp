@@ -110,49 +110,8 @@ void pebble_server::impl::record_check_result_locked(const std::string& name, co
     }
     st.status = "down";
     end_check_change_locked(name, "Error", err->message);
-    check_failed_locked(name);
+    svc.check_failed_locked(name);
     begin_check_change_locked(name, c, "recover-check");
-}
-
-/// What Pebble's ServiceManager.CheckFailed does: every service whose on-check-failure names
-/// the check gets its action (servstate's checkFailed). restart: a running service's process
-/// group gets SIGTERM (SIGKILL after its kill-delay) and, once it has exited, the service is
-/// started again after its backoff; a service in backoff keeps waiting for it. shutdown,
-/// failure-shutdown, success-shutdown: Pebble would exit; here every service is stopped and
-/// record().shutdown says which. ignore: nothing.
-void pebble_server::impl::check_failed_locked(const std::string& check_name) {
-    const layer p = plan_locked();
-    for (const auto& [svc_name, cfg] : p.services) {
-        auto a = cfg.on_check_failure.find(check_name);
-        if (a == cfg.on_check_failure.end()) continue;
-        const std::string& action = a->second;
-        auto sit = services.find(svc_name);
-        if (sit == services.end()) continue;
-        service_t& s = sit->second;
-        const bool running = s.current == "active" || s.current == "starting";
-        if (!running && s.current != "backoff") continue;  // stopped, error: ignored, as Pebble does
-        if (action == "ignore") continue;
-        if (action == "shutdown" || action == "failure-shutdown" || action == "success-shutdown") {
-            rec.shutdown = action == "success-shutdown" ? "success" : "failure";
-            std::vector<std::shared_ptr<child_process>> procs;
-            for (auto& [n, sv] : services) {
-                if (sv.process) procs.push_back(sv.process);
-                sv.process.reset();
-                if (sv.current != "inactive") sv.since = now_rfc3339();
-                sv.current = "inactive";
-            }
-            std::thread([procs] {
-                for (auto& proc : procs) proc->terminate(std::chrono::seconds(5));
-            }).detach();
-            return;
-        }
-        if (action != "restart" || !running || s.stopping || !s.process) continue;
-        ++rec.check_restarts[svc_name];
-        std::chrono::milliseconds kill_delay{5000};
-        if (cfg.kill_delay) kill_delay = std::chrono::milliseconds(parse_go_duration(*cfg.kill_delay).value_or(5000000000) / 1000000);
-        // The monitor sees the process gone and restarts the service after its backoff.
-        std::thread([proc = s.process, kill_delay] { proc->terminate(kill_delay); }).detach();
-    }
 }
 
 // Runs due checks (http, tcp, exec) on the checker thread.

@@ -1,7 +1,8 @@
 // The test server's daemon, shared by its files (private: not installed). Laid out as Pebble's
-// internals/daemon: one file per API area (api_*.cpp, as api_*.go), the state split by job into the
-// bases of pebble_server::impl below (plan, service manager, changes, checks, notices, logs), the
-// routing and connections in server.cpp. One io_context thread serves HTTP and runs changes;
+// internals/daemon: one file per API area (api_*.cpp, as api_*.go), the state split by job: the
+// service manager is a class of its own (service_manager below, as servstate), which
+// pebble_server::impl holds as `svc`; the plan, changes, checks, notices and logs are still bases
+// of impl whose methods are impl's. The routing and connections are in server.cpp. One io_context thread serves HTTP and runs changes;
 // blocking work (stopping a process within its kill-delay, running exec checks) runs on helper
 // threads and reports back through the io_context. All state is guarded by daemon_core::m.
 #ifndef REDISPEBBLE_SRC_TESTING_DAEMON_HPP
@@ -191,13 +192,10 @@ struct daemon_core {
 // The plan manager's state (Pebble's planstate): the stacked layers, lowest first. api_plan.cpp.
 struct plan_state {
     std::vector<stacked_layer> layers;
+    // The combined plan of the layers (planstate's Plan()).
+    layer plan_locked() const;
 };
 
-// The service manager's state (Pebble's servstate): each service's state, process, start window
-// and backoff. service_manager.cpp.
-struct service_manager_state {
-    std::map<std::string, service_t> services;
-};
 
 // The state engine's changes and tasks (Pebble's overlord/state). changes.cpp.
 struct change_state {
@@ -231,19 +229,83 @@ struct fault_state {
     fault_target fault_at;  // which requests the fault waits for (at: matching ones still to pass + 1)
 };
 
+// The line prefix of a task log entry: "<time> <LEVEL> ".
+std::string log_prefix(const char* level);
+
+// The service manager (Pebble's servstate): each service's state and process, start within the
+// start window, stop within the kill-delay, backoff and restart (the monitor), the output into the
+// log buffer, the tasks of a services change, and the on-check-failure actions. It reads the plan
+// and writes the record and the log buffer it is given; it does not create or run changes (the
+// daemon does, with the tasks it plans). Methods ending in _locked expect daemon_core::m held; the
+// others take it. service_manager.cpp.
+class service_manager {
+public:
+    service_manager(daemon_core& core, const plan_state& plan, log_state& logs, server_record& rec,
+                    const std::atomic<bool>& stopping)
+        : core_(core), plan_(plan), logs_(logs), rec_(rec), stopping_(stopping) {}
+
+    // Each service the daemon has seen, by name (a service of the plan that is not here is
+    // inactive and was never started).
+    std::map<std::string, service_t> services;
+
+    // One task of a services change: "start" or "stop", and the service.
+    struct task_plan {
+        std::string kind, service;
+    };
+    // The tasks and the summary of a change for `action` (start, stop, restart, replan,
+    // autostart) on `names` (replan: the plan decides). Nothing, with Pebble's 400 in err, when a
+    // named service is not in the plan.
+    std::optional<std::pair<std::vector<task_plan>, std::string>> plan_change_locked(
+        const std::string& action, const std::vector<std::string>& names, reply& err);
+
+    // A start or stop task: true when it succeeded; its log lines are appended to log.
+    awaitable<bool> start(const std::string& name, std::vector<std::string>& log);
+    awaitable<bool> stop(const std::string& name, std::vector<std::string>& log);
+
+    // servstate's CheckFailed: the on-check-failure actions of the services for the check.
+    void check_failed_locked(const std::string& check_name);
+
+    // Moves what the services wrote, up to their last full line, into the log buffer.
+    void capture_output_locked();
+
+    // The monitor: every 100 ms, a service that exited after it became active goes to backoff
+    // and is restarted, as Pebble does. start_monitor() on the io_context's thread or before it
+    // runs; cancel_monitor() on the io_context's thread.
+    void start_monitor();
+    void cancel_monitor();
+
+    // Stops every process (within 5 s each) and marks every service inactive. Takes the lock.
+    void stop_all();
+
+private:
+    std::optional<redispebble::service> config_locked(const std::string& name) const;
+    bool spawn_locked(const std::string& name, const redispebble::service& cfg, std::vector<std::string>& log);
+    void schedule_backoff_locked(const std::string& name);
+    void capture_output_locked(const std::string& name, service_t& s);
+    void monitor();
+
+    daemon_core& core_;
+    const plan_state& plan_;
+    log_state& logs_;
+    server_record& rec_;
+    const std::atomic<bool>& stopping_;
+    std::optional<asio::steady_timer> monitor_timer_;
+};
+
 } // namespace detail
 using namespace detail;  // the daemon's own names, in its files only
 
 // daemon_core first: it is constructed first and destroyed last.
-struct pebble_server::impl : server_host, daemon_core, plan_state, service_manager_state, change_state,
-                             check_manager_state, notice_state, log_state, fault_state {
+struct pebble_server::impl : server_host, daemon_core, plan_state, change_state, check_manager_state, notice_state,
+                             log_state, fault_state {
     std::string temp_dir;  // owned when we made one
     std::string socket;
     std::optional<local::acceptor> acceptor;
     std::thread thread;
     std::atomic<bool> stopping{false};
     std::thread checker;
-    std::optional<asio::steady_timer> monitor_timer;
+    // After the bases and `stopping`, which it refers to.
+    service_manager svc{*this, *this, *this, rec, stopping};
 
     struct part {
         std::string name, filename, body;
@@ -271,22 +333,9 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, service_manag
     reply fake_endpoint(const http::request<http::string_body>& req, const target_t& t);
 
     // api_plan.cpp
-    layer plan_locked() const;
     void load_layers_dir_locked();
     reply add_layer(const std::string& body);
 
-    // service_manager.cpp
-    void autostart_locked();
-    std::optional<redispebble::service> config_locked(const std::string& name) const;
-    std::string log_prefix(const char* level) const;
-    bool spawn_locked(const std::string& name, const redispebble::service& cfg, std::vector<std::string>& log);
-    awaitable<bool> start_service(const std::string& name, std::vector<std::string>& log);
-    void schedule_backoff_locked(const std::string& name);
-    awaitable<bool> stop_service(const std::string& name, std::vector<std::string>& log);
-    void capture_output_locked(const std::string& name, service_t& s);
-    void monitor();
-    std::shared_ptr<change_t> plan_services_change_locked(const std::string& action, const std::vector<std::string>& names, reply& err);
-    void stop_all_services();
 
     // api_services.cpp
     reply list_services(const target_t& t);
@@ -296,6 +345,13 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, service_manag
     reply signals(const std::string& body);
 
     // changes.cpp
+    // A services change (start, stop, restart, replan, autostart) with the tasks the service
+    // manager plans; nullptr and Pebble's 400 in err when a named service does not exist.
+    std::shared_ptr<change_t> services_change_locked(const std::string& action, const std::vector<std::string>& names,
+                                                     reply& err);
+    // What `pebble run` does at start and the autostart action: a change starting the services
+    // whose startup is enabled (none: nothing, as Pebble logs "no default services" and carries on).
+    void autostart_locked();
     std::shared_ptr<change_t> new_change_locked(const std::string& kind, const std::string& summary);
     task_t& add_task_locked(change_t& c, const std::string& kind, const std::string& service);
     void finish_change_locked(change_t& c);
@@ -328,7 +384,6 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, service_manag
     static redispebble::check merged_check_locked(const layer& plan, const redispebble::check& c);
     void check_task_log_locked(const std::string& name, const std::string& level, const std::string& text);
     void record_check_result_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
-    void check_failed_locked(const std::string& check_name);
     void run_checks();
     static std::string last_lines(const std::string& text, std::size_t n);
     static std::optional<check_error> run_check(const redispebble::check& c, const std::atomic<bool>& stopping);

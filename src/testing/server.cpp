@@ -270,8 +270,7 @@ pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>
         impl_->autostart_locked();
     }
     impl_->listen();
-    impl_->monitor_timer.emplace(impl_->io);
-    impl_->monitor();
+    impl_->svc.start_monitor();
     impl_->thread = std::thread([this] { impl_->io.run(); });
     impl_->checker = std::thread([this] { impl_->run_checks(); });
 }
@@ -287,9 +286,9 @@ void pebble_server::stop() {
     asio::post(impl_->io, [this] {
         error_code ec;
         if (impl_->acceptor) impl_->acceptor->close(ec);
-        if (impl_->monitor_timer) impl_->monitor_timer->cancel();
+        impl_->svc.cancel_monitor();
     });
-    impl_->stop_all_services();
+    impl_->svc.stop_all();
     impl_->io.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
     if (impl_->checker.joinable()) impl_->checker.join();
@@ -353,11 +352,11 @@ void pebble_server::set_failing(const std::string& service, bool failing) {
 }
 
 void pebble_server::restart_daemon() {
-    impl_->stop_all_services();
+    impl_->svc.stop_all();
     std::lock_guard<std::mutex> lock(impl_->m);
     impl_->layers.clear();
     impl_->checks.clear();
-    for (auto& [name, s] : impl_->services) {
+    for (auto& [name, s] : impl_->svc.services) {
         s.ever_started = false;
         s.started_with.reset();
     }
@@ -401,8 +400,8 @@ server_record pebble_server::record() const {
 
 std::string pebble_server::service_state(const std::string& name) const {
     std::lock_guard<std::mutex> lock(impl_->m);
-    auto it = impl_->services.find(name);
-    if (it == impl_->services.end()) return impl_->plan_locked().services.count(name) ? "inactive" : "";
+    auto it = impl_->svc.services.find(name);
+    if (it == impl_->svc.services.end()) return impl_->plan_locked().services.count(name) ? "inactive" : "";
     return it->second.current == "starting" ? "active" : it->second.current;
 }
 
