@@ -71,9 +71,9 @@ reply pebble_server::impl::change_endpoint(const http::request<http::string_body
     if (it == changes.end()) return error(404, fmt::format("cannot find change with id \"{}\"", rest), "");
     if (req.method() == http::verb::post && !wait) {
         reply err;
-        auto v = decode_body(req.body(), err);
+        auto v = decode_object(req.body(), err);
         if (!v) return err;
-        if (!v->is_object() || str_of(v->as_object(), "action") != "abort")
+        if (str_of(*v, "action") != "abort")
             return error(400, "change action must be \"abort\"");
         if (it->second->ready)
             return error(400, fmt::format("cannot abort change {} with nothing pending", rest));

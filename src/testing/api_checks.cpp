@@ -18,31 +18,31 @@ reply pebble_server::impl::list_checks(const target_t& t) {
 
 reply pebble_server::impl::post_checks(const std::string& body) {
     reply err;
-    auto v = decode_body(body, err);
+    auto v = decode_object(body, err);
     if (!v) return err;
-    const json::object& o = v->as_object();
+    const json::object& o = *v;
+    auto names = string_list(o, "checks", err);
+    if (!names) return err;
     const std::string action = str_of(o, "action");
     if (action != "start" && action != "stop") return error(400, fmt::format("invalid action \"{}\"", action));
     std::lock_guard<std::mutex> lock(m);
     json::array changed;
     const layer p = plan_locked();
-    if (auto it = o.find("checks"); it != o.end() && it->value().is_array())
-        for (const auto& n : it->value().as_array()) {
-            const std::string name(n.as_string());
-            if (!p.checks.count(name)) return error(400, fmt::format("cannot find check with name \"{}\"", name));
-            check_state& st = checks[name];
-            if (st.stopped == (action == "stop")) continue;
-            st.stopped = action == "stop";
-            if (st.stopped) {
-                end_check_change_locked(name, "Undone");  // counters are kept while stopped
-            } else {
-                st.successes = st.failures = 0;
-                st.status = "up";
-                st.next_run = {};
-                begin_check_change_locked(name, p.checks.at(name), "perform-check");
-            }
-            changed.push_back(json::string(name));
+    for (const auto& name : *names) {
+        if (!p.checks.count(name)) return error(400, fmt::format("cannot find check with name \"{}\"", name));
+        check_state& st = checks[name];
+        if (st.stopped == (action == "stop")) continue;
+        st.stopped = action == "stop";
+        if (st.stopped) {
+            end_check_change_locked(name, "Undone");  // counters are kept while stopped
+        } else {
+            st.successes = st.failures = 0;
+            st.status = "up";
+            st.next_run = {};
+            begin_check_change_locked(name, p.checks.at(name), "perform-check");
         }
+        changed.push_back(json::string(name));
+    }
     return sync(json::object{{"changed", std::move(changed)}});
 }
 
@@ -52,10 +52,9 @@ reply pebble_server::impl::post_checks(const std::string& body) {
 /// with E omitted on success. 400 "must specify check name", 404 "cannot find check with name".
 awaitable<reply> pebble_server::impl::refresh_check(const std::string& body) {
     reply err;
-    auto v = decode_body(body, err);
+    auto v = decode_object(body, err);
     if (!v) co_return err;
-    if (!v->is_object()) co_return error(400, "cannot decode data from request body: expected an object");
-    const std::string name = str_of(v->as_object(), "name");
+    const std::string name = str_of(*v, "name");
     if (name.empty()) co_return error(400, "must specify check name");
     redispebble::check c;
     {

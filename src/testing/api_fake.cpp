@@ -22,10 +22,9 @@ reply pebble_server::impl::fake_endpoint(const http::request<http::string_body>&
     if (t.path != "/v1/fake/faults") return error(404, "invalid API endpoint requested");
     if (req.method() != http::verb::post) return not_allowed();
     reply err;
-    auto v = decode_body(req.body(), err);
+    auto v = decode_object(req.body(), err);
     if (!v) return err;
-    if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
-    const json::object& o = v->as_object();
+    const json::object& o = *v;
     const std::string name = str_of(o, "fault");
     static const std::map<std::string, fault> kinds{{"none", fault::none},
                                                     {"close-mid-response", fault::close_mid_response},

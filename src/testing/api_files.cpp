@@ -29,6 +29,11 @@ template <class Each>
 reply each_path(const json::object& o, const char* key, const char* missing, Each each) {
     auto it = o.find(key);
     if (it == o.end() || !it->value().is_array()) return error(400, missing);
+    // Every item an object before any is acted on (Go's decoder refuses the whole body).
+    for (const auto& v : it->value().as_array())
+        if (!v.is_object())
+            return error(400, fmt::format("cannot decode request body: json: cannot unmarshal {} into Go struct field .{} of type struct",
+                                          v.is_array() ? "array" : v.is_string() ? "string" : "value", key));
     json::array results;
     for (const auto& v : it->value().as_array()) {
         const json::object& item = v.as_object();
@@ -135,10 +140,9 @@ reply pebble_server::impl::post_files(const http::request<http::string_body>& re
     const std::string ctype = std::string(req[http::field::content_type]);
     if (ctype.rfind("multipart/form-data", 0) == 0) return write_files(req.body(), ctype);
     reply err;
-    auto v = decode_body(req.body(), err);
+    auto v = decode_object(req.body(), err);
     if (!v) return err;
-    if (!v->is_object()) return error(400, "cannot decode request body: expected an object");
-    const json::object& o = v->as_object();
+    const json::object& o = *v;
     const std::string action = str_of(o, "action");
     if (action == "make-dirs")
         return each_path(o, "dirs", "must specify one or more directories",
@@ -181,9 +185,9 @@ reply pebble_server::impl::write_files(const std::string& body, const std::strin
     if (!parts || parts->empty() || (*parts)[0].name != "request")
         return error(400, "must specify request metadata as the first part");
     reply err;
-    auto meta = decode_body((*parts)[0].body, err);
+    auto meta = decode_object((*parts)[0].body, err);
     if (!meta) return err;
-    const json::object& mo = meta->as_object();
+    const json::object& mo = *meta;
     if (str_of(mo, "action") != "write") return error(400, fmt::format("invalid action \"{}\"", str_of(mo, "action")));
     return each_path(mo, "files", "must specify one or more files",
                      [&](const json::object& fo, const std::string& path, json::object& r) {

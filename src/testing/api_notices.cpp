@@ -48,9 +48,9 @@ reply pebble_server::impl::notices_endpoint(const http::request<http::string_bod
     }
     if (req.method() == http::verb::post) {
         reply err;
-        auto v = decode_body(req.body(), err);
+        auto v = decode_object(req.body(), err);
         if (!v) return err;
-        const json::object& o = v->as_object();
+        const json::object& o = *v;
         if (str_of(o, "action") != "add") return error(400, fmt::format("invalid action \"{}\"", str_of(o, "action")));
         if (str_of(o, "type") != "custom") return error(400, "invalid type \"" + str_of(o, "type") + "\"");
         const std::string key = str_of(o, "key");

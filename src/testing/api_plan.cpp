@@ -125,10 +125,9 @@ void pebble_server::impl::load_layers_dir_locked() {
 
 reply pebble_server::impl::add_layer(const std::string& body) {
     reply err;
-    auto v = decode_body(body, err);
+    auto v = decode_object(body, err);
     if (!v) return err;
-    if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
-    const json::object& o = v->as_object();
+    const json::object& o = *v;
     if (str_of(o, "action") != "add") return error(400, fmt::format("invalid action \"{}\"", str_of(o, "action")));
     const std::string label = str_of(o, "label");
     if (label.empty()) return error(400, "label must be set");

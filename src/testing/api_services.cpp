@@ -37,15 +37,13 @@ reply pebble_server::impl::list_services(const target_t& t) {
 
 reply pebble_server::impl::post_services(const std::string& body) {
     reply err;
-    auto v = decode_body(body, err);
+    auto v = decode_object(body, err);
     if (!v) return err;
-    if (!v->is_object()) return error(400, "cannot decode data from request body: expected an object");
-    const json::object& o = v->as_object();
+    const json::object& o = *v;
     const std::string action = str_of(o, "action");
-    std::vector<std::string> names;
-    if (auto it = o.find("services"); it != o.end() && it->value().is_array())
-        for (const auto& n : it->value().as_array())
-            if (n.is_string()) names.emplace_back(n.as_string());
+    auto listed = string_list(o, "services", err);
+    if (!listed) return err;
+    std::vector<std::string> names = std::move(*listed);
     std::shared_ptr<change_t> c;
     {
         std::lock_guard<std::mutex> lock(m);

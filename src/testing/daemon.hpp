@@ -93,6 +93,13 @@ reply sync(json::value result, unsigned status = 200);
 reply error(unsigned status, const std::string& message, const std::string& kind = "");
 // Go's json.Decoder error for a body that ends early.
 std::optional<json::value> decode_body(const std::string& body, reply& err);
+// A request body that must be a JSON object, as Pebble decodes it into a Go struct: null reads as
+// {} (Go leaves the struct zero), any other non-object is 400 "cannot decode request body: json:
+// cannot unmarshal <kind> into ..." (Go's json.Unmarshal error). Used by every JSON handler.
+std::optional<json::object> decode_object(const std::string& body, reply& err);
+// o[key] as a list of strings: absent or null is empty; anything else but an array of strings is
+// 400 (Go's unmarshal error for a []string field), before the handler acts on any of it.
+std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err);
 std::string str_of(const json::object& o, const char* key);
 bool bool_of(const json::object& o, const char* key);
 
@@ -321,6 +328,7 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, change_state,
 
     // server.cpp
     reply route(const http::request<http::string_body>& req);
+    reply route_or_500(const http::request<http::string_body>& req);  // route, a thrown error as 500
     std::pair<std::string, std::string> begin_exec(const std::string& summary) override;
     void finish_exec(const std::string& change_id, int exit_code, const std::string& err) override;
     std::string get_json(const std::string& target, unsigned& status) override;

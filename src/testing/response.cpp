@@ -72,6 +72,48 @@ std::optional<json::value> decode_body(const std::string& body, reply& err) {
     return v;
 }
 
+namespace {
+const char* json_kind(const json::value& v) {
+    switch (v.kind()) {
+    case json::kind::array: return "array";
+    case json::kind::object: return "object";
+    case json::kind::string: return "string";
+    case json::kind::bool_: return "bool";
+    case json::kind::null: return "null";
+    default: return "number";
+    }
+}
+} // namespace
+
+std::optional<json::object> decode_object(const std::string& body, reply& err) {
+    auto v = decode_body(body, err);
+    if (!v) return std::nullopt;
+    if (v->is_null()) return json::object{};
+    if (!v->is_object()) {
+        err = error(400, fmt::format("cannot decode request body: json: cannot unmarshal {} into Go value of type struct",
+                                     json_kind(*v)));
+        return std::nullopt;
+    }
+    return std::move(v->as_object());
+}
+
+std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err) {
+    std::vector<std::string> out;
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) return out;
+    const auto bad = [&](const json::value& v) {
+        err = error(400, fmt::format("cannot decode request body: json: cannot unmarshal {} into Go struct field .{} of type {}",
+                                     json_kind(v), key, it->value().is_array() ? "string" : "[]string"));
+        return std::nullopt;
+    };
+    if (!it->value().is_array()) return bad(it->value());
+    for (const auto& n : it->value().as_array()) {
+        if (!n.is_string()) return bad(n);
+        out.emplace_back(n.as_string());
+    }
+    return out;
+}
+
 std::string str_of(const json::object& o, const char* key) {
     auto it = o.find(key);
     return it != o.end() && it->value().is_string() ? std::string(it->value().as_string()) : std::string();

@@ -112,9 +112,27 @@ reply pebble_server::impl::route(const http::request<http::string_body>& req) {
     }
     if (p == "/v1/identities") {
         if (auto r = only({http::verb::get, http::verb::post})) return *r;
+        if (method == http::verb::post) {  // the body is checked as Pebble does; identities are not kept
+            reply err;
+            auto v = decode_object(req.body(), err);
+            if (!v) return err;
+            const std::string action = str_of(*v, "action");
+            if (action != "add" && action != "update" && action != "replace" && action != "remove")
+                return error(400, fmt::format("invalid action \"{}\", must be \"add\", \"update\", \"replace\", or \"remove\"", action));
+        }
         return sync(json::object{});
     }
     return error(404, "invalid API endpoint requested");
+}
+
+reply pebble_server::impl::route_or_500(const http::request<http::string_body>& req) {
+    // A handler that throws answers 500 naming what failed, as Go's handlers answer an internal
+    // error, instead of ending the connection with no answer (which the client reads as Pebble gone).
+    try {
+        return route(req);
+    } catch (const std::exception& e) {
+        return error(500, std::string("internal error: ") + e.what());
+    }
 }
 
 std::pair<std::string, std::string> pebble_server::impl::begin_exec(const std::string& summary) {
@@ -205,7 +223,7 @@ awaitable<void> pebble_server::impl::serve(local::socket sock) {
         else if (req.method() == http::verb::post && t.path == "/v1/checks/refresh")
             r = co_await refresh_check(req.body());
         else
-            r = route(req);
+            r = route_or_500(req);
         std::string wire = wire_of(r);
         if (f == fault::garbage) wire = "this is not HTTP at all\r\n\r\n";
         if (f == fault::close_mid_response) wire.resize(wire.size() / 2);

@@ -819,3 +819,43 @@ TEST_CASE("record_json writes a byte that is not UTF-8 as U+FFFD so the document
     CHECK(requests[1].at("body") == "ab\xef\xbf\xbd");
     CHECK(doc.at("layers-added") == 0);
 }
+
+TEST_CASE("A JSON body of the wrong shape is refused with 400 on a kept-alive connection, as Pebble refuses it",
+          "[testing-server]") {
+    // Found from outside (the kind of issue 14's "the test server's requests"): POST /v1/signals,
+    // /v1/checks and /v1/notices with a body that was not an object, or a name list holding a
+    // number, ended the connection with no answer (the client read that as Pebble gone), and
+    // /v1/identities answered 200. Real Pebble v1.26 answers 400 to every one of them (Go's
+    // decoder refuses the body; null decodes to the empty struct, refused by its own checks).
+    const std::vector<std::string> endpoints{"/v1/signals",  "/v1/checks",     "/v1/services", "/v1/layers",
+                                             "/v1/notices",  "/v1/identities", "/v1/files",    "/v1/checks/refresh"};
+    const std::vector<std::string> bodies{"[]", "\"x\"", "5", "true", "null",
+                                          R"({"action":"start","services":["redis",5],"checks":[5]})",
+                                          R"({"signal":"SIGHUP","services":[5]})",
+                                          R"({"action":"make-dirs","dirs":[5]})"};
+    auto check_on = [&](const std::string& socket, const char* who) {
+        raw_client c(socket);
+        for (const auto& ep : endpoints)
+            for (const auto& b : bodies) {
+                INFO(who << ": POST " << ep << " " << b);
+                auto [ec, res] = c.roundtrip(request("POST", ep, b));
+                REQUIRE_FALSE(ec);  // an answer, on the same connection
+                CHECK(res.result_int() == 400);
+                const auto v = json::parse(res.body());
+                CHECK(v.at("type") == "error");
+                CHECK_FALSE(v.at("result").at("message").as_string().empty());
+            }
+        // Nothing was done: no change was made by any of them.
+        auto [ec, res] = c.roundtrip(request("GET", "/v1/changes?select=all"));
+        REQUIRE_FALSE(ec);
+        CHECK(json::parse(res.body()).at("result").as_array().empty());
+    };
+    {
+        pebble_server s(quick());
+        check_on(s.socket_path(), "test server");
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon real(*bin);
+        check_on(real.socket_path(), "real Pebble");
+    }
+}
