@@ -421,8 +421,12 @@ TEST_CASE("the exec websockets carry the frames of transcripts 56 and 57 byte fo
             auto cl = g.find("Content-Length: ");
             return cl != std::string::npos && g.size() >= h + 4 + std::stoul(g.substr(cl + 16));
         });
+        INFO("answer: " << answer);  // once real Pebble's answer did not parse ("extra data"): show it
         REQUIRE(answer.rfind("HTTP/1.1 202 Accepted\r\n", 0) == 0);
-        auto v = boost::json::parse(answer.substr(answer.find("\r\n\r\n") + 4));
+        // Exactly Content-Length bytes of body: anything read past them is not this answer's.
+        const auto body_at = answer.find("\r\n\r\n") + 4;
+        const auto length = std::stoul(answer.substr(answer.find("Content-Length: ") + 16));
+        auto v = boost::json::parse(answer.substr(body_at, length));
         const std::string task = boost::json::value_to<std::string>(v.at("result").at("task-id"));
         auto with_task = [&](std::string req) {
             const std::string from = "/v1/tasks/1/";
