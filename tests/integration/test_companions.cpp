@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <sstream>
 #include <string>
 
 using namespace redispebble;
@@ -65,14 +66,23 @@ std::string pebble_visible(const std::string& socket) {
 
 /// Calls `each` with the pid and the argv (joined by spaces) of every process but zombies.
 void each_process(const std::function<void(int pid, const std::string& argv)>& each) {
+    // A process may exit while its /proc files are read: libstdc++ then throws from the stream
+    // buffer ("basic_filebuf::underflow error reading the file: No such process", seen once under
+    // ASan while the exporter was restarted). operator<< of a stream buffer catches that and reads
+    // what there was, so such a process is skipped (it reads as empty) instead of failing the test.
+    auto read = [](const std::filesystem::path& path) {
+        std::ifstream in(path, std::ios::binary);
+        std::ostringstream out;
+        out << in.rdbuf();
+        return out.str();
+    };
     for (const auto& e : std::filesystem::directory_iterator("/proc")) {
         const std::string name = e.path().filename().string();
         if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream in(e.path() / "cmdline", std::ios::binary);
-        std::string argv((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::string argv = read(e.path() / "cmdline");
         std::replace(argv.begin(), argv.end(), '\0', ' ');
-        std::ifstream stat(e.path() / "stat");
-        std::string st((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+        const std::string st = read(e.path() / "stat");
+        if (st.empty()) continue;  // gone
         const auto close = st.rfind(')');
         if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // zombie
         each(std::stoi(name), argv);
