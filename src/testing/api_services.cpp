@@ -19,6 +19,7 @@ reply async_reply(const std::string& change) {
 
 reply pebble_server::impl::list_services(const target_t& t) {
     std::lock_guard<std::mutex> lock(m);
+    svc.notice_exits_locked();
     const auto names = t.list("names");
     layer p = plan_locked();
     json::array a;
@@ -47,6 +48,7 @@ reply pebble_server::impl::post_services(const std::string& body) {
     std::shared_ptr<change_t> c;
     {
         std::lock_guard<std::mutex> lock(m);
+        svc.notice_exits_locked();
         if (action == "replan" || action == "autostart") {
             if (!names.empty()) return error(400, fmt::format("{} accepts no service names", action));
             if (action == "autostart") {

@@ -275,9 +275,15 @@ public:
     // Moves what the services wrote, up to their last full line, into the log buffer.
     void capture_output_locked();
 
-    // The monitor: every 100 ms, a service that exited after it became active goes to backoff
-    // and is restarted, as Pebble does. start_monitor() on the io_context's thread or before it
-    // runs; cancel_monitor() on the io_context's thread.
+    // A service that exited after it became active goes to backoff, and its restart is
+    // scheduled, as servstate's exited handler does. Pebble sees an exit when the kernel reports
+    // it (a goroutine waits on each process), so every read of a service's state calls this
+    // first: a GET /v1/services right after a kill -9 says backoff, not a stale active.
+    void notice_exits_locked();
+
+    // The monitor: every 100 ms, notice_exits_locked() and the output into the log buffer, for a
+    // service nobody asks about. start_monitor() on the io_context's thread or before it runs;
+    // cancel_monitor() on the io_context's thread.
     void start_monitor();
     void cancel_monitor();
 

@@ -188,21 +188,25 @@ void service_manager::cancel_monitor() {
     if (monitor_timer_) monitor_timer_->cancel();
 }
 
-// A service that exits after it became active goes to backoff and is restarted, as Pebble does.
+void service_manager::notice_exits_locked() {
+    for (auto& [name, s] : services) {
+        if (s.current == "active" && !s.stopping && s.process && !s.process->running()) {
+            capture_output_locked(name, s);  // its last words, before the restart's
+            s.current = "backoff";
+            s.since = now_rfc3339();
+            schedule_backoff_locked(name);
+        }
+    }
+}
+
 void service_manager::monitor() {
     monitor_timer_->expires_after(std::chrono::milliseconds(100));
     monitor_timer_->async_wait([this](error_code ec) {
         if (ec || stopping_) return;
         {
             std::lock_guard<std::mutex> lock(core_.m);
-            for (auto& [name, s] : services) {
-                capture_output_locked(name, s);
-                if (s.current == "active" && !s.stopping && s.process && !s.process->running()) {
-                    s.current = "backoff";
-                    s.since = now_rfc3339();
-                    schedule_backoff_locked(name);
-                }
-            }
+            capture_output_locked();
+            notice_exits_locked();
         }
         monitor();
     });
