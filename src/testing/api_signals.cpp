@@ -17,6 +17,7 @@ reply pebble_server::impl::signals(const std::string& body) {
     auto k = known.find(sig);
     if (k == known.end()) return error(400, fmt::format("invalid signal name \"{}\"", sig));
     std::lock_guard<std::mutex> lock(m);
+    svc.notice_exits_locked();
     for (const auto& name : *names) {
         auto s = svc.services.find(name);
         if (s == svc.services.end() || s->second.current != "active")

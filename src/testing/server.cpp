@@ -418,6 +418,7 @@ server_record pebble_server::record() const {
 
 std::string pebble_server::service_state(const std::string& name) const {
     std::lock_guard<std::mutex> lock(impl_->m);
+    impl_->svc.notice_exits_locked();
     auto it = impl_->svc.services.find(name);
     if (it == impl_->svc.services.end()) return impl_->plan_locked().services.count(name) ? "inactive" : "";
     return it->second.current == "starting" ? "active" : it->second.current;
