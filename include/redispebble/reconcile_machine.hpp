@@ -61,6 +61,9 @@ struct pebble_request {
     /// exporter goes with Redis when both changed. get_service: the services whose state to read
     /// (`service` and the retired ones). get_checks, stop_checks: the checks.
     std::vector<std::string> services;
+
+    /// A `pause` of `delay` (the gap between two probes or two looks at a service in backoff).
+    [[nodiscard]] static pebble_request pause_for(std::chrono::milliseconds delay);
 };
 [[nodiscard]] std::string_view to_string(pebble_request::kind k) noexcept;
 

@@ -37,6 +37,13 @@ std::string_view to_string(pebble_request::kind k) noexcept {
     return "unknown";
 }
 
+pebble_request pebble_request::pause_for(std::chrono::milliseconds delay) {
+    pebble_request r;
+    r.what = kind::pause;
+    r.timeout = delay;
+    return r;
+}
+
 namespace {
 bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
 } // namespace
@@ -372,10 +379,7 @@ std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& re
     if (restarted_ && settle_spent_ + probe_.settle_step <= probe_.settle) {
         settle_spent_ += probe_.settle_step;
         phase_ = phase::pause;
-        pebble_request r;
-        r.what = pebble_request::kind::pause;
-        r.timeout = probe_.settle_step;
-        return r;
+        return pebble_request::pause_for(probe_.settle_step);
     }
     // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
     // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
@@ -408,10 +412,7 @@ std::optional<pebble_request> reconcile_machine::on_logs(const pebble_reply& rep
 
 std::optional<pebble_request> reconcile_machine::watch_pause() {
     phase_ = phase::watch_pause;
-    pebble_request r;
-    r.what = pebble_request::kind::pause;
-    r.timeout = probe_.settle_step;
-    return r;
+    return pebble_request::pause_for(probe_.settle_step);
 }
 
 std::optional<pebble_request> reconcile_machine::on_watch(const pebble_reply& reply) {

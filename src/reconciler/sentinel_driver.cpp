@@ -115,6 +115,18 @@ void summarise(unit_report& u, const desired_state& desired) {
     u.message = std::move(message);
 }
 
+// The unit's report when the Sentinel container refuses the inputs (sentinel_refuses): neither
+// container is touched. nullopt without Sentinel or when the inputs are accepted. Both forms of
+// reconcile_unit start with it.
+std::optional<unit_report> refused_report(const desired_state& desired, const pebble::client* sentinel) {
+    if (!desired.config.sentinel || !sentinel) return std::nullopt;
+    auto why = sentinel_refuses(desired);
+    if (!why) return std::nullopt;
+    unit_report u = refused_unit(*why);
+    summarise(u, desired);
+    return u;
+}
+
 reconcile_options within(const reconcile_options& opts, clock::time_point deadline) {
     reconcile_options o = opts;
     o.deadline = left(deadline);
@@ -178,14 +190,10 @@ reconcile_report reconcile_sentinel(pebble::client& c, const desired_state& desi
 
 unit_report reconcile_unit(pebble::client& redis, pebble::client* sentinel, const desired_state& desired,
                            const reconcile_options& opts) {
+    if (auto refused = refused_report(desired, sentinel)) return std::move(*refused);
     const auto deadline = clock::now() + opts.deadline;
     unit_report u;
     if (desired.config.sentinel && sentinel) {
-        if (auto why = sentinel_refuses(desired)) {
-            u = refused_unit(*why);
-            summarise(u, desired);
-            return u;
-        }
         u.sentinel = detail::run_private_report(*sentinel, [&](pebble::client& t) {
             return sentinel_coro(t, desired, opts, &u.master, sentinel_share(opts));
         });
@@ -199,14 +207,10 @@ namespace {
 
 asio::awaitable<std::pair<error_code, unit_report>> unit_coro(pebble::client& redis, pebble::client* sentinel,
                                                               desired_state desired, reconcile_options opts) {
+    if (auto refused = refused_report(desired, sentinel)) co_return std::make_pair(error_code{}, std::move(*refused));
     const auto deadline = clock::now() + opts.deadline;
     unit_report u;
     if (desired.config.sentinel && sentinel) {
-        if (auto why = sentinel_refuses(desired)) {
-            u = refused_unit(*why);
-            summarise(u, desired);
-            co_return std::make_pair(error_code{}, std::move(u));
-        }
         u.sentinel = co_await sentinel_coro(*sentinel, desired, within(opts, deadline), &u.master, sentinel_share(opts));
     }
     auto [ec, report] = co_await async_reconcile(redis, following(desired, u.master), within(opts, deadline),

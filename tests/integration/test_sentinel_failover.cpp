@@ -8,6 +8,7 @@
 #include <redispebble/testing/server.hpp>
 
 #include "support/pebble_daemon.hpp"
+#include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
 #include "support/unix_http.hpp"
@@ -79,25 +80,8 @@ void open_to_services(const std::string& path) {
     std::filesystem::permissions(path, p::owner_all | p::group_read | p::group_exec | p::others_read | p::others_exec);
 }
 
-struct pebble_instance {
-    std::unique_ptr<testing::pebble_server> server;
-    std::unique_ptr<test::pebble_daemon> daemon;
-    std::string socket;
-};
-
-pebble_instance make_pebble(bool real) {
-    pebble_instance p;
-    if (real) {
-        p.daemon = std::make_unique<test::pebble_daemon>(*test::pebble_bin());
-        p.socket = p.daemon->socket_path();
-    } else {
-        testing::server_options o;
-        o.start_window = 300ms;
-        p.server = testing::pebble_server::start(o);
-        p.socket = p.server->socket_path();
-    }
-    return p;
-}
+using pebble_instance = test::pebble_under_test;
+using test::start_pebble;
 
 struct unit_under_test {
     std::string ip;
@@ -126,6 +110,22 @@ desired_state unit_inputs(const std::string& root, const std::string& ip, int po
     return d;
 }
 
+// One unit on 127.0.0.1 with planned-units 1: a scratch root Redis and Sentinel can reach, two
+// free ports and its inputs; its Pebbles are the scenario's to start.
+struct lone_unit {
+    temp_dir root;
+    int port = 0, sport = 0;
+    unit_under_test u;
+    lone_unit() {
+        open_to_services(root.path);
+        port = free_port();
+        sport = free_port(port);
+        u.ip = "127.0.0.1";
+        u.desired = unit_inputs(root.path, u.ip, port, sport);
+        u.desired.peer.planned_units = 1;
+    }
+};
+
 // The three units on 127.0.0.1, .2 and .3, each with its two Pebbles; `adjust` changes the inputs.
 std::vector<unit_under_test> three_units(const std::string& root, int port, int sport, bool real,
                                          const std::function<void(desired_state&)>& adjust = {}) {
@@ -135,8 +135,8 @@ std::vector<unit_under_test> three_units(const std::string& root, int port, int 
         u.ip = ip;
         u.desired = unit_inputs(root, ip, port, sport);
         if (adjust) adjust(u.desired);
-        u.redis = make_pebble(real);
-        u.sentinel = make_pebble(real);
+        u.redis = start_pebble(real);
+        u.sentinel = start_pebble(real);
         units.push_back(std::move(u));
     }
     return units;
@@ -397,14 +397,11 @@ int redis_pid(int port) { return server_pid(port, false); }
 // at once; with nothing to change Pebble restarts it in vain, and that second failure is what
 // makes it Blocked "keeps failing" (F4).
 void refused_file_scenario(bool real) {
-    temp_dir root;
-    open_to_services(root.path);
-    const int port = free_port(), sport = free_port(port);
-    unit_under_test u;
-    u.ip = "127.0.0.1";
-    u.desired = unit_inputs(root.path, u.ip, port, sport);
-    u.desired.peer.planned_units = 1;
-    u.sentinel = make_pebble(real);
+    lone_unit lone;
+    const temp_dir& root = lone.root;
+    const int port = lone.port, sport = lone.sport;
+    unit_under_test& u = lone.u;
+    u.sentinel = start_pebble(real);
     std::filesystem::create_directories(root.path + "/127.0.0.1/sentinel");
     {
         std::ofstream f(u.desired.config.sentinel_config_path);
@@ -479,15 +476,11 @@ void refused_file_scenario(bool real) {
 // instant. One crash that Pebble restarts is not a service that keeps failing: the reconcile
 // watches Pebble's restart and reports what the restarted service answers.
 void one_crash_scenario(bool real) {
-    temp_dir root;
-    open_to_services(root.path);
-    const int port = free_port(), sport = free_port(port);
-    unit_under_test u;
-    u.ip = "127.0.0.1";
-    u.desired = unit_inputs(root.path, u.ip, port, sport);
-    u.desired.peer.planned_units = 1;
-    u.redis = make_pebble(real);
-    u.sentinel = make_pebble(real);
+    lone_unit lone;
+    const int port = lone.port, sport = lone.sport;
+    unit_under_test& u = lone.u;
+    u.redis = start_pebble(real);
+    u.sentinel = start_pebble(real);
     pebble::client_options ro, so;
     ro.socket_path = u.redis.socket;
     so.socket_path = u.sentinel.socket;
@@ -738,20 +731,7 @@ TEST_CASE("Inputs the Sentinel container refuses leave both containers untouched
     };
     reconcile_options opts;
     opts.probe.enabled = false;
-    {
-        pebble::client rc(ro), sc(so);
-        untouched(reconcile_unit(rc, &sc, d, opts));
-    }
-    boost::asio::io_context io;
-    pebble::client rc(io, ro), sc(io, so);
-    std::optional<unit_report> got;
-    async_reconcile_unit(rc, &sc, d, opts, [&](pebble::error_code ec, unit_report u) {
-        CHECK_FALSE(ec);
-        got = std::move(u);
-    });
-    io.run();
-    REQUIRE(got);
-    untouched(*got);
+    test::reconcile_unit_both_forms(ro, so, d, opts, untouched);
     // The same inputs with an admin password Sentinel can keep are applied to both containers.
     d.peer.admin_password = secret("adm-secret");
     pebble::client rc2(ro), sc2(so);

@@ -4,6 +4,7 @@
 #include <redispebble/unit_reconciler.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
 
@@ -96,20 +97,7 @@ TEST_CASE("A Sentinel Pebble that never answers takes only its share and the Red
         CHECK(u.redis.status == unit_status::active);
         CHECK(redis.record().layers_added == 1);
     };
-    {
-        pebble::client rc(ro), sc(so);
-        check(reconcile_unit(rc, &sc, d, opts));
-    }
-    boost::asio::io_context io;
-    pebble::client rc(io, ro), sc(io, so);
-    std::optional<unit_report> got;
-    async_reconcile_unit(rc, &sc, d, opts, [&](pebble::error_code ec, unit_report u) {
-        CHECK_FALSE(ec);
-        got = std::move(u);
-    });
-    io.run();
-    REQUIRE(got);
-    check(*got);
+    test::reconcile_unit_both_forms(ro, so, d, opts, check);
 }
 
 // F7: certificates that are not PEM were pushed to both containers, which restarted into failure.

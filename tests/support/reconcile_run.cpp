@@ -2,7 +2,10 @@
 
 #include <catch2/catch.hpp>
 
+#include <boost/asio/io_context.hpp>
+
 #include <filesystem>
+#include <optional>
 
 namespace redispebble::test {
 
@@ -17,16 +20,22 @@ pebble_under_test start_test_server() {
     return p;
 }
 
+pebble_under_test start_pebble(bool real) {
+    if (!real) return start_test_server();
+    pebble_under_test p;
+    p.daemon = std::make_unique<pebble_daemon>(*pebble_bin());
+    p.socket = p.daemon->socket_path();
+    return p;
+}
+
 void on_each_pebble(const std::function<void(pebble_under_test&)>& scenario) {
     {
         pebble_under_test p = start_test_server();
         INFO("on the test server");
         scenario(p);
     }
-    if (auto bin = pebble_bin()) {
-        pebble_under_test p;
-        p.daemon = std::make_unique<pebble_daemon>(*bin);
-        p.socket = p.daemon->socket_path();
+    if (pebble_bin()) {
+        pebble_under_test p = start_pebble(true);
         INFO("on real Pebble");
         scenario(p);
     } else {
@@ -87,6 +96,27 @@ void check_converged(const std::string& socket, const desired_state& d) {
     CHECK(again.decided.no_op());
     CHECK(again.writes() == 0);
     CHECK(again.restarts() == 0);
+}
+
+void reconcile_unit_both_forms(const pebble::client_options& redis, const pebble::client_options& sentinel,
+                               const desired_state& d, const reconcile_options& opts,
+                               const std::function<void(const unit_report&)>& check) {
+    {
+        INFO("synchronous form");
+        pebble::client rc(redis), sc(sentinel);
+        check(reconcile_unit(rc, &sc, d, opts));
+    }
+    INFO("asynchronous form");
+    boost::asio::io_context io;
+    pebble::client rc(io, redis), sc(io, sentinel);
+    std::optional<unit_report> got;
+    async_reconcile_unit(rc, &sc, d, opts, [&](pebble::error_code ec, unit_report u) {
+        CHECK_FALSE(ec);
+        got = std::move(u);
+    });
+    io.run();
+    REQUIRE(got);
+    check(*got);
 }
 
 } // namespace redispebble::test

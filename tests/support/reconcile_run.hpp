@@ -10,6 +10,7 @@
 
 #include <redispebble/reconciler.hpp>
 #include <redispebble/testing/server.hpp>
+#include <redispebble/unit_reconciler.hpp>
 
 #include <functional>
 #include <memory>
@@ -26,6 +27,9 @@ struct pebble_under_test {
 
 /// The test server with a start window of 300 ms.
 pebble_under_test start_test_server();
+
+/// Real Pebble from PEBBLE_BIN when `real` (which must then be set), else start_test_server().
+pebble_under_test start_pebble(bool real);
 
 /// Runs `scenario` on the test server (start window 300 ms), then on real Pebble when PEBBLE_BIN
 /// names one (a warning otherwise); INFO says which.
@@ -59,6 +63,13 @@ reconcile_report reconcile_active(const std::string& socket, const desired_state
 
 /// Reconciles `d` again and CHECKs it converged: Active, nothing decided, written or restarted.
 void check_converged(const std::string& socket, const desired_state& d);
+
+/// reconcile_unit on a unit of two containers, in its synchronous form and then its asynchronous
+/// one (async_reconcile_unit on a private io_context; no error expected), each report handed to
+/// `check`.
+void reconcile_unit_both_forms(const pebble::client_options& redis, const pebble::client_options& sentinel,
+                               const desired_state& d, const reconcile_options& opts,
+                               const std::function<void(const unit_report&)>& check);
 
 } // namespace redispebble::test
 
