@@ -2,19 +2,22 @@
 // needing a layer change and a restart, reconciled (a) concurrently on one io_context, against
 // (b) one unit alone and (c) units one after another (timed on min(N, 10) units, scaled to N).
 // Prints wall times, the ratios (target: (a)/(b) <= 1.5), the memory and file descriptors per
-// unit, and the CPU time the reconciling thread spent per unit (what one I/O thread must carry).
+// unit, the CPU time the reconciling thread spent per unit (what one I/O thread must carry; user
+// and kernel), the CPU the test servers spent meanwhile, and what the N servers cost idle.
 //
-//   redispebble_bench_units [N...] [--window MS...]     defaults: 100 1000 --window 1000 200
+//   redispebble_bench_units [--pin] [N...] [--window MS...]     defaults: 100 1000 --window 1000 200
 //
 // The start window defaults to Pebble's own (1 s: a restart takes that long on a real Pebble). The
 // services are simulated (no redis-server): the bench measures the orchestration. The test servers
-// run in this process (two threads each) and share the machine with the reconciler.
+// run in this process (two threads each) and share the machine with the reconciler; --pin keeps
+// them off the reconciling thread's CPU.
 #include <redispebble/reconciler.hpp>
 #include <redispebble/testing/server.hpp>
 
 #include <boost/asio/io_context.hpp>
 
 #include <fmt/core.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -28,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
 #include <sys/resource.h>
 
 using namespace redispebble;
@@ -69,11 +73,19 @@ long open_fds() {
     return n;
 }
 
-/// CPU seconds this thread has used.
-double thread_cpu() {
+/// CPU seconds used in user and in kernel mode, by this thread (RUSAGE_THREAD) or the whole process
+/// (RUSAGE_SELF: the test servers' threads too).
+struct cpu_time {
+    double user = 0, sys = 0;
+    double total() const { return user + sys; }
+    cpu_time operator-(const cpu_time& o) const { return {user - o.user, sys - o.sys}; }
+};
+
+cpu_time cpu(int who) {
     rusage u{};
-    ::getrusage(RUSAGE_THREAD, &u);
-    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) + 1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+    ::getrusage(who, &u);
+    const auto sec = [](const timeval& t) { return static_cast<double>(t.tv_sec) + 1e-6 * static_cast<double>(t.tv_usec); };
+    return {sec(u.ru_utime), sec(u.ru_stime)};
 }
 
 /// Raises the soft RLIMIT_NOFILE to the hard limit; false (with a message) when even that is short.
@@ -96,7 +108,38 @@ bool enough_fds(long need) {
     return true;
 }
 
+// --pin: the reconciling thread on the first CPU this process may use, the test servers' threads on
+// the others (they inherit the mask of the thread that creates them). Then the 2 x N server threads
+// do not take turns with the reconciler on its core, and its wall time shows what one I/O thread
+// needs; its CPU time is measured either way.
+std::vector<int> allowed_cpus() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    std::vector<int> out;
+    if (::sched_getaffinity(0, sizeof set, &set) != 0) return out;
+    for (int c = 0; c < CPU_SETSIZE; ++c)
+        if (CPU_ISSET(c, &set)) out.push_back(c);
+    return out;
+}
+
+struct pinning {
+    bool on = false;
+    std::vector<int> all = allowed_cpus();
+    void to(const std::vector<int>& cpus) const {
+        if (!on) return;
+        cpu_set_t set;
+        CPU_ZERO(&set);
+        for (int c : cpus) CPU_SET(c, &set);
+        ::sched_setaffinity(0, sizeof set, &set);
+    }
+    void servers() const { to(std::vector<int>(all.begin() + 1, all.end())); }
+    void reconciler() const { to({all.front()}); }
+    void everywhere() const { to(all); }
+};
+pinning pin;
+
 std::vector<std::unique_ptr<testing::pebble_server>> servers(int n, std::chrono::milliseconds window) {
+    pin.servers();
     std::vector<std::unique_ptr<testing::pebble_server>> out;
     for (int i = 0; i < n; ++i) {
         testing::server_options o;
@@ -104,13 +147,15 @@ std::vector<std::unique_ptr<testing::pebble_server>> servers(int n, std::chrono:
         o.start_window = window;
         out.push_back(std::make_unique<testing::pebble_server>(o));
     }
+    pin.reconciler();
     return out;
 }
 
 struct run_result {
     double seconds = 0;
     int active = 0;
-    double cpu = 0;            // of the reconciling thread
+    cpu_time cpu;              // of the reconciling thread
+    cpu_time process_cpu;      // of the whole process: the reconciling thread and the test servers
     long rss_growth_kib = 0;   // with every client still alive, over before the clients existed
     long fds_growth = 0;
 };
@@ -119,7 +164,7 @@ struct run_result {
 run_result concurrent(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
     run_result r;
     const long rss0 = status_kib("VmRSS:"), fds0 = open_fds();
-    const double cpu0 = thread_cpu();
+    const cpu_time cpu0 = cpu(RUSAGE_THREAD), process0 = cpu(RUSAGE_SELF);
     boost::asio::io_context io(1);
     std::vector<std::unique_ptr<pebble::client>> clients;
     const auto t0 = clock_type::now();
@@ -132,7 +177,8 @@ run_result concurrent(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
     }
     io.run();
     r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
-    r.cpu = thread_cpu() - cpu0;
+    r.cpu = cpu(RUSAGE_THREAD) - cpu0;
+    r.process_cpu = cpu(RUSAGE_SELF) - process0;
     r.rss_growth_kib = status_kib("VmRSS:") - rss0;
     r.fds_growth = open_fds() - fds0;  // the kept-alive connections: client and server ends
     return r;
@@ -160,6 +206,11 @@ bool measure(int n, std::chrono::milliseconds window) {
     auto many = servers(n, window);
     const long server_fds = open_fds() - fds_before - 1;  // less the lone server's
     const long server_rss = status_kib("VmRSS:") - rss_before;
+    // What the test servers cost doing nothing (their service monitor and check loops wake up on
+    // their own): the process's CPU over one idle second, before the reconcile.
+    const cpu_time idle0 = cpu(RUSAGE_SELF);
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    const double idle_servers = (cpu(RUSAGE_SELF) - idle0).total();
     auto rn = concurrent(many);
     const int seq_n = std::min(n, 10);
     auto again = servers(seq_n, window);
@@ -172,7 +223,12 @@ bool measure(int n, std::chrono::milliseconds window) {
                seq_scaled, n);
     fmt::print("  ratio concurrent / one unit:    {:8.2f}x (target <= 1.50x)\n", rn.seconds / r1.seconds);
     fmt::print("  ratio one after another / concurrent: {:.1f}x\n", seq_scaled / rn.seconds);
-    fmt::print("  reconciling thread CPU: {:.2f} ms per unit ({:.2f} s in all)\n", 1e3 * rn.cpu / n, rn.cpu);
+    fmt::print("  reconciling thread CPU: {:.2f} ms per unit ({:.2f} s in all: {:.2f} s user, {:.2f} s kernel)\n",
+               1e3 * rn.cpu.total() / n, rn.cpu.total(), rn.cpu.user, rn.cpu.sys);
+    const cpu_time others = rn.process_cpu - rn.cpu;
+    fmt::print("  the test servers' CPU meanwhile: {:.2f} ms per unit ({:.2f} s in all); idle, the {} servers took "
+               "{:.0f} % of one core\n",
+               1e3 * others.total() / n, others.total(), n, 100 * idle_servers);
     fmt::print("  memory per unit: {:.1f} KiB (client, reconcile and the test server's session; the {} test servers "
                "took {:.1f} KiB each before)\n",
                static_cast<double>(rn.rss_growth_kib) / n, n, static_cast<double>(server_rss) / n);
@@ -195,6 +251,11 @@ int main(int argc, char** argv) {
             in_windows = true;
             continue;
         }
+        if (std::strcmp(argv[i], "--pin") == 0) {
+            pin.on = pin.all.size() > 1;
+            if (!pin.on) fmt::print(stderr, "redispebble_bench_units: --pin needs two CPUs or more; not pinned\n");
+            continue;
+        }
         const int v = std::atoi(argv[i]);
         if (v < 1) {
             fmt::print(stderr, "redispebble_bench_units: {}: expected a positive number\n", argv[i]);
@@ -206,8 +267,11 @@ int main(int argc, char** argv) {
     if (windows.empty()) windows = {1000, 200};
     double load[3] = {0, 0, 0};
     std::ifstream("/proc/loadavg") >> load[0] >> load[1] >> load[2];
-    fmt::print("redispebble_bench_units: {} hardware threads, load average {:.2f} {:.2f} {:.2f} (simulated services)\n",
-               std::thread::hardware_concurrency(), load[0], load[1], load[2]);
+    fmt::print("redispebble_bench_units: {} hardware threads, load average {:.2f} {:.2f} {:.2f} (simulated services){}\n",
+               std::thread::hardware_concurrency(), load[0], load[1], load[2],
+               pin.on ? fmt::format("; reconciling thread on CPU {}, test servers on the other {}", pin.all.front(),
+                                    pin.all.size() - 1)
+                      : std::string());
     const int most = *std::max_element(ns.begin(), ns.end());
     if (!enough_fds(7L * (most + 10) + 64)) return 2;
     bool ok = true;

@@ -19,6 +19,13 @@ std::string to_hex(const unsigned char* p, std::size_t n) {
     }
     return out;
 }
+
+// SHA-256 fetched once. With EVP_sha256(), OpenSSL 3 looks the implementation up again in every
+// EVP_DigestInit_ex (a locked name lookup): the reconciler hashes several times per unit.
+const EVP_MD* sha256_md() {
+    static EVP_MD* const md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md ? md : EVP_sha256();
+}
 } // namespace
 
 std::string sha256_hex(std::string_view data) {
@@ -55,7 +62,7 @@ std::string random_hex(std::size_t bytes) {
 }
 
 sha256_hasher::sha256_hasher() : ctx_(EVP_MD_CTX_new()) {
-    if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), EVP_sha256(), nullptr) != 1)
+    if (!ctx_ || EVP_DigestInit_ex(static_cast<EVP_MD_CTX*>(ctx_), sha256_md(), nullptr) != 1)
         throw std::runtime_error("SHA-256 initialisation failed");
 }
 

@@ -47,7 +47,9 @@ error_code parse_envelope(unsigned http_status, std::string_view body, envelope&
     auto& o = v.as_object();
     env.type = str(o, "type");
     env.change = str(o, "change");
-    env.result = o.contains("result") ? o.at("result") : json::value();
+    // Moved, not copied: the parsed document is ours (a copy was a second allocation per node).
+    if (auto* r = o.if_contains("result")) env.result = std::move(*r);
+    else env.result = json::value();
     if (env.type == "error") {
         if (!env.result.is_object()) {
             d.message = "error envelope without an error object";

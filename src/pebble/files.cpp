@@ -11,6 +11,8 @@
 #include <optional>
 #include <random>
 #include <span>
+#include <string_view>
+#include <utility>
 
 namespace redispebble::pebble {
 
@@ -18,8 +20,13 @@ namespace detail {
 
 namespace {
 
-/// The piece a pull reads from the socket at once (and the parser decodes into).
+/// The largest piece a pull reads from the socket at once (and the parser decodes into).
 constexpr std::size_t pull_chunk = 256 * 1024;
+/// The first piece: pieces double while reads fill them, up to pull_chunk. A pull of a few small
+/// files (the reconciler's, for each unit) then allocates and touches 16 KiB, not 2 x 256 KiB
+/// (which, for 1000 units on one thread, cost more CPU in malloc and page faults than the
+/// requests); a large file reaches full-size reads after four pieces.
+constexpr std::size_t pull_first_chunk = 16 * 1024;
 
 bool absolute(const std::string& p) { return !p.empty() && p.front() == '/'; }
 
@@ -173,24 +180,42 @@ void client::push_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
         auto fail_transport = [&](error_code e) { return res<R>{transport_failure(c, d, "POST /v1/files", e), {}}; };
         // One deadline for the exchange, moved on by each piece of the body that is written.
         detail::connection::deadline deadline(c.conn_, c.opts_.request_timeout);
-        co_await http::async_write_header(stream, sr, detail::redirect(ec));
-        if (ec) co_return fail_transport(ec);
-        auto send = [&](const char* p, std::size_t n) -> awaitable<error_code> {
+        // The body goes out through one buffer, written when full and at the end: a push of a few
+        // small files (the reconciler's, for each unit) is one write with the header, not three
+        // writes per file, each waking Pebble. The buffer is no larger than the body (or io_chunk).
+        auto send = [&](const char* p, std::size_t n, bool more) -> awaitable<error_code> {
             error_code wec;
-            req.body().data = const_cast<char*>(p);
+            req.body().data = n == 0 ? nullptr : const_cast<char*>(p);
             req.body().size = n;
-            req.body().more = true;
+            req.body().more = more;
             c.conn_.touch();
             co_await http::async_write(stream, sr, detail::redirect(wec));
             if (wec == http::error::need_buffer) wec = {};
             co_return wec;
         };
-        if ((ec = co_await send(request_part.data(), request_part.size()))) co_return fail_transport(ec);
-        std::vector<char> buf(detail::io_chunk);
+        std::vector<char> buf(static_cast<std::size_t>(std::min<std::uint64_t>(detail::io_chunk, total.value_or(detail::io_chunk))));
+        std::size_t used = 0;
+        // A full buffer goes out with more to come; the last one (`last`) ends the body.
+        auto flush = [&](bool last = false) -> awaitable<error_code> {
+            const auto n = std::exchange(used, 0);
+            if (n == 0 && !last) co_return error_code{};
+            co_return co_await send(buf.data(), n, !last);
+        };
+        auto put = [&](std::string_view s) -> awaitable<error_code> {
+            while (!s.empty()) {
+                if (used == buf.size())
+                    if (auto fec = co_await flush()) co_return fec;
+                const auto k = std::min(s.size(), buf.size() - used);
+                std::copy_n(s.data(), k, buf.data() + used);
+                used += k;
+                s.remove_prefix(k);
+            }
+            co_return error_code{};
+        };
+        if ((ec = co_await put(request_part))) co_return fail_transport(ec);
         for (std::size_t i = 0; i < opts.files.size(); ++i) {
             auto& f = opts.files[i];
-            auto head = file_head(f);
-            if ((ec = co_await send(head.data(), head.size()))) co_return fail_transport(ec);
+            if ((ec = co_await put(file_head(f)))) co_return fail_transport(ec);
             std::ifstream in;
             if (!f.local_path.empty()) {
                 in.open(f.local_path, std::ios::binary);
@@ -203,16 +228,18 @@ void client::push_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
             }
             std::uint64_t sent = 0;
             for (;;) {
+                if (used == buf.size() && (ec = co_await flush())) co_return fail_transport(ec);
+                const std::span<char> room(buf.data() + used, buf.size() - used);
                 std::size_t n = 0;
                 std::string source_error;
                 if (in.is_open()) {
-                    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+                    in.read(room.data(), static_cast<std::streamsize>(room.size()));
                     n = static_cast<std::size_t>(in.gcount());
                     if (n == 0 && in.bad()) source_error = "cannot read " + f.local_path;
                 } else {
                     try {
-                        n = f.source(std::span<char>(buf.data(), buf.size()));
-                        if (n > buf.size()) source_error = "source returned more bytes than asked";
+                        n = f.source(room);
+                        if (n > room.size()) source_error = "source returned more bytes than asked";
                     } catch (const std::exception& e) {
                         source_error = std::string("source failed: ") + e.what();
                     }
@@ -225,7 +252,7 @@ void client::push_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
                 }
                 if (n == 0) break;
                 sent += n;
-                if ((ec = co_await send(buf.data(), n))) co_return fail_transport(ec);
+                used += n;
             }
             if (sizes[i] && sent != *sizes[i]) {
                 c.conn_.close();
@@ -233,15 +260,10 @@ void client::push_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
                 d.message = "push of " + f.path + ": less data than its size";
                 co_return res<R>{error::local_file_error, {}};
             }
-            if ((ec = co_await send("\r\n", 2))) co_return fail_transport(ec);
+            if ((ec = co_await put("\r\n"))) co_return fail_transport(ec);
         }
-        if ((ec = co_await send(closing.data(), closing.size()))) co_return fail_transport(ec);
-        req.body().data = nullptr;
-        req.body().size = 0;
-        req.body().more = false;
-        c.conn_.touch();
-        co_await http::async_write(stream, sr, detail::redirect(ec));
-        if (ec) co_return fail_transport(ec);
+        if ((ec = co_await put(closing))) co_return fail_transport(ec);
+        if ((ec = co_await flush(true))) co_return fail_transport(ec);
 
         http::response_parser<http::string_body> p;
         p.body_limit(detail::max_json_body);
@@ -288,7 +310,8 @@ void client::pull_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
         co_await http::async_read_header(stream, c.conn_.buffer(), p, detail::redirect(ec));
         if (ec) co_return fail_transport(ec);
         const auto boundary = detail::multipart_boundary(p.get()[http::field::content_type]);
-        std::vector<char> buf(detail::pull_chunk);
+        std::size_t chunk = detail::pull_first_chunk;
+        std::vector<char> buf(chunk);
         // Reads the body piece by piece into `consume`: large reads straight from the socket into
         // the connection's buffer, which the parser decodes (Content-Length or chunked) into `buf`.
         // (Beast's async_read reads at most 64 KiB, and less when its buffer is small, and costs a
@@ -296,6 +319,7 @@ void client::pull_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
         auto& fb = c.conn_.buffer();
         auto read_body = [&](auto consume) -> awaitable<error_code> {
             while (!p.is_done()) {
+                if (buf.size() < chunk) buf.resize(chunk);
                 if (fb.size() > 0) {
                     p.get().body().data = buf.data();
                     p.get().body().size = buf.size();
@@ -310,8 +334,9 @@ void client::pull_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
                 if (p.is_done()) break;
                 error_code rec;
                 c.conn_.touch();
-                const auto n = co_await stream.socket().async_read_some(fb.prepare(detail::pull_chunk), detail::redirect(rec));
+                const auto n = co_await stream.socket().async_read_some(fb.prepare(chunk), detail::redirect(rec));
                 fb.commit(n);
+                if (n == chunk) chunk = std::min(chunk * 2, detail::pull_chunk);
                 if (rec == asio::error::eof) {
                     rec = {};
                     p.put_eof(rec);  // partial_message unless the body ends with the connection

@@ -20,6 +20,7 @@
 #include <boost/json.hpp>
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
 #include <future>
 #include <optional>
@@ -396,6 +397,42 @@ TEST_CASE("a push from a source without a size is sent chunked", "[pebble][files
     auto req = rt::parse_http(s.requests().at(0));
     CHECK(req.header("transfer-encoding") == "chunked");
     CHECK(req.body.find("\r\n\r\naaa\r\n--") != std::string::npos);
+}
+
+TEST_CASE("a push of several files larger than the client's buffer keeps every byte in its part", "[pebble][files]") {
+    // The body goes out through one buffer of at most 64 KiB: parts and pieces cross its edges.
+    rt::replay_server s({{http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/r/a"},{"path":"/r/b"},{"path":"/r/c"}]})")},
+                         {http_ok(R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":"/r/a"},{"path":"/r/b"},{"path":"/r/c"}]})")}});
+    pb::client c(opts(s.socket_path()));
+    const auto a = sample_content(150 * 1024 + 7), b = sample_content(3), big = sample_content(70 * 1024);
+    for (bool sized : {true, false}) {
+        pb::push_options o;
+        for (const auto* content : {&a, &b, &big}) {
+            const std::string path = content == &a ? "/r/a" : content == &b ? "/r/b" : "/r/c";
+            if (sized) {
+                o.files.push_back(pb::push_file::from_string(path, *content));
+                continue;
+            }
+            pb::push_file f;  // no size: sent chunked, in pieces of at most 1000 bytes
+            f.path = path;
+            f.source = [content, pos = std::size_t(0)](std::span<char> out) mutable {
+                const auto n = std::min({out.size(), content->size() - pos, std::size_t(1000)});
+                std::copy_n(content->data() + pos, n, out.data());
+                pos += n;
+                return n;
+            };
+            o.files.push_back(std::move(f));
+        }
+        auto r = c.push(o);
+        REQUIRE(r.size() == 3);
+        auto req = rt::parse_http(s.requests().at(sized ? 0 : 1));
+        CHECK(req.header("transfer-encoding") == (sized ? "" : "chunked"));
+        if (sized) CHECK(req.header("content-length") == std::to_string(req.body.size()));
+        for (const auto* content : {&a, &b, &big})
+            CHECK(req.body.find("application/octet-stream\r\n\r\n" + *content + "\r\n--") != std::string::npos);
+        CHECK(req.body.size() > a.size() + b.size() + big.size());
+        CHECK(req.body.substr(req.body.size() - 4) == "--\r\n");
+    }
 }
 
 TEST_CASE("the logger sees requests but never file contents", "[pebble][transport]") {
