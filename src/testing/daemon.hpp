@@ -393,6 +393,14 @@ public:
                   const std::atomic<bool>& stopping)
         : core_(core), plan_(plan), changes_(changes), svc_(svc), stopping_(stopping) {}
 
+    /// The task log line Pebble writes for a check's error (errorDetails: the message, then
+    /// "; " and the details when there are any).
+    struct check_error {
+        std::string message;  ///< err.Error(): "exit status 1", "non-2xx status code 500", ...
+        std::string details;  ///< the last lines of output or of the response body
+        std::string full() const { return details.empty() ? message : message + "; " + details; }
+    };
+
     // A check's state (a new one, up with no change, for a check not seen yet).
     check_state& state_locked(const std::string& name) { return checks_[name]; }
     // A check's state, or nullptr when the manager has not seen it.
