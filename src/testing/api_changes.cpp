@@ -48,10 +48,7 @@ reply pebble_server::impl::list_changes(const target_t& t) {
     const std::string select = t.get("select").empty() ? "in-progress" : t.get("select");
     const std::string for_service = t.get("for");
     json::array a;
-    std::vector<std::shared_ptr<change_t>> sorted;
-    for (const auto& [id, c] : changes) sorted.push_back(c);
-    std::sort(sorted.begin(), sorted.end(), [](auto& x, auto& y) { return std::stoi(x->id) < std::stoi(y->id); });
-    for (const auto& c : sorted) {
+    for (const auto& c : changes.sorted_locked()) {
         if (select == "in-progress" && c->ready) continue;
         if (select == "ready" && !c->ready) continue;
         if (!for_service.empty() &&
@@ -67,19 +64,19 @@ reply pebble_server::impl::change_endpoint(const http::request<http::string_body
     const bool wait = rest.size() > 5 && rest.compare(rest.size() - 5, 5, "/wait") == 0;
     if (wait) rest.resize(rest.size() - 5);
     std::lock_guard<std::mutex> lock(m);
-    auto it = changes.find(rest);
-    if (it == changes.end()) return error(404, fmt::format("cannot find change with id \"{}\"", rest), "");
+    auto c = changes.find_locked(rest);
+    if (!c) return error(404, fmt::format("cannot find change with id \"{}\"", rest), "");
     if (req.method() == http::verb::post && !wait) {
         reply err;
         auto v = decode_object(req.body(), err);
         if (!v) return err;
         if (str_of(*v, "action") != "abort")
             return error(400, "change action must be \"abort\"");
-        if (it->second->ready)
+        if (c->ready)
             return error(400, fmt::format("cannot abort change {} with nothing pending", rest));
-        return sync(change_json(*it->second));
+        return sync(change_json(*c));
     }
-    return sync(change_json(*it->second));
+    return sync(change_json(*c));
 }
 
 // /wait needs to suspend: handled by the connection with this coroutine.
@@ -96,9 +93,8 @@ awaitable<reply> pebble_server::impl::wait_change(const target_t& t) {
     std::shared_ptr<change_t> c;
     {
         std::lock_guard<std::mutex> lock(m);
-        auto it = changes.find(id);
-        if (it == changes.end()) co_return error(404, fmt::format("cannot find change with id \"{}\"", id));
-        c = it->second;
+        c = changes.find_locked(id);
+        if (!c) co_return error(404, fmt::format("cannot find change with id \"{}\"", id));
         if (c->ready) co_return sync(change_json(*c));
         if (timeout) timer->expires_after(*timeout);
         else timer->expires_at(std::chrono::steady_clock::time_point::max());

@@ -30,18 +30,9 @@ reply pebble_server::impl::post_checks(const std::string& body) {
     const layer p = plan_locked();
     for (const auto& name : *names) {
         if (!p.checks.count(name)) return error(400, fmt::format("cannot find check with name \"{}\"", name));
-        check_state& st = checks[name];
-        if (st.stopped == (action == "stop")) continue;
-        st.stopped = action == "stop";
-        if (st.stopped) {
-            end_check_change_locked(name, "Undone");  // counters are kept while stopped
-        } else {
-            st.successes = st.failures = 0;
-            st.status = "up";
-            st.next_run = {};
-            begin_check_change_locked(name, p.checks.at(name), "perform-check");
-        }
-        changed.push_back(json::string(name));
+        const bool changes_it =
+            action == "stop" ? checks.stop_check_locked(name) : checks.start_check_locked(name, p.checks.at(name));
+        if (changes_it) changed.push_back(json::string(name));
     }
     return sync(json::object{{"changed", std::move(changed)}});
 }
@@ -62,24 +53,19 @@ awaitable<reply> pebble_server::impl::refresh_check(const std::string& body) {
         const layer plan = plan_locked();
         auto it = plan.checks.find(name);
         if (it == plan.checks.end()) co_return error(404, fmt::format("cannot find check with name \"{}\"", name));
-        c = merged_check_locked(plan, it->second);
+        c = check_manager::merged_check_locked(plan, it->second);
     }
     // Run it on a helper thread: an exec check can take up to its timeout.
-    auto result = std::make_shared<std::optional<check_error>>();
+    auto result = std::make_shared<std::optional<check_manager::check_error>>();
     asio::steady_timer done(io, std::chrono::steady_clock::time_point::max());
     std::thread([this, c, result, &done] {
-        *result = run_check(c, stopping);
+        *result = check_manager::run_check(c, stopping);
         asio::post(io, [&done] { done.cancel(); });
     }).detach();
     error_code ec;
     co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
     std::lock_guard<std::mutex> lock(m);
-    check_state& st = checks[name];
-    if (!st.stopped && !st.change_id.empty()) {
-        record_check_result_locked(name, c, *result);
-        st.next_run = std::chrono::steady_clock::now() +
-                      std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
-    }
+    checks.refreshed_locked(name, c, *result);
     json::object out{{"info", check_info_locked(name, c)}};
     if (*result) out["error"] = (*result)->full();
     co_return sync(std::move(out));
@@ -87,7 +73,7 @@ awaitable<reply> pebble_server::impl::refresh_check(const std::string& body) {
 
 /// One entry of GET /v1/checks (Pebble's checkInfo).
 json::object pebble_server::impl::check_info_locked(const std::string& name, const redispebble::check& c) {
-    const check_state& st = checks[name];
+    const check_state& st = checks.state_locked(name);
     json::object o;
     o["name"] = name;
     if (c.level) o["level"] = *c.level;

@@ -13,8 +13,8 @@ reply pebble_server::impl::health(const target_t& t) {
         if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
         if (level == "alive" && c.level.value_or("") != "alive") continue;
         if (level == "ready" && c.level.value_or("") == "") { /* unset level counts for ready */ }
-        auto it = checks.find(name);
-        if (it != checks.end() && it->second.status == "down") healthy = false;
+        const check_state* st = checks.find_locked(name);
+        if (st && st->status == "down") healthy = false;
     }
     return sync(json::object{{"healthy", healthy}}, healthy ? 200 : 502);
 }

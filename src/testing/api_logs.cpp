@@ -6,17 +6,7 @@ namespace redispebble::testing {
 std::string pebble_server::impl::logs_after(std::size_t& pos, const std::vector<std::string>& names, int n) {
     std::lock_guard<std::mutex> lock(m);
     svc.capture_output_locked();
-    std::vector<const log_line*> picked;
-    const std::size_t from = pos == std::string::npos ? 0 : std::min(pos, logs.size());
-    for (std::size_t i = from; i < logs.size(); ++i)
-        if (names.empty() || std::find(names.begin(), names.end(), logs[i].service) != names.end()) picked.push_back(&logs[i]);
-    if (pos == std::string::npos && n >= 0 && picked.size() > static_cast<std::size_t>(n))
-        picked.erase(picked.begin(), picked.end() - n);
-    pos = logs.size();
-    std::string body;
-    for (const auto* l : picked)
-        body += json::serialize(json::object{{"time", l->time}, {"service", l->service}, {"message", l->message}}) + "\n";
-    return body;
+    return logs.ndjson_locked(pos, names, n);
 }
 
 reply pebble_server::impl::get_logs(const target_t& t) {
@@ -29,14 +19,8 @@ reply pebble_server::impl::get_logs(const target_t& t) {
         if (!parsed) return error(400, "n must be -1, 0, or a positive integer");
         n = *parsed;
     }
-    std::vector<const log_line*> picked;
-    for (const auto& l : logs)
-        if (names.empty() || std::find(names.begin(), names.end(), l.service) != names.end()) picked.push_back(&l);
-    if (n >= 0 && picked.size() > static_cast<std::size_t>(n)) picked.erase(picked.begin(), picked.end() - n);
-    std::string body;
-    for (const auto* l : picked)
-        body += json::serialize(json::object{{"time", l->time}, {"service", l->service}, {"message", l->message}}) + "\n";
-    return {200, "application/x-ndjson", std::move(body), true};
+    std::size_t from_start = std::string::npos;  // the last n of all
+    return {200, "application/x-ndjson", logs.ndjson_locked(from_start, names, n), true};
 }
 
 } // namespace redispebble::testing

@@ -206,20 +206,9 @@ reply pebble_server::impl::add_layer(const std::string& body) {
         }
     }
     layers = std::move(next);
-    // As Pebble's CheckManager.PlanChanged: every check of the new plan without a running
-    // change (new, or stopped through the API) starts at once inside its perform-check change
-    // unless its startup is disabled; a running check whose startup became disabled keeps its
-    // change until it is stopped (POST /v1/checks stop).
-    const layer p = plan_locked();
-    for (const auto& [name, c] : p.checks) {
-        check_state& st = checks[name];
-        if (!st.change_id.empty() || c.startup.value_or("enabled") == "disabled") continue;
-        st.stopped = false;
-        st.successes = st.failures = 0;
-        st.status = "up";
-        st.next_run = {};
-        begin_check_change_locked(name, c, "perform-check");
-    }
+    // As Pebble's CheckManager.PlanChanged (a running check whose startup became disabled keeps
+    // its change until it is stopped: POST /v1/checks stop).
+    checks.plan_changed_locked(plan_locked());
     ++rec.layers_added;
     return sync(true);
 }

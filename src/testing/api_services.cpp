@@ -61,11 +61,11 @@ reply pebble_server::impl::post_services(const std::string& body) {
         } else {
             return error(400, fmt::format("invalid action \"{}\"", action));
         }
-        c = services_change_locked(action, names, err);
+        c = changes.services_change_locked(action, names, err);
         if (!c) return err;
-        if (c->tasks.empty()) finish_change_locked(*c);
+        if (c->tasks.empty()) changes.finish_change_locked(*c);
     }
-    if (!c->ready) asio::co_spawn(io, run_change(c), asio::detached);
+    if (!c->ready) asio::co_spawn(io, changes.run_change(c), asio::detached);
     return async_reply(c->id);
 }
 

@@ -1,56 +1,46 @@
 // The check manager (Pebble's checkstate): running http, tcp and exec checks on the checker thread,
-// thresholds, the perform-check and recover-check changes and their task logs.
+// thresholds, the perform-check and recover-check changes and their task logs. Its state and
+// dependencies: class check_manager in daemon.hpp.
 #include "daemon.hpp"
 
 namespace redispebble::testing {
 
-const char* pebble_server::impl::check_type(const redispebble::check& c) {
+const char* check_manager::check_type(const redispebble::check& c) {
     return c.http ? "HTTP" : c.tcp ? "TCP" : "exec";
 }
 
 /// Pebble runs each check inside a change: "perform-check" while up, "recover-check" once down.
-void pebble_server::impl::begin_check_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind) {
+void check_manager::begin_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind) {
     const std::string summary =
         fmt::format("{} {} check \"{}\"", kind == "perform-check" ? "Perform" : "Recover", check_type(c), name);
-    auto ch = new_change_locked(kind, summary);
-    task_t& t = add_task_locked(*ch, kind, "");
-    t.summary = summary;
+    auto ch = changes_.new_change_locked(kind, summary);
+    task_t& t = changes_.add_task_locked(*ch, kind, summary, "");
     t.status = "Doing";
     ch->status = "Doing";
-    notify_change_locked(*ch);
-    checks[name].change_id = ch->id;
+    changes_.notify_locked(*ch);
+    checks_[name].change_id = ch->id;
 }
 
 /// Ends a check's change: "Error" with `why` in its log, "Done", or "Undone" when stopped.
-void pebble_server::impl::end_check_change_locked(const std::string& name, const std::string& status, const std::string& why) {
-    check_state& st = checks[name];
-    auto it = changes.find(st.change_id);
+void check_manager::end_change_locked(const std::string& name, const std::string& status, const std::string& why) {
+    check_state& st = checks_[name];
+    auto c = changes_.find_locked(st.change_id);
     st.change_id.clear();
-    if (it == changes.end() || it->second->ready) return;
-    change_t& ch = *it->second;
+    if (!c || c->ready) return;
+    change_t& ch = *c;
     for (auto& t : ch.tasks) {
         t.status = status;
         t.ready_time = now_rfc3339();
         if (!why.empty()) t.log.push_back(log_prefix("ERROR") + why);
     }
-    if (status == "Undone") {
-        ch.status = "Undone";
-        ch.ready = true;
-        ch.ready_time = now_rfc3339();
-        notify_change_locked(ch);
-        asio::post(io, [ws = std::move(ch.waiters)] {
-            for (auto& w : ws) w->cancel();
-        });
-        ch.waiters.clear();
-        return;
-    }
-    finish_change_locked(ch);
+    if (status == "Undone") changes_.undo_change_locked(ch);
+    else changes_.finish_change_locked(ch);
 }
 
 /// The check as it runs: an exec check with its service-context merged in (Pebble's
 /// mergeServiceContext: the service's environment, user, group and working-dir, overridden by
 /// the check's own).
-redispebble::check pebble_server::impl::merged_check_locked(const layer& plan, const redispebble::check& c) {
+redispebble::check check_manager::merged_check_locked(const layer& plan, const redispebble::check& c) {
     if (!c.exec || !c.exec->service_context || c.exec->service_context->empty()) return c;
     auto it = plan.services.find(*c.exec->service_context);
     if (it == plan.services.end()) return c;
@@ -68,10 +58,10 @@ redispebble::check pebble_server::impl::merged_check_locked(const layer& plan, c
     return out;
 }
 
-void pebble_server::impl::check_task_log_locked(const std::string& name, const std::string& level, const std::string& text) {
-    auto it = changes.find(checks[name].change_id);
-    if (it == changes.end() || it->second->ready || it->second->tasks.empty()) return;
-    it->second->tasks.front().log.push_back(log_prefix(level.c_str()) + text);
+void check_manager::task_log_locked(const std::string& name, const std::string& level, const std::string& text) {
+    auto c = changes_.find_locked(checks_[name].change_id);
+    if (!c || c->ready || c->tasks.empty()) return;
+    c->tasks.front().log.push_back(log_prefix(level.c_str()) + text);
 }
 
 /// One result of a running check, as Pebble's doPerformCheck / doRecoverCheck count it: a
@@ -79,20 +69,20 @@ void pebble_server::impl::check_task_log_locked(const std::string& name, const s
 /// change ends in Error with the error, the services' on-check-failure actions run and a
 /// recover-check change begins; a success in recover-check ends it (Done) and a new
 /// perform-check begins.
-void pebble_server::impl::record_check_result_locked(const std::string& name, const redispebble::check& c,
-                                const std::optional<check_error>& err) {
-    check_state& st = checks[name];
+void check_manager::record_result_locked(const std::string& name, const redispebble::check& c,
+                                         const std::optional<check_error>& err) {
+    check_state& st = checks_[name];
     const std::int64_t threshold = c.threshold.value_or(3);
     if (!err) {
         if (st.status == "down") {
             st.successes = 1;
             st.failures = 0;
-            end_check_change_locked(name, "Done");
-            begin_check_change_locked(name, c, "perform-check");
+            end_change_locked(name, "Done");
+            begin_change_locked(name, c, "perform-check");
         } else {
             ++st.successes;
             if (st.failures > 0)
-                check_task_log_locked(name, "INFO", fmt::format("succeeded after {} {}", st.failures,
+                task_log_locked(name, "INFO", fmt::format("succeeded after {} {}", st.failures,
                                                                 st.failures == 1 ? "failure" : "failures"));
             st.failures = 0;
         }
@@ -101,29 +91,82 @@ void pebble_server::impl::record_check_result_locked(const std::string& name, co
     }
     ++st.failures;
     if (st.status == "down") {  // recover-check: every failure is logged
-        check_task_log_locked(name, "ERROR", err->full());
+        task_log_locked(name, "ERROR", err->full());
         return;
     }
     if (st.failures < threshold) {
-        check_task_log_locked(name, "ERROR", err->full());
+        task_log_locked(name, "ERROR", err->full());
         return;
     }
     st.status = "down";
-    end_check_change_locked(name, "Error", err->message);
-    svc.check_failed_locked(name);
-    begin_check_change_locked(name, c, "recover-check");
+    end_change_locked(name, "Error", err->message);
+    svc_.check_failed_locked(name);
+    begin_change_locked(name, c, "recover-check");
+}
+
+void check_manager::start_locked(const std::string& name, const redispebble::check& c) {
+    check_state& st = checks_[name];
+    st.stopped = false;
+    st.successes = st.failures = 0;
+    st.status = "up";
+    st.next_run = {};
+    begin_change_locked(name, c, "perform-check");
+}
+
+void check_manager::plan_changed_locked(const layer& plan) {
+    for (const auto& [name, c] : plan.checks) {
+        const check_state& st = checks_[name];
+        if (!st.change_id.empty() || c.startup.value_or("enabled") == "disabled") continue;
+        start_locked(name, c);
+    }
+}
+
+bool check_manager::start_check_locked(const std::string& name, const redispebble::check& c) {
+    if (!checks_[name].stopped) return false;
+    start_locked(name, c);
+    return true;
+}
+
+bool check_manager::stop_check_locked(const std::string& name) {
+    check_state& st = checks_[name];
+    if (st.stopped) return false;
+    st.stopped = true;
+    end_change_locked(name, "Undone");  // counters are kept while stopped
+    return true;
+}
+
+void check_manager::refreshed_locked(const std::string& name, const redispebble::check& c,
+                                     const std::optional<check_error>& err) {
+    check_state& st = checks_[name];
+    if (st.stopped || st.change_id.empty()) return;
+    record_result_locked(name, c, err);
+    st.next_run = std::chrono::steady_clock::now() +
+                  std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
+}
+
+const check_state* check_manager::find_locked(const std::string& name) const {
+    auto it = checks_.find(name);
+    return it == checks_.end() ? nullptr : &it->second;
+}
+
+void check_manager::start() {
+    thread_ = std::thread([this] { run(); });
+}
+
+void check_manager::join() {
+    if (thread_.joinable()) thread_.join();
 }
 
 // Runs due checks (http, tcp, exec) on the checker thread.
-void pebble_server::impl::run_checks() {
-    while (!stopping) {
+void check_manager::run() {
+    while (!stopping_) {
         std::vector<std::pair<std::string, redispebble::check>> due;
         {
-            std::lock_guard<std::mutex> lock(m);
+            std::lock_guard<std::mutex> lock(core_.m);
             const auto now = std::chrono::steady_clock::now();
-            const layer plan = plan_locked();
+            const layer plan = plan_.plan_locked();
             for (const auto& [name, c] : plan.checks) {
-                check_state& st = checks[name];
+                check_state& st = checks_[name];
                 if (st.stopped || c.startup == "disabled" || st.next_run > now) continue;
                 const auto period = std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
                 // Pebble's ticker: the first run is one period after the check starts.
@@ -136,18 +179,18 @@ void pebble_server::impl::run_checks() {
             }
         }
         for (const auto& [name, c] : due) {
-            auto err = run_check(c, stopping);
-            std::lock_guard<std::mutex> lock(m);
-            check_state& st = checks[name];
-            if (st.stopped || stopping) continue;
-            record_check_result_locked(name, c, err);
+            auto err = run_check(c, stopping_);
+            std::lock_guard<std::mutex> lock(core_.m);
+            check_state& st = checks_[name];
+            if (st.stopped || stopping_) continue;
+            record_result_locked(name, c, err);
         }
-        for (int i = 0; i < 5 && !stopping; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        for (int i = 0; i < 5 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
 
 /// The last `n` lines of `text` (Pebble's servicelog.LastLines for check errors).
-std::string pebble_server::impl::last_lines(const std::string& text, std::size_t n) {
+std::string check_manager::last_lines(const std::string& text, std::size_t n) {
     std::vector<std::string> lines;
     std::istringstream in(text);
     for (std::string l; std::getline(in, l);) lines.push_back(l);
@@ -164,7 +207,7 @@ std::string pebble_server::impl::last_lines(const std::string& text, std::size_t
 /// localhost) and port. exec: the command split like Pebble (shlex), with the check's
 /// environment, user, group and working-dir; exit 0 passes, otherwise "exit status N" with
 /// the last 5 lines of output. Every kind ends with "check timed out after <timeout>".
-std::optional<pebble_server::impl::check_error> pebble_server::impl::run_check(const redispebble::check& c, const std::atomic<bool>& stopping) {
+std::optional<check_manager::check_error> check_manager::run_check(const redispebble::check& c, const std::atomic<bool>& stopping) {
     const auto timeout_ns = parse_go_duration(c.timeout.value_or("3s")).value_or(3000000000);
     const auto timeout = std::chrono::milliseconds(timeout_ns / 1000000);
     const check_error timed_out{fmt::format("check timed out after {}", format_go_duration(timeout_ns)), ""};

@@ -1,10 +1,13 @@
 // The test server's daemon, shared by its files (private: not installed). Laid out as Pebble's
-// internals/daemon: one file per API area (api_*.cpp, as api_*.go), the state split by job: the
-// service manager is a class of its own (service_manager below, as servstate), which
-// pebble_server::impl holds as `svc`; the plan, changes, checks, notices and logs are still bases
-// of impl whose methods are impl's. The routing and connections are in server.cpp. One io_context thread serves HTTP and runs changes;
-// blocking work (stopping a process within its kill-delay, running exec checks) runs on helper
-// threads and reports back through the io_context. All state is guarded by daemon_core::m.
+// internals/daemon: one file per API area (api_*.cpp, as api_*.go; HTTP handlers, methods of
+// pebble_server::impl) over the state split by job as Pebble's overlord splits it, one class a
+// job, each held by impl: notice_manager (overlord/state's notices), log_buffer (servicelog),
+// service_manager (servstate), change_manager (the state engine: changes and tasks) and
+// check_manager (checkstate); the plan (planstate) and the fault record stay bases of impl. The
+// routing and connections are in server.cpp. One io_context thread serves HTTP and runs changes;
+// the checker thread runs the checks; blocking work (stopping a process within its kill-delay,
+// running a refreshed check) runs on helper threads and reports back through the io_context.
+// All state is guarded by daemon_core::m.
 #ifndef REDISPEBBLE_SRC_TESTING_DAEMON_HPP
 #define REDISPEBBLE_SRC_TESTING_DAEMON_HPP
 
@@ -48,6 +51,7 @@
 #include <fstream>
 #include "accounts.hpp"
 
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -204,26 +208,40 @@ struct plan_state {
 };
 
 
-// The state engine's changes and tasks (Pebble's overlord/state). changes.cpp.
-struct change_state {
-    std::map<std::string, std::shared_ptr<change_t>> changes;
-    int next_change = 1, next_task = 1;
+// The notices (Pebble's overlord/state notices.go): change-update notices (one per change,
+// repeated at each status change) and custom ones (one per key, user 0). Ids from 1.
+// notices.cpp.
+class notice_manager {
+public:
+    // The change-update notice of c: a new one, or c's one repeated with c's kind as last-data.
+    void change_updated_locked(const change_t& c);
+    // A custom notice with `key` and `data` (POST /v1/notices): a new one, or the key's one
+    // repeated with the new data; its id.
+    std::string add_custom_locked(const std::string& key, const json::object& data);
+    // The notice with this id, or nullptr.
+    const notice_t* find_locked(const std::string& id) const;
+    // The notices of the listed types and keys (an empty list: any), oldest first.
+    std::vector<const notice_t*> select_locked(const std::vector<std::string>& types,
+                                               const std::vector<std::string>& keys) const;
+
+private:
+    std::vector<notice_t> notices_;
+    int next_notice_ = 1;
 };
 
-// The check manager's state (Pebble's checkstate). check_manager.cpp.
-struct check_manager_state {
-    std::map<std::string, check_state> checks;
-};
+// The service log buffer (Pebble's servicelog; one buffer for every service here): each line of
+// the services' output with its time; past 10000 lines the oldest 5000 go. service_log.cpp.
+class log_buffer {
+public:
+    // Appends each line of `text` (output of `service`, ending in a newline) stamped now.
+    void append_output_locked(const std::string& service, const std::string& text);
+    // The ndjson (Pebble's {"time", "service", "message"}) of the lines after pos of the listed
+    // services (none listed: all); pos npos: from the first line, only the last n (n < 0: all).
+    // pos is set past the last line.
+    std::string ndjson_locked(std::size_t& pos, const std::vector<std::string>& services, int n) const;
 
-// The notices (Pebble's state notices). api_notices.cpp.
-struct notice_state {
-    std::vector<notice_t> notices;
-    int next_notice = 1;
-};
-
-// The service log buffer (Pebble's servicelog). api_logs.cpp.
-struct log_state {
-    std::vector<log_line> logs;
+private:
+    std::vector<log_line> lines_;
 };
 
 // What the fake endpoints and the public inject() drive: the record and the armed fault.
@@ -247,7 +265,7 @@ std::string log_prefix(const char* level);
 // others take it. service_manager.cpp.
 class service_manager {
 public:
-    service_manager(daemon_core& core, const plan_state& plan, log_state& logs, server_record& rec,
+    service_manager(daemon_core& core, const plan_state& plan, log_buffer& logs, server_record& rec,
                     const std::atomic<bool>& stopping)
         : core_(core), plan_(plan), logs_(logs), rec_(rec), stopping_(stopping) {}
 
@@ -299,30 +317,81 @@ private:
 
     daemon_core& core_;
     const plan_state& plan_;
-    log_state& logs_;
+    log_buffer& logs_;
     server_record& rec_;
     const std::atomic<bool>& stopping_;
     std::optional<asio::steady_timer> monitor_timer_;
 };
 
-} // namespace detail
-using namespace detail;  // the daemon's own names, in its files only
+// The change manager (Pebble's state engine, overlord/state, with the task handlers servstate
+// registers): each change and its tasks, their ids (one counter each, from 1), running a
+// services change's start and stop tasks through the service manager, finishing a change (its
+// status and err from its tasks) and waking those who wait on it (change_t::waiters). Every
+// status change of a change goes to the notify hook (the change-update notices). Methods ending
+// in _locked expect daemon_core::m held; run_change takes it. changes.cpp.
+class change_manager {
+public:
+    using notify_hook = std::function<void(const change_t&)>;
+    change_manager(daemon_core& core, const plan_state& plan, service_manager& svc, notify_hook notify)
+        : core_(core), plan_(plan), svc_(svc), notify_(std::move(notify)) {}
 
-// daemon_core first: it is constructed first and destroyed last.
-struct pebble_server::impl : server_host, daemon_core, plan_state, change_state, check_manager_state, notice_state,
-                             log_state, fault_state {
-    std::string temp_dir;  // owned when we made one
-    std::string socket;
-    std::optional<local::acceptor> acceptor;
-    std::thread thread;
-    std::atomic<bool> stopping{false};
-    std::thread checker;
-    // After the bases and `stopping`, which it refers to.
-    service_manager svc{*this, *this, *this, rec, stopping};
+    // The change with this id, or nullptr.
+    std::shared_ptr<change_t> find_locked(const std::string& id) const;
+    // Every change, by id (numerically).
+    std::vector<std::shared_ptr<change_t>> sorted_locked() const;
 
-    struct part {
-        std::string name, filename, body;
-    };
+    // A new change (status Do, no tasks), announced to the notify hook.
+    std::shared_ptr<change_t> new_change_locked(const std::string& kind, const std::string& summary);
+    // A new task (status Do) at the end of c's tasks; `service` empty for a task on none.
+    task_t& add_task_locked(change_t& c, const std::string& kind, const std::string& summary,
+                            const std::string& service);
+    // Announces a status change of c the caller made (Pebble's Change.SetStatus adds the notice).
+    void notify_locked(const change_t& c) { notify_(c); }
+    // Ready: Error (err lists each failed task with its last ERROR log line) when a task is in
+    // Error, otherwise Done; announced, and its waiters woken.
+    void finish_change_locked(change_t& c);
+    // Ready as Undone (a check's change when the check is stopped); announced, waiters woken.
+    void undo_change_locked(change_t& c);
+
+    // A services change (start, stop, restart, replan, autostart) with the tasks the service
+    // manager plans; nullptr and Pebble's 400 in err when a named service does not exist.
+    std::shared_ptr<change_t> services_change_locked(const std::string& action, const std::vector<std::string>& names,
+                                                     reply& err);
+    // What `pebble run` does at start and the autostart action: a change starting the services
+    // whose startup is enabled (none: nothing, as Pebble logs "no default services" and carries
+    // on), run on the io_context. Nothing when server_options::hold.
+    void autostart_locked();
+    // Runs a services change's tasks in order on the io_context, then finishes it; a failed task
+    // holds the ones after it.
+    awaitable<void> run_change(std::shared_ptr<change_t> c);
+
+    // An "exec" change with one running task: {change id, task id}.
+    std::pair<std::string, std::string> begin_exec_locked(const std::string& summary);
+    // Finishes it with task data {"exit-code": code}; a non-empty err fails the task with it.
+    void finish_exec_locked(const std::string& change_id, int exit_code, const std::string& err);
+
+private:
+    void ready_locked(change_t& c);
+
+    daemon_core& core_;
+    const plan_state& plan_;
+    service_manager& svc_;
+    notify_hook notify_;
+    std::map<std::string, std::shared_ptr<change_t>> changes_;
+    int next_change_ = 1, next_task_ = 1;
+};
+
+// The check manager (Pebble's checkstate): each check's state (successes, failures, up or down,
+// its next run, its running change), the checker thread that runs the due checks (http, tcp,
+// exec) and counts their results against the threshold, the perform-check and recover-check
+// changes it makes through the change manager, with their task logs, and the services'
+// on-check-failure actions through the service manager. Methods ending in _locked expect
+// daemon_core::m held. check_manager.cpp.
+class check_manager {
+public:
+    check_manager(daemon_core& core, const plan_state& plan, change_manager& changes, service_manager& svc,
+                  const std::atomic<bool>& stopping)
+        : core_(core), plan_(plan), changes_(changes), svc_(svc), stopping_(stopping) {}
 
     /// The task log line Pebble writes for a check's error (errorDetails: the message, then
     /// "; " and the details when there are any).
@@ -330,6 +399,75 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, change_state,
         std::string message;  ///< err.Error(): "exit status 1", "non-2xx status code 500", ...
         std::string details;  ///< the last lines of output or of the response body
         std::string full() const { return details.empty() ? message : message + "; " + details; }
+    };
+
+    // A check's state (a new one, up with no change, for a check not seen yet).
+    check_state& state_locked(const std::string& name) { return checks_[name]; }
+    // A check's state, or nullptr when the manager has not seen it.
+    const check_state* find_locked(const std::string& name) const;
+    // Forgets every check (a daemon restart).
+    void clear_locked() { checks_.clear(); }
+
+    // checkstate's PlanChanged: every check of the new plan without a running change (new, or
+    // stopped through the API) starts at once inside its perform-check change unless its startup
+    // is disabled; a running check whose startup became disabled keeps its change.
+    void plan_changed_locked(const layer& plan);
+    // StartChecks and StopChecks for one check: true when it changed. Start: counters reset, a
+    // new perform-check change; stop: its change Undone, counters kept.
+    bool start_check_locked(const std::string& name, const redispebble::check& c);
+    bool stop_check_locked(const std::string& name);
+    // A refreshed check's result (POST /v1/checks/refresh): counted as a periodic run's, and its
+    // period starts again, when the check is running; nothing when it is stopped.
+    void refreshed_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
+
+    // The check as it runs: an exec check with its service-context merged in.
+    static redispebble::check merged_check_locked(const layer& plan, const redispebble::check& c);
+    // Runs one check as Pebble's checkers do; nullopt on success. Blocks up to its timeout.
+    static std::optional<check_error> run_check(const redispebble::check& c, const std::atomic<bool>& stopping);
+
+    // The checker thread: start() once the daemon is set up, join() after stopping is set.
+    void start();
+    void join();
+
+private:
+    static const char* check_type(const redispebble::check& c);
+    static std::string last_lines(const std::string& text, std::size_t n);
+    void start_locked(const std::string& name, const redispebble::check& c);
+    void begin_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind);
+    void end_change_locked(const std::string& name, const std::string& status, const std::string& why = "");
+    void task_log_locked(const std::string& name, const std::string& level, const std::string& text);
+    void record_result_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
+    void run();
+
+    daemon_core& core_;
+    const plan_state& plan_;
+    change_manager& changes_;
+    service_manager& svc_;
+    const std::atomic<bool>& stopping_;
+    std::map<std::string, check_state> checks_;
+    std::thread thread_;
+};
+
+} // namespace detail
+using namespace detail;  // the daemon's own names, in its files only
+
+// daemon_core first: it is constructed first and destroyed last.
+struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
+    std::string temp_dir;  // owned when we made one
+    std::string socket;
+    std::optional<local::acceptor> acceptor;
+    std::thread thread;
+    std::atomic<bool> stopping{false};
+    // The state by job, as Pebble's overlord holds its managers; each after the bases, `stopping`
+    // and the managers it refers to.
+    notice_manager notices;
+    log_buffer logs;
+    service_manager svc{*this, *this, logs, rec, stopping};
+    change_manager changes{*this, *this, svc, [this](const change_t& c) { notices.change_updated_locked(c); }};
+    check_manager checks{*this, *this, changes, svc, stopping};
+
+    struct part {
+        std::string name, filename, body;
     };
 
     // server.cpp
@@ -358,27 +496,12 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, change_state,
     // api_signals.cpp
     reply signals(const std::string& body);
 
-    // changes.cpp
-    // A services change (start, stop, restart, replan, autostart) with the tasks the service
-    // manager plans; nullptr and Pebble's 400 in err when a named service does not exist.
-    std::shared_ptr<change_t> services_change_locked(const std::string& action, const std::vector<std::string>& names,
-                                                     reply& err);
-    // What `pebble run` does at start and the autostart action: a change starting the services
-    // whose startup is enabled (none: nothing, as Pebble logs "no default services" and carries on).
-    void autostart_locked();
-    std::shared_ptr<change_t> new_change_locked(const std::string& kind, const std::string& summary);
-    task_t& add_task_locked(change_t& c, const std::string& kind, const std::string& service);
-    void finish_change_locked(change_t& c);
-    awaitable<void> run_change(std::shared_ptr<change_t> c);
-
     // api_changes.cpp
     reply list_changes(const target_t& t);
     reply change_endpoint(const http::request<http::string_body>& req, const target_t& t);
     awaitable<reply> wait_change(const target_t& t);
 
     // api_notices.cpp
-    void notify_change_locked(const change_t& c);
-    static json::object notice_json(const notice_t& n);
     reply notices_endpoint(const http::request<http::string_body>& req, const target_t& t);
 
     // api_files.cpp
@@ -390,17 +513,6 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, change_state,
     reply post_files(const http::request<http::string_body>& req);
     reply write_files(const std::string& body, const std::string& ctype);
     reply get_files(const http::request<http::string_body>& req, const target_t& t);
-
-    // check_manager.cpp
-    static const char* check_type(const redispebble::check& c);
-    void begin_check_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind);
-    void end_check_change_locked(const std::string& name, const std::string& status, const std::string& why = "");
-    static redispebble::check merged_check_locked(const layer& plan, const redispebble::check& c);
-    void check_task_log_locked(const std::string& name, const std::string& level, const std::string& text);
-    void record_check_result_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
-    void run_checks();
-    static std::string last_lines(const std::string& text, std::size_t n);
-    static std::optional<check_error> run_check(const redispebble::check& c, const std::atomic<bool>& stopping);
 
     // api_checks.cpp
     reply list_checks(const target_t& t);

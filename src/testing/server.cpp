@@ -137,28 +137,12 @@ reply pebble_server::impl::route_or_500(const http::request<http::string_body>& 
 
 std::pair<std::string, std::string> pebble_server::impl::begin_exec(const std::string& summary) {
     std::lock_guard<std::mutex> lock(m);
-    auto c = new_change_locked("exec", summary);
-    c->status = "Doing";
-    task_t t;
-    t.id = std::to_string(next_task++);
-    t.kind = "exec";
-    t.summary = summary;
-    t.status = "Doing";
-    t.spawn_time = now_rfc3339();
-    c->tasks.push_back(std::move(t));
-    return {c->id, c->tasks.back().id};
+    return changes.begin_exec_locked(summary);
 }
 
 void pebble_server::impl::finish_exec(const std::string& change_id, int exit_code, const std::string& err) {
     std::lock_guard<std::mutex> lock(m);
-    auto it = changes.find(change_id);
-    if (it == changes.end() || it->second->tasks.empty()) return;
-    task_t& t = it->second->tasks.front();
-    t.data = json::object{{"exit-code", exit_code}};
-    t.status = err.empty() ? "Done" : "Error";
-    t.ready_time = now_rfc3339();
-    if (!err.empty()) t.log.push_back(now_rfc3339(false) + " ERROR " + err);
-    finish_change_locked(*it->second);
+    changes.finish_exec_locked(change_id, exit_code, err);
 }
 
 std::string pebble_server::impl::get_json(const std::string& target, unsigned& status) {
@@ -285,12 +269,12 @@ pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>
     {
         std::lock_guard<std::mutex> lock(impl_->m);
         impl_->load_layers_dir_locked();  // throws std::runtime_error as `pebble run` fails
-        impl_->autostart_locked();
+        impl_->changes.autostart_locked();
     }
     impl_->listen();
     impl_->svc.start_monitor();
     impl_->thread = std::thread([this] { impl_->io.run(); });
-    impl_->checker = std::thread([this] { impl_->run_checks(); });
+    impl_->checks.start();
 }
 
 std::unique_ptr<pebble_server> pebble_server::start(server_options opts) {
@@ -309,7 +293,7 @@ void pebble_server::stop() {
     impl_->svc.stop_all();
     impl_->io.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
-    if (impl_->checker.joinable()) impl_->checker.join();
+    impl_->checks.join();
     std::error_code ec;
     fs::remove(impl_->socket, ec);
     if (!impl_->temp_dir.empty()) fs::remove_all(impl_->temp_dir, ec);
@@ -373,14 +357,14 @@ void pebble_server::restart_daemon() {
     impl_->svc.stop_all();
     std::lock_guard<std::mutex> lock(impl_->m);
     impl_->layers.clear();
-    impl_->checks.clear();
+    impl_->checks.clear_locked();
     for (auto& [name, s] : impl_->svc.services) {
         s.ever_started = false;
         s.started_with.reset();
     }
     // The new daemon reads $PEBBLE/layers again and starts the enabled services.
     impl_->load_layers_dir_locked();
-    impl_->autostart_locked();
+    impl_->changes.autostart_locked();
 }
 
 std::string record_json(const server_record& r) {

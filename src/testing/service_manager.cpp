@@ -170,9 +170,7 @@ void service_manager::capture_output_locked(const std::string& name, service_t& 
     if (cut == std::string::npos) return;
     fresh.resize(cut + 1);
     s.output_seen += fresh.size();
-    std::istringstream in(fresh);
-    for (std::string l; std::getline(in, l);) logs_.logs.push_back({now_rfc3339(), name, l});
-    if (logs_.logs.size() > 10000) logs_.logs.erase(logs_.logs.begin(), logs_.logs.begin() + 5000);
+    logs_.append_output_locked(name, fresh);
 }
 
 void service_manager::capture_output_locked() {
