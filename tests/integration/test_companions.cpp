@@ -4,6 +4,7 @@
 #include <redispebble/reconciler.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "support/processes.hpp"
 #include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
@@ -23,6 +24,8 @@
 
 using namespace redispebble;
 using namespace std::chrono_literals;
+using redispebble::test::each_process;
+using redispebble::test::pid_with_argv;
 using namespace redispebble::test;
 
 namespace {
@@ -62,40 +65,6 @@ std::string pebble_visible(const std::string& socket) {
         for (const auto& c : list.as_array())
             all += unix_http(socket, "GET", "/v1/changes/" + std::string(c.as_object().at("id").as_string())).body;
     return all;
-}
-
-/// Calls `each` with the pid and the argv (joined by spaces) of every process but zombies.
-void each_process(const std::function<void(int pid, const std::string& argv)>& each) {
-    // A process may exit while its /proc files are read: libstdc++ then throws from the stream
-    // buffer ("basic_filebuf::underflow error reading the file: No such process", seen once under
-    // ASan while the exporter was restarted). operator<< of a stream buffer catches that and reads
-    // what there was, so such a process is skipped (it reads as empty) instead of failing the test.
-    auto read = [](const std::filesystem::path& path) {
-        std::ifstream in(path, std::ios::binary);
-        std::ostringstream out;
-        out << in.rdbuf();
-        return out.str();
-    };
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::string argv = read(e.path() / "cmdline");
-        std::replace(argv.begin(), argv.end(), '\0', ' ');
-        const std::string st = read(e.path() / "stat");
-        if (st.empty()) continue;  // gone
-        const auto close = st.rfind(')');
-        if (close != std::string::npos && close + 2 < st.size() && st[close + 2] == 'Z') continue;  // zombie
-        each(std::stoi(name), argv);
-    }
-}
-
-/// The pid of a running (not zombie) process whose argv, joined by spaces, contains `needle`; 0 if none.
-int pid_with_argv(const std::string& needle) {
-    int found = 0;
-    each_process([&](int pid, const std::string& argv) {
-        if (!found && argv.find(needle) != std::string::npos) found = pid;
-    });
-    return found;
 }
 
 std::string check_status(const std::string& socket, const std::string& name) {

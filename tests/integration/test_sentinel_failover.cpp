@@ -8,6 +8,7 @@
 #include <redispebble/testing/server.hpp>
 
 #include "support/pebble_daemon.hpp"
+#include "support/processes.hpp"
 #include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
@@ -214,12 +215,9 @@ void check_no_password_anywhere(const std::vector<unit_under_test>& units, const
             seen += unix_http(*sock, "GET", "/v1/logs?n=-1").body;
             seen += unix_http(*sock, "GET", "/v1/changes?select=all").body;
         }
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::string cmd = read_file((e.path() / "cmdline").string());
-        if (has(cmd, "redis-server") || has(cmd, "redis-cli")) seen += cmd + "\n";
-    }
+    test::each_process([&](int, const std::string& argv) {
+        if (has(argv, "redis-server") || has(argv, "redis-cli")) seen += argv + "\n";
+    });
     for (const auto& r : reports) seen += describe(r) + (r.peer_data_update.value_or(""));
     CHECK_FALSE(has(seen, admin_pw));
     CHECK_FALSE(has(seen, "7c2f"));
@@ -377,17 +375,15 @@ void tls_scenario(bool real) {
 }
 
 // The pid of the redis-server serving `port` (Redis sets its title to "redis-server HOST:PORT",
-// with " [sentinel]" for Sentinel); 0 when none.
+// with " [sentinel]" for Sentinel) that is running (not a zombie); 0 when none.
 int server_pid(int port, bool sentinel) {
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = e.path().filename().string();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        const std::string cmd = read_file((e.path() / "cmdline").string());
-        if (cmd.rfind("redis-server", 0) == 0 && has(cmd, ":" + std::to_string(port)) &&
-            has(cmd, "[sentinel]") == sentinel)
-            return std::stoi(name);
-    }
-    return 0;
+    int found = 0;
+    test::each_process([&](int pid, const std::string& argv) {
+        if (!found && argv.rfind("redis-server", 0) == 0 && has(argv, ":" + std::to_string(port)) &&
+            has(argv, "[sentinel]") == sentinel)
+            found = pid;
+    });
+    return found;
 }
 int sentinel_pid(int port) { return server_pid(port, true); }
 int redis_pid(int port) { return server_pid(port, false); }

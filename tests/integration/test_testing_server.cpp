@@ -6,6 +6,7 @@
 #include <redispebble/testing/server.hpp>
 
 #include "support/pebble_daemon.hpp"
+#include "support/processes.hpp"
 #include "support/transcripts.hpp"
 
 #include <catch2/catch.hpp>
@@ -869,26 +870,6 @@ TEST_CASE("A JSON body of the wrong shape is refused with 400 on a kept-alive co
 // a service's state now notices exits first.
 namespace {
 
-// The pid of the process whose command line is exactly `argv` (NUL-separated), or 0.
-int pid_of(const std::string& argv) {
-    for (const auto& e : std::filesystem::directory_iterator("/proc")) {
-        const std::string name = e.path().filename();
-        if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-        std::ifstream in(e.path() / "cmdline", std::ios::binary);
-        std::string got((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        if (got == argv) return std::stoi(name);
-    }
-    return 0;
-}
-
-// True once `pid` has exited and not been reaped (a zombie) or is gone.
-bool dead(int pid) {
-    std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const auto close = stat.rfind(')');
-    return close == std::string::npos || stat.compare(close + 2, 1, "Z") == 0;
-}
-
 std::string current_of(const std::string& socket, const std::string& service) {
     auto r = call_socket(socket, "GET", "/v1/services?names=" + service);
     return std::string(r.at("result").at(0).at("current").as_string());
@@ -902,12 +883,12 @@ void killed_is_backoff(const std::string& socket, bool real) {
     auto c = call_socket(socket, "POST", "/v1/services", R"({"action":"start","services":["victim"]})");
     call_socket(socket, "GET", "/v1/changes/" + std::string(c.at("change").as_string()) + "/wait?timeout=30s");
     REQUIRE(current_of(socket, "victim") == "active");
-    const int pid = pid_of(std::string("/bin/sleep\0", 11) + marker + std::string(1, '\0'));
+    const int pid = redispebble::test::pid_with_argv("/bin/sleep " + marker);
     REQUIRE(pid > 0);
     ::kill(pid, SIGKILL);
     const auto deadline = std::chrono::steady_clock::now() + 5s;
-    while (!dead(pid) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
-    REQUIRE(dead(pid));
+    while (!redispebble::test::process_exited(pid) && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(1ms);
+    REQUIRE(redispebble::test::process_exited(pid));
     if (real) {
         // Pebble's goroutine reaps it a moment after the kernel reports it (seen within a few ms;
         // the bound is for a loaded machine).
