@@ -30,32 +30,6 @@ int unit_report::writes() const noexcept { return redis.writes() + (sentinel ? s
 
 namespace {
 
-std::chrono::milliseconds left(clock::time_point deadline) {
-    return std::max(std::chrono::milliseconds(1),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock::now()));
-}
-
-pebble_reply timed_out(const pebble_request& r) {
-    pebble_reply rep;
-    rep.result = pebble_reply::outcome::timed_out;
-    rep.error = "the reconcile deadline passed before \"" + std::string(to_string(r.what)) + "\"";
-    return rep;
-}
-
-pebble_reply cancelled() {
-    pebble_reply rep;
-    rep.result = pebble_reply::outcome::cancelled;
-    rep.error = "cancelled";
-    return rep;
-}
-
-void log_step(const reconcile_options& o, const pebble_request& r) {
-    if (!o.log) return;
-    std::string line = "reconcile sentinel: " + std::string(to_string(r.what));
-    if (!r.service.empty()) line += " \"" + r.service + "\"";
-    o.log(line);
-}
-
 // Peer data as Redis should see it: the master chosen in the Sentinel container.
 desired_state following(const desired_state& desired, const master_choice& m) {
     desired_state d = desired;
@@ -129,7 +103,7 @@ std::optional<unit_report> refused_report(const desired_state& desired, const pe
 
 reconcile_options within(const reconcile_options& opts, clock::time_point deadline) {
     reconcile_options o = opts;
-    o.deadline = left(deadline);
+    o.deadline = detail::left(deadline);
     return o;
 }
 
@@ -155,24 +129,14 @@ asio::awaitable<reconcile_report> sentinel_coro(pebble::client& c, desired_state
         c.cancel();
     });
     sentinel_machine m(desired, opts.dry_run, opts.probe);
-    for (auto req = m.start(); req;) {
-        log_step(opts, *req);
-        pebble_reply rep;
-        if (*over || clock::now() >= deadline) rep = timed_out(*req);
-        else if (watch.cancelled()) rep = cancelled();
-        else rep = co_await detail::async_perform(c, *req, std::min(opts.change_timeout, left(deadline)));
-        if (*over && rep.result == pebble_reply::outcome::cancelled) rep = timed_out(*req);
-        req = m.resume(rep);
-    }
+    co_await detail::drive_async(c, watch, m, deadline, opts, "reconcile sentinel", over.get());
     share_timer.cancel();
     reconcile_report report = m.report();
     if (*over)
         report.message += " (socket " + c.options().socket_path + ": no answer within " +
                           std::to_string(std::min(opts.deadline, share).count()) + " ms)";
     if (chosen) *chosen = m.master();
-    if (opts.log)
-        opts.log("reconcile sentinel: " + std::string(to_string(report.status)) +
-                 (report.message.empty() ? "" : ": " + report.message));
+    detail::log_report(opts, "reconcile sentinel", report);
     co_return report;
 }
 
@@ -225,19 +189,11 @@ asio::awaitable<std::pair<error_code, unit_report>> unit_coro(pebble::client& re
 namespace detail {
 void async_reconcile_unit_impl(pebble::client& redis, pebble::client* sentinel, desired_state desired,
                                reconcile_options opts, asio::any_completion_handler<void(error_code, unit_report)> h) {
-    auto strand = asio::make_strand(redis.get_executor());
-    auto handler_ex = asio::get_associated_executor(h, redis.get_executor());
-    asio::co_spawn(strand, unit_coro(redis, sentinel, std::move(desired), std::move(opts)),
-                   [h = std::move(h), handler_ex](std::exception_ptr e, std::pair<error_code, unit_report> r) mutable {
-                       if (e) {
-                           r.first = asio::error::operation_aborted;
-                           r.second.status = unit_status::waiting;
-                           r.second.message = "Reconcile interrupted by an internal error";
-                       }
-                       asio::dispatch(handler_ex, [h = std::move(h), r = std::move(r)]() mutable {
-                           std::move(h)(r.first, std::move(r.second));
-                       });
-                   });
+    detail::spawn<unit_report>(redis, unit_coro(redis, sentinel, std::move(desired), std::move(opts)), std::move(h),
+                               [](unit_report& u) {
+                                   u.status = unit_status::waiting;
+                                   u.message = "Reconcile interrupted by an internal error";
+                               });
 }
 } // namespace detail
 
