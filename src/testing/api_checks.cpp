@@ -16,11 +16,8 @@ reply pebble_server::impl::list_checks(const target_t& t) {
     return sync(std::move(a));
 }
 
-reply pebble_server::impl::post_checks(const std::string& body) {
+reply pebble_server::impl::post_checks(const json::object& o) {
     reply err;
-    auto v = decode_object(body, err);
-    if (!v) return err;
-    const json::object& o = *v;
     auto names = string_list(o, "checks", err);
     if (!names) return err;
     const std::string action = str_of(o, "action");

@@ -123,11 +123,7 @@ void pebble_server::impl::load_layers_dir_locked() {
     layers = read_layers_dir(opts.layers_dir);
 }
 
-reply pebble_server::impl::add_layer(const std::string& body) {
-    reply err;
-    auto v = decode_object(body, err);
-    if (!v) return err;
-    const json::object& o = *v;
+reply pebble_server::impl::add_layer(const json::object& o) {
     if (str_of(o, "action") != "add") return error(400, fmt::format("invalid action \"{}\"", str_of(o, "action")));
     const std::string label = str_of(o, "label");
     if (label.empty()) return error(400, "label must be set");

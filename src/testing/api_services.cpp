@@ -36,11 +36,8 @@ reply pebble_server::impl::list_services(const target_t& t) {
     return sync(std::move(a));
 }
 
-reply pebble_server::impl::post_services(const std::string& body) {
+reply pebble_server::impl::post_services(const json::object& o) {
     reply err;
-    auto v = decode_object(body, err);
-    if (!v) return err;
-    const json::object& o = *v;
     const std::string action = str_of(o, "action");
     auto listed = string_list(o, "services", err);
     if (!listed) return err;

@@ -3,11 +3,8 @@
 
 namespace redispebble::testing {
 
-reply pebble_server::impl::signals(const std::string& body) {
+reply pebble_server::impl::signals(const json::object& o) {
     reply err;
-    auto v = decode_object(body, err);
-    if (!v) return err;
-    const json::object& o = *v;
     auto names = string_list(o, "services", err);
     if (!names) return err;
     const std::string sig = str_of(o, "signal");

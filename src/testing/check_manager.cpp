@@ -154,6 +154,12 @@ void check_manager::start() {
 }
 
 void check_manager::join() {
+    {
+        // Taken and released after `stopping` is set: the checker is either before its wait's
+        // predicate (and sees it) or waiting (and is woken).
+        std::lock_guard<std::mutex> lock(core_.m);
+    }
+    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
 }
 
@@ -162,7 +168,15 @@ void check_manager::run() {
     while (!stopping_) {
         std::vector<std::pair<std::string, redispebble::check>> due;
         {
-            std::lock_guard<std::mutex> lock(core_.m);
+            std::unique_lock<std::mutex> lock(core_.m);
+            // Every 100 ms, or at once when stopping. (It slept 5 x 20 ms and combined the plan each
+            // time: 1000 idle servers in one process took 1.4 cores of 2, docs/performance.md.)
+            wake_.wait_for(lock, std::chrono::milliseconds(100), [this] { return stopping_.load(); });
+            if (stopping_) break;
+            // Without a check in any layer there is nothing to combine or run.
+            if (std::none_of(plan_.layers.begin(), plan_.layers.end(),
+                             [](const stacked_layer& l) { return !l.content.checks.empty(); }))
+                continue;
             const auto now = std::chrono::steady_clock::now();
             const layer plan = plan_.plan_locked();
             for (const auto& [name, c] : plan.checks) {
@@ -185,7 +199,6 @@ void check_manager::run() {
             if (st.stopped || stopping_) continue;
             record_result_locked(name, c, err);
         }
-        for (int i = 0; i < 5 && !stopping_; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
 }
 

@@ -13,11 +13,13 @@
 
 #include <redispebble/testing/server.hpp>
 
+#include "accounts.hpp"
+
 #include <redispebble/error.hpp>
 #include <redispebble/layer.hpp>
 #include <redispebble/shlex.hpp>
-#include <redispebble/utf8.hpp>
 #include <redispebble/testing/process.hpp>
+#include <redispebble/utf8.hpp>
 
 #include <boost/asio.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -28,12 +30,11 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
-
 #include <fmt/core.h>
 #include <fmt/format.h>
 
 #include <arpa/inet.h>
-#include <cstring>
+#include <fnmatch.h>
 #include <grp.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -45,12 +46,10 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
-#include <fnmatch.h>
 #include <fstream>
-#include "accounts.hpp"
-
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -101,6 +100,10 @@ std::optional<json::value> decode_body(const std::string& body, reply& err);
 // {} (Go leaves the struct zero), any other non-object is 400 "cannot decode request body: json:
 // cannot unmarshal <kind> into ..." (Go's json.Unmarshal error). Used by every JSON handler.
 std::optional<json::object> decode_object(const std::string& body, reply& err);
+// handler(the body as decode_object reads it), or decode_object's 400 when it is not an object:
+// how the router hands a JSON body to a POST handler that takes the object (defined after reply).
+template <class Handler>
+reply with_object(const std::string& body, Handler&& handler);
 // o[key] as a list of strings: absent or null is empty; anything else but an array of strings is
 // 400 (Go's unmarshal error for a []string field), before the handler acts on any of it.
 std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err);
@@ -113,6 +116,14 @@ struct reply {
     std::string body;
     bool chunked = false;
 };
+
+template <class Handler>
+reply with_object(const std::string& body, Handler&& handler) {
+    reply err;
+    auto v = decode_object(body, err);
+    if (!v) return err;
+    return std::forward<Handler>(handler)(static_cast<const json::object&>(*v));
+}
 
 // Parsed request target.
 struct target_t {
@@ -425,7 +436,8 @@ public:
     // Runs one check as Pebble's checkers do; nullopt on success. Blocks up to its timeout.
     static std::optional<check_error> run_check(const redispebble::check& c, const std::atomic<bool>& stopping);
 
-    // The checker thread: start() once the daemon is set up, join() after stopping is set.
+    // The checker thread: start() once the daemon is set up, join() after stopping is set (it
+    // wakes the thread, which waits up to 100 ms between rounds).
     void start();
     void join();
 
@@ -446,6 +458,7 @@ private:
     const std::atomic<bool>& stopping_;
     std::map<std::string, check_state> checks_;
     std::thread thread_;
+    std::condition_variable wake_;  // with daemon_core::m: the checker's wait between rounds
 };
 
 } // namespace detail
@@ -457,6 +470,9 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
     std::string socket;
     std::optional<local::acceptor> acceptor;
     std::thread thread;
+    // Keeps io.run() running while nothing is pending (a refused listener, no process to watch):
+    // clear_faults() and the other posts from outside need the thread there. Reset by stop().
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
     std::atomic<bool> stopping{false};
     // The state by job, as Pebble's overlord holds its managers; each after the bases, `stopping`
     // and the managers it refers to.
@@ -486,15 +502,15 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
 
     // api_plan.cpp
     void load_layers_dir_locked();
-    reply add_layer(const std::string& body);
+    reply add_layer(const json::object& o);  // the body, decoded by the router (with_object)
 
 
     // api_services.cpp
     reply list_services(const target_t& t);
-    reply post_services(const std::string& body);
+    reply post_services(const json::object& o);  // the body, decoded by the router (with_object)
 
     // api_signals.cpp
-    reply signals(const std::string& body);
+    reply signals(const json::object& o);  // the body, decoded by the router (with_object)
 
     // api_changes.cpp
     reply list_changes(const target_t& t);
@@ -516,7 +532,7 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
 
     // api_checks.cpp
     reply list_checks(const target_t& t);
-    reply post_checks(const std::string& body);
+    reply post_checks(const json::object& o);  // the body, decoded by the router (with_object)
     awaitable<reply> refresh_check(const std::string& body);
     json::object check_info_locked(const std::string& name, const redispebble::check& c);
 

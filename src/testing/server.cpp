@@ -78,11 +78,11 @@ reply pebble_server::impl::route(const http::request<http::string_body>& req) {
     }
     if (p == "/v1/layers") {
         if (auto r = only({http::verb::post})) return *r;
-        return add_layer(req.body());
+        return with_object(req.body(), [this](const json::object& o) { return add_layer(o); });
     }
     if (p == "/v1/services") {
         if (auto r = only({http::verb::get, http::verb::post})) return *r;
-        return method == http::verb::get ? list_services(t) : post_services(req.body());
+        return method == http::verb::get ? list_services(t) : with_object(req.body(), [this](const json::object& o) { return post_services(o); });
     }
     if (p == "/v1/changes") {
         if (auto r = only({http::verb::get})) return *r;
@@ -95,7 +95,7 @@ reply pebble_server::impl::route(const http::request<http::string_body>& req) {
     }
     if (p == "/v1/checks") {
         if (auto r = only({http::verb::get, http::verb::post})) return *r;
-        return method == http::verb::get ? list_checks(t) : post_checks(req.body());
+        return method == http::verb::get ? list_checks(t) : with_object(req.body(), [this](const json::object& o) { return post_checks(o); });
     }
     if (p == "/v1/checks/refresh") {
         if (auto r = only({http::verb::post})) return *r;
@@ -103,7 +103,7 @@ reply pebble_server::impl::route(const http::request<http::string_body>& req) {
     }
     if (p == "/v1/signals") {
         if (auto r = only({http::verb::post})) return *r;
-        return signals(req.body());
+        return with_object(req.body(), [this](const json::object& o) { return signals(o); });
     }
     if (p == "/v1/notices" || p.rfind("/v1/notices/", 0) == 0) return notices_endpoint(req, t);
     if (p == "/v1/logs") {
@@ -273,6 +273,7 @@ pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>
     }
     impl_->listen();
     impl_->svc.start_monitor();
+    impl_->work.emplace(impl_->io.get_executor());
     impl_->thread = std::thread([this] { impl_->io.run(); });
     impl_->checks.start();
 }
@@ -291,6 +292,7 @@ void pebble_server::stop() {
         impl_->svc.cancel_monitor();
     });
     impl_->svc.stop_all();
+    impl_->work.reset();
     impl_->io.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
     impl_->checks.join();

@@ -179,7 +179,10 @@ void service_manager::capture_output_locked() {
 
 void service_manager::start_monitor() {
     monitor_timer_.emplace(core_.io);
-    monitor();
+    // The monitor watches processes; simulated services have none (spawn_locked), and waking every
+    // 100 ms for nothing cost 1000 idle servers in one process most of a 2-core machine
+    // (docs/performance.md).
+    if (core_.opts.run_processes) monitor();
 }
 
 void service_manager::cancel_monitor() {
