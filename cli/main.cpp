@@ -10,7 +10,15 @@
 
 namespace {
 
-constexpr const char* usage = R"(redispebble: keep a Redis workload running under Pebble
+// The inputs plan reads, as the general help and `plan --help` list them.
+constexpr const char* input_options = R"(  --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
+  --peer FILE            peer data: admin-password, current-master, hostname (YAML).
+  --plan FILE            the current Pebble plan (`pebble plan > FILE`). Default: empty plan.
+  --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
+  --hostname H           this unit's hostname (default: the peer file's, else this machine's).
+)";
+
+const std::string usage = std::string(R"(redispebble: keep a Redis workload running under Pebble
 
 Usage:
   redispebble plan   [--config FILE] [--peer FILE] [--plan FILE] [--resource NAME=PATH]... [--hostname H]
@@ -49,12 +57,7 @@ Output (plan, apply, status, diff):
   --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
 
 Inputs:
-  --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
-  --peer FILE            peer data: admin-password, current-master, hostname (YAML).
-  --plan FILE            the current Pebble plan (`pebble plan > FILE`). Default: empty plan.
-  --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
-  --hostname H           this unit's hostname (default: the peer file's, else this machine's).
-
+)") + input_options + R"(
 Exit codes:
   0  Active (nothing to do, or done)       3  Waiting (Pebble absent, peer data incomplete), or
                                             status: Maintenance (apply has work to do)
@@ -96,12 +99,7 @@ decision. With no arguments it runs on the example inputs (share/redispebble/exa
 tool when installed, else the checkout's examples/).
 
 Options:
-  --config FILE          charm-style configuration (YAML; see docs/inputs.md). Default: all defaults.
-  --peer FILE            peer data: admin-password, current-master, hostname (YAML).
-  --plan FILE            the current Pebble plan (`pebble plan > FILE`). Default: empty plan.
-  --resource NAME=PATH   a certificate resource: cert-file, key-file or ca-cert-file.
-  --hostname H           this unit's hostname (default: the peer file's, else this machine's).
-  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
+)" + std::string(input_options) + R"(  --format FORMAT        text (default), json or yaml: the report as a document (docs/cli.md).
 
 Example:
   pebble plan > current.yaml
@@ -194,7 +192,7 @@ int main(int argc, char** argv) {
         return exit_ok;
     }
     if (args.empty() || args[0] == "help" || args[0] == "--help" || args[0] == "-h") {
-        std::fputs(usage, args.empty() ? stderr : stdout);
+        std::fputs(usage.c_str(), args.empty() ? stderr : stdout);
         return args.empty() ? exit_usage : exit_ok;
     }
     const std::string command = args[0];
@@ -203,7 +201,7 @@ int main(int argc, char** argv) {
         if (a == "--" && command == "exec") break;  // the command's own options are its own
         if (a == "--help" || a == "-h") {
             const char* text = help_for(command);
-            std::fputs(text ? text : usage, stdout);
+            std::fputs(text ? text : usage.c_str(), stdout);
             return exit_ok;
         }
     }
