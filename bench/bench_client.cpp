@@ -14,6 +14,8 @@
 // and curl baselines exist only to be measured against the client in the same run, interleaved.
 #include <redispebble/pebble/client.hpp>
 
+#include "support/raw_socket.hpp"
+
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
@@ -42,6 +44,7 @@
 
 namespace asio = boost::asio;
 namespace pb = redispebble::pebble;
+using redispebble::test::write_all;
 using namespace std::chrono_literals;
 using clock_type = std::chrono::steady_clock;
 
@@ -69,15 +72,6 @@ std::string read_all(const std::string& path) {
     std::stringstream ss;
     ss << in.rdbuf();
     return ss.str();
-}
-
-bool write_all(int fd, std::string_view s) {
-    while (!s.empty()) {
-        auto n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        s.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
 }
 
 double median(std::vector<double> v) {

@@ -63,27 +63,19 @@ std::optional<std::pair<uid_t, gid_t>> pebble_server::impl::owner_of(const json:
     auto gid = int_of(o, "group-id");
     const std::string user = str_of(o, "user"), group = str_of(o, "group");
     if (!uid && !gid && user.empty() && group.empty()) return std::nullopt;
-    uid_t u = static_cast<uid_t>(-1);
-    gid_t g = static_cast<gid_t>(-1);
-    if (uid) u = static_cast<uid_t>(*uid);
-    if (!user.empty()) {
-        const auto pw = accounts::user(user);
-        if (!pw) {
-            err = fmt::format("user: unknown user {}", user);
-            return std::nullopt;
-        }
-        u = pw->first;
-        if (group.empty() && !gid) g = pw->second;
+    // Names win over ids; a user's primary group stands in for an absent group and group-id.
+    const auto pw = user.empty() ? std::nullopt : accounts::user(user);
+    if (!user.empty() && !pw) {
+        err = fmt::format("user: unknown user {}", user);
+        return std::nullopt;
     }
-    if (gid) g = static_cast<gid_t>(*gid);
-    if (!group.empty()) {
-        const auto gr = accounts::group(group);
-        if (!gr) {
-            err = fmt::format("group: unknown group {}", group);
-            return std::nullopt;
-        }
-        g = *gr;
+    const auto gr = group.empty() ? std::nullopt : accounts::group(group);
+    if (!group.empty() && !gr) {
+        err = fmt::format("group: unknown group {}", group);
+        return std::nullopt;
     }
+    const uid_t u = pw ? pw->first : uid ? static_cast<uid_t>(*uid) : static_cast<uid_t>(-1);
+    const gid_t g = gr ? *gr : gid ? static_cast<gid_t>(*gid) : pw ? pw->second : static_cast<gid_t>(-1);
     return std::pair{u, g};
 }
 

@@ -1,5 +1,6 @@
 // Test support: see replay_server.hpp.
 #include "support/replay_server.hpp"
+#include "support/raw_socket.hpp"
 #include "support/transcripts.hpp"
 
 #include <algorithm>
@@ -53,15 +54,6 @@ std::vector<std::string> replay_server::requests() const {
 }
 
 namespace {
-
-bool write_all(int fd, std::string_view s) {
-    while (!s.empty()) {
-        auto n = ::send(fd, s.data(), s.size(), MSG_NOSIGNAL);
-        if (n <= 0) return false;
-        s.remove_prefix(static_cast<std::size_t>(n));
-    }
-    return true;
-}
 
 std::string lower(std::string s) {
     for (auto& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
