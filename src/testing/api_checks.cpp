@@ -55,10 +55,10 @@ awaitable<reply> pebble_server::impl::refresh_check(const std::string& body) {
     // Run it on a helper thread: an exec check can take up to its timeout.
     auto result = std::make_shared<std::optional<check_manager::check_error>>();
     asio::steady_timer done(io, std::chrono::steady_clock::time_point::max());
-    std::thread([this, c, result, &done] {
+    run_helper([this, c, result, &done] {
         *result = check_manager::run_check(c, stopping);
         asio::post(io, [&done] { done.cancel(); });
-    }).detach();
+    });
     error_code ec;
     co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
     std::lock_guard<std::mutex> lock(m);

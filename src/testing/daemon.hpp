@@ -51,6 +51,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -209,6 +210,46 @@ struct daemon_core {
     server_options opts;
     asio::io_context io;
     mutable std::mutex m;
+
+    // Runs `work` on a helper thread (blocking work: stopping a process within its kill-delay,
+    // running a refreshed check). Every helper is joined by join_helpers() once the io thread has
+    // ended, so none outlives the daemon: a detached one that finished after the server was
+    // destroyed posted to a dead io_context (a crash, 9 runs in 30 of "following logs receives
+    // lines..." under load).
+    // Finished helpers are joined at the next run_helper (a long-lived server keeps no threads).
+    void run_helper(std::function<void()> work) {
+        std::lock_guard<std::mutex> lock(helpers_m_);
+        for (auto it = helpers_.begin(); it != helpers_.end();) {
+            if (*it->finished) {
+                it->thread.join();
+                it = helpers_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+        auto finished = std::make_shared<std::atomic<bool>>(false);
+        helpers_.push_back({std::thread([work = std::move(work), finished] {
+                                work();
+                                *finished = true;
+                            }),
+                            finished});
+    }
+    void join_helpers() {
+        std::vector<helper> all;
+        {
+            std::lock_guard<std::mutex> lock(helpers_m_);
+            all.swap(helpers_);
+        }
+        for (auto& h : all) h.thread.join();
+    }
+
+private:
+    struct helper {
+        std::thread thread;
+        std::shared_ptr<std::atomic<bool>> finished;
+    };
+    std::mutex helpers_m_;
+    std::vector<helper> helpers_;
 };
 
 // The plan manager's state (Pebble's planstate): the stacked layers, lowest first. api_plan.cpp.
@@ -416,8 +457,11 @@ public:
     check_state& state_locked(const std::string& name) { return checks_[name]; }
     // A check's state, or nullptr when the manager has not seen it.
     const check_state* find_locked(const std::string& name) const;
-    // Forgets every check (a daemon restart).
-    void clear_locked() { checks_.clear(); }
+    // Forgets every check (a daemon restart, whose layers are read again: the checker is woken).
+    void clear_locked() {
+        checks_.clear();
+        wake_.notify_all();
+    }
 
     // checkstate's PlanChanged: every check of the new plan without a running change (new, or
     // stopped through the API) starts at once inside its perform-check change unless its startup

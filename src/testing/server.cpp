@@ -296,6 +296,7 @@ void pebble_server::stop() {
     impl_->io.stop();
     if (impl_->thread.joinable()) impl_->thread.join();
     impl_->checks.join();
+    impl_->join_helpers();  // after the io thread: what they post is never run
     std::error_code ec;
     fs::remove(impl_->socket, ec);
     if (!impl_->temp_dir.empty()) fs::remove_all(impl_->temp_dir, ec);

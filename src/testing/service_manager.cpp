@@ -144,10 +144,10 @@ awaitable<bool> service_manager::stop(const std::string& name, std::vector<std::
     if (proc) {
         // terminate() blocks up to kill_delay: run it on a helper thread.
         asio::steady_timer done(core_.io, std::chrono::steady_clock::time_point::max());
-        std::thread([proc, kill_delay, &done, this] {
+        core_.run_helper([proc, kill_delay, &done, this] {
             proc->terminate(kill_delay);
             asio::post(core_.io, [&done] { done.cancel(); });
-        }).detach();
+        });
         error_code ec;
         co_await done.async_wait(asio::redirect_error(use_awaitable, ec));
     }
@@ -287,9 +287,9 @@ void service_manager::check_failed_locked(const std::string& check_name) {
                 if (sv.current != "inactive") sv.since = now_rfc3339();
                 sv.current = "inactive";
             }
-            std::thread([procs] {
+            core_.run_helper([procs] {
                 for (auto& proc : procs) proc->terminate(std::chrono::seconds(5));
-            }).detach();
+            });
             return;
         }
         if (action != "restart" || !running || s.stopping || !s.process) continue;
@@ -297,7 +297,7 @@ void service_manager::check_failed_locked(const std::string& check_name) {
         std::chrono::milliseconds kill_delay{5000};
         if (cfg.kill_delay) kill_delay = std::chrono::milliseconds(parse_go_duration(*cfg.kill_delay).value_or(5000000000) / 1000000);
         // The monitor sees the process gone and restarts the service after its backoff.
-        std::thread([proc = s.process, kill_delay] { proc->terminate(kill_delay); }).detach();
+        core_.run_helper([proc = s.process, kill_delay] { proc->terminate(kill_delay); });
     }
 }
 
