@@ -114,14 +114,10 @@ void check_output(const command_result& r, int exit_code, const std::vector<std:
                   const std::vector<std::string>& hidden) {
     INFO("stdout: " << r.out << "\nstderr: " << r.err);
     CHECK(r.exit_code == exit_code);
-    for (const auto& text : shown) {
-        INFO("shown: " << text);
-        CHECK(r.out.find(text) != std::string::npos);
-    }
+    for (const auto& text : shown) CHECK_THAT(r.out, Catch::Contains(text));
     for (const auto& text : hidden) {
-        INFO("hidden: " << text);
-        CHECK(r.out.find(text) == std::string::npos);
-        CHECK(r.err.find(text) == std::string::npos);
+        CHECK_THAT(r.out, !Catch::Contains(text));
+        CHECK_THAT(r.err, !Catch::Contains(text));
     }
 }
 
