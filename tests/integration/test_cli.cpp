@@ -3,6 +3,7 @@
 #include <redispebble/decide.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "support/command_json.hpp"
 #include "support/pebble_daemon.hpp"
 #include "support/run_command.hpp"
 
@@ -17,8 +18,7 @@
 #include <memory>
 #include <string>
 
-using redispebble::test::run_command;
-using redispebble::test::temp_dir;
+using namespace redispebble::test;  // run_command, temp_dir, check_output, the JSON readers
 
 namespace {
 const std::string cli = REDISPEBBLE_CLI;
@@ -35,20 +35,12 @@ void check_refused(std::vector<std::string> args, const std::string& named) {
 } // namespace
 
 TEST_CASE("redispebble plan with no arguments runs on the examples without printing a password", "[cli]") {
-    auto r = run_command({cli, "plan"});
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 0);
-    CHECK(has(r.out, "using the example inputs"));
-    CHECK(has(r.out, "Layer \"redis\""));
-    CHECK(has(r.out, "override: replace"));
-    CHECK(has(r.out, "--requirepass <redacted>"));
-    CHECK(has(r.out, "services.redis.command"));
-    CHECK(has(r.out, "add layer \"redis\" with combine"));
-    CHECK(has(r.out, "restart service \"redis\""));
-    CHECK(has(r.out, "/var/lib/redis/redispebble-secrets.conf"));
     // Neither the example's password nor the old plan's password is printed.
-    CHECK_FALSE(has(r.out + r.err, "correct horse"));
-    CHECK_FALSE(has(r.out + r.err, "hunter2"));
+    check_output(run_command({cli, "plan"}), 0,
+                 {"using the example inputs", "Layer \"redis\"", "override: replace", "--requirepass <redacted>",
+                  "services.redis.command", "add layer \"redis\" with combine", "restart service \"redis\"",
+                  "/var/lib/redis/redispebble-secrets.conf"},
+                 {"correct horse", "hunter2"});
 }
 
 TEST_CASE("redispebble plan against the plan it would produce reports nothing to do", "[cli]") {
@@ -56,11 +48,7 @@ TEST_CASE("redispebble plan against the plan it would produce reports nothing to
     auto config = dir.write("config.yaml", "port: 6380\n");
     auto peer = dir.write("peer.yaml", "admin-password: pw\ncurrent-master: m\nhostname: m\n");
     // First run on an empty plan: the layer differs.
-    auto first = run_command({cli, "plan", "--config", config, "--peer", peer});
-    INFO(first.out << first.err);
-    CHECK(first.exit_code == 0);
-    CHECK(has(first.out, "add layer"));
-    CHECK(has(first.out, "--port 6380"));
+    check_output(run_command({cli, "plan", "--config", config, "--peer", peer}), 0, {"add layer", "--port 6380"});
 }
 
 TEST_CASE("redispebble plan reports bad input with the file line and key and exit code 2", "[cli]") {
@@ -80,28 +68,20 @@ TEST_CASE("redispebble plan with TLS and a missing certificate is Blocked with e
     auto config = dir.write("config.yaml", "enable-tls: true\n");
     auto peer = dir.write("peer.yaml", "admin-password: pw\ncurrent-master: m\nhostname: m\n");
     auto cert = dir.write("cert.pem", "CERT");
-    auto r = run_command({cli, "plan", "--config", config, "--peer", peer, "--resource", "cert-file=" + cert});
-    INFO(r.out << r.err);
-    CHECK(r.exit_code == 4);
-    CHECK(has(r.out, "Not enough certificates found"));
-    CHECK(has(r.out, "key-file, ca-cert-file"));
+    check_output(run_command({cli, "plan", "--config", config, "--peer", peer, "--resource", "cert-file=" + cert}), 4,
+                 {"Not enough certificates found", "key-file, ca-cert-file"});
 }
 
 TEST_CASE("redispebble plan without peer data is Waiting with exit code 3", "[cli]") {
     temp_dir dir;
     auto peer = dir.write("peer.yaml", "current-master: m\n");
-    auto r = run_command({cli, "plan", "--peer", peer, "--hostname", "m"});
-    CHECK(r.exit_code == 3);
-    CHECK(has(r.out, "Waiting for peer data to be updated (not set yet: admin-password)"));
+    check_output(run_command({cli, "plan", "--peer", peer, "--hostname", "m"}), 3,
+                 {"Waiting for peer data to be updated (not set yet: admin-password)"});
 }
 
 TEST_CASE("redispebble help documents the commands and exit codes", "[cli]") {
-    auto r = run_command({cli, "--help"});
-    CHECK(r.exit_code == 0);
-    CHECK(has(r.out, "Exit codes"));
-    CHECK(has(r.out, "plan"));
-    auto none = run_command({cli});
-    CHECK(none.exit_code == 2);
+    check_output(run_command({cli, "--help"}), 0, {"Exit codes", "plan"});
+    CHECK(run_command({cli}).exit_code == 2);
 }
 
 TEST_CASE("Names Pebble refuses exit 2 from plan and apply before any request to Pebble", "[cli][pebble-names]") {
@@ -170,34 +150,9 @@ namespace {
 
 namespace json = boost::json;
 
-json::object parse_json(const redispebble::test::command_result& r) {
-    INFO(r.out << r.err);
-    json::value v = json::parse(r.out);
-    REQUIRE(v.is_object());
-    return v.as_object();
-}
-
-std::string s_of(const json::value& v) {
-    REQUIRE(v.is_string());
-    return std::string(v.as_string().data(), v.as_string().size());
-}
-
-std::string str(const json::object& o, const char* key) {
-    INFO(key);
-    REQUIRE(o.contains(key));
-    REQUIRE(o.at(key).is_string());
-    return s_of(o.at(key));
-}
-
 bool any_starts_with(const json::array& a, const std::string& prefix) {
     for (const auto& v : a)
-        if (v.is_string() && s_of(v).rfind(prefix, 0) == 0) return true;
-    return false;
-}
-
-bool any_path(const json::array& a, const std::string& prefix) {
-    for (const auto& v : a)
-        if (s_of(v.as_object().at("path")).rfind(prefix, 0) == 0) return true;
+        if (v.is_string() && string_of(v).rfind(prefix, 0) == 0) return true;
     return false;
 }
 
@@ -213,39 +168,33 @@ TEST_CASE("redispebble plan --format json and yaml print the versioned document 
     CHECK(r.exit_code == 0);
     CHECK(r.err.empty());
     CHECK_FALSE(has(r.out, pw));
-    auto doc = parse_json(r);
-    CHECK(str(doc, "schema") == "redispebble/v1");
-    CHECK(str(doc, "command") == "plan");
-    CHECK(str(doc, "status") == "active");
-    CHECK(str(doc, "message").empty());
-    CHECK(doc.at("retry-later").as_bool() == false);
-    CHECK(doc.at("exit-code").as_int64() == 0);
-    CHECK(doc.at("add-layer").as_bool());
-    CHECK(doc.at("actions-done").as_array().empty());
-    CHECK(doc.at("failed-step").is_null());
+    auto doc = json_of(r);
+    check_members(doc, {{"schema", "redispebble/v1"}, {"command", "plan"}, {"status", "active"}, {"message", ""},
+                        {"retry-later", false}, {"exit-code", 0}, {"add-layer", true}, {"actions-done", json::array{}},
+                        {"failed-step", nullptr}});
     // A dry run on files does not see the storage directory: decide() plans to make and re-own it.
     const auto& fix = doc.at("storage-fix").as_object();
-    CHECK(s_of(fix.at("path")) == "/var/lib/redis");
+    CHECK(string_of(fix.at("path")) == "/var/lib/redis");
     CHECK(fix.at("make").as_bool());
     CHECK(fix.at("chown").as_bool());
-    CHECK(any_path(doc.at("differences").as_array(), "services.redis"));
+    CHECK(any_path(doc.at("differences"), "services.redis"));
     CHECK(doc.at("restart").as_array() == json::array{"redis"});
     // The layer as the text form prints it: redacted, a tree.
     const auto& svc = doc.at("layer").as_object().at("services").as_object().at("redis").as_object();
-    CHECK(s_of(svc.at("override")) == "replace");
-    CHECK(has(s_of(svc.at("command")), "redis-server"));
-    CHECK(has(s_of(svc.at("command")), "--port 6380"));
+    CHECK(string_of(svc.at("override")) == "replace");
+    CHECK(has(string_of(svc.at("command")), "redis-server"));
+    CHECK(has(string_of(svc.at("command")), "--port 6380"));
     // The files: path, permissions, owner, origin, never content or digest.
     const auto& files = doc.at("files").as_array();
     REQUIRE(files.size() == 2);  // the secrets file and the client-auth file the checks read
-    CHECK(s_of(files[1].as_object().at("path")) == "/var/lib/redis/redispebble-client-auth");
-    CHECK(s_of(files[1].as_object().at("origin")) == "client-auth");
+    CHECK(string_of(files[1].as_object().at("path")) == "/var/lib/redis/redispebble-client-auth");
+    CHECK(string_of(files[1].as_object().at("origin")) == "client-auth");
     const auto& f = files[0].as_object();
-    CHECK(s_of(f.at("path")) == "/var/lib/redis/redispebble-secrets.conf");
-    CHECK(s_of(f.at("permissions")) == "600");
-    CHECK(s_of(f.at("user")) == "redis");
-    CHECK(s_of(f.at("group")) == "redis");
-    CHECK(s_of(f.at("origin")) == "secrets");
+    CHECK(string_of(f.at("path")) == "/var/lib/redis/redispebble-secrets.conf");
+    CHECK(string_of(f.at("permissions")) == "600");
+    CHECK(string_of(f.at("user")) == "redis");
+    CHECK(string_of(f.at("group")) == "redis");
+    CHECK(string_of(f.at("origin")) == "secrets");
     CHECK(f.size() == 5);
     CHECK(doc.at("push").as_array() == files);
 
@@ -258,7 +207,7 @@ TEST_CASE("redispebble plan --format json and yaml print the versioned document 
     CHECK(n["status"].as<std::string>() == "active");
     CHECK(n["retry-later"].as<bool>() == false);
     CHECK(n["files"][0]["permissions"].as<std::string>() == "600");
-    CHECK(n["layer"]["services"]["redis"]["command"].as<std::string>() == s_of(svc.at("command")));
+    CHECK(n["layer"]["services"]["redis"]["command"].as<std::string>() == string_of(svc.at("command")));
     CHECK(n["differences"].size() == doc.at("differences").as_array().size());
 
     auto t = run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "text"});
@@ -271,13 +220,10 @@ TEST_CASE("redispebble plan --format json reports Waiting with its message and e
     auto peer = dir.write("peer.yaml", "current-master: m\n");
     auto r = run_command({cli, "plan", "--peer", peer, "--hostname", "m", "--format", "json"});
     CHECK(r.exit_code == 3);
-    auto doc = parse_json(r);
-    CHECK(str(doc, "status") == "waiting");
-    CHECK(str(doc, "message") == std::string(redispebble::msg_waiting_for_peer_data) + " (not set yet: admin-password)");
-    CHECK(doc.at("retry-later").as_bool());
-    CHECK(doc.at("exit-code").as_int64() == 3);
-    CHECK(doc.at("layer").is_null());
-    CHECK(doc.at("files").as_array().empty());
+    auto doc = json_of(r);
+    check_members(doc, {{"status", "waiting"},
+                        {"message", std::string(redispebble::msg_waiting_for_peer_data) + " (not set yet: admin-password)"},
+                        {"retry-later", true}, {"exit-code", 3}, {"layer", nullptr}, {"files", json::array{}}});
 }
 
 TEST_CASE("a bad --format value exits 2 with the error on stderr and nothing on stdout", "[cli][format]") {
@@ -317,34 +263,28 @@ TEST_CASE("diff apply and status --format json against the test server report th
 
     auto before = cmd("diff", "json");
     CHECK(before.exit_code == 5);
-    auto d1 = parse_json(before);
-    CHECK(str(d1, "command") == "diff");
-    CHECK(str(d1, "status") == "active");
-    CHECK(d1.at("compared").as_bool());
-    CHECK_FALSE(d1.at("in-sync").as_bool());
-    CHECK(d1.at("dry-run").as_bool());
-    CHECK(d1.at("exit-code").as_int64() == 5);
-    CHECK(str(d1, "socket") == server->socket_path());
-    CHECK(any_path(d1.at("differences").as_array(), "services.redis"));
-    CHECK(any_path(d1.at("push").as_array(), dir.path + "/storage/redispebble-secrets.conf"));
+    auto d1 = json_of(before);
+    check_members(d1, {{"command", "diff"}, {"status", "active"}, {"compared", true}, {"in-sync", false},
+                       {"dry-run", true}, {"exit-code", 5}, {"socket", server->socket_path()}, {"actions-done", json::array{}}});
+    CHECK(any_path(d1.at("differences"), "services.redis"));
+    CHECK(any_path(d1.at("push"), dir.path + "/storage/redispebble-secrets.conf"));
     const auto& fix = d1.at("storage-fix").as_object();
-    CHECK(s_of(fix.at("path")) == dir.path + "/storage");
+    CHECK(string_of(fix.at("path")) == dir.path + "/storage");
     CHECK(fix.at("make").as_bool());
-    CHECK(d1.at("actions-done").as_array().empty());
     CHECK(server->record().layers_added == 0);
 
     // status says what the unit is now: nothing applied yet, so not Active (it said active, exit 0).
     auto fresh = cmd("status", "json");
-    auto f = parse_json(fresh);
+    auto f = json_of(fresh);
     CHECK(fresh.exit_code == 3);
-    CHECK(str(f, "status") == "maintenance");
-    CHECK(str(f, "message").find("redispebble apply") != std::string::npos);
+    CHECK(string_at(f, "status") == "maintenance");
+    CHECK(string_at(f, "message").find("redispebble apply") != std::string::npos);
     CHECK_FALSE(f.at("in-sync").as_bool());
     CHECK(server->record().layers_added == 0);
 
     auto applied = cmd("apply", "json");
-    auto a = parse_json(applied);
-    CHECK(str(a, "command") == "apply");
+    auto a = json_of(applied);
+    CHECK(string_at(a, "command") == "apply");
     CHECK(applied.exit_code == a.at("exit-code").as_int64());
     CHECK_FALSE(a.at("dry-run").as_bool());
     const auto& done = a.at("actions-done").as_array();
@@ -355,17 +295,17 @@ TEST_CASE("diff apply and status --format json against the test server report th
     CHECK(a.at("attempts").as_int64() == 1);
     CHECK(server->record().layers_added == 1);
     // The services are simulated: no Redis answers the probe, and the report says so.
-    CHECK(str(a, "status") != "");
-    if (str(a, "status") != "active") CHECK_FALSE(str(a, "message").empty());
+    CHECK(string_at(a, "status") != "");
+    if (string_at(a, "status") != "active") CHECK_FALSE(string_at(a, "message").empty());
 
     auto status = cmd("status", "json");
-    auto s = parse_json(status);
-    CHECK(str(s, "command") == "status");
-    CHECK(str(s, "pebble-version") == "v1.26.0-test");
+    auto s = json_of(status);
+    CHECK(string_at(s, "command") == "status");
+    CHECK(string_at(s, "pebble-version") == "v1.26.0-test");
     const auto& services = s.at("services").as_array();
     REQUIRE(services.size() == 1);
-    CHECK(s_of(services[0].as_object().at("name")) == "redis");
-    CHECK(s_of(services[0].as_object().at("current")) == "active");
+    CHECK(string_of(services[0].as_object().at("name")) == "redis");
+    CHECK(string_of(services[0].as_object().at("current")) == "active");
     CHECK(s.at("in-sync").as_bool());
     CHECK(s.at("differences").as_array().empty());
     CHECK(status.exit_code == s.at("exit-code").as_int64());
@@ -392,10 +332,10 @@ TEST_CASE("diff apply and status --format json against the test server report th
     }
     auto stopped = cmd("diff", "json");
     CHECK(stopped.exit_code == 5);
-    auto st = parse_json(stopped);
+    auto st = json_of(stopped);
     CHECK_FALSE(st.at("in-sync").as_bool());
     REQUIRE(st.at("start").as_array().size() == 1);
-    CHECK(s_of(st.at("start").as_array()[0]) == "redis");
+    CHECK(string_of(st.at("start").as_array()[0]) == "redis");
     auto stopped_text = cmd("diff", "text");
     CHECK(stopped_text.exit_code == 5);
     CHECK(has(stopped_text.out, "service redis is not running: start it"));
@@ -406,12 +346,10 @@ TEST_CASE("status --format json without Pebble is Waiting with exit code 3 and n
     auto peer = dir.write("peer.yaml", "admin-password: x-Pass-1\ncurrent-master: m\nhostname: m\n");
     auto r = run_command({cli, "status", "--socket", dir.path + "/no.socket", "--peer", peer, "--format", "json"});
     CHECK(r.exit_code == 3);
-    auto doc = parse_json(r);
-    CHECK(str(doc, "status") == "waiting");
-    CHECK(str(doc, "message") == std::string(redispebble::msg_waiting_for_pebble));
-    CHECK(doc.at("pebble-version").is_null());
-    CHECK(doc.at("retry-later").as_bool());
-    CHECK_FALSE(str(doc, "pebble-error").empty());
+    auto doc = json_of(r);
+    check_members(doc, {{"status", "waiting"}, {"message", redispebble::msg_waiting_for_pebble},
+                        {"pebble-version", nullptr}, {"retry-later", true}});
+    CHECK_FALSE(string_at(doc, "pebble-error").empty());
     CHECK_FALSE(has(r.out, "x-Pass-1"));
 }
 

@@ -129,6 +129,18 @@ pebble::exec_options cmd(std::vector<std::string> argv) {
     return o;
 }
 
+// What the non-throwing pebble::exec gives: the result, the error code and the diagnostics.
+struct exec_outcome {
+    pebble::exec_result r;
+    pebble::error_code ec;
+    pebble::diagnostics d;
+};
+exec_outcome try_exec(pebble::client& c, const pebble::exec_options& o) {
+    exec_outcome out;
+    out.r = pebble::exec(c, o, out.ec, &out.d);
+    return out;
+}
+
 } // namespace
 
 TEST_CASE("exec runs echo and collects its output with exit code 0", "[exec]") {
@@ -137,9 +149,7 @@ TEST_CASE("exec runs echo and collects its output with exit code 0", "[exec]") {
         auto o = cmd({"/bin/echo", "hi"});
         o.environment["GREETING"] = "hello";
         o.working_dir = "/tmp";
-        pebble::error_code ec;
-        pebble::diagnostics d;
-        auto r = pebble::exec(c, o, ec, &d);
+        const auto [r, ec, d] = try_exec(c, o);
         REQUIRE_FALSE(ec);
         CHECK(r.exit_code == 0);
         CHECK(r.stdout_data == "hi\n");
@@ -159,9 +169,7 @@ TEST_CASE("exec runs echo and collects its output with exit code 0", "[exec]") {
 TEST_CASE("exec of a command that exits 7 fails with command_failed and keeps the exit code", "[exec]") {
     on_each_backend([](backend& b) {
         pebble::client c(client_opts(b));
-        pebble::error_code ec;
-        pebble::diagnostics d;
-        auto r = pebble::exec(c, cmd({"/bin/sh", "-c", "echo partial; echo broken >&2; exit 7"}), ec, &d);
+        const auto [r, ec, d] = try_exec(c, cmd({"/bin/sh", "-c", "echo partial; echo broken >&2; exit 7"}));
         CHECK(ec == pebble::error::command_failed);
         CHECK(ec == pebble::condition::api);
         CHECK(r.exit_code == 7);
@@ -183,10 +191,8 @@ TEST_CASE("exec of a command that outlives its timeout fails with a timeout", "[
         pebble::client c(client_opts(b));
         auto o = cmd({"/bin/sleep", "10"});
         o.timeout = 500ms;
-        pebble::error_code ec;
-        pebble::diagnostics d;
         const auto t0 = std::chrono::steady_clock::now();
-        auto r = pebble::exec(c, o, ec, &d);
+        const auto [r, ec, d] = try_exec(c, o);
         CHECK(ec == pebble::condition::timeout);
         CHECK(r.exit_code == -1);
         CHECK(d.message == "cannot perform the following tasks:\n"
@@ -283,15 +289,12 @@ TEST_CASE("exec with split stderr keeps the two streams apart and takes stdin fr
 TEST_CASE("exec of a missing binary is Pebble's 400 cannot find executable", "[exec]") {
     on_each_backend([](backend& b) {
         pebble::client c(client_opts(b));
-        pebble::error_code ec;
-        pebble::diagnostics d;
-        pebble::exec(c, cmd({"nosuchbinary"}), ec, &d);
+        const auto [r, ec, d] = try_exec(c, cmd({"nosuchbinary"}));
         CHECK(ec == pebble::error::api_error);
         CHECK(d.status_code == 400);
         CHECK(d.message == "cannot find executable \"nosuchbinary\"");
         // An empty command never reaches Pebble.
-        pebble::exec(c, cmd({}), ec, &d);
-        CHECK(ec == pebble::error::invalid_option);
+        CHECK(try_exec(c, cmd({})).ec == pebble::error::invalid_option);
     });
 }
 

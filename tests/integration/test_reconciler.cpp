@@ -65,6 +65,13 @@ struct simulated_unit {
     explicit simulated_unit(std::chrono::milliseconds start_window) : server(simulated(start_window)) {}
 };
 
+// A simulated unit with an io_context for the asynchronous calls and a client on it.
+struct async_unit : simulated_unit {
+    using simulated_unit::simulated_unit;
+    asio::io_context ctx;
+    pebble::client c{ctx, at(server)};
+};
+
 // async_reconcile of `d` through `c`, running `ctx` until it ends: what the handler got.
 outcome reconcile_on(asio::io_context& ctx, pebble::client& c, const desired_state& d, const reconcile_options& ro) {
     outcome got;
@@ -85,15 +92,13 @@ void when_logged(reconcile_options& ro, asio::steady_timer& later, std::string n
 } // namespace
 
 TEST_CASE("cancel right after async_reconcile starts completes with operation_aborted and touches nothing", "[reconciler][cancel]") {
-    simulated_unit u(50ms);
-    asio::io_context ctx;
-    pebble::client c(ctx, at(u.server));
+    async_unit u(50ms);
     outcome got;
-    async_reconcile(c, u.want, {}, [&](pebble::error_code ec, reconcile_report r) {
+    async_reconcile(u.c, u.want, {}, [&](pebble::error_code ec, reconcile_report r) {
         got = {true, ec, std::move(r)};
     });
-    c.cancel();
-    ctx.run();
+    u.c.cancel();
+    u.ctx.run();
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);
     CHECK(got.report.status == unit_status::waiting);
@@ -106,14 +111,12 @@ TEST_CASE("cancel right after async_reconcile starts completes with operation_ab
 }
 
 TEST_CASE("cancel while the restart is in flight completes with operation_aborted and says what was done", "[reconciler][cancel]") {
-    simulated_unit u(5s);
-    asio::io_context ctx;
-    pebble::client c(ctx, at(u.server));
+    async_unit u(5s);
     reconcile_options ro;
     // When the wait for the restart begins, cancel from outside the reconcile a moment later.
-    asio::steady_timer later(ctx);
-    when_logged(ro, later, "wait for change", [&] { c.cancel(); });
-    const outcome got = reconcile_on(ctx, c, u.want, ro);
+    asio::steady_timer later(u.ctx);
+    when_logged(ro, later, "wait for change", [&] { u.c.cancel(); });
+    const outcome got = reconcile_on(u.ctx, u.c, u.want, ro);
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);
     CHECK(got.report.status == unit_status::waiting);
@@ -375,24 +378,22 @@ TEST_CASE("apply with dry_run reports the decision and sends nothing", "[reconci
 }
 
 TEST_CASE("async_observe and async_apply converge a unit and then observe it in sync", "[reconciler][observe][apply]") {
-    simulated_unit u(50ms);
-    asio::io_context ctx;
-    pebble::client c(ctx, at(u.server));
+    async_unit u(50ms);
     std::optional<reconcile_report> applied;
     std::optional<decision> after;
     pebble::error_code ec1, ec2, ec3;
-    async_observe(c, u.want, {}, [&](pebble::error_code e1, observed_state seen) {
+    async_observe(u.c, u.want, {}, [&](pebble::error_code e1, observed_state seen) {
         ec1 = e1;
-        async_apply(c, u.want, decide(seen, u.want), no_probe(), [&](pebble::error_code e2, reconcile_report r) {
+        async_apply(u.c, u.want, decide(seen, u.want), no_probe(), [&](pebble::error_code e2, reconcile_report r) {
             ec2 = e2;
             applied = std::move(r);
-            async_observe(c, u.want, {}, [&](pebble::error_code e3, observed_state again) {
+            async_observe(u.c, u.want, {}, [&](pebble::error_code e3, observed_state again) {
                 ec3 = e3;
                 after = decide(again, u.want);
             });
         });
     });
-    ctx.run();
+    u.ctx.run();
     CHECK_FALSE(ec1);
     CHECK_FALSE(ec2);
     CHECK_FALSE(ec3);
@@ -404,23 +405,21 @@ TEST_CASE("async_observe and async_apply converge a unit and then observe it in 
 }
 
 TEST_CASE("A completion token where the options go means default options for async_observe async_apply and async_reconcile", "[reconciler][observe][apply]") {
-    simulated_unit u(50ms);
-    asio::io_context ctx;
-    pebble::client c(ctx, at(u.server));
+    async_unit u(50ms);
     std::optional<decision> first;
     std::optional<reconcile_report> applied;
     asio::co_spawn(
-        ctx,
+        u.ctx,
         [&]() -> asio::awaitable<void> {
-            const observed_state seen = co_await async_observe(c, u.want, asio::use_awaitable);
+            const observed_state seen = co_await async_observe(u.c, u.want, asio::use_awaitable);
             first = decide(seen, u.want);
             // A decision with no action and a Waiting status: apply makes no request and no probe.
             decision wait;
             wait.message = "waiting for the leader";
-            applied = co_await async_apply(c, u.want, wait, asio::use_awaitable);
+            applied = co_await async_apply(u.c, u.want, wait, asio::use_awaitable);
         },
         asio::detached);
-    ctx.run();
+    u.ctx.run();
     REQUIRE(first);
     CHECK(first->add_layer.has_value());   // a fresh unit: our layer is to be added
     REQUIRE(applied);
@@ -431,15 +430,15 @@ TEST_CASE("A completion token where the options go means default options for asy
     // A plain handler in the options slot, against a Pebble that is not there.
     pebble::client_options gone;
     gone.socket_path = u.dir.path + "/absent.socket";
-    pebble::client absent(ctx, gone);
+    pebble::client absent(u.ctx, gone);
     std::optional<reconcile_report> r;
     pebble::error_code got = asio::error::would_block;
     async_reconcile(absent, u.want, [&](pebble::error_code ec, reconcile_report rep) {
         got = ec;
         r = std::move(rep);
     });
-    ctx.restart();
-    ctx.run();
+    u.ctx.restart();
+    u.ctx.run();
     CHECK_FALSE(got);
     REQUIRE(r);
     CHECK(r->status == unit_status::waiting);
@@ -508,14 +507,12 @@ TEST_CASE("observe names the step that failed in its error", "[reconciler][obser
 }
 
 TEST_CASE("async_observe cancelled at once completes with operation_aborted and the step", "[reconciler][observe][cancel]") {
-    simulated_unit u(50ms);
-    asio::io_context ctx;
-    pebble::client c(ctx, at(u.server));
+    async_unit u(50ms);
     reconcile_report failure;
     std::optional<pebble::error_code> got;
-    async_observe(c, u.want, {}, failure, [&](pebble::error_code ec, observed_state) { got = ec; });
-    c.cancel();
-    ctx.run();
+    async_observe(u.c, u.want, {}, failure, [&](pebble::error_code ec, observed_state) { got = ec; });
+    u.c.cancel();
+    u.ctx.run();
     REQUIRE(got);
     CHECK(*got == asio::error::operation_aborted);
     REQUIRE(failure.failed_step);
@@ -524,17 +521,15 @@ TEST_CASE("async_observe cancelled at once completes with operation_aborted and 
 }
 
 TEST_CASE("async_apply cancelled during the restart says what was done", "[reconciler][apply][cancel]") {
-    simulated_unit u(5s);
-    asio::io_context ctx;
-    pebble::client c(ctx, at(u.server));
-    pebble::client looker(at(u.server));  // its own thread: a synchronous call on c would need ctx running
+    async_unit u(5s);
+    pebble::client looker(at(u.server));  // its own thread: a synchronous call on u.c would need u.ctx running
     const decision d = decide(observe(looker, u.want), u.want);
     reconcile_options ro = no_probe();
-    asio::steady_timer later(ctx);
-    when_logged(ro, later, "wait for change", [&] { c.cancel(); });
+    asio::steady_timer later(u.ctx);
+    when_logged(ro, later, "wait for change", [&] { u.c.cancel(); });
     outcome got;
-    async_apply(c, u.want, d, ro, [&](pebble::error_code ec, reconcile_report r) { got = {true, ec, std::move(r)}; });
-    ctx.run();
+    async_apply(u.c, u.want, d, ro, [&](pebble::error_code ec, reconcile_report r) { got = {true, ec, std::move(r)}; });
+    u.ctx.run();
     REQUIRE(got.called);
     CHECK(got.ec == asio::error::operation_aborted);
     REQUIRE(got.report.failed_step);

@@ -7,11 +7,13 @@
 #include <redispebble/testing/process.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "support/command_json.hpp"
 #include "support/pebble_daemon.hpp"
 #include "support/processes.hpp"
 #include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
+#include "support/sentinel_inputs.hpp"
 #include "support/unix_http.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -38,8 +40,12 @@
 
 using namespace redispebble;
 using namespace std::chrono_literals;
+using redispebble::test::any_path;
+using redispebble::test::check_members;
 using redispebble::test::eventually;
 using redispebble::test::has;
+using redispebble::test::json_of;
+using redispebble::test::string_at;
 using redispebble::test::temp_dir;
 using redispebble::test::unix_http;
 
@@ -91,23 +97,17 @@ struct unit_under_test {
 };
 
 desired_state unit_inputs(const std::string& root, const std::string& ip, int port, int sport) {
-    desired_state d;
+    desired_state d = test::sentinel_inputs("127.0.0.1", ip, admin_pw, sentinel_pw);
     d.config.storage_path = root + "/" + ip + "/storage";
     d.config.port = static_cast<std::uint16_t>(port);
     d.config.bind_address = ip;
     d.config.health_checks = false;  // we stop the master ourselves: no on-check-failure restart
-    d.config.sentinel = true;
     d.config.sentinel_port = static_cast<std::uint16_t>(sport);
     d.config.sentinel_config_path = root + "/" + ip + "/sentinel/sentinel.conf";
     // redis-k8s's down-after (5 s): shorter, a master restarting under Pebble (Redis 7 waits for
     // lagging replicas on SIGTERM) was taken for down and failed over a second time.
     d.config.sentinel_down_after_milliseconds = 5000;
     d.config.sentinel_failover_timeout = 10000;
-    d.peer.admin_password = secret(admin_pw);
-    d.peer.sentinel_password = secret(sentinel_pw);
-    d.peer.current_master = "127.0.0.1";
-    d.peer.hostname = ip;
-    d.peer.planned_units = 3;
     return d;
 }
 
@@ -519,24 +519,6 @@ void on_both_pebbles(const std::string& what, const std::function<void(bool)>& s
     }
 }
 
-boost::json::object json_of(const test::command_result& r) {
-    INFO(r.out << r.err);
-    const auto v = boost::json::parse(r.out);
-    REQUIRE(v.is_object());
-    return v.as_object();
-}
-
-std::string s_at(const boost::json::object& o, const char* key) {
-    const auto* v = o.if_contains(key);
-    return v && v->is_string() ? std::string(v->as_string()) : std::string();
-}
-
-bool any_path(const boost::json::value& list, const std::string& prefix) {
-    for (const auto& e : list.as_array())
-        if (s_at(e.as_object(), "path").rfind(prefix, 0) == 0) return true;
-    return false;
-}
-
 } // namespace
 
 TEST_CASE("Three units fail over with Sentinel and reconcile to the new master", "[sentinel][failover][redis]") {
@@ -549,35 +531,25 @@ TEST_CASE("The CLI plan shows both layers and apply reconciles both containers",
     const auto peer = dir.write("peer.yaml", "admin-password: " + admin_pw + "\nsentinel-password: '" + sentinel_pw +
                                                  "'\ncurrent-master: 127.0.0.1\nhostname: 127.0.0.2\nplanned-units: 3\n");
     const std::string cli = REDISPEBBLE_CLI;
-    auto plan = test::run_command({cli, "plan", "--config", config, "--peer", peer});
-    INFO(plan.out << plan.err);
-    CHECK(plan.exit_code == 0);
-    CHECK(has(plan.out, "Layer \"redis\""));
-    CHECK(has(plan.out, "Layer \"sentinel\" in container sentinel"));
-    CHECK(has(plan.out, "redis-server /etc/redis-server/sentinel.conf --sentinel"));
-    CHECK(has(plan.out, "sentinel monitor redis-k8s 127.0.0.1 6379 2"));
-    CHECK(has(plan.out, "sentinel auth-pass redis-k8s <redacted>"));
-    CHECK_FALSE(has(plan.out, admin_pw));
-    CHECK_FALSE(has(plan.out, "7c2f"));
-    auto json = test::run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "json"});
-    CHECK(has(json.out, "\"sentinel-layer\":{"));
-    CHECK_FALSE(has(json.out, admin_pw));
+    test::check_output(test::run_command({cli, "plan", "--config", config, "--peer", peer}), 0,
+                       {"Layer \"redis\"", "Layer \"sentinel\" in container sentinel",
+                        "redis-server /etc/redis-server/sentinel.conf --sentinel",
+                        "sentinel monitor redis-k8s 127.0.0.1 6379 2", "sentinel auth-pass redis-k8s <redacted>"},
+                       {admin_pw, "7c2f"});
+    test::check_output(test::run_command({cli, "plan", "--config", config, "--peer", peer, "--format", "json"}), 0,
+                       {"\"sentinel-layer\":{"}, {admin_pw});
 
     // apply --dry-run against two Pebbles (simulated services: nothing is written anyway).
     testing::server_options o;
     o.run_processes = false;
     auto redis = testing::pebble_server::start(o);
     auto sentinel = testing::pebble_server::start(o);
-    auto apply = test::run_command({cli, "apply", "--dry-run", "--socket", redis->socket_path(), "--sentinel-socket",
-                                    sentinel->socket_path(), "--config", config, "--peer", peer});
-    INFO(apply.out << apply.err);
-    CHECK(apply.exit_code == 0);
-    CHECK(has(apply.out, "Master: 127.0.0.1 (from peer data)"));
-    CHECK(has(apply.out, "## Container sentinel (Sentinel)"));
-    CHECK(has(apply.out, "## Container redis (Redis)"));
-    CHECK(has(apply.out, "sentinel.conf: sentinel monitor redis-k8s"));
-    CHECK_FALSE(has(apply.out, admin_pw));
-    CHECK_FALSE(has(apply.out, "7c2f"));
+    test::check_output(test::run_command({cli, "apply", "--dry-run", "--socket", redis->socket_path(),
+                                          "--sentinel-socket", sentinel->socket_path(), "--config", config, "--peer", peer}),
+                       0,
+                       {"Master: 127.0.0.1 (from peer data)", "## Container sentinel (Sentinel)",
+                        "## Container redis (Redis)", "sentinel.conf: sentinel monitor redis-k8s"},
+                       {admin_pw, "7c2f"});
     CHECK(sentinel->record().restarts.empty());
     auto missing = test::run_command({cli, "apply", "--sentinel-socket", "", "--config", config, "--peer", peer});
     CHECK(missing.exit_code == 2);
@@ -633,16 +605,10 @@ TEST_CASE("status and diff take --sentinel-socket and report both containers in 
     auto before = cmd("diff", {"--format", "json"});
     CHECK(before.exit_code == 5);
     auto d = json_of(before);
-    CHECK(s_at(d, "command") == "diff");
-    CHECK(d.at("compared").as_bool());
-    CHECK_FALSE(d.at("in-sync").as_bool());
-    CHECK_FALSE(d.at("redis-in-sync").as_bool());
-    CHECK(s_at(d, "sentinel-socket") == sentinel->socket_path());
-    CHECK(s_at(d, "master") == "127.0.0.1");
-    CHECK(s_at(d, "master-source") == "peer data");
+    check_members(d, {{"command", "diff"}, {"compared", true}, {"in-sync", false}, {"redis-in-sync", false},
+                      {"sentinel-socket", sentinel->socket_path()}, {"master", "127.0.0.1"}, {"master-source", "peer data"}});
     const auto& ds = d.at("sentinel").as_object();
-    CHECK(ds.at("compared").as_bool());
-    CHECK_FALSE(ds.at("in-sync").as_bool());
+    check_members(ds, {{"compared", true}, {"in-sync", false}});
     CHECK(any_path(ds.at("differences"), "sentinel.conf: sentinel monitor redis-k8s"));
     CHECK(any_path(ds.at("differences"), "services.sentinel"));
     CHECK(any_path(ds.at("push"), root + "/sentinel/sentinel.conf"));
@@ -650,28 +616,21 @@ TEST_CASE("status and diff take --sentinel-socket and report both containers in 
 
     auto applied = cmd("apply", {"--format", "json"});
     CHECK(applied.exit_code == 0);
-    CHECK(s_at(json_of(applied), "status") == "active");
+    CHECK(string_at(json_of(applied), "status") == "active");
 
     // Both in sync; Sentinel answers and names the master; both Pebbles and their services.
     auto status = cmd("status", {"--format", "json"});
     CHECK(status.exit_code == 0);
     auto s = json_of(status);
-    CHECK(s_at(s, "command") == "status");
-    CHECK(s_at(s, "status") == "active");
-    CHECK(s.at("in-sync").as_bool());
-    CHECK(s.at("redis-in-sync").as_bool());
-    CHECK(s_at(s, "master") == "127.0.0.1");
-    CHECK(s_at(s, "master-source") == "sentinel");
-    CHECK(s.at("peer-data-update").is_null());
-    CHECK(s_at(s, "redis-state") == "role master");
+    check_members(s, {{"command", "status"}, {"status", "active"}, {"in-sync", true}, {"redis-in-sync", true},
+                      {"master", "127.0.0.1"}, {"master-source", "sentinel"}, {"peer-data-update", nullptr},
+                      {"redis-state", "role master"}});
     const auto& ss = s.at("sentinel").as_object();
-    CHECK(s_at(ss, "status") == "active");
-    CHECK(ss.at("in-sync").as_bool());
-    CHECK_FALSE(s_at(ss, "pebble-version").empty());
-    CHECK(s_at(ss, "redis-state") == "sentinel master 127.0.0.1:" + std::to_string(port));
+    check_members(ss, {{"status", "active"}, {"in-sync", true},
+                       {"redis-state", "sentinel master 127.0.0.1:" + std::to_string(port)}});
+    CHECK_FALSE(string_at(ss, "pebble-version").empty());
     REQUIRE(ss.at("services").as_array().size() == 1);
-    CHECK(s_at(ss.at("services").as_array()[0].as_object(), "name") == "sentinel");
-    CHECK(s_at(ss.at("services").as_array()[0].as_object(), "current") == "active");
+    check_members(ss.at("services").as_array()[0].as_object(), {{"name", "sentinel"}, {"current", "active"}});
     CHECK(s.at("services").as_array().size() == 1);
     auto text = cmd("status");
     CHECK(text.exit_code == 0);

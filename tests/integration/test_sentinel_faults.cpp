@@ -7,6 +7,7 @@
 #include "support/reconcile_run.hpp"
 #include "support/redis_tools.hpp"
 #include "support/run_command.hpp"
+#include "support/sentinel_inputs.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/json.hpp>
@@ -37,16 +38,10 @@ testing::server_options no_processes() {
 }
 
 desired_state unit(const std::string& root) {
-    desired_state d;
+    desired_state d = test::sentinel_inputs("127.0.0.1", "127.0.0.1", "admin-Pw-3f1a", "sentinel-Pw-88c0");
     d.config.storage_path = root + "/storage";
-    d.config.sentinel = true;
     d.config.sentinel_config_path = root + "/sentinel/sentinel.conf";
     d.config.health_checks = false;
-    d.peer.admin_password = secret("admin-Pw-3f1a");
-    d.peer.sentinel_password = secret("sentinel-Pw-88c0");
-    d.peer.current_master = "127.0.0.1";
-    d.peer.hostname = "127.0.0.1";
-    d.peer.planned_units = 3;
     return d;
 }
 

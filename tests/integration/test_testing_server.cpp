@@ -579,13 +579,18 @@ struct layers_tree {
     std::string dir() const { return root + "/layers"; }
 };
 
-std::string start_error(const std::map<std::string, std::string>& files) {
-    layers_tree t(files);
+// A test server's options that read `t` as the layers directory, without running processes.
+server_options layers_options(const layers_tree& t) {
     server_options o = quick();
     o.run_processes = false;
     o.layers_dir = t.dir();
+    return o;
+}
+
+std::string start_error(const std::map<std::string, std::string>& files) {
+    layers_tree t(files);
     try {
-        pebble_server s(o);
+        pebble_server s(layers_options(t));
     } catch (const std::runtime_error& e) {
         return e.what();
     }
@@ -630,17 +635,19 @@ std::vector<std::string> stacked_exchanges(const std::function<json::value(const
     return out;
 }
 
+// stacked_exchanges against the test server reading stacked_files.
+std::vector<std::string> our_stacked_exchanges() {
+    layers_tree t(stacked_files);
+    pebble_server s(layers_options(t));
+    return stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
+        return call(s, m, target, body, st);
+    });
+}
+
 } // namespace
 
 TEST_CASE("The layers directory is read in order with sub-directories and combining keeps a label's place", "[testing-server][layers]") {
-    layers_tree t(stacked_files);
-    server_options o = quick();
-    o.run_processes = false;
-    o.layers_dir = t.dir();
-    pebble_server s(o);
-    auto steps = stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
-        return call(s, m, target, body, st);
-    });
+    const auto steps = our_stacked_exchanges();
     REQUIRE(steps.size() == 13);
     CHECK(steps[0] == "services:\n    redis:\n        startup: disabled\n        override: replace\n        command: /bin/false\n"
                       "        environment:\n            ROCK: \"1\"\n            TUNING: \"on\"\n    sidecar:\n"
@@ -692,9 +699,7 @@ TEST_CASE("Enabled services from the layers directory are started unless held an
     const std::map<std::string, std::string> files{
         {"001-base.yaml", "services:\n  web:\n    override: replace\n    command: /bin/sleep 1000\n    startup: enabled\n"}};
     layers_tree t(files);
-    server_options o = quick();
-    o.run_processes = false;
-    o.layers_dir = t.dir();
+    server_options o = layers_options(t);
     {
         pebble_server s(o);
         wait_change(s, "1");
@@ -718,14 +723,7 @@ TEST_CASE("The layers directory exchanges match a real Pebble", "[testing-server
         WARN("PEBBLE_BIN is not set: the comparison with a real Pebble is skipped");
         return;
     }
-    layers_tree t(stacked_files);
-    server_options o = quick();
-    o.run_processes = false;
-    o.layers_dir = t.dir();
-    pebble_server s(o);
-    auto ours = stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
-        return call(s, m, target, body, st);
-    });
+    const auto ours = our_stacked_exchanges();
     redispebble::test::pebble_daemon real(*bin, stacked_files);
     auto theirs = stacked_exchanges([&](const std::string& m, const std::string& target, const std::string& body, unsigned* st) {
         return call_socket(real.socket_path(), m, target, body, st);

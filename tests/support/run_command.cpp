@@ -6,6 +6,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
+
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -106,6 +108,17 @@ std::string temp_dir::write(const std::string& name, const std::string& content)
     out << content;
     if (!out) throw std::runtime_error("cannot write " + full);
     return full;
+}
+
+void check_output(const command_result& r, int exit_code, const std::vector<std::string>& shown,
+                  const std::vector<std::string>& hidden) {
+    INFO("stdout: " << r.out << "\nstderr: " << r.err);
+    CHECK(r.exit_code == exit_code);
+    for (const auto& text : shown) CHECK_THAT(r.out, Catch::Contains(text));
+    for (const auto& text : hidden) {
+        CHECK_THAT(r.out, !Catch::Contains(text));
+        CHECK_THAT(r.err, !Catch::Contains(text));
+    }
 }
 
 } // namespace redispebble::test

@@ -20,6 +20,12 @@ command_result run_command(const std::vector<std::string>& argv, const std::stri
                            const std::map<std::string, std::string>& env = {},
                            std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
+/// Checks (Catch2 CHECKs, so a test goes on after a failure) that `r` exited with `exit_code`, that
+/// its standard output holds each of `shown`, and that neither its standard output nor its standard
+/// error holds any of `hidden` (passwords, digests). A failure names the text and shows both outputs.
+void check_output(const command_result& r, int exit_code, const std::vector<std::string>& shown,
+                  const std::vector<std::string>& hidden = {});
+
 /// A fresh temporary directory, removed with everything in it on destruction.
 struct temp_dir {
     temp_dir();

@@ -18,32 +18,27 @@ input_error peer_error(const std::string& yaml) {
 } // namespace
 
 TEST_CASE("An empty configuration gives every documented default", "[config]") {
-    auto cfg = load_config("", "config.yaml");
+    const redis_config cfg = load_config("", "config.yaml");
+    INFO(to_yaml(cfg));
     CHECK(cfg == redis_config{});
-    CHECK_FALSE(cfg.enable_tls);
-    CHECK(cfg.port == 6379);
-    CHECK(cfg.storage_path == "/var/lib/redis");
-    CHECK(cfg.service_name == "redis");
-    CHECK(cfg.layer_label == "redis");
-    CHECK(cfg.user == "redis");
-    CHECK(cfg.bind_address == "0.0.0.0");
-    CHECK(cfg.secrets == secret_mode::config_file);
     CHECK(load_config("{}\n") == redis_config{});
+    // The defaults docs/inputs.md gives, key by key: a configuration with them set is the default one
+    // (the companion options' defaults are checked in test_companions). GCC's -Wextra wants every
+    // member without a default member initializer (logfile) named.
+    CHECK(cfg == redis_config{.enable_tls = false, .port = 6379, .storage_path = "/var/lib/redis", .service_name = "redis",
+                              .layer_label = "redis", .container_name = "redis", .user = "redis", .group = "redis",
+                              .bind_address = "0.0.0.0", .secrets = secret_mode::config_file, .logfile = ""});
 }
 
 TEST_CASE("Every key is read and the YAML form round-trips", "[config]") {
     auto cfg = load_config("enable-tls: true\nport: 6380\nstorage-path: /data\nservice-name: cache\n"
                            "layer-label: cache-layer\ncontainer-name: workload\nuser: app\ngroup: app\n"
                            "bind-address: \"::\"\nsecrets: command-line\n");
-    CHECK(cfg.enable_tls);
-    CHECK(cfg.port == 6380);
-    CHECK(cfg.storage_path == "/data");
-    CHECK(cfg.service_name == "cache");
-    CHECK(cfg.layer_label == "cache-layer");
-    CHECK(cfg.container_name == "workload");
-    CHECK(cfg.user == "app");
-    CHECK(cfg.bind_address == "::");
-    CHECK(cfg.secrets == secret_mode::command_line);
+    INFO(to_yaml(cfg));
+    CHECK(cfg == redis_config{.enable_tls = true, .port = 6380, .storage_path = "/data", .service_name = "cache",
+                              .layer_label = "cache-layer", .container_name = "workload", .user = "app", .group = "app",
+                              .bind_address = "::", .secrets = secret_mode::command_line,
+                              .logfile = ""});  // GCC's -Wextra wants the members without an initializer
     CHECK(load_config(to_yaml(cfg)) == cfg);
 }
 
@@ -57,12 +52,7 @@ TEST_CASE("Configuration errors name the file the line the key and what was expe
     e = config_error("port: abc\n");
     CHECK(e.line() == 1);
     CHECK(e.message() == "expected an integer from 1 to 65535, got \"abc\"");
-    CHECK(config_error("port: 70000\n").key() == "port");
-    CHECK(config_error("port: 0\n").key() == "port");
-    CHECK(config_error("port: \"6379\"\n").key() == "port");
-    CHECK(config_error("port:\n").key() == "port");
-    CHECK(config_error("enable-tls: yes\n").key() == "enable-tls");
-    CHECK(config_error("enable-tls: \"true\"\n").key() == "enable-tls");
+    // More bad ports and booleans: test "Every configuration error has its exact text line and column".
 
     e = config_error("\nprot: 1\n");
     CHECK(e.line() == 2);
@@ -70,13 +60,9 @@ TEST_CASE("Configuration errors name the file the line the key and what was expe
     CHECK(e.message().find("unknown key") != std::string::npos);
     CHECK(e.message().find("port") != std::string::npos);
 
-    CHECK(config_error("storage-path: relative/dir\n").key() == "storage-path");
     CHECK(config_error("storage-path: [a, b]\n").message() == "expected a string, got a list");
-    CHECK(config_error("service-name: \"\"\n").key() == "service-name");
-    CHECK(config_error("service-name: Bad Name\n").key() == "service-name");
-    CHECK(config_error("layer-label: pebble-x\n").message().find("reserved") != std::string::npos);
     CHECK(config_error("secrets: argv\n").key() == "secrets");
-    CHECK(config_error("bind-address: 'a b'\n").key() == "bind-address");
+    // More bad paths, names and addresses: test "Paths names and addresses are checked with the key and line".
     CHECK(config_error("port: 1\nport: 2\n").message() == "appears twice");
     CHECK(config_error("- a\n- b\n").message() == "expected a mapping of keys to values");
     e = config_error("port: [\n");
@@ -128,9 +114,15 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
           "sentinel-config-path");
     e = config_error("enable-tls: yes\n");
     CHECK(e.message().find("yes/no/on/off are not accepted") != std::string::npos);
-    CHECK(config_error("enable-tls: True\n").key() == "enable-tls");
+    for (const char* bad : {"yes", "True", "\"true\"", "3", "1", "''", "~"}) {
+        INFO(bad);
+        e = config_error(std::string("port: 1\nenable-tls: ") + bad + "\n");
+        CHECK(e.key() == "enable-tls");
+        CHECK(e.line() == 2);
+        CHECK(e.message().rfind("expected a boolean (true or false), got ", 0) == 0);
+    }
     CHECK(config_error("enable-tls: [true]\n").message() == "expected a boolean (true or false), got a list");
-    for (const char* bad : {"0", "65536", "-1", "1.5", "99999999999", "0x10", "''", "06379", "0o14353", "+80", "6_379"}) {
+    for (const char* bad : {"0", "65536", "70000", "\"6379\"", "-1", "1.5", "99999999999", "0x10", "''", "06379", "0o14353", "+80", "6_379"}) {
         INFO(bad);
         e = config_error(std::string("secrets: config-file\nport: ") + bad + "\n");
         CHECK(e.key() == "port");
@@ -138,31 +130,34 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
         CHECK(e.column() == 7);
         CHECK(e.message().rfind("expected an integer from 1 to 65535, got ", 0) == 0);
     }
+    // An empty value is placed on the line after it (yaml-cpp's mark for a null): only the key is checked.
+    CHECK(config_error("secrets: config-file\nport:\n").key() == "port");
     CHECK(load_config("port: 1\n").port == 1);
     CHECK(load_config("port: 65535\n").port == 65535);
 }
 
 TEST_CASE("Paths names and addresses are checked with the key and line", "[config]") {
-    auto e = config_error("port: 1\nstorage-path: data\n");
-    CHECK(e.key() == "storage-path");
-    CHECK(e.line() == 2);
-    CHECK(e.message() == "expected an absolute path, got \"data\"");
+    for (const std::string bad : {"data", "relative/dir"}) {
+        INFO(bad);
+        const input_error e = config_error("port: 1\nstorage-path: " + bad + "\n");
+        CHECK(e.key() == "storage-path");
+        CHECK(e.line() == 2);
+        CHECK(e.message() == "expected an absolute path, got \"" + bad + "\"");
+    }
     CHECK(config_error("storage-path: ''\n").key() == "storage-path");
     CHECK(config_error("storage-path: \"/a\\nb\"\n").message() == "must not contain a newline or NUL");
     CHECK(config_error("storage-path: \"/a\\0b\"\n").message() == "must not contain a newline or NUL");
 
     for (const char* key : {"service-name", "layer-label", "container-name"}) {
-        for (const char* bad : {"Redis", "a_b", "a.b", "a b", "''"}) {
+        for (const char* bad : {"Redis", "a_b", "a.b", "a b", "Bad Name", "''", "\"\""}) {
             INFO(key << " " << bad);
-            e = config_error(std::string("\n") + key + ": " + bad + "\n");
+            const input_error e = config_error(std::string("\n") + key + ": " + bad + "\n");
             CHECK(e.key() == key);
             CHECK(e.line() == 2);
         }
         CHECK_NOTHROW(load_config(std::string(key) + ": my-redis-2\n"));
     }
-    e = config_error("layer-label: pebble-redis\n");
-    CHECK(e.key() == "layer-label");
-    CHECK(e.message().find("cannot use reserved label prefix \"pebble-\"") != std::string::npos);
+    // layer-label: pebble-redis, Pebble's reserved prefix: test "layer-label starting with pebble- is refused as Pebble refuses it".
     for (const char* key : {"user", "group"}) {
         for (const char* bad : {"-x", "a b", "a:b", "''"}) {
             INFO(key << " " << bad);
@@ -178,9 +173,9 @@ TEST_CASE("Paths names and addresses are checked with the key and line", "[confi
     }
     for (const char* bad : {"", "256.0.0.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.", "localhost", "1:2:3:4:5:6:7:8:9",
                             "1:2:3:4:5:6:7", ":::", "1::2::3", ":1::", "12345::", "fe80::1%eth0", "*", "-::1",
-                            " 1.2.3.4", "::1.2.3.4.5", "1.2.3.4::", "--port"}) {
+                            " 1.2.3.4", "::1.2.3.4.5", "1.2.3.4::", "--port", "a b"}) {
         INFO(bad);
-        e = config_error(std::string("port: 1\nbind-address: \"") + bad + "\"\n");
+        const input_error e = config_error(std::string("port: 1\nbind-address: \"") + bad + "\"\n");
         CHECK(e.key() == "bind-address");
         CHECK(e.line() == 2);
         CHECK(e.message().find("expected an IPv4 or IPv6 address") == 0);

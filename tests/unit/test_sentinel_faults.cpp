@@ -6,6 +6,7 @@
 #include <redispebble/error.hpp>
 
 #include "support/redis_tools.hpp"
+#include "support/sentinel_inputs.hpp"
 #include "support/transcripts.hpp"
 
 #include <catch2/catch.hpp>
@@ -17,16 +18,7 @@ using k = pebble_request::kind;
 
 namespace {
 
-desired_state sentinel_unit() {
-    desired_state d;
-    d.config.sentinel = true;
-    d.peer.admin_password = secret("admin-pw");
-    d.peer.sentinel_password = secret("sentinel-pw");
-    d.peer.current_master = "10.0.0.1";
-    d.peer.hostname = "10.0.0.2";
-    d.peer.planned_units = 3;
-    return d;
-}
+desired_state sentinel_unit() { return test::sentinel_inputs("10.0.0.1", "10.0.0.2", "admin-pw", "sentinel-pw"); }
 
 const std::vector<std::string> sentinel_certificates{"/etc/redis-server/redis.crt", "/etc/redis-server/redis.key",
                                                      "/etc/redis-server/ca.crt"};
@@ -75,7 +67,6 @@ input_error peer_error(const std::string& yaml) {
 // kept them, its private key included.
 TEST_CASE("With TLS off the Sentinel machine removes the certificate files it finds and restarts nothing", "[sentinel][machine][tls]") {
     desired_state d = sentinel_unit();
-    d.config.sentinel = true;
     sentinel_machine m(d, false, no_probe());
     std::map<std::string, std::optional<std::string>> held;
     for (const auto& p : sentinel_certificates) held[p] = "digest";
