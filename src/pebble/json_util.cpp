@@ -117,16 +117,14 @@ change to_change(const json::value& v) {
 }
 
 check_info to_check(const json::object& o) {
-    check_info c;
-    c.name = str(o, "name");
-    c.level = str(o, "level");
-    c.startup = str(o, "startup");
-    c.status = str(o, "status");
-    if (auto s = opt_int<int>(o, "successes")) c.successes = *s;
-    c.failures = num<int>(o, "failures");
-    c.threshold = num<int>(o, "threshold");
-    c.change_id = str(o, "change-id");
-    return c;
+    return check_info{.name = str(o, "name"),
+                      .level = str(o, "level"),
+                      .startup = str(o, "startup"),
+                      .status = str(o, "status"),
+                      .successes = opt_int<int>(o, "successes"),
+                      .failures = num<int>(o, "failures"),
+                      .threshold = num<int>(o, "threshold"),
+                      .change_id = str(o, "change-id")};
 }
 
 std::vector<file_result> to_file_results(const json::value& v) {

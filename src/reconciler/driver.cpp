@@ -7,27 +7,17 @@
 
 #include "detail.hpp"
 
-#include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
-#include <redispebble/layer.hpp>
-#include <redispebble/pebble/detail/connection.hpp>
-#include <redispebble/pebble/exec.hpp>
-#include <redispebble/sentinel.hpp>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <algorithm>
 #include <mutex>
-#include <map>
 #include <memory>
-#include <thread>
 
 
 namespace redispebble {

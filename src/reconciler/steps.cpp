@@ -11,22 +11,15 @@
 #include <redispebble/layer.hpp>
 #include <redispebble/pebble/detail/connection.hpp>
 #include <redispebble/pebble/exec.hpp>
-#include <redispebble/sentinel.hpp>
+#include <redispebble/sentinel.hpp>  // secrets_file_compared_content
 
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/dispatch.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/strand.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <algorithm>
-#include <mutex>
 #include <map>
 #include <memory>
-#include <thread>
 
 
 namespace redispebble {

@@ -495,14 +495,16 @@ private:
     void record_result_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
     void run();
 
-    daemon_core& core_;
-    const plan_state& plan_;
-    change_manager& changes_;
-    service_manager& svc_;
-    const std::atomic<bool>& stopping_;
     std::map<std::string, check_state> checks_;
     std::thread thread_;
     std::condition_variable wake_;  // with daemon_core::m: the checker's wait between rounds
+    daemon_core& core_;
+    const plan_state& plan_;
+    // What a check's result acts through: its change's status and task log, and on-check-failure's
+    // restart or shutdown of the services.
+    change_manager& changes_;
+    service_manager& svc_;
+    const std::atomic<bool>& stopping_;
 };
 
 } // namespace detail
