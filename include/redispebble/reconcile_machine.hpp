@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -175,6 +176,74 @@ struct reconcile_report {
     std::string redis_state;
 };
 
+namespace detail {
+
+/// Not API: the steps both containers' machines take alike, written once (src/core/
+/// service_machine.cpp) for reconcile_machine and sentinel_machine (<redispebble/sentinel.hpp>),
+/// which derive from it privately: adding the layer, the service change and its wait, then the probe
+/// (the settle after a start, a second look at a service that does not answer), the watch of
+/// Pebble's backoff (backoff_watch), reading the service's last log lines for a reason, the end of
+/// the run. `Machine` gives its phase enum `phase` (the phases both have carry the same names:
+/// wait, pause, logs, watch_pause, watch_service, recheck, finished) and `phase_`, and the hooks
+/// fail(reply, step), next_action(), probe_request(), redact(text, max_lines), service() (the
+/// service watched, probed and whose logs are read); it may hide finish() to add to it.
+template <class Machine>
+class service_machine {
+protected:
+    /// `logs_lead`: what goes between the message and the service's log lines.
+    service_machine(probe_options probe, std::string_view logs_lead) : probe_(probe), logs_lead_(logs_lead) {}
+
+    /// Ends the run with this status, message and retry; nullopt.
+    std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
+    /// Every action done (or none needed): the probe for an Active decision (probe.enabled), else
+    /// the decision's status.
+    std::optional<pebble_request> after_actions();
+    /// The reply to add_layer: the action recorded, then the next action.
+    std::optional<pebble_request> on_layer_added(const pebble_reply& reply);
+    /// The reply to restart or start of `service`: the wait for its change.
+    std::optional<pebble_request> on_change_requested(const pebble_reply& reply, const std::string& service);
+    /// The reply to that wait: Waiting when it timed out, Blocked when the change failed, else
+    /// after_actions().
+    std::optional<pebble_request> on_change_waited(const pebble_reply& reply, const std::string& service);
+    /// Just (re)started and not healthy yet: the pause before the next probe while probe.settle
+    /// lasts; nullopt when the settle is over or this run did not start the service.
+    std::optional<pebble_request> settle_pause();
+    /// Not answering and not started by this run: the service state read once more (Pebble's
+    /// "active" may be a moment old), `why` kept in not_answering_; nullopt when already read or
+    /// this run started the service.
+    std::optional<pebble_request> recheck_request(std::string why);
+    /// The service is in Pebble's backoff: watch its restart (backoff_watch, its first delay from
+    /// `plan`).
+    std::optional<pebble_request> watch_backoff(const layer& plan);
+    std::optional<pebble_request> watch_pause();
+    std::optional<pebble_request> watch_request();  ///< after watch_pause: read the service state
+    std::optional<pebble_request> on_watch(const pebble_reply& reply);
+    /// Reads the service's last log lines to end the run with `status` and `why` and them.
+    std::optional<pebble_request> logs_request(unit_status status, std::string why);
+    std::optional<pebble_request> on_logs(const pebble_reply& reply);
+
+    probe_options probe_;
+    decision decision_;
+    reconcile_report report_;
+    bool layered_ = false;
+    bool restarted_ = false;  // this run started the service (or saw Pebble restart it): settle the probe
+    bool rechecked_ = false;  // the service state read again after the service did not answer
+    bool done_ = false;
+    std::chrono::milliseconds settle_spent_{0};
+    std::optional<backoff_watch> watch_;  // a service in Pebble's backoff with nothing to change
+    std::string not_answering_;  // the probe's words, while the service state is read again
+    std::string logs_for_;  // the message the logs are read for (message + lead + log lines)
+    unit_status logs_status_ = unit_status::blocked;  // the status the logs' message goes with
+    bool logs_replication_ = false;  // pick the replication lines (else the last lines)
+
+private:
+    Machine& machine() noexcept { return static_cast<Machine&>(*this); }
+    pebble_request state_request();  // get_service of service()
+    std::string_view logs_lead_;
+};
+
+} // namespace detail
+
 /// Observe (plan, service, storage directory, files), decide, act (make or re-own the storage
 /// directory, push, add layer, read the plan again, restart or start, wait), ask Redis (probe),
 /// report. Any failure ends the run with a report that says what was done before it; nothing throws.
@@ -189,7 +258,7 @@ struct reconcile_report {
 /// service in Pebble's backoff with nothing to change, read the service's logs (get_logs) and are
 /// Blocked with Redis's words (redacted), so the reason of a failed start stays in the report
 /// until the inputs change.
-class reconcile_machine {
+class reconcile_machine : private detail::service_machine<reconcile_machine> {
 public:
     /// The whole loop: observe, decide, act, probe. With `dry_run`, the machine observes and
     /// decides, then stops: report().decided says what it would do and actions_done stays empty.
@@ -227,21 +296,18 @@ public:
     [[nodiscard]] bool observed_all() const noexcept { return observed_all_; }
 
 private:
+    friend class detail::service_machine<reconcile_machine>;
     enum class mode { whole, observe, apply };
     reconcile_machine(mode m, desired_state desired, bool dry_run, probe_options probe);
-    std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, std::string step);
     std::optional<pebble_request> after_observe();
     std::optional<pebble_request> begin_apply();
     std::optional<pebble_request> next_action();
     std::string step_name() const;  // the step of the current phase, as failed_step names it
-    std::optional<pebble_request> after_actions();
     std::optional<pebble_request> probe_request();
-    std::optional<pebble_request> logs_request(std::string why);
     std::optional<pebble_request> on_probe(const pebble_reply& reply);
-    std::optional<pebble_request> on_logs(const pebble_reply& reply);
-    std::optional<pebble_request> watch_pause();
-    std::optional<pebble_request> on_watch(const pebble_reply& reply);
+    std::string redact(const std::string& text, std::size_t max_lines) const;
+    const std::string& service() const noexcept { return desired_.config.service_name; }
 
     enum class phase {
         plan, service, storage, checks, files, make_dirs, chown, push, layer, verify, stop_checks, stop, stop_wait,
@@ -251,23 +317,12 @@ private:
     desired_state desired_;
     prepared_desired prepared_;  // made with a new key, made again with the container's key once read
     observed_state observed_;
-    decision decision_;
     decision given_;  // apply_decision(): the caller's decision, as start() begins with it
-    reconcile_report report_;
     phase phase_ = phase::plan;
     std::string change_service_;
-    bool pushed_ = false, layered_ = false, restarted_ = false, made_ = false, chowned_ = false;
+    bool pushed_ = false, verified_ = false, made_ = false, chowned_ = false;
     bool checks_stopped_ = false, stopped_ = false, removed_ = false;
     retired_entries retired_;  // what the plan holds that our layer retires (after get_plan)
-    probe_options probe_;
-    std::chrono::milliseconds settle_spent_{0};
-    std::string logs_for_;  // the message the logs are read for (Blocked: message + ": " + logs)
-    bool logs_replication_ = false;  // pick the replication lines (else the last lines)
-    unit_status logs_status_ = unit_status::blocked;  // the status the logs' message goes with
-    std::optional<backoff_watch> watch_;  // a service in Pebble's backoff with nothing to change
-    bool rechecked_ = false;  // the service state read again after Redis did not answer
-    std::string not_answering_;  // the probe's words, while that state is read
-    bool done_ = false;
     bool dry_run_ = false;
     bool observed_all_ = false;
 };

@@ -240,7 +240,7 @@ struct master_choice {
 /// peer data's current-master. The report's redis_state says "sentinel master HOST:PORT" when
 /// Sentinel answered. Only the directives we own are compared (merge_sentinel_conf), so a file
 /// Sentinel rewrote with its run-time state and unchanged inputs is zero writes and zero restarts.
-class sentinel_machine {
+class sentinel_machine : private detail::service_machine<sentinel_machine> {
 public:
     explicit sentinel_machine(desired_state desired, bool dry_run = false, probe_options probe = {});
     [[nodiscard]] std::optional<pebble_request> start();
@@ -253,25 +253,27 @@ public:
     [[nodiscard]] const std::optional<std::string>& sentinel_master() const noexcept { return sentinel_master_; }
 
 private:
+    friend class detail::service_machine<sentinel_machine>;
     enum class phase {
         plan, service, files, ask, make_dir, push, layer, remove, restart, wait, probe, pause, logs, watch_pause,
         watch_service, recheck, finished
     };
+    /// service_machine's, and the decision into the report.
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, const std::string& step);
     std::optional<pebble_request> decide_and_act();
     std::optional<pebble_request> next_action();
+    /// Both passwords out of `text` (redact_output), its last 5 lines kept.
     std::string redact(const std::string& text) const;
+    /// The shared steps' form: 5 lines whatever the step (the counts are the Redis machine's).
+    std::string redact(const std::string& text, std::size_t) const { return redact(text); }
+    const std::string& service() const noexcept { return desired_.config.sentinel_service_name; }
     std::optional<pebble_request> probe_request();
     std::optional<pebble_request> on_probe(const pebble_reply& reply);
     std::optional<pebble_request> on_verdict(const probe_verdict& v);
-    std::optional<pebble_request> watch_pause();
-    std::optional<pebble_request> on_watch(const pebble_reply& reply);
-    std::optional<pebble_request> logs_request(unit_status status, std::string why);
 
     desired_state desired_;
     bool dry_run_ = false;
-    probe_options probe_;
     phase phase_ = phase::plan;
     layer plan_;
     std::optional<std::string> service_current_;
@@ -280,16 +282,8 @@ private:
     std::vector<file_spec> certificates_;
     std::optional<std::string> sentinel_master_;
     master_choice master_;
-    decision decision_;
-    reconcile_report report_;
     std::optional<probe_verdict> asked_;  ///< the verdict on the answer while observing
-    std::chrono::milliseconds settle_spent_{0};
-    std::string logs_for_;
-    unit_status logs_status_ = unit_status::waiting;  ///< the status the logs' message goes with
-    std::optional<backoff_watch> watch_;  ///< Sentinel in Pebble's backoff with nothing to change
-    bool rechecked_ = false;  ///< the service state read again after Sentinel did not answer
-    bool made_ = false, pushed_ = false, layered_ = false, removed_ = false, restarted_ = false;
-    bool done_ = false;
+    bool made_ = false, pushed_ = false, removed_ = false;
 };
 
 /// The status message when Pebble in the Sentinel container cannot be reached (redis-k8s's words).

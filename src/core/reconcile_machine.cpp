@@ -1,8 +1,6 @@
 // The sans-io reconcile machine (include/redispebble/reconcile_machine.hpp): the requests it asks
 // the driver for, phase by phase, and what it makes of each reply; and the redaction of Redis's
 // output it reports (passwords in every form Go's %q or redis-cli could print them).
-// Over 600 lines: resume() is one switch over the phases (some 240 lines) that reads best whole,
-// beside the requests each phase makes.
 #include <redispebble/reconcile_machine.hpp>
 
 #include <redispebble/shlex.hpp>
@@ -164,54 +162,12 @@ std::string redact_output(const std::string& text, const secret& password, std::
     return out;
 }
 
-backoff_watch::backoff_watch(std::chrono::milliseconds first_delay, std::chrono::milliseconds budget,
-                             std::chrono::milliseconds step)
-    : first_delay_(first_delay), budget_(budget), step_(std::max(step, std::chrono::milliseconds(1))) {}
-
-backoff_watch::verdict backoff_watch::see(const std::optional<std::string>& current) {
-    spent_ += step_;
-    if (current == "backoff") {
-        if (left_) return verdict::failed_again;
-        in_backoff_ += step_;
-        if (in_backoff_ > 2 * first_delay_ + std::chrono::seconds(1)) return verdict::long_backoff;
-    } else if (current == "error") {
-        return verdict::failed_again;  // Pebble gave up on it
-    } else if (current == "active" || current == "starting") {
-        if (left_) active_ += step_;
-        left_ = true;
-        if (active_ >= okay_delay) return verdict::started;
-    } else {
-        return verdict::out_of_time;  // stopped or gone meanwhile: nothing more to learn here
-    }
-    return spent_ + step_ > budget_ ? verdict::out_of_time : verdict::again;
-}
-
-std::pair<unit_status, std::string> backoff_watch::outcome(verdict v, const std::string& service) {
-    const std::string svc = "Service \"" + service + "\"";
-    switch (v) {
-    case verdict::failed_again:
-        return {unit_status::blocked, svc + " keeps failing (Pebble backoff: it failed again when Pebble restarted it)"};
-    case verdict::long_backoff:
-        return {unit_status::blocked,
-                svc + " keeps failing (Pebble backoff: longer than its first backoff, so it failed more than once)"};
-    default: return {unit_status::waiting, svc + " is restarting after a failure (Pebble backoff)"};
-    }
-}
-
-std::chrono::milliseconds backoff_watch::first_delay_of(const layer& plan, const std::string& service) {
-    auto it = plan.services.find(service);
-    if (it == plan.services.end() || !it->second.backoff_delay) return default_first_delay;
-    const auto ns = parse_go_duration(*it->second.backoff_delay);
-    if (!ns || *ns <= 0) return default_first_delay;
-    return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::nanoseconds(*ns));
-}
-
 reconcile_machine::reconcile_machine(desired_state desired, bool dry_run, probe_options probe)
     : reconcile_machine(mode::whole, std::move(desired), dry_run, probe) {}
 
 reconcile_machine::reconcile_machine(mode m, desired_state desired, bool dry_run, probe_options probe)
-    : mode_(m), desired_(std::move(desired)), prepared_(m == mode::apply ? prepared_desired{} : prepare(desired_)),
-      probe_(probe), dry_run_(dry_run) {}
+    : service_machine(probe, ": "), mode_(m), desired_(std::move(desired)),
+      prepared_(m == mode::apply ? prepared_desired{} : prepare(desired_)), dry_run_(dry_run) {}
 
 reconcile_machine reconcile_machine::observe_only(desired_state desired, probe_options probe) {
     return reconcile_machine(mode::observe, std::move(desired), false, probe);
@@ -238,18 +194,9 @@ std::optional<pebble_request> reconcile_machine::start() {
     return r;
 }
 
-std::optional<pebble_request> reconcile_machine::finish(unit_status status, std::string message, bool retry) {
-    report_.status = status;
-    report_.message = std::move(message);
-    report_.retry_later = retry;
-    phase_ = phase::finished;
-    done_ = true;
-    return std::nullopt;
-}
-
 std::optional<pebble_request> reconcile_machine::fail(const pebble_reply& reply, std::string step) {
     report_.failed_step = step;
-    const std::string error = redact_output(reply.error, desired_.peer.admin_password, 20);
+    const std::string error = redact(reply.error, 20);
     switch (reply.result) {
     case pebble_reply::outcome::unreachable:
         return finish(unit_status::waiting, std::string(msg_waiting_for_pebble), true);
@@ -260,6 +207,10 @@ std::optional<pebble_request> reconcile_machine::fail(const pebble_reply& reply,
     default:
         return finish(unit_status::blocked, "Cannot " + step + ": " + error, true);
     }
+}
+
+std::string reconcile_machine::redact(const std::string& text, std::size_t max_lines) const {
+    return redact_output(text, desired_.peer.admin_password, max_lines);
 }
 
 std::optional<pebble_request> reconcile_machine::next_action() {
@@ -290,6 +241,8 @@ std::optional<pebble_request> reconcile_machine::next_action() {
         r.label = d.layer_label;
         return ask(phase::layer, kind::add_layer);
     }
+    // Did it take effect? A layer above ours may replace the service (issue 8).
+    if (d.add_layer && !verified_) return ask(phase::verify, kind::get_plan);
     if (!d.stop_checks.empty() && !checks_stopped_) {
         r.services = d.stop_checks;
         return ask(phase::stop_checks, kind::stop_checks);
@@ -313,13 +266,6 @@ std::optional<pebble_request> reconcile_machine::next_action() {
     return after_actions();
 }
 
-// Every action done (or none needed) and the decision Active: ask Redis.
-std::optional<pebble_request> reconcile_machine::after_actions() {
-    if (!probe_.enabled || decision_.status_after != unit_status::active)
-        return finish(decision_.status_after, decision_.message, decision_.retry_later);
-    return probe_request();
-}
-
 std::optional<pebble_request> reconcile_machine::probe_request() {
     phase_ = phase::probe;
     pebble_request r;
@@ -330,26 +276,15 @@ std::optional<pebble_request> reconcile_machine::probe_request() {
     return r;
 }
 
-std::optional<pebble_request> reconcile_machine::logs_request(std::string why) {
-    phase_ = phase::logs;
-    logs_for_ = std::move(why);
-    pebble_request r;
-    r.what = pebble_request::kind::get_logs;
-    r.service = desired_.config.service_name;
-    r.log_lines = probe_.log_lines;
-    return r;
-}
-
 std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& reply) {
     using o = pebble_reply::outcome;
-    const secret& pw = desired_.peer.admin_password;
     probe_verdict v;
     if (reply.result == o::unreachable) return fail(reply, "probe Redis");
     if (reply.result == o::failed) {
         // Pebble could not run redis-cli at all (not in the container, ...): nothing says Redis is well.
         report_.failed_step = "probe Redis";
         return finish(unit_status::blocked,
-                      "Cannot ask Redis (redis-cli through Pebble exec): " + redact_output(reply.error, pw, 5), true);
+                      "Cannot ask Redis (redis-cli through Pebble exec): " + redact(reply.error, 5), true);
     }
     if (reply.result == o::timed_out) {
         v = {probe_verdict::kind::starting,
@@ -367,70 +302,20 @@ std::optional<pebble_request> reconcile_machine::on_probe(const pebble_reply& re
             }
         }
     }
-    v.message = redact_output(v.message, pw, 5);
+    v.message = redact(v.message, 5);
     using vk = probe_verdict::kind;
     switch (v.what) {
     case vk::healthy: return finish(unit_status::active, "", false);
     case vk::refused: return finish(unit_status::blocked, v.message, true);
-    case vk::link_failed: logs_replication_ = true; return logs_request(v.message);
+    case vk::link_failed: logs_replication_ = true; return logs_request(unit_status::blocked, v.message);
     case vk::starting: break;
     }
     // Just (re)started: Redis may still be binding, loading or syncing. Look again shortly.
-    if (restarted_ && settle_spent_ + probe_.settle_step <= probe_.settle) {
-        settle_spent_ += probe_.settle_step;
-        phase_ = phase::pause;
-        return pebble_request::pause_for(probe_.settle_step);
-    }
+    if (auto pause = settle_pause()) return pause;
     // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
     // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
-    if (!restarted_ && !rechecked_) {
-        rechecked_ = true;
-        not_answering_ = v.message;
-        phase_ = phase::recheck;
-        pebble_request r;
-        r.what = pebble_request::kind::get_service;
-        r.service = desired_.config.service_name;
-        return r;
-    }
+    if (auto look = recheck_request(v.message)) return look;
     return finish(unit_status::waiting, v.message, true);
-}
-
-std::optional<pebble_request> reconcile_machine::on_logs(const pebble_reply& reply) {
-    std::string message = logs_for_;
-    if (reply.result == pebble_reply::outcome::ok && !reply.log_lines.empty()) {
-        std::string reason;
-        std::vector<std::string> lines = reply.log_lines;
-        if (logs_replication_) lines = replication_log_lines(lines, 3);
-        else if (lines.size() > 3) lines.erase(lines.begin(), lines.end() - 3);
-        for (const auto& l : lines) reason += (reason.empty() ? "" : "; ") + l;
-        message += ": " + redact_output(reason, desired_.peer.admin_password, 3);
-    } else if (reply.result != pebble_reply::outcome::ok) {
-        message += " (its logs could not be read: " + redact_output(reply.error, desired_.peer.admin_password, 2) + ")";
-    }
-    return finish(logs_status_, message, true);
-}
-
-std::optional<pebble_request> reconcile_machine::watch_pause() {
-    phase_ = phase::watch_pause;
-    return pebble_request::pause_for(probe_.settle_step);
-}
-
-std::optional<pebble_request> reconcile_machine::on_watch(const pebble_reply& reply) {
-    if (reply.result != pebble_reply::outcome::ok) return fail(reply, "list services");
-    using v = backoff_watch::verdict;
-    const v seen = watch_->see(reply.service_current);
-    if (seen == v::again) return watch_pause();
-    if (seen == v::started) {
-        // Pebble restarted it after one failure and it runs: asked as after our own start.
-        report_.failed_step.reset();
-        restarted_ = true;
-        settle_spent_ = watch_->spent();
-        return probe_request();
-    }
-    auto [status, why] = backoff_watch::outcome(seen, desired_.config.service_name);
-    if (status == unit_status::blocked) report_.failed_step = "start service";
-    logs_status_ = status;
-    return logs_request(std::move(why));
 }
 
 std::string reconcile_machine::step_name() const {
@@ -558,10 +443,8 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
             report_.failed_step = "change owner of " + f.path;
             if (reply.result == o::unreachable) return fail(reply, "change owner of " + f.path);
             const std::string why = reply.result == o::ok ? reply.output : reply.error;
-            return finish(unit_status::blocked,
-                          "Cannot change the owner of storage-path " + f.path + " to " + f.user + ":" + f.group + ": " +
-                              redact_output(why, desired_.peer.admin_password, 3),
-                          true);
+            return finish(unit_status::blocked, "Cannot change the owner of storage-path " + f.path + " to " + f.user +
+                                                    ":" + f.group + ": " + redact(why, 3), true);
         }
         report_.actions_done.push_back("changed owner of " + f.path + " to " + f.user + ":" + f.group + " (recursive)");
         chowned_ = true;
@@ -570,19 +453,12 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     case phase::probe: return on_probe(reply);
     case phase::pause: return probe_request();
     case phase::logs: return on_logs(reply);
-    case phase::watch_pause:
-        phase_ = phase::watch_service;
-        r.what = k::get_service;
-        r.service = desired_.config.service_name;
-        return r;
+    case phase::watch_pause: return watch_request();
     case phase::watch_service: return on_watch(reply);
     case phase::recheck:
         // Redis did not answer and Pebble had said it runs: crashed just now, Pebble restarting it?
-        if (reply.result == o::ok && reply.service_current == "backoff") {
-            watch_.emplace(backoff_watch::first_delay_of(observed_.plan.value_or(layer{}), desired_.config.service_name),
-                           probe_.settle, probe_.settle_step);
-            return watch_pause();
-        }
+        if (reply.result == o::ok && reply.service_current == "backoff")
+            return watch_backoff(observed_.plan.value_or(layer{}));
         return finish(unit_status::waiting, not_answering_, true);
     case phase::files:
         if (reply.result == o::unreachable) return fail(reply, "read files");
@@ -608,14 +484,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         pushed_ = true;
         return next_action();
     }
-    case phase::layer:
-        if (reply.result != o::ok) return fail(reply, "add layer \"" + decision_.layer_label + "\"");
-        report_.actions_done.push_back("added layer \"" + decision_.layer_label + "\"");
-        layered_ = true;
-        // Did it take effect? A layer above ours may replace the service (issue 8).
-        phase_ = phase::verify;
-        r.what = k::get_plan;
-        return r;
+    case phase::layer: return on_layer_added(reply);
     case phase::verify: {
         if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
         const layer_standing standing = compare_layer(reply.plan.value_or(layer{}), decision_.add_layer.value_or(layer{}),
@@ -634,6 +503,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
             }
             report_.decided = decision_;
         }
+        verified_ = true;
         return next_action();
     }
     case phase::stop_checks:
@@ -657,10 +527,8 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         if (reply.result != o::ok) return fail(reply, "stop retired services");
         if (reply.change_failed) {
             report_.failed_step = "stop retired services";
-            return finish(unit_status::blocked,
-                          "Cannot stop retired service \"" + decision_.stop.front() + "\": " +
-                              redact_output(reply.change_error, desired_.peer.admin_password, 10),
-                          true);
+            return finish(unit_status::blocked, "Cannot stop retired service \"" + decision_.stop.front() + "\": " +
+                                                    redact(reply.change_error, 10), true);
         }
         for (const auto& n : decision_.stop) report_.actions_done.push_back("stopped \"" + n + "\"");
         stopped_ = true;
@@ -680,33 +548,8 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         return next_action();
     }
     case phase::restart:
-    case phase::start:
-        if (reply.result != o::ok)
-            return fail(reply, std::string(phase_ == phase::restart ? "restart" : "start") + " service \"" +
-                                   change_service_ + "\"");
-        restarted_ = true;
-        report_.actions_done.push_back(std::string(phase_ == phase::restart ? "requested restart of " : "requested start of ") +
-                                       "\"" + change_service_ + "\" (change " + reply.change_id + ")");
-        phase_ = phase::wait;
-        r.what = k::wait_change;
-        r.change_id = reply.change_id;
-        r.service = change_service_;
-        return r;
-    case phase::wait:
-        if (reply.result == o::timed_out) {
-            report_.failed_step = "wait for change";
-            return finish(unit_status::waiting, "Service \"" + change_service_ + "\" is still starting", true);
-        }
-        if (reply.result != o::ok) return fail(reply, "wait for the service change");
-        if (reply.change_failed) {
-            report_.failed_step = "start service";
-            return finish(unit_status::blocked,
-                          "Service \"" + change_service_ + "\" failed to start: " +
-                              redact_output(reply.change_error, desired_.peer.admin_password, 10),
-                          true);
-        }
-        report_.actions_done.push_back((decision_.restart.empty() ? "started \"" : "restarted \"") + change_service_ + "\"");
-        return after_actions();
+    case phase::start: return on_change_requested(reply, change_service_);
+    case phase::wait: return on_change_waited(reply, change_service_);
     case phase::finished:
         return std::nullopt;
     }
@@ -738,11 +581,9 @@ std::optional<pebble_request> reconcile_machine::begin_apply() {
     // only when the inputs did not decide alone.)
     // One crash that Pebble is restarting is not that: watch the restart (backoff_watch) before
     // saying Blocked.
-    if (probe_.enabled && decision_.no_op() && decision_.service_current == "backoff" && decision_.overridden.empty()) {
-        watch_.emplace(backoff_watch::first_delay_of(observed_.plan.value_or(layer{}), desired_.config.service_name),
-                       probe_.settle, probe_.settle_step);
-        return watch_pause();
-    }
+    if (probe_.enabled && decision_.no_op() && decision_.service_current == "backoff" &&
+        decision_.overridden.empty())
+        return watch_backoff(observed_.plan.value_or(layer{}));
     // A decision with actions acts whatever its status (Blocked by an overridden field still pushes
     // files and starts a stopped service); Waiting and Blocked verdicts carry none. Only an Active
     // unit is probed (after_actions).

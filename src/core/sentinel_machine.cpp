@@ -17,7 +17,7 @@ using detail::config_dir;
 using detail::in_sentinel_dir;
 
 sentinel_machine::sentinel_machine(desired_state desired, bool dry_run, probe_options probe)
-    : desired_(std::move(desired)), dry_run_(dry_run), probe_(probe) {
+    : service_machine(probe, "; its last log lines: "), desired_(std::move(desired)), dry_run_(dry_run) {
     decision_.layer_label = desired_.config.sentinel_layer_label;
 }
 
@@ -27,13 +27,8 @@ std::string sentinel_machine::redact(const std::string& text) const {
 }
 
 std::optional<pebble_request> sentinel_machine::finish(unit_status status, std::string message, bool retry) {
-    report_.status = status;
-    report_.message = std::move(message);
-    report_.retry_later = retry;
     report_.decided = decision_;
-    phase_ = phase::finished;
-    done_ = true;
-    return std::nullopt;
+    return service_machine::finish(status, std::move(message), retry);
 }
 
 std::optional<pebble_request> sentinel_machine::fail(const pebble_reply& reply, const std::string& step) {
@@ -142,11 +137,7 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         for (const auto& f : decision_.push) report_.actions_done.push_back("pushed " + f.path);
         pushed_ = true;
         return next_action();
-    case phase::layer:
-        if (reply.result != o::ok) return fail(reply, "add layer \"" + decision_.layer_label + "\"");
-        report_.actions_done.push_back("added layer \"" + decision_.layer_label + "\"");
-        layered_ = true;
-        return next_action();
+    case phase::layer: return on_layer_added(reply);
     case phase::remove:
         if (reply.result != o::ok) return fail(reply, "remove files");
         for (const auto& path : decision_.remove) {
@@ -158,64 +149,17 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         }
         removed_ = true;
         return next_action();
-    case phase::restart: {
-        const bool restart = !decision_.restart.empty();
-        const std::string svc = cfg.sentinel_service_name;
-        if (reply.result != o::ok) return fail(reply, std::string(restart ? "restart" : "start") + " service \"" + svc + "\"");
-        report_.actions_done.push_back(std::string(restart ? "requested restart of " : "requested start of ") + "\"" +
-                                       svc + "\" (change " + reply.change_id + ")");
-        phase_ = phase::wait;
-        r.what = k::wait_change;
-        r.change_id = reply.change_id;
-        r.service = svc;
-        return r;
-    }
-    case phase::wait: {
-        const std::string svc = cfg.sentinel_service_name;
-        if (reply.result == o::timed_out) {
-            report_.failed_step = "wait for change";
-            return finish(unit_status::waiting, "Service \"" + svc + "\" is still starting", true);
-        }
-        if (reply.result != o::ok) return fail(reply, "wait for the service change");
-        if (reply.change_failed) {
-            report_.failed_step = "start service";
-            return finish(unit_status::blocked, "Service \"" + svc + "\" failed to start: " + redact(reply.change_error), true);
-        }
-        report_.actions_done.push_back((decision_.restart.empty() ? "started \"" : "restarted \"") + svc + "\"");
-        restarted_ = true;
-        if (!probe_.enabled || decision_.status_after != unit_status::active)
-            return finish(decision_.status_after, decision_.message, decision_.retry_later);
-        return probe_request();
-    }
+    case phase::restart: return on_change_requested(reply, cfg.sentinel_service_name);
+    case phase::wait: return on_change_waited(reply, cfg.sentinel_service_name);
     case phase::probe: return on_probe(reply);
     case phase::pause: return probe_request();
-    case phase::watch_pause:
-        phase_ = phase::watch_service;
-        r.what = k::get_service;
-        r.service = cfg.sentinel_service_name;
-        return r;
+    case phase::watch_pause: return watch_request();
     case phase::watch_service: return on_watch(reply);
     case phase::recheck:
         // Sentinel did not answer and Pebble had said it runs: crashed just now, Pebble restarting it?
-        if (reply.result == o::ok && reply.service_current == "backoff") {
-            watch_.emplace(backoff_watch::first_delay_of(plan_, cfg.sentinel_service_name), probe_.settle,
-                           probe_.settle_step);
-            return watch_pause();
-        }
-        return logs_request(unit_status::waiting, logs_for_);
-    case phase::logs: {
-        std::string message = logs_for_;
-        if (reply.result == o::ok && !reply.log_lines.empty()) {
-            std::vector<std::string> lines = reply.log_lines;
-            if (lines.size() > 3) lines.erase(lines.begin(), lines.end() - 3);
-            std::string reason;
-            for (const auto& l : lines) reason += (reason.empty() ? "" : "; ") + l;
-            message += "; its last log lines: " + redact(reason);
-        } else if (reply.result != o::ok) {
-            message += " (its logs could not be read: " + redact(reply.error) + ")";
-        }
-        return finish(logs_status_, message, true);
-    }
+        if (reply.result == o::ok && reply.service_current == "backoff") return watch_backoff(plan_);
+        return logs_request(unit_status::waiting, not_answering_);
+    case phase::logs: return on_logs(reply);
     case phase::finished: return std::nullopt;
     }
     return std::nullopt;
@@ -255,61 +199,12 @@ std::optional<pebble_request> sentinel_machine::on_verdict(const probe_verdict& 
         return finish(unit_status::blocked, v.message, true);
     }
     // Just (re)started: Sentinel may still be binding. Ask again shortly, then say why with its logs.
-    if (restarted_ && settle_spent_ + probe_.settle_step <= probe_.settle) {
-        settle_spent_ += probe_.settle_step;
-        phase_ = phase::pause;
-        return pebble_request::pause_for(probe_.settle_step);
-    }
+    if (auto pause = settle_pause()) return pause;
     report_.failed_step = "probe Sentinel";
     // Not answering, and not started by us: Pebble's "active" may be a moment old (a kill -9 it has
     // just seen). Read the state once more: in backoff, its restart is watched (backoff_watch).
-    if (!restarted_ && !rechecked_) {
-        rechecked_ = true;
-        logs_for_ = v.message;
-        phase_ = phase::recheck;
-        pebble_request r;
-        r.what = pebble_request::kind::get_service;
-        r.service = desired_.config.sentinel_service_name;
-        return r;
-    }
+    if (auto look = recheck_request(v.message)) return look;
     return logs_request(unit_status::waiting, v.message);
-}
-
-std::optional<pebble_request> sentinel_machine::logs_request(unit_status status, std::string why) {
-    phase_ = phase::logs;
-    logs_status_ = status;
-    logs_for_ = std::move(why);
-    pebble_request r;
-    r.what = pebble_request::kind::get_logs;
-    r.service = desired_.config.sentinel_service_name;
-    r.log_lines = probe_.log_lines;
-    return r;
-}
-
-std::optional<pebble_request> sentinel_machine::watch_pause() {
-    phase_ = phase::watch_pause;
-    return pebble_request::pause_for(probe_.settle_step);
-}
-
-std::optional<pebble_request> sentinel_machine::on_watch(const pebble_reply& reply) {
-    if (reply.result != pebble_reply::outcome::ok) return fail(reply, "list services");
-    using v = backoff_watch::verdict;
-    const v seen = watch_->see(reply.service_current);
-    if (seen == v::again) return watch_pause();
-    if (seen == v::started) {
-        // Pebble restarted it after one failure and it runs: asked as after our own start; the
-        // backoff that made the decision Waiting is over.
-        decision_.status_after = unit_status::active;
-        decision_.message.clear();
-        decision_.retry_later = false;
-        report_.failed_step.reset();
-        restarted_ = true;
-        settle_spent_ = watch_->spent();
-        return probe_request();
-    }
-    auto [status, why] = backoff_watch::outcome(seen, desired_.config.sentinel_service_name);
-    if (status == unit_status::blocked) report_.failed_step = "start service";
-    return logs_request(status, std::move(why));
 }
 
 std::optional<pebble_request> sentinel_machine::decide_and_act() {
@@ -393,10 +288,8 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
     // Pebble is restarting Sentinel after a failure and nothing here would change: watch the
     // restart (backoff_watch) to tell one crash from a Sentinel that keeps failing, as for Redis;
     // Sentinel's own words (its last log lines) say why.
-    if (probe_.enabled && decision_.no_op() && service_current_ == "backoff" && decision_.overridden.empty()) {
-        watch_.emplace(backoff_watch::first_delay_of(plan_, cfg.sentinel_service_name), probe_.settle, probe_.settle_step);
-        return watch_pause();
-    }
+    if (probe_.enabled && decision_.no_op() && service_current_ == "backoff" && decision_.overridden.empty())
+        return watch_backoff(plan_);
     // Nothing to do (or a dry run of it) and the decision Active: Sentinel's own answer, asked
     // while observing, says whether it is well (as the Redis probe does for Redis).
     if (decision_.no_op() && decision_.status_after == unit_status::active && asked_) return on_verdict(*asked_);
