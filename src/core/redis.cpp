@@ -1,5 +1,7 @@
 #include <redispebble/redis.hpp>
 
+#include "redis_detail.hpp"
+
 #include <redispebble/digest.hpp>
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
@@ -417,19 +419,25 @@ std::string exporter_command(const redis_config& cfg, const peer_data& peer) {
 
 std::string exporter_service_name(const redis_config& cfg) { return cfg.service_name + "-exporter"; }
 
+service& detail::charm_service(layer& l, const std::string& name, std::string summary, std::string command,
+                               const redis_config& cfg) {
+    service& s = l.services[name];
+    s.override = override_kind::replace;
+    s.summary = std::move(summary);
+    s.command = std::move(command);
+    s.user = cfg.user;
+    s.group = cfg.group;
+    s.startup = "enabled";
+    return s;
+}
+
 layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vector<file_spec>& certificate_files,
                  const secret& secrets_key) {
     layer l;
     l.summary = "Redis layer";
     l.description = "Redis layer";
-    service& s = l.services[cfg.service_name];
-    s.override = override_kind::replace;
-    s.summary = "Redis";
-    s.command = redis_command(cfg, peer);
-    s.user = cfg.user;
-    s.group = cfg.group;
+    service& s = detail::charm_service(l, cfg.service_name, "Redis", redis_command(cfg, peer), cfg);
     s.working_dir = cfg.storage_path;  // redis-server keeps its dump and AOF files in its working directory
-    s.startup = "enabled";
     if (cfg.secrets == secret_mode::config_file && peer.enable_password)
         s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer, secrets_key);
     if (!certificate_files.empty()) {
@@ -461,13 +469,8 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
         }
     }
     if (cfg.metrics) {
-        service& x = l.services[exporter_service_name(cfg)];
-        x.override = override_kind::replace;
-        x.summary = "Prometheus exporter for Redis";
-        x.command = exporter_command(cfg, peer);
-        x.user = cfg.user;
-        x.group = cfg.group;
-        x.startup = "enabled";
+        service& x = detail::charm_service(l, exporter_service_name(cfg), "Prometheus exporter for Redis",
+                                           exporter_command(cfg, peer), cfg);
         x.after = {cfg.service_name};
         // The exporter reads its password file once, at start: a new password changes this digest,
         // the plan differs and the reconciler restarts the exporter once.

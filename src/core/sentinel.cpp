@@ -3,6 +3,7 @@
 // sentinel_machine.cpp; what both use is sentinel_detail.hpp.
 #include <redispebble/sentinel.hpp>
 
+#include "redis_detail.hpp"
 #include "sentinel_detail.hpp"
 
 #include <redispebble/digest.hpp>
@@ -479,14 +480,9 @@ layer make_sentinel_layer(const redis_config& cfg) {
     layer l;
     l.summary = "Sentinel layer";
     l.description = "Sentinel layer";
-    service& s = l.services[cfg.sentinel_service_name];
-    s.override = override_kind::replace;
-    s.summary = "Sentinel service";
-    s.command = shlex_join({"redis-server", cfg.sentinel_config_path, "--sentinel"});
-    s.user = cfg.user;
-    s.group = cfg.group;
+    service& s = detail::charm_service(l, cfg.sentinel_service_name, "Sentinel service",
+                                       shlex_join({"redis-server", cfg.sentinel_config_path, "--sentinel"}), cfg);
     s.working_dir = config_dir(cfg);
-    s.startup = "enabled";
     s.environment[std::string(layer_fingerprint_key)] = "sha256:" + sha256_hex(to_yaml(l));
     return l;
 }

@@ -299,44 +299,45 @@ std::optional<pebble_request> sentinel_machine::decide_and_act() {
 
 std::optional<pebble_request> sentinel_machine::next_action() {
     using k = pebble_request::kind;
-    pebble_request r;
+    // The next action's request, its phase entered.
+    const auto step = [this](phase p, k what) {
+        phase_ = p;
+        pebble_request r;
+        r.what = what;
+        return r;
+    };
     if (!decision_.push.empty() && !made_) {
         // Sentinel rewrites its file through a temporary file in the same directory: the
         // directory must be its user's (redis-k8s makes CONFIG_DIR redis:redis 0750). Pebble leaves
         // an existing directory as it is.
-        phase_ = phase::make_dir;
-        r.what = k::make_dirs;
         storage_fix dir;
         dir.path = config_dir(desired_.config);
         dir.user = desired_.config.user;
         dir.group = desired_.config.group;
         dir.permissions = "750";
         dir.make = true;
+        auto r = step(phase::make_dir, k::make_dirs);
         r.dirs = {dir};
         return r;
     }
     if (!decision_.push.empty() && !pushed_) {
-        phase_ = phase::push;
-        r.what = k::push_files;
+        auto r = step(phase::push, k::push_files);
         r.files = decision_.push;
         return r;
     }
     if (decision_.add_layer && !layered_) {
-        phase_ = phase::layer;
-        r.what = k::add_layer;
+        auto r = step(phase::layer, k::add_layer);
         r.layer_to_add = decision_.add_layer;
         r.label = decision_.layer_label;
         return r;
     }
     if (!decision_.remove.empty() && !removed_) {
-        phase_ = phase::remove;
-        r.what = k::remove_files;
+        auto r = step(phase::remove, k::remove_files);
         r.paths = decision_.remove;
         return r;
     }
     if (!decision_.restart.empty() || !decision_.start.empty()) {
-        phase_ = phase::restart;
-        r.what = decision_.restart.empty() ? k::start : k::restart;
+        auto r = step(phase::restart, decision_.restart.empty() ? k::start : k::restart);
         r.service = desired_.config.sentinel_service_name;
         r.services = {r.service};
         return r;
