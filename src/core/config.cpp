@@ -23,7 +23,13 @@ namespace {
 struct document {
     std::string source;
     YAML::Node root;
+    // The key each_key is at: where an empty value (`port:`) is reported, since yaml-cpp marks a
+    // null node at the next token (the next line, or past the end of the input).
+    mutable YAML::Mark key_mark = YAML::Mark::null_mark();
 };
+
+// Where the value `v` of the current key is, for an error: its own mark, or its key's when empty.
+YAML::Mark value_mark(const document& doc, const YAML::Node& v) { return v.IsNull() ? doc.key_mark : v.Mark(); }
 
 // The plain string options, by key: load_config reads each as a string, validate checks each is
 // UTF-8, to_yaml writes each quoted. (Config is redis_config or const redis_config.)
@@ -112,13 +118,14 @@ void each_key(const document& doc, const std::vector<std::string>& known,
         if (std::find(seen.begin(), seen.end(), key) != seen.end())
             fail(doc.source, kv.first.Mark(), key, "appears twice");
         seen.push_back(key);
+        doc.key_mark = kv.first.Mark();
         on_key(key, kv.second);
     }
 }
 
 std::string as_string(const document& doc, const std::string& key, const YAML::Node& n, bool secret_value = false) {
     if (!n.IsScalar())
-        fail(doc.source, n.Mark(), key, "expected a string, got " + (secret_value ? std::string("something else") : shown(n)));
+        fail(doc.source, value_mark(doc, n), key, "expected a string, got " + (secret_value ? std::string("something else") : shown(n)));
     return n.Scalar();
 }
 
@@ -137,7 +144,7 @@ bool as_bool(const document& doc, const std::string& key, const YAML::Node& n) {
             msg += " (only the lower-case, unquoted words true and false are booleans here; YAML 1.1's "
                    "yes/no/on/off are not accepted)";
     }
-    fail(doc.source, n.Mark(), key, msg);
+    fail(doc.source, value_mark(doc, n), key, msg);
 }
 
 std::uint16_t as_port(const document& doc, const std::string& key, const YAML::Node& n) {
@@ -151,7 +158,7 @@ std::uint16_t as_port(const document& doc, const std::string& key, const YAML::N
             if (port >= 1 && port <= 65535) return static_cast<std::uint16_t>(port);
         }
     }
-    fail(doc.source, n.Mark(), key, "expected an integer from 1 to 65535, got " + shown(n));
+    fail(doc.source, value_mark(doc, n), key, "expected an integer from 1 to 65535, got " + shown(n));
 }
 
 // A plain decimal integer from `lo` to `hi` (no sign, no leading zero, no quotes).
@@ -164,7 +171,7 @@ long long as_integer(const document& doc, const std::string& key, const YAML::No
             if (x >= lo && x <= hi) return x;
         }
     }
-    fail(doc.source, n.Mark(), key, fmt::format("expected an integer from {} to {}, got {}", lo, hi, shown(n)));
+    fail(doc.source, value_mark(doc, n), key, fmt::format("expected an integer from {} to {}, got {}", lo, hi, shown(n)));
 }
 
 // Service name, layer label, container name: Juju and Pebble names, [a-z0-9-].
@@ -427,7 +434,7 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                    "sentinel-container-name", "sentinel-service-name", "sentinel-layer-label",
                    "sentinel-config-path"},
              [&](const std::string& key, const YAML::Node& v) {
-                 at[key] = {v.Mark().line + 1, v.Mark().column + 1};
+                 at[key] = {value_mark(doc, v).line + 1, value_mark(doc, v).column + 1};
                  for (const auto& [name, field] : string_options(cfg))
                      if (key == name) {
                          *field = as_string(doc, key, v);
@@ -439,14 +446,14 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                      const std::string m = as_string(doc, key, v);
                      if (m == "config-file") cfg.secrets = secret_mode::config_file;
                      else if (m == "command-line") cfg.secrets = secret_mode::command_line;
-                     else fail(doc.source, v.Mark(), key, "expected \"config-file\" or \"command-line\", got \"" + m + "\"");
+                     else fail(doc.source, value_mark(doc, v), key, "expected \"config-file\" or \"command-line\", got \"" + m + "\"");
                  } else if (key == "tls-auth-clients") {
                      // yes and no are Redis's words here (YAML 1.1 would read them as booleans).
                      const std::string m = as_string(doc, key, v);
                      if (m == "yes") cfg.tls_auth_clients = tls_client_auth::yes;
                      else if (m == "no") cfg.tls_auth_clients = tls_client_auth::no;
                      else if (m == "optional") cfg.tls_auth_clients = tls_client_auth::optional;
-                     else fail(doc.source, v.Mark(), key, "expected \"yes\", \"no\" or \"optional\", got \"" + m + "\"");
+                     else fail(doc.source, value_mark(doc, v), key, "expected \"yes\", \"no\" or \"optional\", got \"" + m + "\"");
                  }
                  else if (key == "appendonly") cfg.appendonly = as_bool(doc, key, v);
                  else if (key == "logfile") cfg.logfile = v.IsNull() ? std::string() : as_string(doc, key, v);
@@ -457,7 +464,7 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                      const std::string t = as_string(doc, key, v);
                      if (t.empty() || t.size() > 3 || t.front() == '0' ||
                          !std::all_of(t.begin(), t.end(), [](unsigned char c) { return std::isdigit(c); }))
-                         fail(doc.source, v.Mark(), key, "expected an integer from 1 to 100, got " + shown(v));
+                         fail(doc.source, value_mark(doc, v), key, "expected an integer from 1 to 100, got " + shown(v));
                      cfg.check_threshold = std::stoi(t);
                  }
                  else if (key == "on-check-failure") cfg.on_check_failure = as_string(doc, key, v);
@@ -525,7 +532,7 @@ peer_data load_peer_data(std::string_view yaml, std::string_view source) {
     std::map<std::string, position> at;
     each_key(doc, {"admin-password", "current-master", "hostname", "enable-password", "sentinel-password", "planned-units"},
              [&](const std::string& key, const YAML::Node& v) {
-        at[key] = {v.Mark().line + 1, v.Mark().column + 1};
+        at[key] = {value_mark(doc, v).line + 1, value_mark(doc, v).column + 1};
         if (v.IsNull()) return;  // present but empty: not set yet
         if (key == "enable-password") {
             peer.enable_password = as_bool(doc, key, v);

@@ -130,8 +130,16 @@ TEST_CASE("Every configuration error has its exact text line and column", "[conf
         CHECK(e.column() == 7);
         CHECK(e.message().rfind("expected an integer from 1 to 65535, got ", 0) == 0);
     }
-    // An empty value is placed on the line after it (yaml-cpp's mark for a null): only the key is checked.
-    CHECK(config_error("secrets: config-file\nport:\n").key() == "port");
+    // An empty value is named at its key: yaml-cpp marks a null at the next token, which named line
+    // 3 column 1 here, past the end of the input, and line 1 for "port:" with no newline.
+    for (const std::string yaml : {"secrets: config-file\nport:\n", "secrets: config-file\nport:", "secrets: config-file\nport:\nlogfile: x\n"}) {
+        INFO(yaml);
+        e = config_error(yaml);
+        CHECK(e.key() == "port");
+        CHECK(e.line() == 2);
+        CHECK(e.column() == 1);
+        CHECK(e.message() == "expected an integer from 1 to 65535, got nothing");
+    }
     CHECK(load_config("port: 1\n").port == 1);
     CHECK(load_config("port: 65535\n").port == 65535);
 }
