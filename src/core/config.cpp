@@ -434,7 +434,8 @@ redis_config load_config(std::string_view yaml, std::string_view source) {
                    "sentinel-container-name", "sentinel-service-name", "sentinel-layer-label",
                    "sentinel-config-path"},
              [&](const std::string& key, const YAML::Node& v) {
-                 at[key] = {value_mark(doc, v).line + 1, value_mark(doc, v).column + 1};
+                 const YAML::Mark where = value_mark(doc, v);
+                 at[key] = {where.line + 1, where.column + 1};
                  for (const auto& [name, field] : string_options(cfg))
                      if (key == name) {
                          *field = as_string(doc, key, v);
@@ -532,7 +533,8 @@ peer_data load_peer_data(std::string_view yaml, std::string_view source) {
     std::map<std::string, position> at;
     each_key(doc, {"admin-password", "current-master", "hostname", "enable-password", "sentinel-password", "planned-units"},
              [&](const std::string& key, const YAML::Node& v) {
-        at[key] = {value_mark(doc, v).line + 1, value_mark(doc, v).column + 1};
+        const YAML::Mark where = value_mark(doc, v);
+        at[key] = {where.line + 1, where.column + 1};
         if (v.IsNull()) return;  // present but empty: not set yet
         if (key == "enable-password") {
             peer.enable_password = as_bool(doc, key, v);

@@ -112,15 +112,14 @@ reply pebble_server::impl::route(const http::request<http::string_body>& req) {
     }
     if (p == "/v1/identities") {
         if (auto r = only({http::verb::get, http::verb::post})) return *r;
-        if (method == http::verb::post) {  // the body is checked as Pebble does; identities are not kept
-            reply err;
-            auto v = decode_object(req.body(), err);
-            if (!v) return err;
-            const std::string action = str_of(*v, "action");
+        if (method == http::verb::get) return sync(json::object{});
+        // The body is checked as Pebble does; identities are not kept.
+        return with_object(req.body(), [](const json::object& o) {
+            const std::string action = str_of(o, "action");
             if (action != "add" && action != "update" && action != "replace" && action != "remove")
                 return error(400, fmt::format("invalid action \"{}\", must be \"add\", \"update\", \"replace\", or \"remove\"", action));
-        }
-        return sync(json::object{});
+            return sync(json::object{});
+        });
     }
     return error(404, "invalid API endpoint requested");
 }
