@@ -31,6 +31,7 @@
 #include <thread>
 #include <vector>
 
+#include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
 
@@ -65,6 +66,14 @@ long status_kib(const char* key) {
     while (std::getline(in, line))
         if (line.compare(0, n, key) == 0) return std::stol(line.substr(n));
     return -1;
+}
+
+// Heap bytes in use, all arenas (the test servers' threads allocate from their own): what the
+// allocator has handed out and not had back. Unlike the RSS it does not go down when a run reuses
+// memory an earlier run freed (the RSS difference once printed -64.9 KiB per unit).
+long heap_in_use() {
+    const struct mallinfo2 m = ::mallinfo2();
+    return static_cast<long>(m.uordblks + m.hblkhd);
 }
 
 long open_fds() {
@@ -156,14 +165,14 @@ struct run_result {
     int active = 0;
     cpu_time cpu;              // of the reconciling thread
     cpu_time process_cpu;      // of the whole process: the reconciling thread and the test servers
-    long rss_growth_kib = 0;   // with every client still alive, over before the clients existed
+    long heap_after_growth = 0; // bytes: in use once the run is over, every client still alive
     long fds_growth = 0;
 };
 
 // Reconciles every server's unit concurrently on one io_context.
 run_result concurrent(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
     run_result r;
-    const long rss0 = status_kib("VmRSS:"), fds0 = open_fds();
+    const long heap0 = heap_in_use(), fds0 = open_fds();
     const cpu_time cpu0 = cpu(RUSAGE_THREAD), process0 = cpu(RUSAGE_SELF);
     boost::asio::io_context io(1);
     std::vector<std::unique_ptr<pebble::client>> clients;
@@ -173,13 +182,15 @@ run_result concurrent(std::vector<std::unique_ptr<testing::pebble_server>>& s) {
         o.socket_path = s[i]->socket_path();
         clients.push_back(std::make_unique<pebble::client>(io, o));
         async_reconcile(*clients.back(), inputs(static_cast<int>(i)), options(),
-                        [&](pebble::error_code, reconcile_report rep) { r.active += rep.status == unit_status::active && rep.restarts() == 1; });
+                        [&](pebble::error_code, reconcile_report rep) {
+                            r.active += rep.status == unit_status::active && rep.restarts() == 1;
+                        });
     }
     io.run();
     r.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
     r.cpu = cpu(RUSAGE_THREAD) - cpu0;
     r.process_cpu = cpu(RUSAGE_SELF) - process0;
-    r.rss_growth_kib = status_kib("VmRSS:") - rss0;
+    r.heap_after_growth = heap_in_use() - heap0;
     r.fds_growth = open_fds() - fds0;  // the kept-alive connections: client and server ends
     return r;
 }
@@ -229,9 +240,9 @@ bool measure(int n, std::chrono::milliseconds window) {
     fmt::print("  the test servers' CPU meanwhile: {:.2f} ms per unit ({:.2f} s in all); idle, the {} servers took "
                "{:.0f} % of one core\n",
                1e3 * others.total() / n, others.total(), n, 100 * idle_servers);
-    fmt::print("  memory per unit: {:.1f} KiB (client, reconcile and the test server's session; the {} test servers "
-               "took {:.1f} KiB each before)\n",
-               static_cast<double>(rn.rss_growth_kib) / n, n, static_cast<double>(server_rss) / n);
+    fmt::print("  memory per unit: {:.1f} KiB held after the run with every client alive (heap in use, all threads: "
+               "client, reconcile and the test server's session; the {} test servers took {:.1f} KiB of RSS each before)\n",
+               static_cast<double>(rn.heap_after_growth) / 1024 / n, n, static_cast<double>(server_rss) / n);
     fmt::print("  file descriptors: {} more while the clients lived ({:.1f} per unit: both ends of its connection), "
                "{:.1f} per test server, {} open in all at the peak\n",
                rn.fds_growth, static_cast<double>(rn.fds_growth) / n, static_cast<double>(server_fds) / n,

@@ -294,12 +294,18 @@ public:
     [[nodiscard]] const observed_state& observed() const noexcept { return observed_; }
     /// Every observe phase ran (or the inputs decided after the plan): observed() is what decide() needs.
     [[nodiscard]] bool observed_all() const noexcept { return observed_all_; }
+    /// What decide(observed(), desired) decides, from the inputs this machine already prepared
+    /// (with the container's secrets key once read, as decide() prepares them), so an
+    /// observe_only() run followed by apply_decision() prepares them once, not twice. For an
+    /// observe_only() or whole machine whose observed_all() holds.
+    [[nodiscard]] decision decide_observed() const;
 
 private:
     friend class detail::service_machine<reconcile_machine>;
     enum class mode { whole, observe, apply };
     reconcile_machine(mode m, desired_state desired, bool dry_run, probe_options probe);
     std::optional<pebble_request> fail(const pebble_reply& reply, std::string step);
+    std::optional<pebble_request> after_service();
     std::optional<pebble_request> after_observe();
     std::optional<pebble_request> begin_apply();
     std::optional<pebble_request> next_action();

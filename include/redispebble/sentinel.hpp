@@ -262,6 +262,7 @@ private:
     std::optional<pebble_request> finish(unit_status status, std::string message, bool retry);
     std::optional<pebble_request> fail(const pebble_reply& reply, const std::string& step);
     std::optional<pebble_request> decide_and_act();
+    pebble_request files_request();
     std::optional<pebble_request> next_action();
     /// Both passwords out of `text` (redact_output), its last 5 lines kept.
     std::string redact(const std::string& text) const;

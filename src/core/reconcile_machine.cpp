@@ -169,6 +169,8 @@ reconcile_machine::reconcile_machine(mode m, desired_state desired, bool dry_run
     : service_machine(probe, ": "), mode_(m), desired_(std::move(desired)),
       prepared_(m == mode::apply ? prepared_desired{} : prepare(desired_)), dry_run_(dry_run) {}
 
+decision reconcile_machine::decide_observed() const { return decide(observed_, desired_, prepared_); }
+
 reconcile_machine reconcile_machine::observe_only(desired_state desired, probe_options probe) {
     return reconcile_machine(mode::observe, std::move(desired), false, probe);
 }
@@ -372,6 +374,10 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
             return finish(first.status_after, first.message, first.retry_later);
         }
         retired_ = entries_to_retire(*observed_.plan, prepared_.wanted, desired_.config);
+        // Pebble lists only the plan's services (ServiceManager.Services ranges over the plan):
+        // for a service the plan lacks, with nothing to retire, the answer is known to be empty.
+        // A first deployment skips the request.
+        if (!observed_.plan->services.count(service()) && retired_.services.empty()) return after_service();
         phase_ = phase::service;
         r.what = k::get_service;
         r.service = desired_.config.service_name;
@@ -387,16 +393,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
                 if (auto it = reply.services_current.find(n); it != reply.services_current.end())
                     observed_.retired_services_current[n] = it->second;
         }
-        if (!retired_.checks.empty()) {
-            phase_ = phase::checks;
-            r.what = k::get_checks;
-            r.services = retired_.checks;
-            return r;
-        }
-        phase_ = phase::storage;
-        r.what = k::stat_path;
-        r.paths = {desired_.config.storage_path};
-        return r;
+        return after_service();
     }
     case phase::checks: {
         if (reply.result == o::unreachable) return fail(reply, "list checks");
@@ -555,6 +552,21 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
     }
     // Observation complete: decide and act.
     return after_observe();
+}
+
+// After the service state: the retired checks' status when there are any, then storage-path.
+std::optional<pebble_request> reconcile_machine::after_service() {
+    pebble_request r;
+    if (!retired_.checks.empty()) {
+        phase_ = phase::checks;
+        r.what = pebble_request::kind::get_checks;
+        r.services = retired_.checks;
+        return r;
+    }
+    phase_ = phase::storage;
+    r.what = pebble_request::kind::stat_path;
+    r.paths = {desired_.config.storage_path};
+    return r;
 }
 
 std::optional<pebble_request> reconcile_machine::after_observe() {

@@ -47,6 +47,19 @@ std::optional<pebble_request> sentinel_machine::start() {
     return r;
 }
 
+// The Sentinel configuration file (whole) and, with TLS, the certificates to compare; without TLS,
+// the certificate files to remove when they are there.
+pebble_request sentinel_machine::files_request() {
+    const redis_config& cfg = desired_.config;
+    phase_ = phase::files;
+    pebble_request r;
+    r.what = pebble_request::kind::read_files;
+    r.paths = {cfg.sentinel_config_path};
+    for (const auto& path : certificate_paths(in_sentinel_dir(cfg))) r.paths.push_back(path);
+    r.content_paths = {cfg.sentinel_config_path};
+    return r;
+}
+
 std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply) {
     using k = pebble_request::kind;
     using o = pebble_reply::outcome;
@@ -66,6 +79,9 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
             return finish(decision_.status_after, decision_.message, decision_.retry_later);
         }
         if (cfg.enable_tls) certificates_ = sentinel_certificate_plan(cfg, desired_.resources).files;
+        // Pebble lists only the plan's services (ServiceManager.Services ranges over the plan): for
+        // a service the plan lacks the answer is known to be empty, and a first deployment skips it.
+        if (!plan_.services.count(cfg.sentinel_service_name)) return files_request();
         phase_ = phase::service;
         r.what = k::get_service;
         r.service = cfg.sentinel_service_name;
@@ -74,13 +90,7 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
     case phase::service:
         if (reply.result != o::ok) return fail(reply, "list services");
         service_current_ = reply.service_current;
-        phase_ = phase::files;
-        r.what = k::read_files;
-        r.paths = {cfg.sentinel_config_path};
-        // With TLS: the files to compare; without: the files to remove when they are there.
-        for (const auto& path : certificate_paths(in_sentinel_dir(cfg))) r.paths.push_back(path);
-        r.content_paths = {cfg.sentinel_config_path};
-        return r;
+        return files_request();
     case phase::files:
         if (reply.result == o::unreachable || reply.result == o::timed_out) return fail(reply, "read files");
         if (reply.result == o::ok) {

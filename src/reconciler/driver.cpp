@@ -123,7 +123,7 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
             // An unusable socket_path is the caller's to fix: coming back later changes nothing.
             if (run.bad_socket_path) report.retry_later = false;
         } else {
-            const decision d = decide(observer.observed(), desired);
+            const decision d = observer.decide_observed();
             // A dry run with nothing to do still asks Redis (probe, or the logs of a service in
             // backoff: reads only), so status and diff report what apply reports.
             if (opts.dry_run && !d.no_op()) {

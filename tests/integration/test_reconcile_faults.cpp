@@ -84,6 +84,18 @@ std::string describe(const reconcile_report& r) {
     return s;
 }
 
+// A fresh unit's plan lacks its service, and the reconciler does not ask Pebble for the state of
+// a service the plan lacks (Pebble lists only the plan's services). For the "get service" step the
+// plan first gets a layer of another label holding a service of that name, never started: then
+// the step is made, and the faulty run has done nothing before it, as for a fresh unit.
+void plan_has_service_for(const std::string& step, pebble::client& c, const redis_config& cfg) {
+    if (step != "get service") return;
+    pebble::add_layer_options o;
+    o.label = "base";
+    o.layer_yaml = "services:\n  " + cfg.service_name + ":\n    override: replace\n    command: sleep 1000\n";
+    c.add_layer(o);
+}
+
 // One faulty run: `apply` is called once, just before `step` is performed.
 struct faulty_run {
     reconcile_report report;
@@ -232,6 +244,7 @@ TEST_CASE("Every fault at every step of a reconcile ends in time and the next re
                 }
                 // (A change in Error needs the failure before the start: set it at the restart.)
                 const std::string at = f == fault_kind::change_error ? "restart" : step;
+                plan_has_service_for(at, c, inputs.config);
                 auto faulty = run_with_fault(c, inputs, at, apply, ro);
                 undo();
                 check_faulty(faulty, ro, done_before(at, inputs.config));
@@ -273,6 +286,7 @@ TEST_CASE("A real Pebble restarted at every step of a reconcile converges on the
             reconcile_options ro;
             ro.deadline = 30s;
             ro.change_timeout = 10s;
+            plan_has_service_for(step, c, inputs.config);
             auto faulty = run_with_fault(c, inputs, step, [&] {
                 daemon.stop();
                 daemon.start();

@@ -8,6 +8,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <functional>
 
 using namespace redispebble;
@@ -190,6 +191,45 @@ TEST_CASE("A fresh unit is pushed and layered and restarted and then Active", "[
     CHECK(c.plan.services.count("redis") == 1);
     CHECK(c.service_state == "active");
     CHECK_FALSE(r.failed_step);
+}
+
+namespace {
+// The kinds of the requests a whole reconcile makes, in order.
+std::vector<kind> requests_of(container& c, const desired_state& d) {
+    reconcile_machine m(d);
+    std::vector<kind> out;
+    for (auto req = m.start(); req; req = m.resume(c.handle(*req))) out.push_back(req->what);
+    REQUIRE(m.done());
+    return out;
+}
+} // namespace
+
+TEST_CASE("The service's state is asked only when the plan has the service", "[reconcile-machine]") {
+    // Pebble lists only the plan's services (ServiceManager.Services): for a fresh unit the answer
+    // is known to be empty, and the request is not made.
+    container c;
+    const auto first = requests_of(c, unit());
+    CHECK(std::count(first.begin(), first.end(), kind::get_service) == 0);
+    REQUIRE(first.size() >= 2);
+    CHECK(first[0] == kind::get_plan);
+    CHECK(first[1] == kind::stat_path);
+    CHECK(c.service_state == "active");
+    // Now the plan has it: the next run asks, right after the plan.
+    const auto second = requests_of(c, unit());
+    REQUIRE(second.size() >= 2);
+    CHECK(second[0] == kind::get_plan);
+    CHECK(second[1] == kind::get_service);
+    // A plan that has the service from another layer only: asked as well, then replaced by ours and
+    // (re)started once.
+    container other;
+    other.plan.services["redis"].command = "sleep 1000";
+    other.plan.services["redis"].override = override_kind::replace;
+    const auto third = requests_of(other, unit());
+    REQUIRE(third.size() >= 2);
+    CHECK(third[1] == kind::get_service);
+    CHECK(other.restarts == 1);
+    CHECK(other.service_state == "active");
+    CHECK(other.plan.services.at("redis").command != std::optional<std::string>("sleep 1000"));
 }
 
 TEST_CASE("A second reconcile with unchanged inputs makes zero restarts and zero writes", "[reconcile-machine]") {

@@ -58,7 +58,11 @@ std::optional<pebble_request> observed(sentinel_machine& m, const desired_state&
     (void)m.start();
     pebble_reply plan;
     plan.plan = make_sentinel_layer(d.config);
-    (void)m.resume(plan);
+    // The plan has the Sentinel service: its state is asked.
+    const auto asked = m.resume(plan);
+    REQUIRE(asked);
+    REQUIRE(asked->what == pebble_request::kind::get_service);
+    REQUIRE(asked->service == d.config.sentinel_service_name);
     pebble_reply svc;
     svc.service_current = current;
     (void)m.resume(svc);
@@ -339,8 +343,8 @@ TEST_CASE("The Sentinel machine pushes the file adds the layer and restarts once
     pebble_reply plan;
     plan.plan = layer{};
     req = m.resume(plan);
-    REQUIRE(req->what == k::get_service);
-    req = m.resume(pebble_reply{});  // not in the plan
+    // Not in the plan: Pebble would list no such service (ServiceManager.Services ranges over the
+    // plan), so it is not asked.
     REQUIRE(req->what == k::read_files);
     CHECK(req->content_paths == std::vector<std::string>{"/etc/redis-server/sentinel.conf"});
     pebble_reply files;
@@ -421,17 +425,23 @@ pebble_request restarted(sentinel_machine& m) {
     pebble_reply plan;
     plan.plan = layer{};
     req = m.resume(plan);
-    req = m.resume(pebble_reply{});  // service
+    using k = pebble_request::kind;
+    REQUIRE(req->what == k::read_files);  // the plan has no Sentinel service: its state is not asked
     pebble_reply files;
     files.file_sha256["/etc/redis-server/sentinel.conf"] = std::nullopt;
     req = m.resume(files);
-    req = m.resume(pebble_reply{});  // make_dirs
-    req = m.resume(pebble_reply{});  // push
-    req = m.resume(pebble_reply{});  // layer
+    REQUIRE(req->what == k::make_dirs);
+    req = m.resume(pebble_reply{});
+    REQUIRE(req->what == k::push_files);
+    req = m.resume(pebble_reply{});
+    REQUIRE(req->what == k::add_layer);
+    req = m.resume(pebble_reply{});
+    REQUIRE(req->what == k::restart);
     pebble_reply change;
     change.change_id = "3";
-    req = m.resume(change);  // restart
-    req = m.resume(pebble_reply{});  // wait
+    req = m.resume(change);
+    REQUIRE(req->what == k::wait_change);
+    req = m.resume(pebble_reply{});
     REQUIRE(req);
     return *req;
 }
