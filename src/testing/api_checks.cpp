@@ -16,22 +16,38 @@ reply pebble_server::impl::list_checks(const target_t& t) {
     return sync(std::move(a));
 }
 
+/// POST /v1/checks (Pebble's v1PostChecks, CheckManager.StartChecks/StopChecks): every name is
+/// looked up before any check is started or stopped, so a list with an unknown name acts on none:
+/// 400 "cannot <action> checks: cannot find checks in plan: <the unknown names, sorted, joined by
+/// ', '>". An empty list is 400 "must specify checks for <action> action" (before the action is
+/// checked, as Pebble does). `changed` is sorted, and null when nothing changed.
 reply pebble_server::impl::post_checks(const json::object& o) {
     reply err;
     auto names = string_list(o, "checks", err);
     if (!names) return err;
     const std::string action = str_of(o, "action");
+    if (names->empty()) return error(400, fmt::format("must specify checks for {} action", action));
     if (action != "start" && action != "stop") return error(400, fmt::format("invalid action \"{}\"", action));
     std::lock_guard<std::mutex> lock(m);
-    json::array changed;
     const layer p = plan_locked();
+    std::vector<std::string> missing;
+    for (const auto& name : *names)
+        if (!p.checks.count(name)) missing.push_back(name);
+    if (!missing.empty()) {
+        std::sort(missing.begin(), missing.end());
+        return error(400, fmt::format("cannot {} checks: cannot find checks in plan: {}", action, fmt::join(missing, ", ")));
+    }
+    std::vector<std::string> changed;
     for (const auto& name : *names) {
-        if (!p.checks.count(name)) return error(400, fmt::format("cannot find check with name \"{}\"", name));
         const bool changes_it =
             action == "stop" ? checks.stop_check_locked(name) : checks.start_check_locked(name, p.checks.at(name));
-        if (changes_it) changed.push_back(json::string(name));
+        if (changes_it) changed.push_back(name);
     }
-    return sync(json::object{{"changed", std::move(changed)}});
+    if (changed.empty()) return sync(json::object{{"changed", nullptr}});
+    std::sort(changed.begin(), changed.end());
+    json::array a;
+    for (auto& n : changed) a.emplace_back(n);
+    return sync(json::object{{"changed", std::move(a)}});
 }
 
 /// POST /v1/checks/refresh (Pebble's v1PostChecksRefresh): {"name": N} runs the check now. A

@@ -122,15 +122,18 @@ void check_manager::plan_changed_locked(const layer& plan) {
     }
 }
 
+// As Pebble's StartChecks and StopChecks: a check runs while it has a perform-check change, so a
+// check whose startup is disabled and that was never started is started by "start" and left
+// alone (not changed) by "stop".
 bool check_manager::start_check_locked(const std::string& name, const redispebble::check& c) {
-    if (!checks_[name].stopped) return false;
+    if (!checks_[name].change_id.empty()) return false;
     start_locked(name, c);
     return true;
 }
 
 bool check_manager::stop_check_locked(const std::string& name) {
     check_state& st = checks_[name];
-    if (st.stopped) return false;
+    if (st.change_id.empty()) return false;
     st.stopped = true;
     end_change_locked(name, "Undone");  // counters are kept while stopped
     return true;

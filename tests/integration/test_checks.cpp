@@ -184,6 +184,46 @@ TEST_CASE("An exec check failing threshold times restarts a service whose on-che
     });
 }
 
+TEST_CASE("POST /v1/checks looks every name up before acting and answers the changed checks sorted, or null", "[checks][start-stop]") {
+    // As real Pebble v1.26 answers (CheckManager.StartChecks/StopChecks): an unknown name anywhere
+    // in the list means no check is started or stopped.
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n"
+                            "  c1:\n    override: replace\n    period: 10s\n    exec:\n      command: \"true\"\n"
+                            "  c2:\n    override: replace\n    startup: disabled\n    period: 10s\n"
+                            "    exec:\n      command: \"true\"\n");
+        const auto post = [&](const std::string& body) { return unix_http(p.socket, "POST", "/v1/checks", body); };
+        auto a = post(R"({"action":"start","checks":["c2","zz","nope","c1"]})");
+        CHECK(a.status == 400);
+        CHECK(has(a.body, "cannot start checks: cannot find checks in plan: nope, zz"));
+        CHECK(check_status(p.socket, "c2") == "inactive");  // c2, before the unknown names, was not started
+        a = post(R"({"action":"stop","checks":["c1","nope"]})");
+        CHECK(a.status == 400);
+        CHECK(has(a.body, "cannot stop checks: cannot find checks in plan: nope"));
+        CHECK(check_status(p.socket, "c1") == "up");  // not stopped
+        a = post(R"({"action":"start","checks":[]})");
+        CHECK(a.status == 400);
+        CHECK(has(a.body, "must specify checks for start action"));
+        a = post(R"({"action":"bogus","checks":[]})");
+        CHECK(has(a.body, "must specify checks for bogus action"));
+        a = post(R"({"action":"bogus","checks":["c1"]})");
+        CHECK(a.status == 400);
+        CHECK(has(a.body, R"(invalid action \"bogus\")"));
+
+        a = post(R"({"action":"start","checks":["c1"]})");  // already running: nothing changed
+        REQUIRE(a.status == 200);
+        CHECK(a.result().as_object().at("changed").is_null());
+        a = post(R"({"action":"start","checks":["c2","c1"]})");
+        REQUIRE(a.status == 200);
+        CHECK(json::serialize(a.result()) == R"({"changed":["c2"]})");
+        a = post(R"({"action":"stop","checks":["c2","c1"]})");
+        REQUIRE(a.status == 200);
+        CHECK(json::serialize(a.result()) == R"({"changed":["c1","c2"]})");  // sorted, not in request order
+        CHECK(check_status(p.socket, "c1") == "inactive");
+        CHECK(check_status(p.socket, "c2") == "inactive");
+    });
+}
+
 TEST_CASE("POST /v1/checks/refresh runs a check at once and answers its info and error", "[checks][refresh]") {
     on_each_pebble([](pebble_under_test& p) {
         temp_dir dir;
