@@ -289,11 +289,13 @@ public:
     void append_output_locked(const std::string& service, const std::string& text);
     // The ndjson (Pebble's {"time", "service", "message"}) of the lines after pos of the listed
     // services (none listed: all); pos npos: from the first line, only the last n (n < 0: all).
-    // pos is set past the last line.
+    // pos counts lines since the start (not an index: the oldest lines are trimmed) and is set past
+    // the last line.
     std::string ndjson_locked(std::size_t& pos, const std::vector<std::string>& services, int n) const;
 
 private:
     std::vector<log_line> lines_;
+    std::size_t first_ = 0;  // how many lines were appended before lines_[0]
 };
 
 // What the fake endpoints and the public inject() drive: the record and the armed fault.

@@ -38,6 +38,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <fstream>
 #include <future>
 #include <memory>
 #include <string>
@@ -339,6 +340,51 @@ TEST_CASE("following logs receives lines written after the follow started", "[ex
         f2.get();
         c.stop(so);
     });
+}
+
+TEST_CASE("a log follow goes on at the right line after the test server trims its log buffer", "[exec][logs][testing-server]") {
+    // The test server keeps 10000 lines and then drops the oldest 5000. A follower's place was an
+    // index into the kept lines: after a trim it pointed 5000 lines too far and skipped what it had
+    // not read yet. The service writes 6000 lines, waits until the follower has the 6000th, then
+    // writes 6000 more, crossing the trim: the follower must get 6001 to 12000, each once, in order.
+    test_server b;
+    pebble::client c(client_opts(b));
+    redispebble::test::temp_dir dir;
+    const std::string flag = dir.path + "/go";
+    pebble::add_layer_options layer;
+    layer.label = "counter";
+    layer.layer_yaml = "services:\n  counter:\n    override: replace\n    command: /bin/sh -c 'seq 1 6000; while [ ! -e " +
+                       flag + " ]; do sleep 0.05; done; seq 6001 12000; exec sleep 100'\n";
+    c.add_layer(layer);
+    pebble::service_options so;
+    so.names = {"counter"};
+    pebble::wait_change_options wo;
+    wo.timeout = 10s;
+    c.wait_change(c.start(so), wo);
+    std::vector<int> after;  // the numbers received after 6000
+    bool seen_6000 = false;
+    pebble::logs_options lo;
+    lo.services = {"counter"};
+    lo.n = -1;  // every line kept so far, then the new ones
+    auto f = pebble::async_follow_logs(
+        c, lo,
+        [&](const pebble::log_entry& e) {
+            const int v = std::stoi(e.message);
+            if (seen_6000) after.push_back(v);
+            if (v == 6000 && !seen_6000) {
+                seen_6000 = true;
+                std::ofstream(flag) << "go\n";
+            }
+            return v != 12000;
+        },
+        pebble::follow_stopper{}, boost::asio::use_future);
+    REQUIRE(f.wait_for(60s) == std::future_status::ready);
+    f.get();
+    REQUIRE(seen_6000);
+    REQUIRE(after.size() == 6000);
+    for (std::size_t i = 0; i < after.size(); ++i)
+        if (after[i] != static_cast<int>(6001 + i)) FAIL("line " << i << " after 6000 is " << after[i]);
+    c.stop(so);
 }
 
 TEST_CASE("waiting for notices returns a notice added during the wait and nothing at the timeout", "[exec][notices]") {
