@@ -66,9 +66,10 @@ task_t& change_manager::add_task_locked(change_t& c, const std::string& kind, co
 
 std::pair<std::string, std::string> change_manager::begin_exec_locked(const std::string& summary) {
     auto c = new_change_locked("exec", summary);
-    c->status = "Doing";
     task_t& t = add_task_locked(*c, "exec", summary, "");
+    c->status = "Doing";
     t.status = "Doing";
+    notify_(*c);  // created, then Doing at once: two occurrences of its change-update, as on Pebble
     return {c->id, t.id};
 }
 

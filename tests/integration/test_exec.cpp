@@ -7,6 +7,7 @@
 #include "support/pebble_daemon.hpp"
 #include "support/run_command.hpp"
 #include "support/transcripts.hpp"
+#include "support/unix_http.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -339,6 +340,29 @@ TEST_CASE("following logs receives lines written after the follow started", "[ex
         REQUIRE(f2.wait_for(5s) == std::future_status::ready);
         f2.get();
         c.stop(so);
+    });
+}
+
+TEST_CASE("an exec change records a change-update notice when made and again when it starts", "[exec][notices]") {
+    // Pebble v1.26: POST /v1/exec makes the change (one occurrence) and it is Doing at once (a
+    // second), before any websocket connects.
+    on_each_backend([](backend& b) {
+        auto a = redispebble::test::unix_http(b.socket_path(), "POST", "/v1/exec",
+                                              R"({"command":["/bin/true"],"timeout":"5s"})");
+        INFO(a.body);
+        REQUIRE(a.status == 202);
+        const std::string id(a.json().as_object().at("change").as_string());
+        auto n = redispebble::test::unix_http(b.socket_path(), "GET", "/v1/notices?types=change-update&keys=" + id);
+        INFO(n.body);
+        REQUIRE(n.status == 200);
+        const boost::json::value listed = n.result();
+        const auto& list = listed.as_array();
+        REQUIRE(list.size() == 1);
+        CHECK(list[0].as_object().at("occurrences").as_int64() == 2);
+        CHECK(boost::json::serialize(list[0].as_object().at("last-data")) == R"({"kind":"exec"})");
+        auto ch = redispebble::test::unix_http(b.socket_path(), "GET", "/v1/changes/" + id);
+        const boost::json::value change = ch.result();
+        CHECK(change.as_object().at("status").as_string() == "Doing");
     });
 }
 
