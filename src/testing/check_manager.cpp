@@ -114,7 +114,9 @@ void check_manager::start_locked(const std::string& name, const redispebble::che
 }
 
 void check_manager::plan_changed_locked(const layer& plan) {
-    wake_.notify_all();  // the checker sleeps while no layer has a check
+    // The checker sleeps while no layer has a check: wake it only when there is one now (a plan
+    // without checks woke it for nothing, a thread switch per layer added).
+    if (!plan.checks.empty()) wake_.notify_all();
     for (const auto& [name, c] : plan.checks) {
         const check_state& st = checks_[name];
         if (!st.change_id.empty() || c.startup.value_or("enabled") == "disabled") continue;
