@@ -200,6 +200,16 @@ protected:
     std::optional<pebble_request> after_actions();
     /// The reply to add_layer: the action recorded, then the next action.
     std::optional<pebble_request> on_layer_added(const pebble_reply& reply);
+    /// The reply to push_files: every file written is recorded ("pushed P"; Pebble writes each
+    /// file of a push on its own, so one without an error was written even when another failed);
+    /// the first per-file error ends the run Blocked "Cannot write P: <Pebble's words, redacted>";
+    /// else the next action.
+    std::optional<pebble_request> on_pushed(const pebble_reply& reply);
+    /// The reply to remove_files, the same way ("removed P", Blocked "Cannot remove P: ...").
+    std::optional<pebble_request> on_removed(const pebble_reply& reply);
+    std::optional<pebble_request> on_files_changed(const pebble_reply& reply, const std::vector<std::string>& paths,
+                                                   const char* step, const char* done, const char* cannot,
+                                                   bool& finished);
     /// The reply to restart or start of `service`: the wait for its change.
     std::optional<pebble_request> on_change_requested(const pebble_reply& reply, const std::string& service);
     /// The reply to that wait: Waiting when it timed out, Blocked when the change failed, else
@@ -226,6 +236,8 @@ protected:
     decision decision_;
     reconcile_report report_;
     bool layered_ = false;
+    bool pushed_ = false;
+    bool removed_ = false;
     bool restarted_ = false;  // this run started the service (or saw Pebble restart it): settle the probe
     bool rechecked_ = false;  // the service state read again after the service did not answer
     bool done_ = false;
@@ -326,8 +338,8 @@ private:
     decision given_;  // apply_decision(): the caller's decision, as start() begins with it
     phase phase_ = phase::plan;
     std::string change_service_;
-    bool pushed_ = false, verified_ = false, made_ = false, chowned_ = false;
-    bool checks_stopped_ = false, stopped_ = false, removed_ = false;
+    bool verified_ = false, made_ = false, chowned_ = false;
+    bool checks_stopped_ = false, stopped_ = false;
     retired_entries retired_;  // what the plan holds that our layer retires (after get_plan)
     bool dry_run_ = false;
     bool observed_all_ = false;

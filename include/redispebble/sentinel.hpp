@@ -284,7 +284,7 @@ private:
     std::optional<std::string> sentinel_master_;
     master_choice master_;
     std::optional<probe_verdict> asked_;  ///< the verdict on the answer while observing
-    bool made_ = false, pushed_ = false, removed_ = false;
+    bool made_ = false;
 };
 
 /// The status message when Pebble in the Sentinel container cannot be reached (redis-k8s's words).

@@ -469,18 +469,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         if (observed_.secrets_key && !(*observed_.secrets_key == prepared_.secrets_key))
             prepared_ = prepare(desired_, *observed_.secrets_key);
         break;
-    case phase::push: {
-        for (const auto& f : decision_.push)
-            if (reply.result == o::ok && !reply.file_errors.count(f.path)) report_.actions_done.push_back("pushed " + f.path);
-        if (reply.result != o::ok) return fail(reply, "push files");
-        if (!reply.file_errors.empty()) {
-            const auto& [path, err] = *reply.file_errors.begin();
-            report_.failed_step = "push files";
-            return finish(unit_status::blocked, "Cannot write " + path + ": " + err, true);
-        }
-        pushed_ = true;
-        return next_action();
-    }
+    case phase::push: return on_pushed(reply);
     case phase::layer: return on_layer_added(reply);
     case phase::verify: {
         if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
@@ -530,20 +519,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         for (const auto& n : decision_.stop) report_.actions_done.push_back("stopped \"" + n + "\"");
         stopped_ = true;
         return next_action();
-    case phase::remove: {
-        if (reply.result != o::ok) return fail(reply, "remove files");
-        for (const auto& path : decision_.remove) {
-            auto it = reply.file_errors.find(path);
-            if (it == reply.file_errors.end()) {
-                report_.actions_done.push_back("removed " + path);
-            } else {
-                report_.failed_step = "remove files";
-                return finish(unit_status::blocked, "Cannot remove " + path + ": " + it->second, true);
-            }
-        }
-        removed_ = true;
-        return next_action();
-    }
+    case phase::remove: return on_removed(reply);
     case phase::restart:
     case phase::start: return on_change_requested(reply, change_service_);
     case phase::wait: return on_change_waited(reply, change_service_);

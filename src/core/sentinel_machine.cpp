@@ -137,28 +137,9 @@ std::optional<pebble_request> sentinel_machine::resume(const pebble_reply& reply
         made_ = true;
         return next_action();
     }
-    case phase::push:
-        if (reply.result != o::ok) return fail(reply, "push files");
-        if (!reply.file_errors.empty()) {
-            report_.failed_step = "push files";
-            return finish(unit_status::blocked, "Cannot write " + reply.file_errors.begin()->first + ": " +
-                                                    redact(reply.file_errors.begin()->second), true);
-        }
-        for (const auto& f : decision_.push) report_.actions_done.push_back("pushed " + f.path);
-        pushed_ = true;
-        return next_action();
+    case phase::push: return on_pushed(reply);
     case phase::layer: return on_layer_added(reply);
-    case phase::remove:
-        if (reply.result != o::ok) return fail(reply, "remove files");
-        for (const auto& path : decision_.remove) {
-            if (auto it = reply.file_errors.find(path); it != reply.file_errors.end()) {
-                report_.failed_step = "remove files";
-                return finish(unit_status::blocked, "Cannot remove " + path + ": " + redact(it->second), true);
-            }
-            report_.actions_done.push_back("removed " + path);
-        }
-        removed_ = true;
-        return next_action();
+    case phase::remove: return on_removed(reply);
     case phase::restart: return on_change_requested(reply, cfg.sentinel_service_name);
     case phase::wait: return on_change_waited(reply, cfg.sentinel_service_name);
     case phase::probe: return on_probe(reply);

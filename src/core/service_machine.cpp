@@ -80,6 +80,43 @@ std::optional<pebble_request> service_machine<Machine>::on_layer_added(const peb
 }
 
 template <class Machine>
+std::optional<pebble_request> service_machine<Machine>::on_pushed(const pebble_reply& reply) {
+    std::vector<std::string> paths;
+    for (const auto& f : decision_.push) paths.push_back(f.path);
+    return on_files_changed(reply, paths, "push files", "pushed ", "Cannot write ", pushed_);
+}
+
+template <class Machine>
+std::optional<pebble_request> service_machine<Machine>::on_removed(const pebble_reply& reply) {
+    return on_files_changed(reply, decision_.remove, "remove files", "removed ", "Cannot remove ", removed_);
+}
+
+// Pebble acts on each path of a push or remove on its own: a path without an error was acted on
+// (recorded as `done` + path); the first error ends the run Blocked (`cannot` + path + ": " + its
+// words, redacted). An error for a path not asked for is a failure too.
+template <class Machine>
+std::optional<pebble_request> service_machine<Machine>::on_files_changed(const pebble_reply& reply,
+                                                                         const std::vector<std::string>& paths,
+                                                                         const char* step, const char* done,
+                                                                         const char* cannot, bool& finished) {
+    if (reply.result != pebble_reply::outcome::ok) return machine().fail(reply, step);
+    std::optional<std::string> failed;
+    for (const auto& path : paths) {
+        auto it = reply.file_errors.find(path);
+        if (it == reply.file_errors.end()) report_.actions_done.push_back(done + path);
+        else if (!failed) failed = cannot + path + ": " + machine().redact(it->second, 3);
+    }
+    if (!failed && !reply.file_errors.empty())
+        failed = cannot + reply.file_errors.begin()->first + ": " + machine().redact(reply.file_errors.begin()->second, 3);
+    if (failed) {
+        report_.failed_step = step;
+        return machine().finish(unit_status::blocked, std::move(*failed), true);
+    }
+    finished = true;
+    return machine().next_action();
+}
+
+template <class Machine>
 std::optional<pebble_request> service_machine<Machine>::on_change_requested(const pebble_reply& reply,
                                                                             const std::string& service) {
     const bool restart = !decision_.restart.empty();

@@ -304,6 +304,31 @@ TEST_CASE("A per-file push error is Blocked naming the file", "[reconcile-machin
     CHECK(r.writes() == 0);
 }
 
+TEST_CASE("A push where one file fails records the files written and redacts Pebble's words", "[reconcile-machine]") {
+    // Pebble writes each file of a push on its own: the others were written. The Sentinel machine
+    // shares this step (test_sentinel.cpp).
+    desired_state d = unit();
+    d.config.health_checks = true;  // two files: the secrets file and the ready check's client-auth file
+    container c;
+    std::vector<std::string> asked;
+    c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+        if (r.what != kind::push_files) return std::nullopt;
+        for (const auto& f : r.files) asked.push_back(f.path);
+        pebble_reply rep;
+        rep.file_errors[r.files.back().path] = "open: no space left (s3cret pass)";
+        return rep;
+    };
+    auto r = run(c, d);
+    REQUIRE(asked.size() == 2);
+    CHECK(r.status == unit_status::blocked);
+    CHECK(r.failed_step == std::optional<std::string>("push files"));
+    CHECK(r.message.rfind("Cannot write " + asked[1] + ": open: no space left (", 0) == 0);
+    CHECK(r.message.find("s3cret") == std::string::npos);
+    CHECK(std::count(r.actions_done.begin(), r.actions_done.end(), "pushed " + asked[0]) == 1);
+    CHECK(std::count(r.actions_done.begin(), r.actions_done.end(), "pushed " + asked[1]) == 0);
+    CHECK(r.restarts() == 0);
+}
+
 TEST_CASE("A change still running at the deadline is Waiting and retried", "[reconcile-machine]") {
     auto r = run_with(on(kind::wait_change, reply(outcome::timed_out)));
     CHECK(r.status == unit_status::waiting);

@@ -420,7 +420,8 @@ namespace {
 
 // Drives a fresh machine (nothing in the container) through push, layer and restart to the first
 // question asked of the restarted Sentinel.
-pebble_request restarted(sentinel_machine& m) {
+// A fresh container (empty plan, no file): the machine driven to its push request.
+pebble_request pushing(sentinel_machine& m) {
     auto req = m.start();
     pebble_reply plan;
     plan.plan = layer{};
@@ -433,7 +434,13 @@ pebble_request restarted(sentinel_machine& m) {
     REQUIRE(req->what == k::make_dirs);
     req = m.resume(pebble_reply{});
     REQUIRE(req->what == k::push_files);
-    req = m.resume(pebble_reply{});
+    return *req;
+}
+
+pebble_request restarted(sentinel_machine& m) {
+    (void)pushing(m);
+    using k = pebble_request::kind;
+    auto req = m.resume(pebble_reply{});
     REQUIRE(req->what == k::add_layer);
     req = m.resume(pebble_reply{});
     REQUIRE(req->what == k::restart);
@@ -487,6 +494,25 @@ TEST_CASE("A restarted Sentinel that does not answer is Waiting with redis-cli's
           "09:00:01.000 # Warning: Could not create server TCP listening socket 127.0.0.1:26379");
     CHECK(m.report().failed_step == "probe Sentinel");
     CHECK(m.report().restarts() == 1);
+}
+
+TEST_CASE("A Sentinel push that fails is Blocked naming the file, with Pebble's words redacted", "[sentinel][machine]") {
+    // The step the Redis machine shares (service_machine::on_pushed).
+    desired_state d;
+    d.config = sentinel_config();
+    d.peer = sentinel_peer();
+    sentinel_machine m(d);
+    (void)pushing(m);
+    const std::string pw = d.peer.sentinel_password.reveal();
+    REQUIRE_FALSE(pw.empty());
+    pebble_reply failed;
+    failed.file_errors["/etc/redis-server/sentinel.conf"] = "open: read-only file system (" + pw + ")";
+    CHECK_FALSE(m.resume(failed));
+    CHECK(m.report().status == unit_status::blocked);
+    CHECK(m.report().failed_step == std::optional<std::string>("push files"));
+    CHECK(m.report().message.rfind("Cannot write /etc/redis-server/sentinel.conf: open: read-only file system (", 0) == 0);
+    CHECK(m.report().message.find(pw) == std::string::npos);
+    for (const auto& a : m.report().actions_done) CHECK(a.rfind("pushed ", 0) != 0);
 }
 
 TEST_CASE("A Sentinel that refuses the sentinel password is Blocked with its words and never the password", "[sentinel][machine][probe]") {
