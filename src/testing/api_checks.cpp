@@ -23,9 +23,11 @@ reply pebble_server::impl::list_checks(const target_t& t) {
 /// checked, as Pebble does). `changed` is sorted, and null when nothing changed.
 reply pebble_server::impl::post_checks(const json::object& o) {
     reply err;
-    auto names = string_list(o, "checks", err);
+    const auto action_field = string_field(o, "action", err, "cannot decode data from request body");
+    if (!action_field) return err;
+    auto names = string_list(o, "checks", err, "cannot decode data from request body");
     if (!names) return err;
-    const std::string action = str_of(o, "action");
+    const std::string& action = *action_field;
     if (names->empty()) return error(400, fmt::format("must specify checks for {} action", action));
     if (action != "start" && action != "stop") return error(400, fmt::format("invalid action \"{}\"", action));
     std::lock_guard<std::mutex> lock(m);

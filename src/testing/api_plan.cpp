@@ -121,6 +121,9 @@ layer plan_state::plan_locked() const {
 // services whose startup is enabled, as the "autostart" action does.
 void pebble_server::impl::load_layers_dir_locked() {
     layers = read_layers_dir(opts.layers_dir);
+    // As Pebble's daemon start-up (CheckManager.PlanChanged with the plan it read): the enabled
+    // checks of $PEBBLE/layers begin in their perform-check change, so POST /v1/checks can stop them.
+    checks.plan_changed_locked(plan_locked());
 }
 
 reply pebble_server::impl::add_layer(const json::object& o) {

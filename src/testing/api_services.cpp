@@ -39,7 +39,7 @@ reply pebble_server::impl::list_services(const target_t& t) {
 reply pebble_server::impl::post_services(const json::object& o) {
     reply err;
     const std::string action = str_of(o, "action");
-    auto listed = string_list(o, "services", err);
+    auto listed = string_list(o, "services", err, "cannot decode data from request body");
     if (!listed) return err;
     std::vector<std::string> names = std::move(*listed);
     std::shared_ptr<change_t> c;

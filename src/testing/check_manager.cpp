@@ -191,7 +191,9 @@ void check_manager::run() {
             const layer plan = plan_.plan_locked();
             for (const auto& [name, c] : plan.checks) {
                 check_state& st = checks_[name];
-                if (st.stopped || c.startup == "disabled" || st.next_run > now) continue;
+                // A check runs while it has a change (Pebble's checkers run inside perform-check and
+                // recover-check): a startup-disabled check started through POST /v1/checks runs too.
+                if (st.stopped || st.change_id.empty() || st.next_run > now) continue;
                 const auto period = std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
                 // Pebble's ticker: the first run is one period after the check starts.
                 if (st.next_run == std::chrono::steady_clock::time_point{}) {

@@ -105,9 +105,16 @@ std::optional<json::object> decode_object(const std::string& body, reply& err);
 // how the router hands a JSON body to a POST handler that takes the object (defined after reply).
 template <class Handler>
 reply with_object(const std::string& body, Handler&& handler);
-// o[key] as a list of strings: absent or null is empty; anything else but an array of strings is
-// 400 (Go's unmarshal error for a []string field), before the handler acts on any of it.
-std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err);
+// o[key] as a list of strings: absent or null is empty, a null entry is "" (Go's json leaves a
+// string zero); anything else but an array of strings is 400 "<prefix>: json: cannot unmarshal
+// ..." (Go's unmarshal error for a []string field), before the handler acts on any of it. The
+// prefix is the handler's: "cannot decode data from request body" in v1PostServices and
+// v1PostChecks, "cannot decode request body" in the others (Pebble v1.26's api_*.go).
+std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err,
+                                                    const char* prefix = "cannot decode request body");
+// o[key] as a string field of the handler's Go struct: absent or null is "", a non-string is 400
+// "<prefix>: json: cannot unmarshal <kind> into Go struct field .<key> of type string".
+std::optional<std::string> string_field(const json::object& o, const char* key, reply& err, const char* prefix);
 std::string str_of(const json::object& o, const char* key);
 bool bool_of(const json::object& o, const char* key);
 

@@ -97,21 +97,37 @@ std::optional<json::object> decode_object(const std::string& body, reply& err) {
     return std::move(v->as_object());
 }
 
-std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err) {
+std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err,
+                                                    const char* prefix) {
     std::vector<std::string> out;
     auto it = o.find(key);
     if (it == o.end() || it->value().is_null()) return out;
     const auto bad = [&](const json::value& v) {
-        err = error(400, fmt::format("cannot decode request body: json: cannot unmarshal {} into Go struct field .{} of type {}",
+        err = error(400, fmt::format("{}: json: cannot unmarshal {} into Go struct field .{} of type {}", prefix,
                                      json_kind(v), key, it->value().is_array() ? "string" : "[]string"));
         return std::nullopt;
     };
     if (!it->value().is_array()) return bad(it->value());
     for (const auto& n : it->value().as_array()) {
+        if (n.is_null()) {  // Go's json.Unmarshal leaves a string zero for null
+            out.emplace_back();
+            continue;
+        }
         if (!n.is_string()) return bad(n);
         out.emplace_back(n.as_string());
     }
     return out;
+}
+
+std::optional<std::string> string_field(const json::object& o, const char* key, reply& err, const char* prefix) {
+    auto it = o.find(key);
+    if (it == o.end() || it->value().is_null()) return std::string();
+    if (!it->value().is_string()) {
+        err = error(400, fmt::format("{}: json: cannot unmarshal {} into Go struct field .{} of type string", prefix,
+                                     json_kind(it->value()), key));
+        return std::nullopt;
+    }
+    return std::string(it->value().as_string());
 }
 
 std::string str_of(const json::object& o, const char* key) {

@@ -224,6 +224,83 @@ TEST_CASE("POST /v1/checks looks every name up before acting and answers the cha
     });
 }
 
+TEST_CASE("A startup-disabled check started through POST /v1/checks runs with its period", "[checks][start-stop]") {
+    // Real Pebble v1.26 runs every check that has a perform-check change, whatever its startup:
+    // started, this failing check goes down (the test server never ran it: it stayed "up").
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n  off:\n    override: replace\n    startup: disabled\n    period: 100ms\n"
+                            "    threshold: 1\n    exec:\n      command: /bin/false\n");
+        CHECK(check_status(p.socket, "off") == "inactive");
+        auto a = unix_http(p.socket, "POST", "/v1/checks", R"({"action":"start","checks":["off"]})");
+        REQUIRE(a.status == 200);
+        CHECK(json::serialize(a.result()) == R"({"changed":["off"]})");
+        CHECK(eventually([&] { return check_status(p.socket, "off") == "down"; }));
+        CHECK(counter(check_info(p.socket, "off"), "failures") >= 1);
+        CHECK(!changes_of(p.socket, "recover-check").empty());
+    });
+}
+
+TEST_CASE("The checks of $PEBBLE/layers run in a change from start-up, so POST /v1/checks stops them", "[checks][start-stop]") {
+    // Pebble's daemon start-up calls CheckManager.PlanChanged with the plan it read: each enabled
+    // check has its perform-check change (change-id), "stop" stops it and "start" of it changes
+    // nothing. (The test server ran them without a change: "stop" answered null and they ran on.)
+    const std::string yaml = "checks:\n  boot:\n    override: replace\n    period: 10s\n    exec:\n      command: /bin/true\n";
+    const auto scenario = [](const std::string& socket) {
+        auto o = check_info(socket, "boot");
+        CHECK(o.count("change-id") == 1);
+        auto a = unix_http(socket, "POST", "/v1/checks", R"({"action":"start","checks":["boot"]})");
+        REQUIRE(a.status == 200);
+        CHECK(a.result().as_object().at("changed").is_null());
+        a = unix_http(socket, "POST", "/v1/checks", R"({"action":"stop","checks":["boot"]})");
+        REQUIRE(a.status == 200);
+        CHECK(json::serialize(a.result()) == R"({"changed":["boot"]})");
+        CHECK(check_status(socket, "boot") == "inactive");
+    };
+    {
+        INFO("on the test server");
+        temp_dir dir;
+        std::filesystem::create_directories(dir.path + "/layers");
+        std::ofstream(dir.path + "/layers/001-base.yaml") << yaml;
+        redispebble::testing::server_options opts;
+        opts.layers_dir = dir.path + "/layers";
+        auto server = redispebble::testing::pebble_server::start(opts);
+        scenario(server->socket_path());
+    }
+    if (auto bin = pebble_bin()) {
+        INFO("on real Pebble");
+        pebble_daemon d(*bin, {{"001-base.yaml", yaml}});
+        scenario(d.socket_path());
+    }
+}
+
+TEST_CASE("POST /v1/checks and /v1/services decode their bodies as Pebble's Go structs do", "[checks][start-stop]") {
+    // Pebble v1.26's v1PostChecks and v1PostServices say "cannot decode data from request body"
+    // (not "cannot decode request body", the other handlers' words); a null in the list is Go's
+    // zero string "", a name no plan has; a non-string action is a decode error, not "".
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n  c1:\n    override: replace\n    period: 10s\n    exec:\n      command: \"true\"\n");
+        const auto post = [&](const std::string& path, const std::string& body) {
+            auto a = unix_http(p.socket, "POST", path, body);
+            INFO(body << " -> " << a.body);
+            CHECK(a.status == 400);
+            return a.json().as_object().at("result").as_object().at("message").as_string();
+        };
+        CHECK(post("/v1/checks", R"({"action":"start","checks":[1]})") ==
+              "cannot decode data from request body: json: cannot unmarshal number into Go struct field .checks of type string");
+        CHECK(post("/v1/checks", R"({"action":"start","checks":{}})") ==
+              "cannot decode data from request body: json: cannot unmarshal object into Go struct field .checks of type []string");
+        CHECK(post("/v1/checks", R"({"action":1,"checks":["c1"]})") ==
+              "cannot decode data from request body: json: cannot unmarshal number into Go struct field .action of type string");
+        CHECK(post("/v1/checks", R"({"action":"stop","checks":["c1",null]})") ==
+              "cannot stop checks: cannot find checks in plan: ");
+        CHECK(check_status(p.socket, "c1") == "up");  // not stopped
+        CHECK(post("/v1/services", R"({"action":"start","services":[1]})") ==
+              "cannot decode data from request body: json: cannot unmarshal number into Go struct field .services of type string");
+        CHECK(post("/v1/services", R"({"action":"start","services":[null]})") ==
+              "cannot start services: service \"\" does not exist");
+    });
+}
+
 TEST_CASE("POST /v1/checks/refresh runs a check at once and answers its info and error", "[checks][refresh]") {
     on_each_pebble([](pebble_under_test& p) {
         temp_dir dir;

@@ -5,6 +5,7 @@
 #include <redispebble/reconcile_machine.hpp>
 
 #include <redispebble/digest.hpp>
+#include <fmt/format.h>
 
 #include <catch2/catch.hpp>
 
@@ -897,4 +898,79 @@ TEST_CASE("apply_decision of a no-op decision for a service in backoff reads its
     CHECK(r.status == unit_status::blocked);
     CHECK(r.message.find("keeps failing (Pebble backoff") != std::string::npos);
     CHECK(r.message.find("can't open config file") != std::string::npos);
+}
+
+namespace {
+// What a decision says, for comparing two: every field; with `keyed` false, the files' and the
+// layer's contents are left out (they carry the secrets key, new at random when none was read).
+std::string summary(const decision& d, bool keyed) {
+    std::string s = fmt::format("status={} message={} retry={} storage={} layer={} label={} service={} flags={}\n",
+                                static_cast<int>(d.status_after), d.message, d.retry_later, d.storage.has_value(),
+                                d.add_layer.has_value(), d.layer_label, d.service_current.value_or("<none>"), d.flags);
+    for (const auto& f : d.push) s += "push " + f.path + (keyed ? " " + sha256_hex(f.content.reveal()) : "") + "\n";
+    if (keyed && d.add_layer) s += "layer " + to_yaml(*d.add_layer) + "\n";
+    for (const auto* v : {&d.restart, &d.start, &d.stop_checks, &d.stop, &d.remove, &d.retired, &d.missing_resources,
+                          &d.warnings})
+        s += fmt::format("[{}]\n", fmt::join(*v, ","));
+    for (const auto& x : d.differences) s += "diff " + x.path + (keyed ? " " + x.current + " -> " + x.desired : "") + "\n";
+    for (const auto& x : d.overridden) s += "over " + x.path + " " + x.current + " -> " + x.desired + "\n";
+    return s;
+}
+} // namespace
+
+TEST_CASE("decide_observed() decides what decide(observed(), desired) decides", "[reconcile-machine]") {
+    // reconcile() decides with the observer's prepared inputs (decide_observed) where it called
+    // decide(observed(), desired): the two must agree in every case the observer can end in.
+    struct scenario {
+        std::string name;
+        std::function<void(container&, desired_state&)> set;
+    };
+    const std::vector<scenario> scenarios{
+        {"fresh container", [](container&, desired_state&) {}},
+        {"steady unit", [](container& c, desired_state& d) { run(c, d); }},
+        {"steady unit, new password", [](container& c, desired_state& d) { run(c, d); d.peer.admin_password = secret("other"); }},
+        {"steady unit in backoff", [](container& c, desired_state& d) { run(c, d); c.service_state = "backoff"; }},
+        {"steady unit stopped", [](container& c, desired_state& d) { run(c, d); c.service_state = "inactive"; }},
+        {"renamed service", [](container& c, desired_state& d) { run(c, d); d.config.service_name = "redis2"; }},
+        {"secrets on the command line", [](container&, desired_state& d) { d.config.secrets = secret_mode::command_line; }},
+        {"secrets moved to the command line", [](container& c, desired_state& d) { run(c, d); d.config.secrets = secret_mode::command_line; }},
+        {"Pebble unreachable", [](container& c, desired_state&) { c.up = false; }},
+        {"peer data missing", [](container&, desired_state& d) { d.peer.current_master.clear(); }},
+        {"invalid input", [](container&, desired_state& d) { d.config.service_name = ""; }},
+        {"a layer above overrides ours", [](container& c, desired_state& d) {
+             run(c, d);
+             layer above;
+             above.services["redis"].override = override_kind::merge;
+             above.services["redis"].command = "sleep 1000";
+             c.above.push_back(above);
+         }},
+        {"storage a file", [](container& c, desired_state&) { c.storage = {true, "file", "root", "root", 0, 0}; }},
+        {"storage missing", [](container& c, desired_state&) { c.storage = {false, "", "", "", 0, 0}; }},
+        {"service timed out", [](container& c, desired_state& d) {
+             run(c, d);
+             c.fault = on(kind::get_service, reply(outcome::timed_out, "timeout"));
+         }},
+        {"files unreadable", [](container& c, desired_state& d) {
+             run(c, d);
+             c.fault = on(kind::read_files, reply(outcome::failed, "permission denied"));
+         }},
+    };
+    std::size_t decided = 0;
+    for (const auto& s : scenarios) {
+        INFO(s.name);
+        container c;
+        desired_state d = unit();
+        s.set(c, d);
+        auto m = reconcile_machine::observe_only(d);
+        for (auto req = m.start(); req; req = m.resume(c.handle(*req))) {}
+        REQUIRE(m.done());
+        if (!m.observed_all()) continue;  // reconcile() does not decide then
+        const decision a = m.decide_observed();
+        const decision b = decide(m.observed(), d);
+        // The key is the container's when it has one, else new (at random) on each side.
+        const bool keyed = d.config.secrets != secret_mode::config_file || m.observed().secrets_key.has_value();
+        CHECK(summary(a, keyed) == summary(b, keyed));
+        ++decided;
+    }
+    CHECK(decided == scenarios.size() - 1);  // all but "Pebble unreachable" were decided
 }
