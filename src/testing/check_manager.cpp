@@ -144,7 +144,7 @@ bool check_manager::stop_check_locked(const std::string& name) {
 void check_manager::refreshed_locked(const std::string& name, const redispebble::check& c,
                                      const std::optional<check_error>& err) {
     check_state& st = checks_[name];
-    if (st.stopped || st.change_id.empty()) return;
+    if (st.change_id.empty()) return;  // stopped, or not started
     record_result_locked(name, c, err);
     st.next_run = std::chrono::steady_clock::now() +
                   std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
@@ -193,7 +193,8 @@ void check_manager::run() {
                 check_state& st = checks_[name];
                 // A check runs while it has a change (Pebble's checkers run inside perform-check and
                 // recover-check): a startup-disabled check started through POST /v1/checks runs too.
-                if (st.stopped || st.change_id.empty() || st.next_run > now) continue;
+                // (A stopped check has none: stop ends it.)
+                if (st.change_id.empty() || st.next_run > now) continue;
                 const auto period = std::chrono::nanoseconds(parse_go_duration(c.period.value_or("10s")).value_or(10000000000));
                 // Pebble's ticker: the first run is one period after the check starts.
                 if (st.next_run == std::chrono::steady_clock::time_point{}) {

@@ -97,14 +97,21 @@ std::optional<json::object> decode_object(const std::string& body, reply& err) {
     return std::move(v->as_object());
 }
 
+namespace {
+// Go's error for a value of the wrong kind in a field of the handler's struct.
+reply unmarshal_field_error(const char* prefix, const json::value& v, const char* key, const char* go_type) {
+    return error(400, fmt::format("{}: json: cannot unmarshal {} into Go struct field .{} of type {}", prefix,
+                                  json_kind(v), key, go_type));
+}
+} // namespace
+
 std::optional<std::vector<std::string>> string_list(const json::object& o, const char* key, reply& err,
                                                     const char* prefix) {
     std::vector<std::string> out;
     auto it = o.find(key);
     if (it == o.end() || it->value().is_null()) return out;
     const auto bad = [&](const json::value& v) {
-        err = error(400, fmt::format("{}: json: cannot unmarshal {} into Go struct field .{} of type {}", prefix,
-                                     json_kind(v), key, it->value().is_array() ? "string" : "[]string"));
+        err = unmarshal_field_error(prefix, v, key, it->value().is_array() ? "string" : "[]string");
         return std::nullopt;
     };
     if (!it->value().is_array()) return bad(it->value());
@@ -123,8 +130,7 @@ std::optional<std::string> string_field(const json::object& o, const char* key, 
     auto it = o.find(key);
     if (it == o.end() || it->value().is_null()) return std::string();
     if (!it->value().is_string()) {
-        err = error(400, fmt::format("{}: json: cannot unmarshal {} into Go struct field .{} of type string", prefix,
-                                     json_kind(it->value()), key));
+        err = unmarshal_field_error(prefix, it->value(), key, "string");
         return std::nullopt;
     }
     return std::string(it->value().as_string());

@@ -89,6 +89,21 @@ void on_each_backend(const std::function<void(backend&)>& body) {
     }
 }
 
+// Adds a layer (label `name`) with service `name` running `command`, starts it and waits for the
+// start to be Done: the options that name it, for c.stop() at the end.
+pebble::service_options start_service(pebble::client& c, const std::string& name, const std::string& command) {
+    pebble::add_layer_options layer;
+    layer.label = name;
+    layer.layer_yaml = "services:\n  " + name + ":\n    override: replace\n    command: " + command + "\n";
+    c.add_layer(layer);
+    pebble::service_options so;
+    so.names = {name};
+    pebble::wait_change_options wo;
+    wo.timeout = 10s;
+    c.wait_change(c.start(so), wo);
+    return so;
+}
+
 pebble::client_options client_opts(backend& b) {
     pebble::client_options o;
     o.socket_path = b.socket_path();
@@ -302,15 +317,7 @@ TEST_CASE("exec of a missing binary is Pebble's 400 cannot find executable", "[e
 TEST_CASE("following logs receives lines written after the follow started", "[exec][logs]") {
     on_each_backend([](backend& b) {
         pebble::client c(client_opts(b));
-        pebble::add_layer_options layer;
-        layer.label = "ticker";
-        layer.layer_yaml = "services:\n  ticker:\n    override: replace\n    command: /bin/sh -c 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done'\n";
-        c.add_layer(layer);
-        pebble::service_options so;
-        so.names = {"ticker"};
-        pebble::wait_change_options wo;
-        wo.timeout = 10s;
-        c.wait_change(c.start(so), wo);
+        const auto so = start_service(c, "ticker", "/bin/sh -c 'i=0; while true; do echo tick$i; i=$((i+1)); sleep 0.2; done'");
         std::vector<pebble::log_entry> got;
         pebble::logs_options lo;
         lo.services = {"ticker"};
@@ -375,16 +382,8 @@ TEST_CASE("a log follow goes on at the right line after the test server trims it
     pebble::client c(client_opts(b));
     redispebble::test::temp_dir dir;
     const std::string flag = dir.path + "/go";
-    pebble::add_layer_options layer;
-    layer.label = "counter";
-    layer.layer_yaml = "services:\n  counter:\n    override: replace\n    command: /bin/sh -c 'seq 1 6000; while [ ! -e " +
-                       flag + " ]; do sleep 0.05; done; seq 6001 12000; exec sleep 100'\n";
-    c.add_layer(layer);
-    pebble::service_options so;
-    so.names = {"counter"};
-    pebble::wait_change_options wo;
-    wo.timeout = 10s;
-    c.wait_change(c.start(so), wo);
+    const auto so = start_service(
+        c, "counter", "/bin/sh -c 'seq 1 6000; while [ ! -e " + flag + " ]; do sleep 0.05; done; seq 6001 12000; exec sleep 100'");
     std::vector<int> after;  // the numbers received after 6000
     bool seen_6000 = false;
     pebble::logs_options lo;
