@@ -214,8 +214,13 @@ struct stacked_layer {
 // that guards all the state below. The first base, so it outlives the state (timers of changes
 // and services are destroyed before their io_context).
 struct daemon_core {
+    // `shared`: a server_fleet's io_context, run by the fleet's one thread for all its servers;
+    // null: the daemon's own.
+    explicit daemon_core(asio::io_context* shared)
+        : own_io(shared ? nullptr : std::make_unique<asio::io_context>()), io(shared ? *shared : *own_io) {}
     server_options opts;
-    asio::io_context io;
+    std::unique_ptr<asio::io_context> own_io;  // before `io`: made first, destroyed last
+    asio::io_context& io;
     mutable std::mutex m;
 
     // Runs `work` on a helper thread (blocking work: stopping a process within its kill-delay,
@@ -521,6 +526,7 @@ using namespace detail;  // the daemon's own names, in its files only
 
 // daemon_core first: it is constructed first and destroyed last.
 struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
+    explicit impl(asio::io_context* shared) : daemon_core(shared) {}
     std::string temp_dir;  // owned when we made one
     std::string socket;
     std::optional<local::acceptor> acceptor;

@@ -254,7 +254,10 @@ void pebble_server::impl::listen() {
     asio::co_spawn(io, accept_loop(), asio::detached);
 }
 
-pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>()) {
+pebble_server::pebble_server(server_options opts) : pebble_server(std::move(opts), nullptr) {}
+
+pebble_server::pebble_server(server_options opts, void* shared_io)
+    : impl_(std::make_unique<impl>(static_cast<asio::io_context*>(shared_io))) {
     impl_->opts = std::move(opts);
     if (impl_->opts.socket_path.empty()) {
         std::string tmpl = (fs::temp_directory_path() / "redispebble-server-XXXXXX").string();
@@ -272,8 +275,10 @@ pebble_server::pebble_server(server_options opts) : impl_(std::make_unique<impl>
     }
     impl_->listen();
     impl_->svc.start_monitor();
-    impl_->work.emplace(impl_->io.get_executor());
-    impl_->thread = std::thread([this] { impl_->io.run(); });
+    if (impl_->own_io) {
+        impl_->work.emplace(impl_->io.get_executor());
+        impl_->thread = std::thread([this] { impl_->io.run(); });
+    }
     impl_->checks.start();
 }
 
@@ -291,9 +296,13 @@ void pebble_server::stop() {
         impl_->svc.cancel_monitor();
     });
     impl_->svc.stop_all();
-    impl_->work.reset();
-    impl_->io.stop();
-    if (impl_->thread.joinable()) impl_->thread.join();
+    // A fleet's server leaves the shared io_context to the fleet, which stops it before it destroys
+    // its servers (what the posted close has not done by then, the acceptor's destructor does).
+    if (impl_->own_io) {
+        impl_->work.reset();
+        impl_->io.stop();
+        if (impl_->thread.joinable()) impl_->thread.join();
+    }
     impl_->checks.join();
     impl_->join_helpers();  // after the io thread: what they post is never run
     std::error_code ec;
@@ -413,6 +422,33 @@ std::string pebble_server::service_state(const std::string& name) const {
 std::string pebble_server::plan_yaml() const {
     std::lock_guard<std::mutex> lock(impl_->m);
     return to_plan_yaml(impl_->plan_locked());
+}
+
+struct server_fleet::impl {
+    asio::io_context io{1};
+    std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work{io.get_executor()};
+    std::thread thread;
+};
+
+server_fleet::server_fleet(std::size_t count, const server_options& opts) : impl_(std::make_unique<impl>()) {
+    if (!opts.socket_path.empty())
+        throw std::invalid_argument("server_fleet: server_options.socket_path must be empty (each server makes its own)");
+    servers_.reserve(count);
+    try {
+        for (std::size_t i = 0; i < count; ++i)
+            servers_.push_back(std::unique_ptr<pebble_server>(new pebble_server(opts, &impl_->io)));
+    } catch (...) {
+        servers_.clear();  // the thread has not started: nothing of theirs runs
+        throw;
+    }
+    impl_->thread = std::thread([this] { impl_->io.run(); });
+}
+
+server_fleet::~server_fleet() {
+    impl_->work.reset();
+    impl_->io.stop();
+    if (impl_->thread.joinable()) impl_->thread.join();
+    servers_.clear();  // each stops its services and checks thread; the io_context outlives them
 }
 
 } // namespace redispebble::testing

@@ -918,3 +918,42 @@ TEST_CASE("A service killed with SIGKILL is in backoff at the next read of its s
         WARN("PEBBLE_BIN not set: ran on the test server only");
     }
 }
+
+TEST_CASE("A server fleet serves many Pebbles on one thread, each with its own state", "[testing-server]") {
+    using redispebble::testing::server_fleet;
+    server_options o = quick();
+    o.run_processes = false;
+    server_options shared_socket = o;
+    shared_socket.socket_path = (std::filesystem::temp_directory_path() / "redispebble-fleet.socket").string();
+    CHECK_THROWS_AS(server_fleet(2, shared_socket), std::invalid_argument);
+
+    const pebble_server lone(o);
+    std::vector<std::string> sockets;
+    {
+        server_fleet fleet(3, o);
+        REQUIRE(fleet.size() == 3);
+        for (std::size_t i = 0; i < fleet.size(); ++i) sockets.push_back(fleet[i].socket_path());
+        CHECK(std::set<std::string>(sockets.begin(), sockets.end()).size() == 3);
+
+        // A layer and a replan on the second server: only its plan, record and services change.
+        call(fleet[1], "POST", "/v1/layers",
+             R"({"action":"add","combine":true,"label":"x","format":"yaml","layer":"services:\n  a:\n    override: replace\n    startup: enabled\n    command: /bin/one\n"})");
+        wait_change(fleet[1], std::string(call(fleet[1], "POST", "/v1/services", R"({"action":"replan"})").at("change").as_string()));
+        CHECK(fleet[1].service_state("a") == "active");
+        CHECK(fleet[1].record().starts.at("a") == 1);
+        CHECK(fleet[1].plan_yaml().find("/bin/one") != std::string::npos);
+        for (std::size_t i : {0, 2}) {
+            CHECK(fleet[i].plan_yaml() == lone.plan_yaml());
+            CHECK(fleet[i].record().requests.empty());
+            CHECK(fleet[i].service_state("a").empty());
+        }
+
+        // Stopping one closes its listener; the others still answer.
+        fleet[2].stop();
+        CHECK_FALSE(std::filesystem::exists(sockets[2]));
+        CHECK_THROWS(raw_client(sockets[2]));
+        CHECK(call(fleet[0], "GET", "/v1/system-info").at("status-code").as_int64() == 200);
+    }
+    // The fleet's end stopped every server: no socket is left.
+    for (const auto& s : sockets) CHECK_FALSE(std::filesystem::exists(s));
+}

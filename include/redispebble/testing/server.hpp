@@ -150,8 +150,37 @@ public:
     std::string plan_yaml() const;
 
 private:
+    friend class server_fleet;
     struct impl;
+    pebble_server(server_options opts, void* shared_io);  // a server_fleet's (a boost::asio::io_context)
     std::unique_ptr<impl> impl_;
+};
+
+/// Many Pebble-compatible servers in one process on one thread: a bench or test that stands in for
+/// hundreds of units' Pebbles (`redispebble_bench_units` runs 1000). Each is a whole pebble_server
+/// with its own socket, plan, changes and record, but they all serve on one io_context run by the
+/// fleet's one thread, instead of one io_context thread each: 1000 servers do not make 1000
+/// threads wake one another, and an idle fleet sleeps. Each server still has its checks thread
+/// (it sleeps until a layer has a check). Servers live as long as the fleet; `stop()` on one closes
+/// its listener and stops its services, and the fleet's destructor stops its thread, then every
+/// server.
+class server_fleet {
+public:
+    /// `count` servers made with `opts` (each with its own temporary directory and socket), serving
+    /// at once. Throws std::invalid_argument when opts.socket_path is set (the servers would share
+    /// it), and what pebble_server's constructor throws.
+    server_fleet(std::size_t count, const server_options& opts);
+    ~server_fleet();
+    server_fleet(const server_fleet&) = delete;
+    server_fleet& operator=(const server_fleet&) = delete;
+
+    std::size_t size() const noexcept { return servers_.size(); }
+    pebble_server& operator[](std::size_t i) { return *servers_.at(i); }
+
+private:
+    struct impl;
+    std::unique_ptr<impl> impl_;  // the io_context and its thread: made before the servers, gone after
+    std::vector<std::unique_ptr<pebble_server>> servers_;
 };
 
 } // namespace redispebble::testing
