@@ -62,6 +62,13 @@ struct pebble_request {
     /// exporter goes with Redis when both changed. get_service: the services whose state to read
     /// (`service` and the retired ones). get_checks, stop_checks: the checks.
     std::vector<std::string> services;
+    /// get_plan: the plan the machine expects Pebble to hold (after add_layer: the observed plan
+    /// with our layer merged in, as when ours is the top layer). When to_plan_yaml() of it is
+    /// byte for byte Pebble's answer, the driver may reply with it instead of parsing the answer:
+    /// the same text is the same plan (Pebble renders a plan one way, and to_plan_yaml renders as
+    /// Pebble does), and parsing a one-service plan with yaml-cpp takes about 70 us. Any other
+    /// answer (a layer above ours, another rendering) is parsed.
+    std::optional<layer> expected_plan;
 
     /// A `pause` of `delay` (the gap between two probes or two looks at a service in backoff).
     [[nodiscard]] static pebble_request pause_for(std::chrono::milliseconds delay);

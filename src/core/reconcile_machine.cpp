@@ -244,7 +244,10 @@ std::optional<pebble_request> reconcile_machine::next_action() {
         return ask(phase::layer, kind::add_layer);
     }
     // Did it take effect? A layer above ours may replace the service (issue 8).
-    if (d.add_layer && !verified_) return ask(phase::verify, kind::get_plan);
+    if (d.add_layer && !verified_) {
+        r.expected_plan = combine({observed_.plan.value_or(layer{}), *d.add_layer});
+        return ask(phase::verify, kind::get_plan);
+    }
     if (!d.stop_checks.empty() && !checks_stopped_) {
         r.services = d.stop_checks;
         return ask(phase::stop_checks, kind::stop_checks);

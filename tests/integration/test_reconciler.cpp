@@ -4,6 +4,7 @@
 
 #include <redispebble/testing/server.hpp>
 
+#include "support/pebble_daemon.hpp"
 #include "support/reconcile_run.hpp"
 #include "support/run_command.hpp"
 
@@ -535,4 +536,48 @@ TEST_CASE("async_apply cancelled during the restart says what was done", "[recon
     REQUIRE(got.report.failed_step);
     CHECK(*got.report.failed_step == "wait for the service change");
     CHECK(contains(got.report.actions_done, "added layer \"redis\""));
+}
+
+TEST_CASE("Reading the plan back takes the expected plan when Pebble rendered exactly it and parses any other answer", "[reconciler]") {
+    std::vector<std::string> backends{"test server"};
+    if (test::pebble_bin()) backends.push_back("pebble");
+    for (const auto& backend : backends) {
+        INFO("backend: " << backend);
+        std::unique_ptr<testing::pebble_server> server;
+        std::unique_ptr<test::pebble_daemon> daemon;
+        if (backend == "pebble") daemon = std::make_unique<test::pebble_daemon>(*test::pebble_bin());
+        testing::server_options so;
+        so.run_processes = false;
+        if (!daemon) server = testing::pebble_server::start(so);
+        pebble::client_options o;
+        o.socket_path = daemon ? daemon->socket_path() : server->socket_path();
+        pebble::client c(o);
+        pebble::add_layer_options add;
+        add.label = "x";
+        add.layer_yaml = "services:\n  a:\n    override: replace\n    command: /bin/sleep 100\n"
+                         "    environment: {K: \"v 1\", J: \"yes\"}\n    after: [b]\n"
+                         "checks:\n  up:\n    override: replace\n    period: 90s\n    exec: {command: /bin/true}\n";
+        c.add_layer(add);
+        const std::string text = c.plan();
+        const layer parsed = parse_plan(text);
+        CHECK(to_plan_yaml(parsed) == text);  // Pebble renders its plan as to_plan_yaml does
+
+        // The same rendering from another structure (an empty user is not rendered): taken as is.
+        layer expected = parsed;
+        expected.services.at("a").user = "";
+        REQUIRE(to_plan_yaml(expected) == text);
+        pebble_request r;
+        r.what = pebble_request::kind::get_plan;
+        r.expected_plan = expected;
+        auto rep = perform(c, r, 5s);
+        REQUIRE(rep.plan);
+        CHECK(rep.plan->services.at("a").user == std::optional<std::string>(""));
+
+        // Any other expected plan: the answer is parsed.
+        expected.services.at("a").command = "/bin/other";
+        r.expected_plan = expected;
+        rep = perform(c, r, 5s);
+        REQUIRE(rep.plan);
+        CHECK(*rep.plan == parsed);
+    }
 }

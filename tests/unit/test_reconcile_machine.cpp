@@ -612,6 +612,40 @@ TEST_CASE("A layer above ours that replaces the service is reported after adding
     CHECK(c.restarts == 0);
 }
 
+TEST_CASE("The plan read again after adding the layer carries the plan expected, and Pebble's rendering of it reads back as itself", "[reconcile-machine][layers]") {
+    std::vector<desired_state> variants(5, unit());
+    variants[1].config.health_checks = true;
+    variants[1].config.check_period = "1m30s";
+    variants[2].config.metrics = true;
+    variants[3].config.secrets = secret_mode::command_line;
+    variants[4].config.logfile = "/var/log/redis/redis.log";
+    variants[4].config.appendonly = false;
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+        for (const bool above : {false, true}) {
+            INFO("variant " << i << (above ? ", a layer above ours" : ""));
+            container c;
+            c.plan = parse_layer("services:\n  other:\n    override: replace\n    command: /bin/other --x \"a b\"\n"
+                                 "    environment: {A: \"1\"}\n");
+            if (above) c.above.push_back(parse_layer("services:\n  redis:\n    override: merge\n    user: root\n"));
+            std::optional<layer> expected;
+            int plans = 0;
+            c.fault = [&](const pebble_request& r) -> std::optional<pebble_reply> {
+                if (r.what == kind::get_plan && ++plans == 1) CHECK_FALSE(r.expected_plan);  // observing: nothing expected
+                if (r.what == kind::get_plan && r.expected_plan) expected = r.expected_plan;
+                return std::nullopt;
+            };
+            run(c, variants[i]);
+            REQUIRE(expected);
+            // Pebble's plan after the add is exactly the plan expected, unless a layer above ours changes it.
+            CHECK((*expected == c.combined()) == !above);
+            CHECK((to_plan_yaml(*expected) == to_plan_yaml(c.combined())) == !above);
+            // The driver takes the expected plan when Pebble rendered exactly it: that is sound only
+            // if parsing the rendering gives the plan back.
+            CHECK(parse_plan(to_plan_yaml(*expected)) == *expected);
+        }
+    }
+}
+
 TEST_CASE("A changed input under a layer that overrides the command is applied once and then reported", "[reconcile-machine][layers]") {
     container c;
     run(c, unit());
