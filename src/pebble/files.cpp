@@ -23,10 +23,10 @@ namespace {
 /// The largest piece a pull reads from the socket at once (and the parser decodes into).
 constexpr std::size_t pull_chunk = 256 * 1024;
 /// The first piece: pieces double while reads fill them, up to pull_chunk. A pull of a few small
-/// files (the reconciler's, for each unit) then allocates and touches 16 KiB, not 2 x 256 KiB
-/// (which, for 1000 units on one thread, cost more CPU in malloc and page faults than the
-/// requests); a large file reaches full-size reads after four pieces.
-constexpr std::size_t pull_first_chunk = 16 * 1024;
+/// files (the reconciler's, for each unit: about 1 KiB of multipart) then allocates and touches
+/// 2 x 4 KiB, not 2 x 256 KiB (which, for 1000 units on one thread, cost more CPU in malloc and
+/// page faults than the requests); a large file reaches full-size reads after six pieces.
+constexpr std::size_t pull_first_chunk = 4 * 1024;
 
 bool absolute(const std::string& p) { return !p.empty() && p.front() == '/'; }
 
