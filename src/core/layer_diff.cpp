@@ -153,13 +153,16 @@ void diff_entries(std::vector<difference>& out, const std::string& section, cons
             continue;
         }
         // What the plan entry would be once Pebble applies the desired entry.
-        T after = want;
+        const T* after = &want;
+        T merged;
         if (want.override == override_kind::merge) {
-            after = it->second;
-            merge_entry(after, want);
+            merged = it->second;
+            merge_entry(merged, want);
+            after = &merged;
         }
+        if (it->second == *after) continue;  // equal entries differ nowhere, normalized or not
         differ d{out, path + "."};
-        diff_fields(d, normalized(it->second), normalized(after));
+        diff_fields(d, normalized(it->second), normalized(*after));
     }
 }
 

@@ -395,11 +395,11 @@ decision decide(const observed_state& observed, const desired_state& desired, co
     // service, and combining into our label keeps its place under them (docs/reconcile.md).
     d.remove = files_to_remove(prepared.retire_files, prepared.files, observed.file_sha256);
 
-    const layer current = observed.plan.value_or(layer{});
+    const layer no_plan;
+    const layer& current = observed.plan ? *observed.plan : no_plan;
     // What an earlier layer of ours left that these inputs do not want: retired in our layer,
     // stopped while it runs (docs/reconcile.md, "Retiring what we no longer want").
     const retired_entries retired = entries_to_retire(current, prepared.wanted, cfg);
-    const layer wanted = with_retired(prepared.wanted, retired, cfg);
     for (const auto& n : retired.services) {
         d.retired.push_back("services." + n);
         auto it = observed.retired_services_current.find(n);
@@ -411,6 +411,7 @@ decision decide(const observed_state& observed, const desired_state& desired, co
         auto it = observed.retired_checks_status.find(n);
         if (it == observed.retired_checks_status.end() || it->second != "inactive") d.stop_checks.push_back(n);
     }
+    layer wanted = with_retired(prepared.wanted, retired, cfg);
     layer_standing standing = compare_layer(current, wanted, cfg.service_name, desired.peer.admin_password);
     if (standing.applied) d.overridden = std::move(standing.differences);
     else d.differences = std::move(standing.differences);
@@ -427,7 +428,6 @@ decision decide(const observed_state& observed, const desired_state& desired, co
         exporter_changed = !plan_differences(cur_x, want_x).empty();
     }
     if (!standing.applied) {
-        d.add_layer = wanted;
         // Redis restarts only when what it runs with changes: its own entry (the fingerprint aside:
         // it names the whole layer, so turning metrics on or off changes it) or a file it reads at
         // start. The exporter and the checks alone never restart it.
@@ -439,6 +439,7 @@ decision decide(const observed_state& observed, const desired_state& desired, co
         else if (service_stopped)
             d.start.push_back(cfg.service_name);
         if (exporter_changed) d.restart.push_back(exporter);
+        d.add_layer = std::move(wanted);
     } else if (!d.push.empty()) {
         // Redis reads its certificates and configuration file only when it starts.
         d.restart.push_back(cfg.service_name);

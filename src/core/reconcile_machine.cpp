@@ -223,7 +223,7 @@ std::optional<pebble_request> reconcile_machine::next_action() {
     const auto ask = [&](phase p, kind k) {
         phase_ = p;
         r.what = k;
-        return r;
+        return std::move(r);  // r is done with: its layer is not copied
     };
     if (d.storage && d.storage->make && !made_) {
         r.dirs.push_back(*d.storage);
@@ -369,9 +369,12 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         if (reply.result != o::ok) return fail(reply, "read the Pebble plan");
         observed_.pebble_reachable = true;
         observed_.plan = reply.plan.value_or(layer{});
-        // Decide once with what is known: a Waiting or Blocked unit needs no further look.
-        decision first = decide(observed_, desired_, prepared_);
-        if (first.status_after != unit_status::active && first.overridden.empty() && first.no_op()) {
+        // When the inputs alone decide (invalid configuration, incomplete peer data, missing
+        // certificates: prepared_.verdict), the unit is Waiting or Blocked and needs no further
+        // look. Without a verdict, decide() on the plan alone is Active or has actions to do (the
+        // storage, the files and the service are not observed yet), so it is not asked.
+        if (prepared_.verdict) {
+            decision first = decide(observed_, desired_, prepared_);
             observed_all_ = true;
             if (mode_ != mode::observe) report_.decided = first;
             return finish(first.status_after, first.message, first.retry_later);
