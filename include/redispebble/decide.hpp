@@ -268,6 +268,13 @@ struct prepared_desired {
 };
 [[nodiscard]] prepared_desired prepare(const desired_state& desired, const secret& secrets_key = {});
 
+/// prepare(desired, secrets_key), made from `p` = prepare(desired, another key): only what the key
+/// changes is made again (the secrets file, and the layer's secrets digests and fingerprint, as
+/// make_layer() writes them), about half of prepare()'s work. reconcile_machine prepares with a
+/// new key before it has read the container's, and rekeys once it has. `secrets_key` empty: a new
+/// one. Throws std::invalid_argument for a key that is not 64 lower-case hex digits.
+[[nodiscard]] prepared_desired rekey(prepared_desired p, const desired_state& desired, const secret& secrets_key);
+
 /// The files a container must lose: each of `candidates` (files a unit pushes under some inputs)
 /// that no file of `wanted` has as its path and that `observed_sha256` shows the container holds
 /// (a digest, not nullopt; a path not observed is left alone), in the order of `candidates`.

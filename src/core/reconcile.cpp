@@ -4,6 +4,8 @@
 #include <redispebble/error.hpp>
 #include <redispebble/shlex.hpp>
 
+#include "redis_detail.hpp"
+
 #include <algorithm>
 
 namespace redispebble {
@@ -358,6 +360,17 @@ std::vector<std::string> files_to_remove(const std::vector<std::string>& candida
         if (auto it = observed_sha256.find(path); it != observed_sha256.end() && it->second) out.push_back(path);
     }
     return out;
+}
+
+prepared_desired rekey(prepared_desired p, const desired_state& desired, const secret& secrets_key) {
+    const redis_config& cfg = desired.config;
+    // Without a key in them (a verdict, command-line secrets), the prepared inputs do not change.
+    if (p.verdict || cfg.secrets != secret_mode::config_file) return p;
+    p.secrets_key = secrets_key.empty() ? new_secrets_key() : secrets_key;
+    detail::rekey_layer(p.wanted, cfg, desired.peer, p.secrets_key);
+    for (auto& f : p.files)
+        if (f.origin == "secrets") f = *secrets_file(cfg, desired.peer, p.secrets_key);
+    return p;
 }
 
 decision decide(const observed_state& observed, const desired_state& desired) {

@@ -473,7 +473,7 @@ std::optional<pebble_request> reconcile_machine::resume(const pebble_reply& repl
         // The container's key, when it has one, is kept: then unchanged inputs give the same
         // file and the same layer digest. Otherwise the new key made at construction stays.
         if (observed_.secrets_key && !(*observed_.secrets_key == prepared_.secrets_key))
-            prepared_ = prepare(desired_, *observed_.secrets_key);
+            prepared_ = rekey(std::move(prepared_), desired_, *observed_.secrets_key);
         break;
     case phase::push: return on_pushed(reply);
     case phase::layer: return on_layer_added(reply);

@@ -500,4 +500,20 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
     return l;
 }
 
+namespace detail {
+
+void rekey_layer(layer& l, const redis_config& cfg, const peer_data& peer, const secret& key) {
+    service& s = l.services.at(cfg.service_name);
+    const std::string fingerprint(layer_fingerprint_key);
+    if (cfg.secrets == secret_mode::config_file && peer.enable_password) {
+        const std::string digest = secrets_digest(cfg, peer, key);
+        s.environment["REDISPEBBLE_SECRETS_DIGEST"] = digest;
+        if (cfg.metrics) l.services.at(exporter_service_name(cfg)).environment["REDISPEBBLE_SECRETS_DIGEST"] = digest;
+    }
+    s.environment.erase(fingerprint);
+    s.environment[fingerprint] = "sha256:" + sha256_hex(to_yaml(l));
+}
+
+} // namespace detail
+
 } // namespace redispebble

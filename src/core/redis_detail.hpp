@@ -16,6 +16,11 @@ namespace redispebble::detail {
 service& charm_service(layer& l, const std::string& name, std::string summary, std::string command,
                        const redis_config& cfg);
 
+/// Makes `l` = make_layer(cfg, peer, certificates, key) from make_layer(cfg, peer, certificates,
+/// another key): the secrets digests of Redis and its exporter, then the fingerprint. redis.cpp,
+/// beside make_layer.
+void rekey_layer(layer& l, const redis_config& cfg, const peer_data& peer, const secret& key);
+
 } // namespace redispebble::detail
 
 #endif

@@ -670,3 +670,36 @@ TEST_CASE("enable-password false removes the password files the container holds 
     CHECK(again.remove.empty());
     CHECK(again.no_op());
 }
+
+TEST_CASE("rekey makes from inputs prepared with one key what prepare makes with another", "[reconcile]") {
+    std::vector<desired_state> variants(7, ready_master());
+    variants[1].config.health_checks = true;
+    variants[2].config.metrics = true;
+    variants[3].config.metrics = true;
+    variants[3].config.health_checks = true;
+    variants[4].config.secrets = secret_mode::command_line;
+    variants[5].peer.enable_password = false;
+    variants[6].peer.current_master.clear();  // incomplete peer data: a verdict
+    variants[6].peer.hostname.clear();
+    const secret k1 = new_secrets_key(), k2 = new_secrets_key();
+    for (std::size_t i = 0; i < variants.size(); ++i) {
+        INFO("variant " << i);
+        const auto& d = variants[i];
+        const prepared_desired want = prepare(d, k2);
+        for (const secret& from : {k1, k2}) {
+            const prepared_desired got = rekey(prepare(d, from), d, k2);
+            CHECK(got.verdict.has_value() == want.verdict.has_value());
+            CHECK(got.wanted == want.wanted);
+            CHECK(got.files == want.files);
+            CHECK(got.flags == want.flags);
+            CHECK(got.secrets_key == want.secrets_key);
+            CHECK(got.retire_files == want.retire_files);
+        }
+        if (i == 0) CHECK_FALSE(prepare(d, k1).wanted == want.wanted);  // the key is in the layer
+        // No key: a new one, and what prepare makes with it.
+        const prepared_desired fresh = rekey(prepare(d, k1), d, secret());
+        CHECK(fresh.wanted == prepare(d, fresh.secrets_key).wanted);
+        CHECK(fresh.files == prepare(d, fresh.secrets_key).files);
+    }
+    CHECK_THROWS_AS(rekey(prepare(variants[0], k1), variants[0], secret("not a key")), std::invalid_argument);
+}
