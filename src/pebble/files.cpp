@@ -108,9 +108,10 @@ error_code transport_failure(client_impl& c, diagnostics& d, const char* request
 
 std::string random_boundary() {
     static const char* hex = "0123456789abcdef";
-    std::random_device rd;
+    std::random_device rd;  // as Go's mime/multipart, from the system's randomness (RDRAND or /dev/urandom)
     std::string b = "redispebble-";
-    for (int i = 0; i < 40; ++i) b += hex[rd() % 16];
+    for (int i = 0; i < 5; ++i)  // 32 random bits a call: 8 hex digits
+        for (std::uint32_t v = static_cast<std::uint32_t>(rd()), k = 0; k < 8; ++k, v >>= 4) b += hex[v & 15];
     return b;  // 52 characters; Pebble wants at least 32
 }
 
