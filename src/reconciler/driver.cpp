@@ -115,21 +115,30 @@ asio::awaitable<std::pair<error_code, reconcile_report>> reconcile_coro(pebble::
     auto backoff = opts.retry_backoff;
     auto ex = co_await asio::this_coro::executor;
     for (int attempt = 1;; ++attempt) {
-        auto observer = reconcile_machine::observe_only(desired, opts.probe);
-        run_result run = co_await detail::drive_async(c, watch, observer, deadline, opts, "reconcile");
+        run_result run;
         reconcile_report report;
-        if (!observer.observed_all()) {
-            report = observer.report();
-            // An unusable socket_path is the caller's to fix: coming back later changes nothing.
-            if (run.bad_socket_path) report.retry_later = false;
-        } else {
-            const decision d = observer.decide_observed();
+        std::optional<decision> decided;
+        {
+            // The observer (its prepared inputs, the plan it read) is gone before the apply: with
+            // many units in one process, each holds only what its apply needs while it waits.
+            auto observer = reconcile_machine::observe_only(desired, opts.probe);
+            run = co_await detail::drive_async(c, watch, observer, deadline, opts, "reconcile");
+            if (!observer.observed_all()) {
+                report = observer.report();
+                // An unusable socket_path is the caller's to fix: coming back later changes nothing.
+                if (run.bad_socket_path) report.retry_later = false;
+            } else {
+                decided = observer.decide_observed();
+            }
+        }
+        if (decided) {
             // A dry run with nothing to do still asks Redis (probe, or the logs of a service in
             // backoff: reads only), so status and diff report what apply reports.
-            if (opts.dry_run && !d.no_op()) {
-                report = decision_report(d);
+            if (opts.dry_run && !decided->no_op()) {
+                report = decision_report(*decided);
             } else {
-                auto applier = reconcile_machine::apply_decision(desired, d, opts.probe);
+                auto applier = reconcile_machine::apply_decision(desired, std::move(*decided), opts.probe);
+                decided.reset();
                 run = co_await detail::drive_async(c, watch, applier, deadline, opts, "reconcile");
                 report = applier.report();
             }
