@@ -104,6 +104,51 @@ json::object refresh(const std::string& socket, const std::string& name) {
     return a.result().as_object();
 }
 
+/// One check entry of a layer: `override: replace`, `settings` (lines of four-space indented
+/// keys, each ending in a newline) and an exec probe running `command`.
+std::string exec_check(const std::string& name, const std::string& settings, const std::string& command = "\"true\"") {
+    return fmt::format("  {}:\n    override: replace\n{}    exec:\n      command: {}\n", name, settings, command);
+}
+
+/// POST /v1/checks with `action` on `names`; 200 required.
+void post_checks(const std::string& socket, const std::string& action, const std::vector<std::string>& names) {
+    json::array a;
+    for (const auto& n : names) a.emplace_back(n);
+    auto r = unix_http(socket, "POST", "/v1/checks", json::serialize(json::object{{"action", action}, {"checks", a}}));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+}
+
+/// A layer with one new startup-disabled check: a plan change that changes no other check.
+void add_other_layer(const std::string& socket) {
+    add_layer(socket, "checks:\n" + exec_check("other", "    startup: disabled\n"));
+}
+
+/// Runs `scenario` on the test server with a layers_dir holding 001-base.yaml = `yaml`, then, with
+/// PEBBLE_BIN, on real Pebble with $PEBBLE/layers/001-base.yaml = `yaml`. Its `restart` restarts
+/// the daemon: restart_daemon(), or stopping `pebble run` (SIGTERM) and running it again.
+void on_each_pebble_with_layers(const std::string& yaml,
+                                const std::function<void(const std::string& socket, const std::function<void()>& restart)>& scenario) {
+    {
+        INFO("on the test server");
+        temp_dir dir;
+        std::filesystem::create_directories(dir.path + "/layers");
+        std::ofstream(dir.path + "/layers/001-base.yaml") << yaml;
+        redispebble::testing::server_options opts;
+        opts.layers_dir = dir.path + "/layers";
+        auto server = redispebble::testing::pebble_server::start(opts);
+        scenario(server->socket_path(), [&] { server->restart_daemon(); });
+    }
+    if (auto bin = pebble_bin()) {
+        INFO("on real Pebble");
+        pebble_daemon d(*bin, {{"001-base.yaml", yaml}});
+        scenario(d.socket_path(), [&] {
+            d.stop();
+            d.start();
+        });
+    }
+}
+
 /// GET /v1/changes/ID: the change.
 json::object change_of(const std::string& socket, const std::string& id) {
     auto a = unix_http(socket, "GET", "/v1/changes/" + id);
@@ -299,7 +344,7 @@ TEST_CASE("The checks of $PEBBLE/layers run in a change from start-up, so POST /
     // check has its perform-check change (change-id), "stop" stops it and "start" of it changes
     // nothing. (The test server ran them without a change: "stop" answered null and they ran on.)
     const std::string yaml = "checks:\n  boot:\n    override: replace\n    period: 10s\n    exec:\n      command: /bin/true\n";
-    const auto scenario = [](const std::string& socket) {
+    on_each_pebble_with_layers(yaml, [](const std::string& socket, const std::function<void()>&) {
         auto o = check_info(socket, "boot");
         CHECK(o.count("change-id") == 1);
         auto a = unix_http(socket, "POST", "/v1/checks", R"({"action":"start","checks":["boot"]})");
@@ -309,22 +354,7 @@ TEST_CASE("The checks of $PEBBLE/layers run in a change from start-up, so POST /
         REQUIRE(a.status == 200);
         CHECK(json::serialize(a.result()) == R"({"changed":["boot"]})");
         CHECK(check_status(socket, "boot") == "inactive");
-    };
-    {
-        INFO("on the test server");
-        temp_dir dir;
-        std::filesystem::create_directories(dir.path + "/layers");
-        std::ofstream(dir.path + "/layers/001-base.yaml") << yaml;
-        redispebble::testing::server_options opts;
-        opts.layers_dir = dir.path + "/layers";
-        auto server = redispebble::testing::pebble_server::start(opts);
-        scenario(server->socket_path());
-    }
-    if (auto bin = pebble_bin()) {
-        INFO("on real Pebble");
-        pebble_daemon d(*bin, {{"001-base.yaml", yaml}});
-        scenario(d.socket_path());
-    }
+    });
 }
 
 TEST_CASE("POST /v1/checks and /v1/services decode their bodies as Pebble's Go structs do", "[checks][start-stop]") {
@@ -436,8 +466,7 @@ TEST_CASE("A running check that a layer turns startup disabled keeps its change 
     // not the layer's "false"), and GET /v1/checks still says "enabled" until it is stopped. (The
     // test server ran the new command and answered the plan's startup.)
     on_each_pebble([](pebble_under_test& p) {
-        add_layer(p.socket, "checks:\n  keep:\n    override: replace\n    period: 200ms\n    threshold: 1\n"
-                            "    exec:\n      command: \"true\"\n");
+        add_layer(p.socket, "checks:\n" + exec_check("keep", "    period: 200ms\n    threshold: 1\n"));
         const std::string id = change_id_of(check_info(p.socket, "keep"));
         REQUIRE(!id.empty());
         add_layer(p.socket, "checks:\n  keep:\n    override: merge\n    startup: disabled\n"
@@ -470,16 +499,11 @@ TEST_CASE("A running check whose period threshold or probe a layer changes is ab
     // startup-disabled check started through POST /v1/checks too. (The test server kept every
     // running change and ran the new settings in it.)
     on_each_pebble([](pebble_under_test& p) {
-        add_layer(p.socket, "checks:\n"
-                            "  per:\n    override: replace\n    period: 1h\n    exec:\n      command: \"true\"\n"
-                            "  thr:\n    override: replace\n    period: 1h\n    exec:\n      command: \"true\"\n"
-                            "  probe:\n    override: replace\n    period: 1h\n    exec:\n      command: \"true\"\n"
-                            "  same:\n    override: replace\n    period: 1h\n    exec:\n      command: \"true\"\n"
-                            "  down:\n    override: replace\n    period: 1h\n    threshold: 1\n"
-                            "    exec:\n      command: \"false\"\n"
-                            "  off:\n    override: replace\n    startup: disabled\n    period: 1h\n"
-                            "    exec:\n      command: \"true\"\n");
-        REQUIRE(unix_http(p.socket, "POST", "/v1/checks", R"({"action":"start","checks":["off"]})").status == 200);
+        add_layer(p.socket, "checks:\n" + exec_check("per", "    period: 1h\n") + exec_check("thr", "    period: 1h\n") +
+                                exec_check("probe", "    period: 1h\n") + exec_check("same", "    period: 1h\n") +
+                                exec_check("down", "    period: 1h\n    threshold: 1\n", "\"false\"") +
+                                exec_check("off", "    startup: disabled\n    period: 1h\n"));
+        post_checks(p.socket, "start", {"off"});
         std::map<std::string, std::string> old_id;
         for (const char* name : {"per", "thr", "probe", "same", "off"}) {
             CHECK(!refresh(p.socket, name).contains("error"));
@@ -526,18 +550,15 @@ TEST_CASE("A plan change starts a stopped enabled check again and resets a stopp
     // PlanChanged starts every check of the plan that has no running change unless its startup
     // is disabled; a disabled one without a change is set inactive with its counters at 0.
     on_each_pebble([](pebble_under_test& p) {
-        add_layer(p.socket, "checks:\n"
-                            "  on:\n    override: replace\n    period: 1h\n    exec:\n      command: \"true\"\n"
-                            "  off:\n    override: replace\n    startup: disabled\n    period: 1h\n"
-                            "    exec:\n      command: \"true\"\n");
-        REQUIRE(unix_http(p.socket, "POST", "/v1/checks", R"({"action":"start","checks":["off"]})").status == 200);
+        add_layer(p.socket, "checks:\n" + exec_check("on", "    period: 1h\n") +
+                                exec_check("off", "    startup: disabled\n    period: 1h\n"));
+        post_checks(p.socket, "start", {"off"});
         refresh(p.socket, "on");
         refresh(p.socket, "off");
-        REQUIRE(unix_http(p.socket, "POST", "/v1/checks", R"({"action":"stop","checks":["on","off"]})").status == 200);
+        post_checks(p.socket, "stop", {"on", "off"});
         CHECK(counter(check_info(p.socket, "off"), "successes") == 1);
         CHECK(counter(check_info(p.socket, "on"), "successes") == 1);
-        add_layer(p.socket, "checks:\n  other:\n    override: replace\n    startup: disabled\n"
-                            "    exec:\n      command: \"true\"\n");
+        add_other_layer(p.socket);
         auto on = check_info(p.socket, "on");
         CHECK(on.at("status").as_string() == "up");
         CHECK(!change_id_of(on).empty());
@@ -558,11 +579,10 @@ TEST_CASE("A check started through POST /v1/checks runs without its service-cont
                             "checks:\n  ctx:\n    override: replace\n    startup: disabled\n    period: 1h\n"
                             "    threshold: 5\n    exec:\n      command: sh -c 'test \"$FOO\" = bar'\n"
                             "      service-context: svc\n");
-        REQUIRE(unix_http(p.socket, "POST", "/v1/checks", R"({"action":"start","checks":["ctx"]})").status == 200);
+        post_checks(p.socket, "start", {"ctx"});
         const std::string id = change_id_of(check_info(p.socket, "ctx"));
         CHECK(refresh(p.socket, "ctx").at("error").as_string() == "exit status 1");
-        add_layer(p.socket, "checks:\n  other:\n    override: replace\n    startup: disabled\n"
-                            "    exec:\n      command: \"true\"\n");
+        add_other_layer(p.socket);
         CHECK(change_id_of(check_info(p.socket, "ctx")) != id);
         CHECK(!refresh(p.socket, "ctx").contains("error"));
         check_aborted(p.socket, id, "ctx");
@@ -573,10 +593,10 @@ TEST_CASE("POST /v1/checks stop aborts the check change and the change ends Done
     // Pebble's task runner cannot undo a perform-check task (no undo handler): the aborted task
     // goes Abort, Undo, then Done. (The test server ended it Undone.)
     on_each_pebble([](pebble_under_test& p) {
-        add_layer(p.socket, "checks:\n  c1:\n    override: replace\n    period: 1h\n    exec:\n      command: \"true\"\n");
+        add_layer(p.socket, "checks:\n" + exec_check("c1", "    period: 1h\n"));
         const std::string id = change_id_of(check_info(p.socket, "c1"));
         REQUIRE(!id.empty());
-        REQUIRE(unix_http(p.socket, "POST", "/v1/checks", R"({"action":"stop","checks":["c1"]})").status == 200);
+        post_checks(p.socket, "stop", {"c1"});
         check_aborted(p.socket, id, "c1");
     });
 }
@@ -587,9 +607,7 @@ TEST_CASE("After a recovery the new perform-check counts its successes from 0", 
     on_each_pebble([](pebble_under_test& p) {
         temp_dir dir;
         const std::string ok = dir.path + "/ok";
-        add_layer(p.socket, fmt::format("checks:\n  flap:\n    override: replace\n    period: 1h\n    threshold: 1\n"
-                                        "    exec:\n      command: test -e {}\n",
-                                        ok));
+        add_layer(p.socket, "checks:\n" + exec_check("flap", "    period: 1h\n    threshold: 1\n", "test -e " + ok));
         CHECK(refresh(p.socket, "flap").contains("error"));
         CHECK(check_status(p.socket, "flap") == "down");
         touch(ok);
@@ -605,14 +623,12 @@ TEST_CASE("GET /v1/health level ready counts ready and alive checks but not thos
     // v1Health: "ready implies alive"; a check without a level matches only when no level is
     // asked. A level other than alive or ready is 400, in GET /v1/checks too.
     on_each_pebble([](pebble_under_test& p) {
-        add_layer(p.socket, "checks:\n  u:\n    override: replace\n    period: 1h\n    threshold: 1\n"
-                            "    exec:\n      command: \"false\"\n");
+        add_layer(p.socket, "checks:\n" + exec_check("u", "    period: 1h\n    threshold: 1\n", "\"false\""));
         refresh(p.socket, "u");
         CHECK(unix_http(p.socket, "GET", "/v1/health").status == 502);
         CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
         CHECK(unix_http(p.socket, "GET", "/v1/health?level=alive").status == 200);
-        add_layer(p.socket, "checks:\n  a:\n    override: replace\n    level: alive\n    period: 1h\n"
-                            "    threshold: 1\n    exec:\n      command: \"false\"\n");
+        add_layer(p.socket, "checks:\n" + exec_check("a", "    level: alive\n    period: 1h\n    threshold: 1\n", "\"false\""));
         refresh(p.socket, "a");
         CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 502);
         for (const char* path : {"/v1/health?level=bogus", "/v1/checks?level=bogus"}) {
@@ -630,9 +646,9 @@ TEST_CASE("After a daemon restart no check change of the previous run is still D
     // Doing, Done). The new daemon reads its layers and starts their checks in new changes; a
     // check of a layer added through the API is gone. (restart_daemon() left the old changes
     // Doing.)
-    const std::string yaml = "checks:\n  boot:\n    override: replace\n    period: 1h\n    exec:\n      command: /bin/true\n";
-    const std::string api = "checks:\n  api:\n    override: replace\n    period: 1h\n    exec:\n      command: /bin/true\n";
-    const auto scenario = [&](const std::string& socket, const std::function<void()>& restart) {
+    const std::string yaml = "checks:\n" + exec_check("boot", "    period: 1h\n");
+    const std::string api = "checks:\n" + exec_check("api", "    period: 1h\n");
+    on_each_pebble_with_layers(yaml, [&](const std::string& socket, const std::function<void()>& restart) {
         add_layer(socket, api);
         refresh(socket, "boot");
         const std::string boot_id = change_id_of(check_info(socket, "boot"));
@@ -660,23 +676,5 @@ TEST_CASE("After a daemon restart no check change of the previous run is still D
             for (const auto& c : changes_of(socket, kind))
                 if (c.at("status").as_string() != "Done") doing.emplace_back(c.at("id").as_string());
         CHECK(doing == std::vector<std::string>{new_id});
-    };
-    {
-        INFO("on the test server");
-        temp_dir dir;
-        std::filesystem::create_directories(dir.path + "/layers");
-        std::ofstream(dir.path + "/layers/001-base.yaml") << yaml;
-        redispebble::testing::server_options opts;
-        opts.layers_dir = dir.path + "/layers";
-        auto server = redispebble::testing::pebble_server::start(opts);
-        scenario(server->socket_path(), [&] { server->restart_daemon(); });
-    }
-    if (auto bin = pebble_bin()) {
-        INFO("on real Pebble");
-        pebble_daemon d(*bin, {{"001-base.yaml", yaml}});
-        scenario(d.socket_path(), [&] {
-            d.stop();
-            d.start();
-        });
-    }
+    });
 }
