@@ -101,11 +101,6 @@ void change_manager::finish_change_locked(change_t& c) {
     ready_locked(c);
 }
 
-void change_manager::undo_change_locked(change_t& c) {
-    c.status = "Undone";
-    ready_locked(c);
-}
-
 void change_manager::ready_locked(change_t& c) {
     c.ready = true;
     c.ready_time = now_rfc3339();

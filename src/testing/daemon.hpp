@@ -55,10 +55,12 @@
 #include <mutex>
 #include <optional>
 #include <random>
+#include <set>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 
 namespace redispebble::testing {
 
@@ -167,6 +169,9 @@ struct task_t {
 struct change_t {
     std::string id, kind, summary, status = "Do";
     std::vector<task_t> tasks;
+    // Pebble's "notice-data": more last-data of its change-update notices beside "kind" (a check's
+    // change: {"check-name": N}, as checkstate's NewChangeWithNoticeData gives).
+    std::map<std::string, std::string> notice_data;
     bool ready = false;
     std::string err, spawn_time, ready_time;
     std::vector<std::shared_ptr<asio::steady_timer>> waiters;
@@ -183,12 +188,23 @@ struct service_t {
     int backoff_attempts = 0;
 };
 
+// One check as Pebble's check manager holds it (checkstate's checkData, what GET /v1/checks and
+// /v1/health answer), with its running change: the change's kind, its task's check details (the
+// counters the change counts with: a new perform-check starts from 0 even after a recovery) and
+// the config the change runs with (Pebble caches it per change when the change is made; a later
+// plan does not change it).
 struct check_state {
-    bool stopped = false;
+    std::string level, startup = "enabled", status = "up";  ///< status: up, down or inactive
     int successes = 0, failures = 0;
-    std::string status = "up";
+    std::int64_t threshold = 3;
+    std::string change_id;  ///< the running perform-check or recover-check change; "" inactive
+    std::string change_kind;
+    int run_successes = 0, run_failures = 0;
+    std::optional<redispebble::check> config;
+    // The config had the service-context merged in (a change made by a plan change or a
+    // recovery); a change made by POST /v1/checks runs the plan's check as it is (StartChecks).
+    bool config_merged = false;
     std::chrono::steady_clock::time_point next_run{};
-    std::string change_id;  ///< the running perform-check or recover-check change
 };
 
 struct log_line {
@@ -416,8 +432,6 @@ public:
     // Ready: Error (err lists each failed task with its last ERROR log line) when a task is in
     // Error, otherwise Done; announced, and its waiters woken.
     void finish_change_locked(change_t& c);
-    // Ready as Undone (a check's change when the check is stopped); announced, waiters woken.
-    void undo_change_locked(change_t& c);
 
     // A services change (start, stop, restart, replan, autostart) with the tasks the service
     // manager plans; nullptr and Pebble's 400 in err when a named service does not exist.
@@ -467,27 +481,39 @@ public:
         std::string full() const { return details.empty() ? message : message + "; " + details; }
     };
 
-    // A check's state (a new one, up with no change, for a check not seen yet).
-    check_state& state_locked(const std::string& name) { return checks_[name]; }
+    // Every check the manager knows, by name (GET /v1/checks and /v1/health answer these, not the
+    // plan: a running check whose startup became disabled still says "enabled").
+    const std::map<std::string, check_state>& all_locked() const { return checks_; }
     // A check's state, or nullptr when the manager has not seen it.
     const check_state* find_locked(const std::string& name) const;
-    // Forgets every check (a daemon restart, whose layers are read again: the checker is woken).
-    void clear_locked() {
-        checks_.clear();
-        wake_.notify_all();
-    }
+    // What a graceful stop of `pebble run` does to the checks (a container restart, then the new
+    // daemon reads its layers again): the task runner stops, each check's handler returns, so
+    // every running perform-check and recover-check change ends Done; the new daemon knows no
+    // check until its plan is read (plan_changed_locked). The checker is woken.
+    void daemon_restarted_locked();
 
-    // checkstate's PlanChanged: every check of the new plan without a running change (new, or
-    // stopped through the API) starts at once inside its perform-check change unless its startup
-    // is disabled; a running check whose startup became disabled keeps its change.
+    // checkstate's PlanChanged (Pebble v1.26 internals/overlord/checkstate/manager.go). Each
+    // running check change: kept when its config (with service-context merged, defaults filled,
+    // as reflect.DeepEqual compares plan.Check) is the new plan's, or when the new plan turns a
+    // check started as enabled (or unset) to `startup: disabled` (it runs on with its old config);
+    // otherwise aborted (ends Done) and the check forgotten; then restarted in a new
+    // perform-check change, counters 0, when still in the plan. Every other check of the plan
+    // starts in a new perform-check change unless its startup is disabled (a stopped one too);
+    // a disabled one that is not running is inactive with its counters reset to 0.
     void plan_changed_locked(const layer& plan);
-    // StartChecks and StopChecks for one check: true when it changed. Start: counters reset, a
-    // new perform-check change; stop: its change Undone, counters kept.
+    // StartChecks and StopChecks for one check of the plan (`c` as the plan has it): true when it
+    // changed. Start: a new perform-check change running `c` as it is (no service-context
+    // merged: Pebble's StartChecks), counters 0; stop: its change aborted (ends Done), counters kept.
     bool start_check_locked(const std::string& name, const redispebble::check& c);
-    bool stop_check_locked(const std::string& name);
-    // A refreshed check's result (POST /v1/checks/refresh): counted as a periodic run's, and its
-    // period starts again, when the check is running; nothing when it is stopped.
-    void refreshed_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
+    bool stop_check_locked(const std::string& name, const redispebble::check& c);
+    // POST /v1/checks/refresh (RefreshCheck): the config to run for the plan's check `c` and the
+    // change that runs it ("" when the check is not running: then `c` as the plan has it runs
+    // directly, and nothing is counted).
+    std::pair<redispebble::check, std::string> refresh_config_locked(const std::string& name,
+                                                                    const redispebble::check& c) const;
+    // Its result, counted by change `change_id` as a periodic run's (and its period starts again)
+    // when that change still runs the check; nothing otherwise.
+    void refreshed_locked(const std::string& name, const std::string& change_id, const std::optional<check_error>& err);
 
     // The check as it runs: an exec check with its service-context merged in.
     static redispebble::check merged_check_locked(const layer& plan, const redispebble::check& c);
@@ -502,11 +528,25 @@ public:
 private:
     static const char* check_type(const redispebble::check& c);
     static std::string last_lines(const std::string& text, std::size_t n);
-    void start_locked(const std::string& name, const redispebble::check& c);
-    void begin_change_locked(const std::string& name, const redispebble::check& c, const std::string& kind);
-    void end_change_locked(const std::string& name, const std::string& status, const std::string& why = "");
-    void task_log_locked(const std::string& name, const std::string& level, const std::string& text);
-    void record_result_locked(const std::string& name, const redispebble::check& c, const std::optional<check_error>& err);
+    // Pebble's reflect.DeepEqual of two plan.Check values, `merged` telling whether each had its
+    // service-context merged in (mergeServiceContext always makes a non-nil environment map).
+    static bool same_config(const redispebble::check& a, bool a_merged, const redispebble::check& b, bool b_merged);
+    // A new change of `kind` running `config` with task details {successes, failures}.
+    void begin_change_locked(const std::string& name, const redispebble::check& config, bool merged,
+                             const std::string& kind, int successes, int failures);
+    // How a check's running change ends.
+    enum class change_end {
+        done,      ///< the handler returned nil: Done
+        error,     ///< the threshold was hit: Error, the error in its task log
+        aborted,   ///< Change.Abort of the running task (no undo handler): Abort, Undo, then Done
+    };
+    void end_change_locked(check_state& st, change_end how, const std::string& why = "");
+    // checkstate's updateCheckData: level, startup and threshold from `config`, the change and
+    // the counters; status inactive without a change, down at the threshold, up otherwise.
+    static void update_data(check_state& st, const redispebble::check& config, const std::string& change_id,
+                            int successes, int failures);
+    void task_log_locked(const check_state& st, const std::string& level, const std::string& text);
+    void record_result_locked(const std::string& name, const std::optional<check_error>& err);
     void run();
 
     std::map<std::string, check_state> checks_;
@@ -595,7 +635,8 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
     reply list_checks(const target_t& t);
     reply post_checks(const json::object& o);  // the body, decoded by the router (with_object)
     awaitable<reply> refresh_check(const std::string& body);
-    json::object check_info_locked(const std::string& name, const redispebble::check& c);
+    static json::object check_info(const std::string& name, const check_state& st);
+    static std::optional<reply> bad_check_level(const std::string& level);
 
     // api_health.cpp
     reply health(const target_t& t);

@@ -6,11 +6,16 @@ namespace redispebble::testing {
 
 void notice_manager::change_updated_locked(const change_t& c) {
     const std::string t = now_rfc3339();
+    // {"kind": K} and the change's notice-data, keys in order as Go's encoding/json writes a map.
+    std::map<std::string, std::string> data = c.notice_data;
+    data["kind"] = c.kind;
+    json::object last_data;
+    for (const auto& [k, v] : data) last_data[k] = v;
     for (auto& n : notices_)
         if (n.type == "change-update" && n.key == c.id) {
             n.last = n.repeated = t;
             ++n.occurrences;
-            n.last_data = {{"kind", c.kind}};
+            n.last_data = last_data;
             return;
         }
     notice_t n;
@@ -18,7 +23,7 @@ void notice_manager::change_updated_locked(const change_t& c) {
     n.type = "change-update";
     n.key = c.id;
     n.first = n.last = n.repeated = t;
-    n.last_data = {{"kind", c.kind}};
+    n.last_data = last_data;
     notices_.push_back(std::move(n));
 }
 

@@ -365,10 +365,15 @@ void pebble_server::set_failing(const std::string& service, bool failing) {
 }
 
 void pebble_server::restart_daemon() {
+    {
+        // Pebble's graceful stop ends every running check change Done (first here, so no check
+        // counts the services going down); the new daemon knows no check until it reads its plan.
+        std::lock_guard<std::mutex> lock(impl_->m);
+        impl_->checks.daemon_restarted_locked();
+    }
     impl_->svc.stop_all();
     std::lock_guard<std::mutex> lock(impl_->m);
     impl_->layers.clear();
-    impl_->checks.clear_locked();
     for (auto& [name, s] : impl_->svc.services) {
         s.ever_started = false;
         s.started_with.reset();

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -94,6 +95,104 @@ std::vector<std::string> lines_of(const std::string& path) {
 }
 
 void touch(const std::string& path) { std::ofstream(path) << "x\n"; }
+
+/// POST /v1/checks/refresh of `name`: its result ({"info", "error"}).
+json::object refresh(const std::string& socket, const std::string& name) {
+    auto a = unix_http(socket, "POST", "/v1/checks/refresh", json::serialize(json::object{{"name", name}}));
+    INFO(a.body);
+    REQUIRE(a.status == 200);
+    return a.result().as_object();
+}
+
+/// One check entry of a layer: `override: replace`, `settings` (lines of four-space indented
+/// keys, each ending in a newline) and an exec probe running `command`.
+std::string exec_check(const std::string& name, const std::string& settings, const std::string& command = "\"true\"") {
+    return fmt::format("  {}:\n    override: replace\n{}    exec:\n      command: {}\n", name, settings, command);
+}
+
+/// POST /v1/checks with `action` on `names`; 200 required.
+void post_checks(const std::string& socket, const std::string& action, const std::vector<std::string>& names) {
+    json::array a;
+    for (const auto& n : names) a.emplace_back(n);
+    auto r = unix_http(socket, "POST", "/v1/checks", json::serialize(json::object{{"action", action}, {"checks", a}}));
+    INFO(r.body);
+    REQUIRE(r.status == 200);
+}
+
+/// A layer with one new startup-disabled check: a plan change that changes no other check.
+void add_other_layer(const std::string& socket) {
+    add_layer(socket, "checks:\n" + exec_check("other", "    startup: disabled\n"));
+}
+
+/// Runs `scenario` on the test server with a layers_dir holding 001-base.yaml = `yaml`, then, with
+/// PEBBLE_BIN, on real Pebble with $PEBBLE/layers/001-base.yaml = `yaml`. Its `restart` restarts
+/// the daemon: restart_daemon(), or stopping `pebble run` (SIGTERM) and running it again.
+void on_each_pebble_with_layers(const std::string& yaml,
+                                const std::function<void(const std::string& socket, const std::function<void()>& restart)>& scenario) {
+    {
+        INFO("on the test server");
+        temp_dir dir;
+        std::filesystem::create_directories(dir.path + "/layers");
+        std::ofstream(dir.path + "/layers/001-base.yaml") << yaml;
+        redispebble::testing::server_options opts;
+        opts.layers_dir = dir.path + "/layers";
+        auto server = redispebble::testing::pebble_server::start(opts);
+        scenario(server->socket_path(), [&] { server->restart_daemon(); });
+    }
+    if (auto bin = pebble_bin()) {
+        INFO("on real Pebble");
+        pebble_daemon d(*bin, {{"001-base.yaml", yaml}});
+        scenario(d.socket_path(), [&] {
+            d.stop();
+            d.start();
+        });
+    }
+}
+
+/// GET /v1/changes/ID: the change.
+json::object change_of(const std::string& socket, const std::string& id) {
+    auto a = unix_http(socket, "GET", "/v1/changes/" + id);
+    INFO(a.body);
+    REQUIRE(a.status == 200);
+    return a.result().as_object();
+}
+
+std::string change_id_of(const json::object& info) {
+    auto it = info.find("change-id");
+    return it == info.end() ? "" : std::string(it->value().as_string());
+}
+
+/// The change once it is ready (GET /v1/changes/ID/wait): Pebble ends an aborted check change a
+/// moment after the request that aborted it.
+json::object ready_change(const std::string& socket, const std::string& id) {
+    auto w = unix_http(socket, "GET", "/v1/changes/" + id + "/wait?timeout=20s", "", 30s);
+    INFO(w.body);
+    REQUIRE(w.status == 200);
+    return w.result().as_object();
+}
+
+/// The change-update notice of change `id`.
+json::object change_notice(const std::string& socket, const std::string& id) {
+    auto a = unix_http(socket, "GET", "/v1/notices?types=change-update&keys=" + id);
+    INFO(a.body);
+    REQUIRE(a.status == 200);
+    const json::value r = a.result();
+    REQUIRE(r.as_array().size() == 1);
+    return r.as_array().front().as_object();
+}
+
+/// Checks the change `id` of check `check` ended Done as an aborted check change does on Pebble
+/// (the task runner takes its task through Abort and Undo to Done: five change-update notices
+/// from Do), its notices naming the check.
+void check_aborted(const std::string& socket, const std::string& id, const std::string& check) {
+    INFO("change " << id << " of check " << check);
+    const json::object c = ready_change(socket, id);
+    CHECK(c.at("status").as_string() == "Done");
+    CHECK(c.at("tasks").as_array().front().as_object().at("status").as_string() == "Done");
+    const json::object n = change_notice(socket, id);
+    CHECK(n.at("occurrences").as_int64() == 5);
+    CHECK(n.at("last-data").as_object().at("check-name").as_string() == check);
+}
 
 } // namespace
 
@@ -245,7 +344,7 @@ TEST_CASE("The checks of $PEBBLE/layers run in a change from start-up, so POST /
     // check has its perform-check change (change-id), "stop" stops it and "start" of it changes
     // nothing. (The test server ran them without a change: "stop" answered null and they ran on.)
     const std::string yaml = "checks:\n  boot:\n    override: replace\n    period: 10s\n    exec:\n      command: /bin/true\n";
-    const auto scenario = [](const std::string& socket) {
+    on_each_pebble_with_layers(yaml, [](const std::string& socket, const std::function<void()>&) {
         auto o = check_info(socket, "boot");
         CHECK(o.count("change-id") == 1);
         auto a = unix_http(socket, "POST", "/v1/checks", R"({"action":"start","checks":["boot"]})");
@@ -255,22 +354,7 @@ TEST_CASE("The checks of $PEBBLE/layers run in a change from start-up, so POST /
         REQUIRE(a.status == 200);
         CHECK(json::serialize(a.result()) == R"({"changed":["boot"]})");
         CHECK(check_status(socket, "boot") == "inactive");
-    };
-    {
-        INFO("on the test server");
-        temp_dir dir;
-        std::filesystem::create_directories(dir.path + "/layers");
-        std::ofstream(dir.path + "/layers/001-base.yaml") << yaml;
-        redispebble::testing::server_options opts;
-        opts.layers_dir = dir.path + "/layers";
-        auto server = redispebble::testing::pebble_server::start(opts);
-        scenario(server->socket_path());
-    }
-    if (auto bin = pebble_bin()) {
-        INFO("on real Pebble");
-        pebble_daemon d(*bin, {{"001-base.yaml", yaml}});
-        scenario(d.socket_path());
-    }
+    });
 }
 
 TEST_CASE("POST /v1/checks and /v1/services decode their bodies as Pebble's Go structs do", "[checks][start-stop]") {
@@ -374,4 +458,223 @@ TEST_CASE("An exec check with a user and no group runs with the user's primary g
         });
     for (auto& t : threads) t.join();
     for (const auto& e : errors) CHECK(e == "exit status 1; nobody:nogroup");
+}
+
+TEST_CASE("A running check that a layer turns startup disabled keeps its change and runs on with its old config", "[checks][plan-changed]") {
+    // Pebble v1.26's CheckManager.PlanChanged keeps the change of a check that turns from enabled
+    // (or unset) to disabled: it runs on with the config its change was made with (here "true",
+    // not the layer's "false"), and GET /v1/checks still says "enabled" until it is stopped. (The
+    // test server ran the new command and answered the plan's startup.)
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n" + exec_check("keep", "    period: 200ms\n    threshold: 1\n"));
+        const std::string id = change_id_of(check_info(p.socket, "keep"));
+        REQUIRE(!id.empty());
+        add_layer(p.socket, "checks:\n  keep:\n    override: merge\n    startup: disabled\n"
+                            "    exec:\n      command: \"false\"\n");
+        const auto before = counter(check_info(p.socket, "keep"), "successes");
+        CHECK(eventually([&] { return counter(check_info(p.socket, "keep"), "successes") >= before + 2; }));
+        auto o = check_info(p.socket, "keep");
+        INFO(json::serialize(o));
+        CHECK(change_id_of(o) == id);
+        CHECK(o.at("status").as_string() == "up");
+        CHECK(o.at("startup").as_string() == "enabled");
+        CHECK(counter(o, "failures") == 0);
+        CHECK(changes_of(p.socket, "recover-check").empty());
+
+        auto a = unix_http(p.socket, "POST", "/v1/checks", R"({"action":"stop","checks":["keep"]})");
+        REQUIRE(a.status == 200);
+        CHECK(json::serialize(a.result()) == R"({"changed":["keep"]})");
+        o = check_info(p.socket, "keep");
+        CHECK(o.at("status").as_string() == "inactive");
+        CHECK(o.at("startup").as_string() == "disabled");  // stop reads the plan's check
+        check_aborted(p.socket, id, "keep");
+    });
+}
+
+TEST_CASE("A running check whose period threshold or probe a layer changes is aborted and restarted in a new change", "[checks][plan-changed]") {
+    // PlanChanged compares the running change's config with the new plan's (reflect.DeepEqual of
+    // plan.Check: defaults filled in, so "10s" and "10000ms", or no threshold and 3, are the
+    // same): a changed check's change is aborted (Done) and it starts again in a new
+    // perform-check change with its counters at 0; a down check's recover-check too; a
+    // startup-disabled check started through POST /v1/checks too. (The test server kept every
+    // running change and ran the new settings in it.)
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n" + exec_check("per", "    period: 1h\n") + exec_check("thr", "    period: 1h\n") +
+                                exec_check("probe", "    period: 1h\n") + exec_check("same", "    period: 1h\n") +
+                                exec_check("down", "    period: 1h\n    threshold: 1\n", "\"false\"") +
+                                exec_check("off", "    startup: disabled\n    period: 1h\n"));
+        post_checks(p.socket, "start", {"off"});
+        std::map<std::string, std::string> old_id;
+        for (const char* name : {"per", "thr", "probe", "same", "off"}) {
+            CHECK(!refresh(p.socket, name).contains("error"));
+            old_id[name] = change_id_of(check_info(p.socket, name));
+        }
+        CHECK(refresh(p.socket, "down").contains("error"));  // threshold 1: down, in recover-check
+        // Pebble makes the recover-check change once the perform-check task has ended in Error.
+        REQUIRE(eventually([&] { return changes_of(p.socket, "recover-check").size() == 1; }));
+        old_id["down"] = std::string(changes_of(p.socket, "recover-check").front().at("id").as_string());
+        CHECK(change_id_of(check_info(p.socket, "down")) == old_id["down"]);
+
+        add_layer(p.socket, "checks:\n"
+                            "  per:\n    override: merge\n    period: 2h\n"
+                            "  thr:\n    override: merge\n    threshold: 5\n"
+                            "  probe:\n    override: merge\n    exec:\n      command: /bin/true\n"
+                            "  same:\n    override: merge\n    period: 60m\n    threshold: 3\n"
+                            "  down:\n    override: merge\n    threshold: 2\n"
+                            "  off:\n    override: merge\n    period: 2h\n");
+        for (const char* name : {"per", "thr", "probe", "down", "off"}) {
+            INFO(name);
+            const auto o = check_info(p.socket, name);
+            INFO(json::serialize(o));
+            const std::string id = change_id_of(o);
+            CHECK(!id.empty());
+            CHECK(id != old_id[name]);
+            CHECK(o.at("status").as_string() == "up");
+            CHECK(counter(o, "successes") == 0);
+            CHECK(counter(o, "failures") == 0);
+            check_aborted(p.socket, old_id[name], name);
+            const json::object c = change_of(p.socket, id);
+            CHECK(c.at("kind").as_string() == "perform-check");
+            CHECK(c.at("status").as_string() == "Doing");
+            CHECK(change_notice(p.socket, id).at("last-data").as_object().at("check-name").as_string() == name);
+        }
+        CHECK(counter(check_info(p.socket, "thr"), "threshold") == 5);
+        CHECK(check_info(p.socket, "off").at("startup").as_string() == "disabled");
+        const auto same = check_info(p.socket, "same");  // 1h and 60m, no threshold and 3: unchanged
+        CHECK(change_id_of(same) == old_id["same"]);
+        CHECK(counter(same, "successes") == 1);
+    });
+}
+
+TEST_CASE("A plan change starts a stopped enabled check again and resets a stopped disabled one", "[checks][plan-changed]") {
+    // PlanChanged starts every check of the plan that has no running change unless its startup
+    // is disabled; a disabled one without a change is set inactive with its counters at 0.
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n" + exec_check("on", "    period: 1h\n") +
+                                exec_check("off", "    startup: disabled\n    period: 1h\n"));
+        post_checks(p.socket, "start", {"off"});
+        refresh(p.socket, "on");
+        refresh(p.socket, "off");
+        post_checks(p.socket, "stop", {"on", "off"});
+        CHECK(counter(check_info(p.socket, "off"), "successes") == 1);
+        CHECK(counter(check_info(p.socket, "on"), "successes") == 1);
+        add_other_layer(p.socket);
+        auto on = check_info(p.socket, "on");
+        CHECK(on.at("status").as_string() == "up");
+        CHECK(!change_id_of(on).empty());
+        CHECK(counter(on, "successes") == 0);
+        auto off = check_info(p.socket, "off");
+        CHECK(off.at("status").as_string() == "inactive");
+        CHECK(counter(off, "successes") == 0);
+    });
+}
+
+TEST_CASE("A check started through POST /v1/checks runs without its service-context until a plan change restarts it", "[checks][plan-changed]") {
+    // Pebble v1.26's StartChecks makes the change with the plan's check as it is (PlanChanged
+    // merges the service-context in): the started check misses the service's environment; the
+    // next plan change finds its config changed and restarts it with the context.
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "services:\n  svc:\n    override: replace\n    command: sleep 1000\n"
+                            "    environment:\n      FOO: bar\n"
+                            "checks:\n  ctx:\n    override: replace\n    startup: disabled\n    period: 1h\n"
+                            "    threshold: 5\n    exec:\n      command: sh -c 'test \"$FOO\" = bar'\n"
+                            "      service-context: svc\n");
+        post_checks(p.socket, "start", {"ctx"});
+        const std::string id = change_id_of(check_info(p.socket, "ctx"));
+        CHECK(refresh(p.socket, "ctx").at("error").as_string() == "exit status 1");
+        add_other_layer(p.socket);
+        CHECK(change_id_of(check_info(p.socket, "ctx")) != id);
+        CHECK(!refresh(p.socket, "ctx").contains("error"));
+        check_aborted(p.socket, id, "ctx");
+    });
+}
+
+TEST_CASE("POST /v1/checks stop aborts the check change and the change ends Done", "[checks][start-stop]") {
+    // Pebble's task runner cannot undo a perform-check task (no undo handler): the aborted task
+    // goes Abort, Undo, then Done. (The test server ended it Undone.)
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n" + exec_check("c1", "    period: 1h\n"));
+        const std::string id = change_id_of(check_info(p.socket, "c1"));
+        REQUIRE(!id.empty());
+        post_checks(p.socket, "stop", {"c1"});
+        check_aborted(p.socket, id, "c1");
+    });
+}
+
+TEST_CASE("After a recovery the new perform-check counts its successes from 0", "[checks][refresh]") {
+    // doRecoverCheck's success sets the check's successes to 1; the perform-check it starts has
+    // its own details from 0, so its first success says 1 again, its second 2.
+    on_each_pebble([](pebble_under_test& p) {
+        temp_dir dir;
+        const std::string ok = dir.path + "/ok";
+        add_layer(p.socket, "checks:\n" + exec_check("flap", "    period: 1h\n    threshold: 1\n", "test -e " + ok));
+        CHECK(refresh(p.socket, "flap").contains("error"));
+        CHECK(check_status(p.socket, "flap") == "down");
+        touch(ok);
+        CHECK(counter(refresh(p.socket, "flap").at("info").as_object(), "successes") == 1);
+        CHECK(eventually([&] { return changes_of(p.socket, "perform-check").size() == 2; }));
+        CHECK(counter(check_info(p.socket, "flap"), "successes") == 1);
+        CHECK(counter(refresh(p.socket, "flap").at("info").as_object(), "successes") == 1);
+        CHECK(counter(refresh(p.socket, "flap").at("info").as_object(), "successes") == 2);
+    });
+}
+
+TEST_CASE("GET /v1/health level ready counts ready and alive checks but not those without a level", "[checks][health]") {
+    // v1Health: "ready implies alive"; a check without a level matches only when no level is
+    // asked. A level other than alive or ready is 400, in GET /v1/checks too.
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "checks:\n" + exec_check("u", "    period: 1h\n    threshold: 1\n", "\"false\""));
+        refresh(p.socket, "u");
+        CHECK(unix_http(p.socket, "GET", "/v1/health").status == 502);
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 200);
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=alive").status == 200);
+        add_layer(p.socket, "checks:\n" + exec_check("a", "    level: alive\n    period: 1h\n    threshold: 1\n", "\"false\""));
+        refresh(p.socket, "a");
+        CHECK(unix_http(p.socket, "GET", "/v1/health?level=ready").status == 502);
+        for (const char* path : {"/v1/health?level=bogus", "/v1/checks?level=bogus"}) {
+            auto a = unix_http(p.socket, "GET", path);
+            INFO(path << " -> " << a.body);
+            CHECK(a.status == 400);
+            CHECK(has(a.body, R"(level must be \"alive\" or \"ready\")"));
+        }
+    });
+}
+
+TEST_CASE("After a daemon restart no check change of the previous run is still Doing", "[checks][restart]") {
+    // A container restart stops `pebble run` gracefully: its task runner stops and each check's
+    // handler returns, so every running check change ends Done (three change-update notices: Do,
+    // Doing, Done). The new daemon reads its layers and starts their checks in new changes; a
+    // check of a layer added through the API is gone. (restart_daemon() left the old changes
+    // Doing.)
+    const std::string yaml = "checks:\n" + exec_check("boot", "    period: 1h\n");
+    const std::string api = "checks:\n" + exec_check("api", "    period: 1h\n");
+    on_each_pebble_with_layers(yaml, [&](const std::string& socket, const std::function<void()>& restart) {
+        add_layer(socket, api);
+        refresh(socket, "boot");
+        const std::string boot_id = change_id_of(check_info(socket, "boot"));
+        const std::string api_id = change_id_of(check_info(socket, "api"));
+        REQUIRE(!boot_id.empty());
+        REQUIRE(!api_id.empty());
+        restart();
+        for (const auto& id : {boot_id, api_id}) {
+            INFO("change " << id);
+            const json::object c = change_of(socket, id);
+            CHECK(c.at("status").as_string() == "Done");
+            CHECK(c.at("ready").as_bool());
+            CHECK(change_notice(socket, id).at("occurrences").as_int64() == 3);
+        }
+        auto checks = unix_http(socket, "GET", "/v1/checks").result().as_array();
+        REQUIRE(checks.size() == 1);
+        const json::object boot = checks.front().as_object();
+        CHECK(boot.at("name").as_string() == "boot");
+        const std::string new_id = change_id_of(boot);
+        CHECK(!new_id.empty());
+        CHECK(new_id != boot_id);
+        CHECK(counter(boot, "successes") == 0);
+        std::vector<std::string> doing;
+        for (const char* kind : {"perform-check", "recover-check"})
+            for (const auto& c : changes_of(socket, kind))
+                if (c.at("status").as_string() != "Done") doing.emplace_back(c.at("id").as_string());
+        CHECK(doing == std::vector<std::string>{new_id});
+    });
 }

@@ -138,8 +138,10 @@ public:
     /// `failing`, or succeed again when not (server_options::failing_services at run time).
     void set_failing(const std::string& service, bool failing);
 
-    /// What a container restart does to Pebble: every service is stopped and every layer added
-    /// through the API is forgotten (plan back to {}); changes and their ids are kept.
+    /// What a container restart (a graceful stop of `pebble run`) does to Pebble: every running
+    /// check change ends Done, every service is stopped and every layer added through the API is
+    /// forgotten (the plan back to layers_dir's, {} without one, whose checks start in new
+    /// changes); changes and their ids are kept.
     void restart_daemon();
 
     /// A copy of the record so far.
