@@ -195,24 +195,50 @@ std::optional<unsigned> pebble_server::impl::parse_perm(const std::string& s, un
 }
 
 std::optional<std::pair<uid_t, gid_t>> pebble_server::impl::owner_of(const json::object& o, std::string& err) {
+    // Pebble's osutil.NormalizeUidGid: names are looked up and must agree with the ids given; without
+    // a group the user's primary group (a user-id alone is looked up too); a group needs a user.
     auto uid = int_of(o, "user-id");
     auto gid = int_of(o, "group-id");
     const std::string user = str_of(o, "user"), group = str_of(o, "group");
     if (!uid && !gid && user.empty() && group.empty()) return std::nullopt;
-    // Names win over ids; a user's primary group stands in for an absent group and group-id.
-    const auto pw = user.empty() ? std::nullopt : accounts::user(user);
-    if (!user.empty() && !pw) {
-        err = fmt::format("user: unknown user {}", user);
+    if (!user.empty()) {
+        const auto pw = accounts::user(user);
+        if (!pw) {
+            err = fmt::format("user: unknown user {}", user);
+            return std::nullopt;
+        }
+        if (uid && *uid != static_cast<std::int64_t>(pw->first)) {
+            err = fmt::format("user \"{}\" UID ({}) does not match user-id ({})", user, pw->first, *uid);
+            return std::nullopt;
+        }
+        uid = pw->first;
+    }
+    if (!group.empty()) {
+        const auto gr = accounts::group(group);
+        if (!gr) {
+            err = fmt::format("group: unknown group {}", group);
+            return std::nullopt;
+        }
+        if (gid && *gid != static_cast<std::int64_t>(*gr)) {
+            err = fmt::format("group \"{}\" GID ({}) does not match group-id ({})", group, *gr, *gid);
+            return std::nullopt;
+        }
+        gid = *gr;
+    }
+    if (!gid) {  // a user or user-id was given: its primary group
+        const bool in_range = *uid >= 0 && *uid < static_cast<std::int64_t>(static_cast<uid_t>(-1));
+        const auto pw = in_range ? accounts::user_by_id(static_cast<uid_t>(*uid)) : std::nullopt;
+        if (!pw) {
+            err = fmt::format("user: unknown userid {}", *uid);
+            return std::nullopt;
+        }
+        gid = pw->second;
+    }
+    if (!uid) {
+        err = "must specify user, not just group";
         return std::nullopt;
     }
-    const auto gr = group.empty() ? std::nullopt : accounts::group(group);
-    if (!group.empty() && !gr) {
-        err = fmt::format("group: unknown group {}", group);
-        return std::nullopt;
-    }
-    const uid_t u = pw ? pw->first : uid ? static_cast<uid_t>(*uid) : static_cast<uid_t>(-1);
-    const gid_t g = gr ? *gr : gid ? static_cast<gid_t>(*gid) : pw ? pw->second : static_cast<gid_t>(-1);
-    return std::pair{u, g};
+    return std::pair{static_cast<uid_t>(*uid), static_cast<gid_t>(*gid)};
 }
 
 // Go's syscall.Errno text: strerror's words in lower case ("file exists").

@@ -871,7 +871,8 @@ TEST_CASE("POST /v1/files decodes make-dirs remove and write bodies of the wrong
     // "" or with make-parents "yes" went ahead) or answered 500 (user-id 1.5), refused an empty or
     // null list that Pebble answers with [], and said "invalid action" where the write metadata's
     // words are "multipart action must be ...", and an unknown user or group lacked Pebble's
-    // "cannot look up user and group: ". Go's decoder reports the first value of the wrong
+    // "cannot look up user and group: " (an unknown user-id, or a group without a user, went ahead
+    // where Pebble's NormalizeUidGid refuses them). Go's decoder reports the first value of the wrong
     // kind in document order (Struct.field.path), matches keys without regard to ASCII case, reads a
     // null element as the zero struct and a path "" is "paths must be absolute".
     redispebble::test::temp_dir dir;
@@ -905,6 +906,12 @@ TEST_CASE("POST /v1/files decodes make-dirs remove and write bodies of the wrong
          body_err + "number into Go struct field .paths of type []daemon.removePathsItem" + end},
         {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user":"nosuchuser-redispebble"}]})",
          ok + R"([{"path":")" + d + R"(/a","error":{"message":"cannot look up user and group: user: unknown user nosuchuser-redispebble","kind":"generic-file-error"}}]})"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user-id":99999999999}]})",
+         ok + R"([{"path":")" + d + R"(/a","error":{"message":"cannot look up user and group: user: unknown userid 99999999999","kind":"generic-file-error"}}]})"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","group-id":0}]})",
+         ok + R"([{"path":")" + d + R"(/a","error":{"message":"cannot look up user and group: must specify user, not just group","kind":"generic-file-error"}}]})"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user":"root","user-id":5}]})",
+         ok + R"([{"path":")" + d + R"x(/a","error":{"message":"cannot look up user and group: user \"root\" UID (0) does not match user-id (5)","kind":"generic-file-error"}}]})x"},
         {R"({"action":"make-dirs"})", ok + "[]}"},
         {R"({"action":"make-dirs","dirs":null})", ok + "[]}"},
         {R"({"action":"remove","paths":[5]})", body_err + "number into Go struct field .paths of type daemon.removePathsItem" + end},
