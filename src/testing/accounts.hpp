@@ -58,17 +58,23 @@ inline std::optional<gid_t> group(const std::string& name) {
     return out;
 }
 
-/// The name of user `uid`; nullopt when unknown.
-inline std::optional<std::string> user_name(uid_t uid) {
-    std::optional<std::string> out;
+/// The name and primary gid of user `uid`; nullopt when unknown.
+inline std::optional<std::pair<std::string, gid_t>> user_by_id(uid_t uid) {
+    std::optional<std::pair<std::string, gid_t>> out;
     detail::with_buffer([&](char* b, std::size_t n) {
         passwd pw{};
         passwd* res = nullptr;
         const int rc = ::getpwuid_r(uid, &pw, b, n, &res);
-        if (rc == 0 && res) out = std::string(pw.pw_name);
+        if (rc == 0 && res) out = std::pair{std::string(pw.pw_name), pw.pw_gid};
         return rc;
     });
     return out;
+}
+
+/// The name of user `uid`; nullopt when unknown.
+inline std::optional<std::string> user_name(uid_t uid) {
+    auto u = user_by_id(uid);
+    return u ? std::optional<std::string>(std::move(u->first)) : std::nullopt;
 }
 
 /// The name of group `gid`; nullopt when unknown.

@@ -23,26 +23,162 @@ json::object file_error(const std::string& message, const char* kind = "generic-
     return json::object{{"message", message}, {"kind", kind}};
 }
 
-// A bulk files action: each object of o[key] (an array, else 400 with `missing`) gives one result
-// {"path": its path}, to which each(item, path, result) adds an "error" when it fails.
-template <class Each>
-reply each_path(const json::object& o, const char* key, const char* missing, Each each) {
-    auto it = o.find(key);
-    if (it == o.end() || !it->value().is_array()) return error(400, missing);
-    // Every item an object before any is acted on (Go's decoder refuses the whole body).
-    for (const auto& v : it->value().as_array())
-        if (!v.is_object())
-            return error(400, fmt::format("cannot decode request body: json: cannot unmarshal {} into Go struct field .{} of type struct",
-                                          v.is_array() ? "array" : v.is_string() ? "string" : "value", key));
-    json::array results;
-    for (const auto& v : it->value().as_array()) {
-        const json::object& item = v.as_object();
-        const std::string path = str_of(item, "path");
-        json::object r{{"path", path}};
-        each(item, path, r);
-        results.push_back(std::move(r));
+// The files API's Go structs (Pebble v1.26's api_files.go) as encoding/json decodes a body into
+// them: each field's JSON tag and Go type.
+enum class go_kind { string, boolean, int_ptr, struct_slice };
+struct go_struct;
+struct go_field {
+    const char* tag;
+    go_kind kind;
+    const go_struct* elem = nullptr;  // struct_slice: the element's struct
+};
+struct go_struct {
+    const char* name;  // the struct's name in Go's error: "makeDirsItem"; "" for a handler's anonymous payload
+    const char* type;  // the type as Go prints it: "daemon.makeDirsItem", or the whole anonymous struct
+    std::vector<go_field> fields;
+};
+
+const go_struct make_dirs_item{"makeDirsItem", "daemon.makeDirsItem",
+                               {{"path", go_kind::string}, {"make-parents", go_kind::boolean},
+                                {"permissions", go_kind::string}, {"user-id", go_kind::int_ptr}, {"user", go_kind::string},
+                                {"group-id", go_kind::int_ptr}, {"group", go_kind::string}}};
+const go_struct remove_paths_item{"removePathsItem", "daemon.removePathsItem",
+                                  {{"path", go_kind::string}, {"recursive", go_kind::boolean}}};
+const go_struct write_files_item{"writeFilesItem", "daemon.writeFilesItem",
+                                 {{"path", go_kind::string}, {"make-dirs", go_kind::boolean},
+                                  {"permissions", go_kind::string}, {"user-id", go_kind::int_ptr}, {"user", go_kind::string},
+                                  {"group-id", go_kind::int_ptr}, {"group", go_kind::string}}};
+// v1PostFiles's payload (application/json) and writeFiles's (the multipart "request" part).
+const go_struct files_payload{
+    "", R"(struct { Action string "json:\"action\""; Dirs []daemon.makeDirsItem "json:\"dirs\""; Paths []daemon.removePathsItem "json:\"paths\"" })",
+    {{"action", go_kind::string}, {"dirs", go_kind::struct_slice, &make_dirs_item},
+     {"paths", go_kind::struct_slice, &remove_paths_item}}};
+const go_struct write_payload{"", R"(struct { Action string "json:\"action\""; Files []daemon.writeFilesItem "json:\"files\"" })",
+                              {{"action", go_kind::string}, {"files", go_kind::struct_slice, &write_files_item}}};
+
+// The field of s that JSON key `key` sets, as Go matches it: the exact tag, else the tag equal but
+// for ASCII case (Go also folds a few non-ASCII letters, such as U+212A KELVIN SIGN for k: not here).
+const go_field* go_field_for(const go_struct& s, std::string_view key) {
+    for (const auto& f : s.fields)
+        if (key == f.tag) return &f;
+    for (const auto& f : s.fields) {
+        const std::string_view tag = f.tag;
+        if (key.size() == tag.size() &&
+            std::equal(key.begin(), key.end(), tag.begin(), [](char a, char b) {
+                return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+            }))
+            return &f;
     }
+    return nullptr;
+}
+
+// Decodes the object `in` into Go struct s as encoding/json does: `out` gets each field under its
+// tag (unknown keys skipped, a later key wins, null leaves a field as it was, a null element of a
+// slice is the zero struct). A value of the wrong kind leaves its field alone and, if it is the
+// first in document order, sets `err` to Go's UnmarshalTypeError text ("json: cannot unmarshal
+// <kind> into Go struct field <Struct>.<field path> of type <T>", <kind> as json_kind names it,
+// "number <literal>" for a number that is not an int). `path` is the field path down to `in`
+// ("" for the payload, "dirs" for one of its dirs).
+void go_decode(const json::object& in, const go_struct& s, const std::string& path, json::object& out, std::string& err) {
+    for (const auto& kv : in) {
+        const go_field* f = go_field_for(s, kv.key());
+        if (!f) continue;
+        const json::value& v = kv.value();
+        const std::string field = path.empty() ? std::string(f->tag) : path + "." + f->tag;
+        const auto refuse = [&](const std::string& what, const std::string& type) {
+            if (err.empty())
+                err = fmt::format("json: cannot unmarshal {} into Go struct field {}.{} of type {}", what, s.name, field, type);
+        };
+        if (v.is_null()) {
+            if (f->kind == go_kind::struct_slice) out[f->tag] = json::array{};  // Go sets a slice to nil
+            continue;
+        }
+        switch (f->kind) {
+        case go_kind::string:
+            if (v.is_string()) out[f->tag] = v;
+            else refuse(detail::json_kind(v), "string");
+            break;
+        case go_kind::boolean:
+            if (v.is_bool()) out[f->tag] = v;
+            else refuse(detail::json_kind(v), "bool");
+            break;
+        case go_kind::int_ptr:
+            // Go's int is 64 bits: strconv.ParseInt of the literal, else "number <literal>". Boost.JSON
+            // keeps an int64 literal exactly and a larger one as uint64; a fraction or exponent is a
+            // double whose literal is gone: {fmt}'s shortest form stands in for it ("1.5" as
+            // written, but "1e3" comes out as "1000").
+            if (v.is_int64()) out[f->tag] = v;
+            else if (v.is_uint64()) refuse(fmt::format("number {}", v.get_uint64()), "int");
+            else if (v.is_double()) refuse(fmt::format("number {}", v.get_double()), "int");
+            else refuse(detail::json_kind(v), "int");
+            break;
+        case go_kind::struct_slice: {
+            if (!v.is_array()) {
+                refuse(detail::json_kind(v), std::string("[]") + f->elem->type);
+                break;
+            }
+            json::array items;
+            for (const auto& e : v.as_array()) {
+                json::object item;
+                if (e.is_object()) go_decode(e.as_object(), *f->elem, field, item, err);
+                else if (!e.is_null()) refuse(detail::json_kind(e), f->elem->type);
+                items.push_back(std::move(item));
+            }
+            out[f->tag] = std::move(items);
+            break;
+        }
+        }
+    }
+}
+
+// The body decoded into Go struct s as Pebble's json.NewDecoder(body).Decode(&payload) does, or
+// Pebble's 400 "<prefix>: <Go's error>": the first JSON value is read and anything after it
+// ignored; an empty body is "EOF", one that ends early "unexpected EOF"; null is the zero struct;
+// any other non-object is "json: cannot unmarshal <kind> into Go value of type <s.type>". (Other
+// syntax errors carry Boost.JSON's words, not Go's "invalid character ...".)
+std::optional<json::object> decode_go(const std::string& body, const go_struct& s, const char* prefix, reply& bad) {
+    const auto fail = [&](const std::string& why) {
+        bad = error(400, fmt::format("{}: {}", prefix, why));
+        return std::nullopt;
+    };
+    if (body.find_first_not_of(" \t\r\n") == std::string::npos) return fail("EOF");
+    json::stream_parser p;
+    error_code ec;
+    (void)p.write_some(body.data(), body.size(), ec);  // stops after the first value, as json.Decoder does
+    if (!ec && !p.done()) p.finish(ec);
+    if (ec) return fail(ec == json::error::incomplete ? "unexpected EOF" : ec.message());
+    const json::value v = p.release();
+    json::object out;
+    if (v.is_null()) return out;
+    if (!v.is_object()) return fail(fmt::format("json: cannot unmarshal {} into Go value of type {}", detail::json_kind(v), s.type));
+    std::string err;
+    go_decode(v.as_object(), s, "", out, err);
+    if (!err.empty()) return fail(err);
+    return out;
+}
+
+// A bulk files action on o[key] (decode_go's output: an array of objects, or absent when the body
+// had none): each item gives one result {"path": its path}, to which each(item, path, result) adds
+// an "error" when it fails.
+template <class Each>
+reply each_path(const json::object& o, const char* key, Each each) {
+    json::array results;
+    if (auto it = o.find(key); it != o.end())
+        for (const auto& v : it->value().as_array()) {
+            const json::object& item = v.as_object();
+            const std::string path = str_of(item, "path");
+            json::object r{{"path", path}};
+            each(item, path, r);
+            results.push_back(std::move(r));
+        }
     return sync(std::move(results));
+}
+
+// api_files.go's nonAbsolutePathError, for a path that is not absolute ("" included).
+bool refuse_relative(const std::string& path, json::object& r) {
+    if (!path.empty() && path.front() == '/') return false;
+    r["error"] = file_error(fmt::format("paths must be absolute, got \"{}\"", path));
+    return true;
 }
 
 } // namespace
@@ -59,24 +195,50 @@ std::optional<unsigned> pebble_server::impl::parse_perm(const std::string& s, un
 }
 
 std::optional<std::pair<uid_t, gid_t>> pebble_server::impl::owner_of(const json::object& o, std::string& err) {
+    // Pebble's osutil.NormalizeUidGid: names are looked up and must agree with the ids given; without
+    // a group the user's primary group (a user-id alone is looked up too); a group needs a user.
     auto uid = int_of(o, "user-id");
     auto gid = int_of(o, "group-id");
     const std::string user = str_of(o, "user"), group = str_of(o, "group");
     if (!uid && !gid && user.empty() && group.empty()) return std::nullopt;
-    // Names win over ids; a user's primary group stands in for an absent group and group-id.
-    const auto pw = user.empty() ? std::nullopt : accounts::user(user);
-    if (!user.empty() && !pw) {
-        err = fmt::format("user: unknown user {}", user);
+    if (!user.empty()) {
+        const auto pw = accounts::user(user);
+        if (!pw) {
+            err = fmt::format("user: unknown user {}", user);
+            return std::nullopt;
+        }
+        if (uid && *uid != static_cast<std::int64_t>(pw->first)) {
+            err = fmt::format("user \"{}\" UID ({}) does not match user-id ({})", user, pw->first, *uid);
+            return std::nullopt;
+        }
+        uid = pw->first;
+    }
+    if (!group.empty()) {
+        const auto gr = accounts::group(group);
+        if (!gr) {
+            err = fmt::format("group: unknown group {}", group);
+            return std::nullopt;
+        }
+        if (gid && *gid != static_cast<std::int64_t>(*gr)) {
+            err = fmt::format("group \"{}\" GID ({}) does not match group-id ({})", group, *gr, *gid);
+            return std::nullopt;
+        }
+        gid = *gr;
+    }
+    if (!gid) {  // a user or user-id was given: its primary group
+        const bool in_range = *uid >= 0 && *uid < static_cast<std::int64_t>(static_cast<uid_t>(-1));
+        const auto pw = in_range ? accounts::user_by_id(static_cast<uid_t>(*uid)) : std::nullopt;
+        if (!pw) {
+            err = fmt::format("user: unknown userid {}", *uid);
+            return std::nullopt;
+        }
+        gid = pw->second;
+    }
+    if (!uid) {
+        err = "must specify user, not just group";
         return std::nullopt;
     }
-    const auto gr = group.empty() ? std::nullopt : accounts::group(group);
-    if (!group.empty() && !gr) {
-        err = fmt::format("group: unknown group {}", group);
-        return std::nullopt;
-    }
-    const uid_t u = pw ? pw->first : uid ? static_cast<uid_t>(*uid) : static_cast<uid_t>(-1);
-    const gid_t g = gr ? *gr : gid ? static_cast<gid_t>(*gid) : pw ? pw->second : static_cast<gid_t>(-1);
-    return std::pair{u, g};
+    return std::pair{static_cast<uid_t>(*uid), static_cast<gid_t>(*gid)};
 }
 
 // Go's syscall.Errno text: strerror's words in lower case ("file exists").
@@ -131,20 +293,20 @@ std::optional<std::vector<pebble_server::impl::part>> pebble_server::impl::parse
 reply pebble_server::impl::post_files(const http::request<http::string_body>& req) {
     const std::string ctype = std::string(req[http::field::content_type]);
     if (ctype.rfind("multipart/form-data", 0) == 0) return write_files(req.body(), ctype);
-    reply err;
-    auto v = decode_object(req.body(), err);
-    if (!v) return err;
+    reply bad;
+    const auto v = decode_go(req.body(), files_payload, "cannot decode request body", bad);
+    if (!v) return bad;
     const json::object& o = *v;
     const std::string action = str_of(o, "action");
     if (action == "make-dirs")
-        return each_path(o, "dirs", "must specify one or more directories",
-                         [&](const json::object& dir, const std::string& path, json::object& r) {
+        return each_path(o, "dirs", [&](const json::object& dir, const std::string& path, json::object& r) {
+            if (refuse_relative(path, r)) return;
             std::string owner_err;
             auto owner = owner_of(dir, owner_err);
             auto perm = parse_perm(str_of(dir, "permissions"), 0755);
             try {
-                if (!owner_err.empty()) throw std::runtime_error(owner_err);
                 if (!perm) throw std::runtime_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(dir, "permissions")));
+                if (!owner_err.empty()) throw std::runtime_error("cannot look up user and group: " + owner_err);
                 if (bool_of(dir, "make-parents")) make_parents(path, *perm, owner);
                 else if (::mkdir(path.c_str(), *perm) != 0)
                     throw std::runtime_error(fmt::format("mkdir {}: {}", path, go_errno_text(errno)));
@@ -154,8 +316,8 @@ reply pebble_server::impl::post_files(const http::request<http::string_body>& re
             }
         });
     if (action == "remove")
-        return each_path(o, "paths", "must specify one or more paths",
-                         [&](const json::object& item, const std::string& path, json::object& r) {
+        return each_path(o, "paths", [&](const json::object& item, const std::string& path, json::object& r) {
+            if (refuse_relative(path, r)) return;
             std::error_code ec;
             if (!fs::exists(fs::symlink_status(path, ec)))
                 r["error"] = file_error(fmt::format("remove {}: no such file or directory", path), "not-found");
@@ -163,6 +325,7 @@ reply pebble_server::impl::post_files(const http::request<http::string_body>& re
             else fs::remove(path, ec);
             if (ec && !r.contains("error")) r["error"] = file_error(fmt::format("remove {}: {}", path, ec.message()));
         });
+    if (action == "write") return error(400, "must use multipart with \"write\" action");
     return error(400, fmt::format("invalid action \"{}\"", action));
 }
 
@@ -176,23 +339,26 @@ reply pebble_server::impl::write_files(const std::string& body, const std::strin
     auto parts = parse_multipart(body, boundary);
     if (!parts || parts->empty() || (*parts)[0].name != "request")
         return error(400, "must specify request metadata as the first part");
-    reply err;
-    auto meta = decode_object((*parts)[0].body, err);
-    if (!meta) return err;
+    reply bad;
+    const auto meta = decode_go((*parts)[0].body, write_payload, "cannot decode request metadata", bad);
+    if (!meta) return bad;
     const json::object& mo = *meta;
-    if (str_of(mo, "action") != "write") return error(400, fmt::format("invalid action \"{}\"", str_of(mo, "action")));
-    return each_path(mo, "files", "must specify one or more files",
-                     [&](const json::object& fo, const std::string& path, json::object& r) {
+    if (str_of(mo, "action") != "write")
+        return error(400, fmt::format("multipart action must be \"write\", got \"{}\"", str_of(mo, "action")));
+    if (!mo.contains("files") || mo.at("files").as_array().empty()) return error(400, "must specify one or more files");
+    return each_path(mo, "files", [&](const json::object& fo, const std::string& path, json::object& r) {
         auto content = std::find_if(parts->begin() + 1, parts->end(), [&](const part& pt) { return pt.filename == path; });
         auto perm = parse_perm(str_of(fo, "permissions"), 0644);
         std::string owner_err;
         auto owner = owner_of(fo, owner_err);
+        // writeFile's order: the path, the owner, the parent directories, then the permissions.
         if (content == parts->end()) {
             r["error"] = file_error(fmt::format("no file content for path \"{}\"", path));
+        } else if (refuse_relative(path, r)) {
+        } else if (!owner_err.empty()) {
+            r["error"] = file_error("cannot look up user and group: " + owner_err);
         } else if (!perm) {
             r["error"] = file_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions")));
-        } else if (!owner_err.empty()) {
-            r["error"] = file_error(owner_err);
         } else {
             try {
                 const fs::path target(path);

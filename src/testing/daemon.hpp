@@ -48,9 +48,11 @@
 #include <cerrno>
 #include <condition_variable>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -92,6 +94,9 @@ namespace detail {
 struct reply; struct target_t; struct task_t; struct change_t; struct service_t; struct check_state; struct log_line; struct notice_t; struct stacked_layer;
 
 std::string now_rfc3339(bool nanos = true);
+// Now with millisecond precision, as Go writes a time stamped by Pebble's logger.AppendTimestamp
+// ("…T15:04:05.07Z": trailing zeros dropped): a service log line's time in GET /v1/logs.
+std::string now_rfc3339_millis();
 const char* status_text(unsigned code);
 // An HTTP Date header's value (RFC 7231 IMF-fixdate, GMT).
 std::string http_date();
@@ -103,6 +108,9 @@ std::optional<json::value> decode_body(const std::string& body, reply& err);
 // {} (Go leaves the struct zero), any other non-object is 400 "cannot decode request body: json:
 // cannot unmarshal <kind> into ..." (Go's json.Unmarshal error). Used by every JSON handler.
 std::optional<json::object> decode_object(const std::string& body, reply& err);
+// The kind of a JSON value in Go's "json: cannot unmarshal <kind> into ..." (UnmarshalTypeError):
+// "array", "object", "string", "bool", "null" or "number".
+const char* json_kind(const json::value& v);
 // handler(the body as decode_object reads it), or decode_object's 400 when it is not an object:
 // how the router hands a JSON body to a POST handler that takes the object (defined after reply).
 template <class Handler>
@@ -309,21 +317,40 @@ private:
     int next_notice_ = 1;
 };
 
-// The service log buffer (Pebble's servicelog; one buffer for every service here): each line of
-// the services' output with its time; past 10000 lines the oldest 5000 go. service_log.cpp.
+// The service log buffer (Pebble's servicelog): each service's output as lines with their times,
+// bounded as Pebble bounds a service's ring buffer (servstate's maxLogBytes, 100 KiB a service):
+// a service keeps its newest lines whose bytes as Pebble stores them ("<time> [<service>]
+// <message>\n", the time 24 bytes) add up to at most max_bytes; an older line, which Pebble would
+// have overwritten at least in part, is dropped. service_log.cpp.
 class log_buffer {
 public:
-    // Appends each line of `text` (output of `service`, ending in a newline) stamped now.
+    static constexpr std::size_t max_bytes = 100 * 1024;  ///< servstate's maxLogBytes, per service
+    /// The bytes `line` takes in Pebble's ring buffer: "<24-byte time> [<service>] <message>\n".
+    static std::size_t stored_bytes(const log_line& line);
+    /// The messages GET /v1/logs gives for `line`: one, or for a line longer than Pebble's 4096-byte
+    /// log reader (api_logs.go's logReaderSize) as stored, one a 4096-byte piece.
+    static std::vector<std::string> entry_messages(const log_line& line);
+    // Appends each line of `text` (output of `service`, ending in a newline) stamped now, then drops
+    // that service's oldest lines until it is within max_bytes again.
     void append_output_locked(const std::string& service, const std::string& text);
     // The ndjson (Pebble's {"time", "service", "message"}) of the lines after pos of the listed
-    // services (none listed: all); pos npos: from the first line, only the last n (n < 0: all).
-    // pos counts lines since the start (not an index: the oldest lines are trimmed) and is set past
-    // the last line.
+    // services (none listed: all), in the order written; pos npos: from each service's oldest kept
+    // line, only the last n (n < 0: all). pos counts lines since the start (not an index: old
+    // lines are dropped) and is set past the last line; a follower whose lines were dropped before
+    // it read them goes on from the oldest kept line.
     std::string ndjson_locked(std::size_t& pos, const std::vector<std::string>& services, int n) const;
 
 private:
-    std::vector<log_line> lines_;
-    std::size_t first_ = 0;  // how many lines were appended before lines_[0]
+    struct entry {
+        std::size_t seq;  // how many lines (of every service) were appended before this one
+        log_line line;
+    };
+    struct service_lines {
+        std::deque<entry> lines;
+        std::size_t bytes = 0;  // stored_bytes of `lines`, at most max_bytes
+    };
+    std::map<std::string, service_lines> services_;
+    std::size_t appended_ = 0;  // lines appended since the start
 };
 
 // What the fake endpoints and the public inject() drive: the record and the armed fault.

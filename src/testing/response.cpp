@@ -3,7 +3,10 @@
 
 namespace redispebble::testing::detail {
 
-std::string now_rfc3339(bool nanos) {
+namespace {
+// Now in RFC 3339 UTC with up to `digits` digits of the second's fraction (cut, not rounded), its
+// trailing zeros dropped as Go's time.Time writes JSON (RFC3339Nano).
+std::string now_with_fraction(int digits) {
     const auto now = std::chrono::system_clock::now();
     const auto secs = std::chrono::time_point_cast<std::chrono::seconds>(now);
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(now - secs).count();
@@ -13,13 +16,16 @@ std::string now_rfc3339(bool nanos) {
     char buf[32];
     std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
     std::string out = buf;
-    if (nanos && ns) {
-        std::string frac = fmt::format("{:09d}", ns);
-        while (!frac.empty() && frac.back() == '0') frac.pop_back();
-        out += "." + frac;
-    }
+    std::string frac = fmt::format("{:09d}", ns).substr(0, static_cast<std::size_t>(digits));
+    while (!frac.empty() && frac.back() == '0') frac.pop_back();
+    if (!frac.empty()) out += "." + frac;
     return out + "Z";
 }
+} // namespace
+
+std::string now_rfc3339(bool nanos) { return now_with_fraction(nanos ? 9 : 0); }
+
+std::string now_rfc3339_millis() { return now_with_fraction(3); }
 
 const char* status_text(unsigned code) {
     switch (code) {
@@ -72,7 +78,6 @@ std::optional<json::value> decode_body(const std::string& body, reply& err) {
     return v;
 }
 
-namespace {
 const char* json_kind(const json::value& v) {
     switch (v.kind()) {
     case json::kind::array: return "array";
@@ -83,7 +88,6 @@ const char* json_kind(const json::value& v) {
     default: return "number";
     }
 }
-} // namespace
 
 std::optional<json::object> decode_object(const std::string& body, reply& err) {
     auto v = decode_body(body, err);

@@ -549,7 +549,7 @@ awaitable<int> serve_streaming(server_host& host, stream_type& stream, http::req
                 start = comma + 1;
             }
         }
-        int n = 30;
+        int n = 0;  // api_logs.go: without n, a follow starts at the end (a plain GET gives the last 30)
         if (!get("n").empty()) {
             const auto parsed = logs_n(get("n"));
             if (!parsed) {

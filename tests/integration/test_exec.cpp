@@ -373,41 +373,146 @@ TEST_CASE("an exec change records a change-update notice when made and again whe
     });
 }
 
-TEST_CASE("a log follow goes on at the right line after the test server trims its log buffer", "[exec][logs][testing-server]") {
-    // The test server keeps 10000 lines and then drops the oldest 5000. A follower's place was an
-    // index into the kept lines: after a trim it pointed 5000 lines too far and skipped what it had
-    // not read yet. The service writes 6000 lines, waits until the follower has the 6000th, then
-    // writes 6000 more, crossing the trim: the follower must get 6001 to 12000, each once, in order.
-    test_server b;
-    pebble::client c(client_opts(b));
-    redispebble::test::temp_dir dir;
-    const std::string flag = dir.path + "/go";
-    const auto so = start_service(
-        c, "counter", "/bin/sh -c 'seq 1 6000; while [ ! -e " + flag + " ]; do sleep 0.05; done; seq 6001 12000; exec sleep 100'");
-    std::vector<int> after;  // the numbers received after 6000
-    bool seen_6000 = false;
-    pebble::logs_options lo;
-    lo.services = {"counter"};
-    lo.n = -1;  // every line kept so far, then the new ones
-    auto f = pebble::async_follow_logs(
-        c, lo,
-        [&](const pebble::log_entry& e) {
-            const int v = std::stoi(e.message);
-            if (seen_6000) after.push_back(v);
-            if (v == 6000 && !seen_6000) {
-                seen_6000 = true;
-                std::ofstream(flag) << "go\n";
-            }
-            return v != 12000;
-        },
-        pebble::follow_stopper{}, boost::asio::use_future);
-    REQUIRE(f.wait_for(60s) == std::future_status::ready);
-    f.get();
-    REQUIRE(seen_6000);
-    REQUIRE(after.size() == 6000);
-    for (std::size_t i = 0; i < after.size(); ++i)
-        if (after[i] != static_cast<int>(6001 + i)) FAIL("line " << i << " after 6000 is " << after[i]);
-    c.stop(so);
+TEST_CASE("a log follow goes on at the right line while the log buffer drops old lines", "[exec][logs]") {
+    // Found on the test server: a follower's place was an index into the lines kept, so after the
+    // oldest were dropped it pointed past lines it had not read yet and skipped them. The service
+    // writes 12000 lines (about 480 KB as Pebble stores them, so the 100 KiB a service keeps is
+    // overrun four times) in six batches of 2000 (80 KB, less than the bound), each batch only once
+    // the follower has the last line of the one before: it must get 1 to 12000, each once, in order.
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        redispebble::test::temp_dir dir;
+        const std::string flag = dir.path + "/go";
+        const auto so = start_service(c, "counter",
+                                      "/bin/sh -c 'for k in 1 2 3 4 5 6; do seq $(($k*2000-1999)) $(($k*2000)); while [ ! -e " +
+                                          flag + "$k ]; do sleep 0.05; done; done; exec sleep 100'");
+        // Pebble's follower may read a line while the writer is in the middle of it and give it as
+        // two entries ("12", then "34"): the pieces are joined until the line due is complete.
+        int next = 1;
+        std::string pending, wrong;
+        pebble::logs_options lo;
+        lo.services = {"counter"};
+        lo.n = -1;  // every line kept so far, then the new ones
+        auto f = pebble::async_follow_logs(
+            c, lo,
+            [&](const pebble::log_entry& e) {
+                pending += e.message;
+                const std::string due = std::to_string(next);
+                if (pending.size() < due.size()) return true;
+                if (pending != due) {
+                    wrong = "got " + pending + " where " + due + " was due";
+                    return false;
+                }
+                pending.clear();
+                if (next % 2000 == 0) std::ofstream(flag + std::to_string(next / 2000)) << "go\n";
+                return next++ != 12000;
+            },
+            pebble::follow_stopper{}, boost::asio::use_future);
+        REQUIRE(f.wait_for(60s) == std::future_status::ready);
+        f.get();
+        CHECK(wrong == "");
+        CHECK(next == 12001);  // 12000 was the last
+        c.stop(so);
+    });
+}
+
+namespace {
+
+// The entries of an ndjson body of GET /v1/logs.
+std::vector<boost::json::object> log_entries(const std::string& body) {
+    std::vector<boost::json::object> out;
+    std::size_t at = 0;
+    for (std::size_t nl; (nl = body.find('\n', at)) != std::string::npos; at = nl + 1)
+        out.push_back(boost::json::parse(body.substr(at, nl - at)).as_object());
+    return out;
+}
+
+std::string message_of(const boost::json::object& e) { return std::string(e.at("message").as_string()); }
+
+} // namespace
+
+TEST_CASE("GET /v1/logs gives the newest lines that fit in a service's 100 KiB as Pebble does", "[exec][logs]") {
+    // Pebble v1.26 keeps each service's output in its own ring buffer of 100 KiB (servstate's
+    // maxLogBytes) holding "<24-byte time> [<service>] <message>\n" per line, and discards the
+    // oldest bytes to make room: a reader gets the newest lines that are still whole. The test
+    // server kept 10000 lines of all services together and dropped 5000 at a time, so the 30000
+    // lines below, read in one go, left 25000 (five times Pebble's), and the quiet service's two
+    // lines, written first, were dropped with the noisy one's.
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        const auto quiet = start_service(c, "quiet", "/bin/sh -c 'echo quiet1; echo quiet2; exec sleep 100'");
+        const auto gen = start_service(c, "gen", "/bin/sh -c 'seq 1 30000; exec sleep 100'");
+        const auto get = [&](const std::string& query) {
+            auto a = redispebble::test::unix_http(b.socket_path(), "GET", "/v1/logs" + query);
+            REQUIRE(a.status == 200);
+            return log_entries(a.body);
+        };
+        // The last line is there (a bound for a loaded machine, not a speed assertion).
+        for (int i = 0; i < 200; ++i) {
+            const auto last = get("?services=gen&n=1");
+            if (!last.empty() && message_of(last.back()) == "30000") break;
+            std::this_thread::sleep_for(50ms);
+        }
+        // The newest lines whose stored bytes add up to at most 102400.
+        int first = 30001;
+        std::size_t bytes = 0;
+        for (;;) {
+            const std::size_t line = 24 + 2 + 3 + 2 + std::to_string(first - 1).size() + 1;  // "<time> [gen] <n>\n"
+            if (first == 1 || bytes + line > 100 * 1024) break;
+            bytes += line;
+            --first;
+        }
+        REQUIRE(first > 1);  // the bound was reached
+
+        const auto all_gen = get("?services=gen&n=-1");
+        REQUIRE(all_gen.size() == static_cast<std::size_t>(30001 - first));
+        for (std::size_t i = 0; i < all_gen.size(); ++i)
+            if (message_of(all_gen[i]) != std::to_string(first + static_cast<int>(i)))
+                FAIL("entry " << i << " is " << message_of(all_gen[i]) << ", not " << first + static_cast<int>(i));
+
+        // Each service has a buffer of its own: the quiet one keeps its lines.
+        const auto all = get("?n=-1");
+        REQUIRE(all.size() == all_gen.size() + 2);
+        CHECK(message_of(all[0]) == "quiet1");
+        CHECK(message_of(all[1]) == "quiet2");
+        CHECK(message_of(all[2]) == std::to_string(first));
+        CHECK(message_of(all.back()) == "30000");
+
+        // Without n: the last 30.
+        const auto last30 = get("");
+        REQUIRE(last30.size() == 30);
+        CHECK(message_of(last30.front()) == "29971");
+        c.stop(gen);
+        c.stop(quiet);
+    });
+}
+
+TEST_CASE("GET /v1/logs gives a line longer than 4096 bytes in pieces as Pebble does", "[exec][logs]") {
+    // Pebble v1.26 reads a service's buffer through a 4096-byte reader (api_logs.go's
+    // logReaderSize): a 10000-character line is three entries, 4096 bytes of "<time> [long] <line>"
+    // (4064 characters after the 32-byte prefix), 4096, then the 1840 left, and n counts them.
+    // The test server gave the line as one entry.
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        const auto so = start_service(c, "long", "/bin/sh -c 'head -c 10000 /dev/zero | tr \"\\0\" a; echo; echo short; exec sleep 100'");
+        const auto get = [&](const std::string& query) {
+            auto a = redispebble::test::unix_http(b.socket_path(), "GET", "/v1/logs" + query);
+            REQUIRE(a.status == 200);
+            std::vector<std::string> out;
+            for (const auto& e : log_entries(a.body)) out.push_back(message_of(e));
+            return out;
+        };
+        std::vector<std::string> all;
+        for (int i = 0; i < 200 && ((all = get("?services=long&n=-1")).empty() || all.back() != "short"); ++i)
+            std::this_thread::sleep_for(50ms);
+        REQUIRE(all.size() == 4);
+        CHECK(all[0] == std::string(4064, 'a'));
+        CHECK(all[1] == std::string(4096, 'a'));
+        CHECK(all[2] == std::string(1840, 'a'));
+        CHECK(all[3] == "short");
+        CHECK(get("?services=long&n=2") == std::vector<std::string>{std::string(1840, 'a'), "short"});
+        c.stop(so);
+    });
 }
 
 TEST_CASE("waiting for notices returns a notice added during the wait and nothing at the timeout", "[exec][notices]") {
@@ -478,6 +583,28 @@ struct raw_socket {
 std::string head_of(const std::string& raw) { return raw.substr(0, raw.find("\r\n\r\n") + 4); }
 
 } // namespace
+
+TEST_CASE("a log follow without n starts at the end as Pebble's does", "[exec][logs]") {
+    // Pebble v1.26's api_logs.go: n defaults to 30 for a plain GET but to 0 with follow=true. The
+    // test server sent the last 30 lines first.
+    on_each_backend([](backend& b) {
+        pebble::client c(client_opts(b));
+        redispebble::test::temp_dir dir;
+        const std::string flag = dir.path + "/go";
+        const auto so = start_service(c, "marker",
+                                      "/bin/sh -c 'echo before; while [ ! -e " + flag +
+                                          " ]; do sleep 0.05; done; while true; do echo after; sleep 0.1; done'");
+        raw_socket follow(b.socket_path());
+        follow.send("GET /v1/logs?follow=true&services=marker HTTP/1.1\r\nHost: localhost\r\n\r\n");
+        std::ofstream(flag) << "go\n";
+        // Lines keep coming after the flag: whenever the follow began, it sees one.
+        const auto got = follow.read_until([](const std::string& g) { return g.find(R"("message":"after")") != std::string::npos; });
+        INFO(got);
+        REQUIRE(got.find(R"("message":"after")") != std::string::npos);
+        CHECK(got.find(R"("message":"before")") == std::string::npos);
+        c.stop(so);
+    });
+}
 
 TEST_CASE("the exec websockets carry the frames of transcripts 56 and 57 byte for byte", "[exec]") {
     using redispebble::test::load_single;

@@ -7,6 +7,7 @@
 
 #include "support/pebble_daemon.hpp"
 #include "support/processes.hpp"
+#include "support/run_command.hpp"
 #include "support/transcripts.hpp"
 
 #include <catch2/catch.hpp>
@@ -851,6 +852,121 @@ TEST_CASE("A JSON body of the wrong shape is refused with 400 on a kept-alive co
         auto [ec, res] = c.roundtrip(request("GET", "/v1/changes?select=all"));
         REQUIRE_FALSE(ec);
         CHECK(json::parse(res.body()).at("result").as_array().empty());
+    };
+    {
+        pebble_server s(quick());
+        check_on(s.socket_path(), "test server");
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon real(*bin);
+        check_on(real.socket_path(), "real Pebble");
+    }
+}
+
+TEST_CASE("POST /v1/files decodes make-dirs remove and write bodies of the wrong shape as Pebble's Go structs do",
+          "[testing-server]") {
+    // Found by sending real Pebble v1.26 such bodies: the test server wrote its own "cannot
+    // unmarshal value into Go struct field .dirs of type struct" (Go says "number" and names the
+    // type, daemon.makeDirsItem), took a path or field of the wrong kind as absent (a make-dirs of
+    // "" or with make-parents "yes" went ahead) or answered 500 (user-id 1.5), refused an empty or
+    // null list that Pebble answers with [], and said "invalid action" where the write metadata's
+    // words are "multipart action must be ...", and an unknown user or group lacked Pebble's
+    // "cannot look up user and group: " (an unknown user-id, or a group without a user, went ahead
+    // where Pebble's NormalizeUidGid refuses them). Go's decoder reports the first value of the wrong
+    // kind in document order (Struct.field.path), matches keys without regard to ASCII case, reads a
+    // null element as the zero struct and a path "" is "paths must be absolute".
+    redispebble::test::temp_dir dir;
+    const std::string d = dir.path;
+    const std::string bad = R"({"type":"error","status-code":400,"status":"Bad Request","result":{"message":")";
+    const std::string body_err = bad + R"(cannot decode request body: json: cannot unmarshal )";
+    const std::string meta_err = bad + R"(cannot decode request metadata: json: cannot unmarshal )";
+    const std::string end = R"("}})";
+    const std::string ok = R"({"type":"sync","status-code":200,"status":"OK","result":)";
+    const std::string not_absolute = R"({"path":"","error":{"message":"paths must be absolute, got \"\"","kind":"generic-file-error"}})";
+    const std::vector<std::pair<std::string, std::string>> json_cases{
+        {R"({"action":5})", body_err + "number into Go struct field .action of type string" + end},
+        {R"({"action":"make-dirs","dirs":5})", body_err + "number into Go struct field .dirs of type []daemon.makeDirsItem" + end},
+        {R"({"action":"make-dirs","dirs":{}})", body_err + "object into Go struct field .dirs of type []daemon.makeDirsItem" + end},
+        {R"({"action":"make-dirs","dirs":[5]})", body_err + "number into Go struct field .dirs of type daemon.makeDirsItem" + end},
+        {R"({"action":"make-dirs","dirs":[true]})", body_err + "bool into Go struct field .dirs of type daemon.makeDirsItem" + end},
+        {R"({"action":"make-dirs","dirs":[null]})", ok + "[" + not_absolute + "]}"},
+        {R"({"action":"make-dirs","dirs":[{"path":5}]})", body_err + "number into Go struct field makeDirsItem.dirs.path of type string" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":{}}]})", body_err + "object into Go struct field makeDirsItem.dirs.path of type string" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":null}]})", ok + "[" + not_absolute + "]}"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","make-parents":"yes"}]})",
+         body_err + "string into Go struct field makeDirsItem.dirs.make-parents of type bool" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","permissions":755}]})",
+         body_err + "number into Go struct field makeDirsItem.dirs.permissions of type string" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user-id":true}]})",
+         body_err + "bool into Go struct field makeDirsItem.dirs.user-id of type int" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user-id":1.5}]})",
+         body_err + "number 1.5 into Go struct field makeDirsItem.dirs.user-id of type int" + end},
+        {R"({"action":"make-dirs","dirs":[7,{"path":5}]})", body_err + "number into Go struct field .dirs of type daemon.makeDirsItem" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a"}],"paths":5})",
+         body_err + "number into Go struct field .paths of type []daemon.removePathsItem" + end},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user":"nosuchuser-redispebble"}]})",
+         ok + R"([{"path":")" + d + R"(/a","error":{"message":"cannot look up user and group: user: unknown user nosuchuser-redispebble","kind":"generic-file-error"}}]})"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user-id":99999999999}]})",
+         ok + R"([{"path":")" + d + R"(/a","error":{"message":"cannot look up user and group: user: unknown userid 99999999999","kind":"generic-file-error"}}]})"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","group-id":0}]})",
+         ok + R"([{"path":")" + d + R"(/a","error":{"message":"cannot look up user and group: must specify user, not just group","kind":"generic-file-error"}}]})"},
+        {R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a","user":"root","user-id":5}]})",
+         ok + R"([{"path":")" + d + R"x(/a","error":{"message":"cannot look up user and group: user \"root\" UID (0) does not match user-id (5)","kind":"generic-file-error"}}]})x"},
+        {R"({"action":"make-dirs"})", ok + "[]}"},
+        {R"({"action":"make-dirs","dirs":null})", ok + "[]}"},
+        {R"({"action":"remove","paths":[5]})", body_err + "number into Go struct field .paths of type daemon.removePathsItem" + end},
+        {R"({"action":"remove","paths":[{"path":true}]})", body_err + "bool into Go struct field removePathsItem.paths.path of type string" + end},
+        {R"({"action":"remove","paths":[{"path":")" + d + R"(","recursive":0}]})",
+         body_err + "number into Go struct field removePathsItem.paths.recursive of type bool" + end},
+        {R"({"action":"remove","paths":[{"path":null}]})", ok + "[" + not_absolute + "]}"},
+        {R"({"action":"remove"})", ok + "[]}"},
+        {"[1]", body_err + R"(array into Go value of type struct { Action string \"json:\\\"action\\\"\"; Dirs []daemon.makeDirsItem \"json:\\\"dirs\\\"\"; Paths []daemon.removePathsItem \"json:\\\"paths\\\"\" })" + end},
+        {R"({"action":"write"})", bad + R"(must use multipart with \"write\" action)" + end},
+        {R"({"Action":"make-dirs","DIRS":[{"Path":")" + d + R"(/ci"}]})", ok + R"([{"path":")" + d + R"(/ci"}]})"},
+    };
+    const std::string boundary = "0123456789abcdef0123456789abcdef01";
+    const auto multipart = [&](const std::string& meta) {
+        const std::string body = "--" + boundary + "\r\nContent-Disposition: form-data; name=\"request\"\r\nContent-Type: application/json\r\n\r\n" +
+                                 meta + "\r\n--" + boundary + "\r\nContent-Disposition: form-data; name=\"files\"; filename=\"" + d +
+                                 "/w\"\r\nContent-Type: application/octet-stream\r\n\r\nhello\r\n--" + boundary + "--\r\n";
+        return "POST /v1/files HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=" + boundary +
+               "\r\nContent-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    };
+    const std::vector<std::pair<std::string, std::string>> write_cases{
+        {R"({"action":"write","files":[5]})", meta_err + "number into Go struct field .files of type daemon.writeFilesItem" + end},
+        {R"({"action":"write","files":{}})", meta_err + "object into Go struct field .files of type []daemon.writeFilesItem" + end},
+        {R"({"action":"write","files":[{"path":")" + d + R"(/w","make-dirs":"yes"}]})",
+         meta_err + "string into Go struct field writeFilesItem.files.make-dirs of type bool" + end},
+        {R"({"action":"write","files":[{"path":")" + d + R"(/w","group":{}}]})",
+         meta_err + "object into Go struct field writeFilesItem.files.group of type string" + end},
+        {R"({"action":"write","files":[{"path":false}]})", meta_err + "bool into Go struct field writeFilesItem.files.path of type string" + end},
+        {R"({"action":"write","files":[{"path":")" + d + R"(/w","group":"nosuchgroup-redispebble"}]})",
+         ok + R"([{"path":")" + d + R"(/w","error":{"message":"cannot look up user and group: group: unknown group nosuchgroup-redispebble","kind":"generic-file-error"}}]})"},
+        {"null", bad + R"(multipart action must be \"write\", got \"\")" + end},
+        {"5", meta_err + R"(number into Go value of type struct { Action string \"json:\\\"action\\\"\"; Files []daemon.writeFilesItem \"json:\\\"files\\\"\" })" + end},
+        {R"({"action":"write","files":[null,{"path":")" + d + R"(/w"}]})",
+         ok + R"([{"path":"","error":{"message":"no file content for path \"\"","kind":"generic-file-error"}},{"path":")" + d + R"(/w"}]})"},
+    };
+    auto check_on = [&](const std::string& socket, const char* who) {
+        std::filesystem::remove_all(d + "/ci");
+        std::filesystem::remove_all(d + "/w");
+        raw_client c(socket);
+        for (const auto& [body, expected] : json_cases) {
+            INFO(who << ": POST /v1/files " << body);
+            auto [ec, res] = c.roundtrip(request("POST", "/v1/files", body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.body() == expected);
+            CHECK(res.result_int() == (expected.rfind(ok, 0) == 0 ? 200 : 400));
+        }
+        for (const auto& [meta, expected] : write_cases) {
+            INFO(who << ": POST /v1/files (multipart) " << meta);
+            auto [ec, res] = c.roundtrip(multipart(meta));
+            REQUIRE_FALSE(ec);
+            CHECK(res.body() == expected);
+        }
+        CHECK_FALSE(std::filesystem::exists(d + "/a"));  // no refused body made anything
+        CHECK(std::filesystem::is_directory(d + "/ci"));
+        CHECK(std::filesystem::is_regular_file(d + "/w"));  // the last write case wrote it
     };
     {
         pebble_server s(quick());
