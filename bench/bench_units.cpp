@@ -88,8 +88,8 @@ long open_fds() {
 
 /// CPU seconds used in user and in kernel mode, by this thread (RUSAGE_THREAD) or the whole process
 /// (RUSAGE_SELF: the test servers' threads too).
-/// With the page faults (minor: first touches of fresh memory; each costs the kernel a few
-/// microseconds, and on one thread they add up to a tenth of a unit's CPU).
+/// With the page faults (minor: first touches of fresh memory; on the 2-core VM each cost about
+/// 20 us of kernel time, about a quarter of a unit's CPU on a first run).
 struct cpu_time {
     double user = 0, sys = 0;
     long faults = 0;
@@ -232,7 +232,7 @@ bool measure(int n, std::chrono::milliseconds window) {
     many.reset();
     // Again on fresh servers: the process's heap has grown to hold n units, as in a controller
     // after its first round. The first run paid a page fault for each page the heap grew by
-    // (about 14 per unit, each tens of microseconds of kernel time on this kind of VM).
+    // (about 12 per unit, each tens of microseconds of kernel time on this kind of VM).
     auto fresh = servers(n, window);
     auto rw = concurrent(*fresh);
     fresh.reset();
