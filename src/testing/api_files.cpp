@@ -398,13 +398,11 @@ reply pebble_server::impl::get_files(const http::request<http::string_body>& req
             json::object r{{"path", path}};
             std::error_code ec;
             const fs::file_status st = fs::status(path, ec);  // one stat; a missing file is not opened
-            std::ifstream in;
-            if (fs::exists(st) && !fs::is_directory(st)) in.open(path, std::ios::binary);
             if (!fs::exists(st)) {
                 r["error"] = file_error(fmt::format("stat {}: no such file or directory", path), "not-found");
             } else if (fs::is_directory(st)) {
                 r["error"] = file_error(fmt::format("can only read a regular file: \"{}\"", path));
-            } else if (!in) {
+            } else if (std::ifstream in(path, std::ios::binary); !in) {
                 r["error"] = file_error(fmt::format("open {}: permission denied", path), "permission-denied");
             } else {
                 std::ostringstream ss;
