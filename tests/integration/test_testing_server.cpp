@@ -5,6 +5,9 @@
 // lists, so a split must change both.
 #include <redispebble/testing/server.hpp>
 
+// Internal: the account name cache behind the file listing's "user" and "group".
+#include "testing/accounts.hpp"
+
 #include "support/pebble_daemon.hpp"
 #include "support/processes.hpp"
 #include "support/run_command.hpp"
@@ -1072,4 +1075,35 @@ TEST_CASE("A server fleet serves many Pebbles on one thread, each with its own s
     }
     // The fleet's end stopped every server: no socket is left.
     for (const auto& s : sockets) CHECK_FALSE(std::filesystem::exists(s));
+}
+
+TEST_CASE("Owner names are looked up once while the account file is unchanged", "[testing-server][files]") {
+    namespace fs = std::filesystem;
+    const fs::path db = fs::temp_directory_path() / ("redispebble-accounts-" + std::to_string(::getpid()));
+    std::ofstream(db) << "a:x:1:1::/:/bin/sh\n";
+    redispebble::accounts::detail::name_cache cache;
+    int lookups = 0;
+    std::string second_name;  // what the database says user 2 is called, "" for unknown
+    auto lookup = [&](unsigned id) -> std::optional<std::string> {
+        ++lookups;
+        if (id == 1) return "a";
+        if (id == 2 && !second_name.empty()) return second_name;
+        return std::nullopt;
+    };
+    CHECK(cache.get(db.c_str(), 1, lookup) == "a");
+    CHECK(cache.get(db.c_str(), 1, lookup) == "a");
+    CHECK(cache.get(db.c_str(), 2, lookup) == std::nullopt);  // an unknown id is remembered too
+    CHECK(cache.get(db.c_str(), 2, lookup) == std::nullopt);
+    CHECK(lookups == 2);
+    // A user added to the file is seen on the next look-up, as Pebble (no cache) sees it.
+    second_name = "b";
+    std::ofstream(db, std::ios::app) << "b:x:2:2::/:/bin/sh\n";
+    CHECK(cache.get(db.c_str(), 2, lookup) == "b");
+    CHECK(cache.get(db.c_str(), 1, lookup) == "a");
+    CHECK(lookups == 4);
+    // No file to watch: every look-up asks.
+    fs::remove(db);
+    CHECK(cache.get(db.c_str(), 1, lookup) == "a");
+    CHECK(cache.get(db.c_str(), 1, lookup) == "a");
+    CHECK(lookups == 6);
 }
