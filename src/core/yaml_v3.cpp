@@ -34,12 +34,12 @@ bool resolves_to_non_string(const std::string& s) {
                                              "False", "FALSE", "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No",
                                              "NO", "on", "On", "ON", "off", "Off", "OFF", ".inf", ".Inf", ".INF",
                                              "-.inf", "-.Inf", "-.INF", "+.inf", ".nan", ".NaN", ".NAN", "<<"};
-    if (words.count(s)) return true;
+    if (s.size() <= 5 && words.count(s)) return true;  // the longest word is 5 bytes
     // Numbers: ints (decimal, 0x, 0o, 0b, with _ and sign) and floats.
     std::size_t i = 0;
     if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
     if (i == s.size()) return false;
-    const std::string body = s.substr(i);
+    const std::string_view body = std::string_view(s).substr(i);
     auto all = [&](std::size_t from, auto pred) {
         return from < body.size() &&
                std::all_of(body.begin() + static_cast<long>(from), body.end(), [&](char c) { return pred(c) || c == '_'; });
@@ -134,7 +134,7 @@ bool v3_needs_quotes(const std::string& s) {
                                              // isOldBool
                                              "y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "n", "N", "no",
                                              "No", "NO", "off", "Off", "OFF"};
-    if (words.count(s)) return true;
+    if (s.size() <= 5 && words.count(s)) return true;  // the longest word is 5 bytes
     const char c = s[0];
     if (c == '.') {
         // strconv.ParseFloat on ".5", ".5e3".
@@ -203,10 +203,18 @@ scalar_analysis analyze(const std::string& s) {
          trailing_space = false, trailing_break = false, break_space = false, space_break = false;
     bool preceded_by_ws = true, previous_space = false, previous_break = false;
     for (std::size_t i = 0, w = 0; i < s.size(); i += w) {
-        const char32_t c = code_point(s, i, w);
-        std::size_t w2 = 0;
-        const char32_t next = i + w < s.size() ? code_point(s, i + w, w2) : 0;
-        const bool followed_by_ws = i + w >= s.size() || next == ' ' || next == '\t';
+        const auto b = static_cast<unsigned char>(s[i]);
+        if (i != 0 && b > ' ' && b < 0x7F && b != ':' && b != '#') {
+            // Printable ASCII other than a space, ':' and '#', past the first character: it sets
+            // no flag below and only ends a run of spaces or breaks.
+            w = 1;
+            preceded_by_ws = previous_space = previous_break = false;
+            continue;
+        }
+        const char32_t c = b < 0x80 ? (w = 1, char32_t{b}) : code_point(s, i, w);
+        // The next code point is a space or a tab only if its first byte is (UTF-8 never uses
+        // ASCII bytes inside a multi-byte sequence): no need to decode it.
+        const bool followed_by_ws = i + w >= s.size() || s[i + w] == ' ' || s[i + w] == '\t';
         if (i == 0) {
             switch (c) {
             case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*': case '!': case '|':
@@ -382,13 +390,22 @@ std::string scalar(const std::string& s, style st, bool key, int indent) {
 
 std::string key_text(const std::string& k, style st) { return scalar(k, st, true); }
 
-bool v3_key_less(const std::string& a8, const std::string& b8) {
-    auto runes = [](const std::string& s) {
-        std::vector<char32_t> out;
-        for (std::size_t i = 0, w = 0; i < s.size(); i += w) out.push_back(code_point(s, i, w));
-        return out;
-    };
-    const auto ar = runes(a8), br = runes(b8);
+namespace {
+
+// A string's bytes as code points: what runes() gives for ASCII, without decoding or copying.
+struct ascii_runes {
+    std::string_view s;
+    std::size_t size() const { return s.size(); }
+    char32_t operator[](std::size_t i) const { return static_cast<unsigned char>(s[i]); }
+};
+
+bool ascii(std::string_view s) {
+    return std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; });
+}
+
+// keyList.Less of yaml.v3 (sorter.go) over two sequences of code points.
+template <class Runes>
+bool key_less_runes(const Runes& ar, const Runes& br) {
     auto is_digit = [](char32_t c) { return c >= '0' && c <= '9'; };
     auto is_letter = [](char32_t c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c >= 0xC0; };
     bool digits = false;
@@ -419,6 +436,19 @@ bool v3_key_less(const std::string& a8, const std::string& b8) {
         return ar[i] < br[i];
     }
     return ar.size() < br.size();
+}
+
+} // namespace
+
+bool v3_key_less(const std::string& a8, const std::string& b8) {
+    // Map keys are nearly always ASCII: compare their bytes as they are.
+    if (ascii(a8) && ascii(b8)) return key_less_runes(ascii_runes{a8}, ascii_runes{b8});
+    auto runes = [](const std::string& s) {
+        std::vector<char32_t> out;
+        for (std::size_t i = 0, w = 0; i < s.size(); i += w) out.push_back(code_point(s, i, w));
+        return out;
+    };
+    return key_less_runes(runes(a8), runes(b8));
 }
 
 std::string format_float(double v) {
