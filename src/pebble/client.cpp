@@ -39,7 +39,9 @@ error_code parse_envelope(unsigned http_status, std::string_view body, envelope&
     d = diagnostics{};
     d.status_code = static_cast<int>(http_status);
     error_code jec;
-    auto v = json::parse(body, jec);
+    // Parsed into the envelope's arena: moving its "result" into env.result below is then a move,
+    // not a copy (Boost.JSON copies between values of different storage).
+    auto v = json::parse(body, jec, env.result.storage());
     if (jec || !v.is_object() || !v.as_object().contains("type") || !v.as_object().at("type").is_string()) {
         d.message = "HTTP " + std::to_string(http_status) + " response is not a Pebble JSON envelope";
         return error::bad_envelope;
@@ -49,7 +51,7 @@ error_code parse_envelope(unsigned http_status, std::string_view body, envelope&
     env.change = str(o, "change");
     // Moved, not copied: the parsed document is ours (a copy was a second allocation per node).
     if (auto* r = o.if_contains("result")) env.result = std::move(*r);
-    else env.result = json::value();
+    else env.result = nullptr;
     if (env.type == "error") {
         if (!env.result.is_object()) {
             d.message = "error envelope without an error object";

@@ -4,6 +4,7 @@
 
 #include <redispebble/pebble/error.hpp>
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/value.hpp>
 
 #include <string>
@@ -15,7 +16,10 @@ namespace redispebble::pebble::detail {
 struct envelope {
     std::string type;    ///< "sync" | "async" ("error" never comes back: it is the error code)
     std::string change;  ///< async responses: the change id
-    boost::json::value result;
+    /// The parsed answer lives in one arena (a monotonic resource shared by `result` and whatever
+    /// copies it): a few block allocations per answer instead of one per string, array and object.
+    /// Freed with the last value that uses it.
+    boost::json::value result = boost::json::value(boost::json::make_shared_resource<boost::json::monotonic_resource>());
 };
 
 /// Parses a response body. An error envelope maps to not_found, permission_denied,
