@@ -18,6 +18,8 @@
 #include <redispebble/reconciler.hpp>
 #include <redispebble/testing/server.hpp>
 
+#include "raw_units.hpp"
+
 #include <boost/asio/io_context.hpp>
 
 #include <fmt/core.h>
@@ -236,6 +238,10 @@ bool measure(int n, std::chrono::milliseconds window) {
     auto fresh = servers(n, window);
     auto rw = concurrent(*fresh);
     fresh.reset();
+    // The floor: the same exchanges over raw sockets (raw_units.hpp), alone and N at once.
+    const std::string raw_path = "/tmp/redispebble-bench-raw-" + std::to_string(::getpid()) + ".sock";
+    const raw_units::result raw1 = raw_units::run(1, window, raw_path);
+    const raw_units::result rawn = raw_units::run(n, window, raw_path);
     const int seq_n = std::min(n, 10);
     auto again = servers(seq_n, window);
     auto rs = sequential(*again);
@@ -257,6 +263,12 @@ bool measure(int n, std::chrono::milliseconds window) {
                    which, 1e3 * r->cpu.total() / n, r->cpu.total(), r->cpu.user, r->cpu.sys,
                    static_cast<double>(r->cpu.faults) / n, 1e3 * (r->process_cpu - r->cpu).total() / n);
     }
+    fmt::print("  the floor, the same {} exchanges per unit over raw Unix sockets (no HTTP, JSON, YAML, reconciler or "
+               "Pebble; one client thread, one server thread): one unit {:.3f} s, {} units {:.3f} s ({} done): "
+               "{:.2f}x; CPU per unit {:.3f} ms client ({:.3f} kernel), {:.3f} ms server ({:.3f} kernel)\n",
+               raw_units::unit_exchanges.size(), raw1.seconds, n, rawn.seconds, rawn.done, rawn.seconds / raw1.seconds,
+               1e3 * rawn.client.total() / n, 1e3 * rawn.client.sys / n, 1e3 * rawn.server.total() / n,
+               1e3 * rawn.server.sys / n);
     fmt::print("  idle, the {} test servers took {:.0f} % of one core\n", n, 100 * idle_servers);
     fmt::print("  memory per unit: {:.1f} KiB held after the run with every client alive (heap in use, all threads: "
                "client, reconcile and the test server's session; the {} test servers took {:.1f} KiB of RSS each before)\n",
@@ -265,7 +277,7 @@ bool measure(int n, std::chrono::milliseconds window) {
                "{:.1f} per test server, {} open in all at the peak\n",
                rn.fds_growth, static_cast<double>(rn.fds_growth) / n, static_cast<double>(server_fds) / n,
                fds_before + server_fds + rn.fds_growth);
-    return r1.active == 1 && rn.active == n && rw.active == n && rs.active == seq_n;
+    return r1.active == 1 && rn.active == n && rw.active == n && rs.active == seq_n && raw1.done == 1 && rawn.done == n;
 }
 
 } // namespace
