@@ -220,13 +220,13 @@ std::shared_ptr<std::atomic<bool>> watch(const asio::any_io_executor& ex) {
 
 client::client(executor_type ex, client_options opts)
     : impl_(std::make_shared<client_impl>(std::move(ex), std::move(opts))) {
-    impl_->ctx_alive_ = watch(impl_->strand_.get_inner_executor());
+    impl_->ctx_alive_ = watch(impl_->inner_);
 }
 
 client::client(asio::io_context& ctx, client_options opts)
     : impl_(std::make_shared<client_impl>(ctx.get_executor(), std::move(opts))) {
     impl_->user_ctx_ = &ctx;
-    impl_->ctx_alive_ = watch(impl_->strand_.get_inner_executor());
+    impl_->ctx_alive_ = watch(impl_->inner_);
 }
 
 client::client(std::shared_ptr<detail::client_impl> impl) : impl_(std::move(impl)) {}
@@ -281,7 +281,7 @@ client::~client() {
     }
 }
 
-client::executor_type client::get_executor() const noexcept { return impl_->strand_.get_inner_executor(); }
+client::executor_type client::get_executor() const noexcept { return impl_->inner_; }
 const client_options& client::options() const noexcept { return impl_->opts_; }
 
 void client::close() {
@@ -331,7 +331,7 @@ void cancellation_watch::forget(std::uint64_t id) const noexcept {
 error_code client::run_blocking_(std::function<void(client&, std::function<void()>)> start, diagnostics& d) {
     // Waiting on the very thread that must do the work would never end: say so instead.
     if ((impl_->own_ctx_ && impl_->own_thread_.get_id() == std::this_thread::get_id()) ||
-        (!impl_->user_ctx_ && impl_->strand_.running_in_this_thread()))
+        (!impl_->user_ctx_ && impl_->running_in_strand()))
         throw std::logic_error("redispebble::pebble::client: a synchronous call from the client's own I/O thread would deadlock; use the async_ form");
     if (!impl_->user_ctx_ && !impl_->own_ctx_) {
         // client(executor, options): only another thread can run the operation. Make sure one does
@@ -342,7 +342,7 @@ error_code client::run_blocking_(std::function<void(client&, std::function<void(
                         "executor, and " + why + "; use client(io_context&, options) or client(options) instead";
             return error::timeout;
         };
-        auto inner = impl_->strand_.get_inner_executor();
+        auto inner = impl_->inner_;
         if (auto* ioex = inner.target<asio::io_context::executor_type>(); ioex && ioex->context().stopped())
             return fail("its io_context is stopped");
         auto ran = std::make_shared<std::promise<void>>();

@@ -14,7 +14,9 @@
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/deferred.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/use_future.hpp>
 #include <boost/json.hpp>
@@ -24,6 +26,7 @@
 #include <fstream>
 #include <future>
 #include <optional>
+#include <thread>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -533,6 +536,45 @@ TEST_CASE("a synchronous call from the client's own thread throws instead of dea
     auto f = threw.get_future();
     REQUIRE(f.wait_for(2s) == std::future_status::ready);
     CHECK(f.get());
+}
+
+TEST_CASE("a client runs on a strand of any executor and a synchronous call from inside it throws", "[pebble][async]") {
+    // Over an io_context's own executor the client's strand is a strand<io_context::executor_type>;
+    // over any other executor (a thread pool's) a strand<any_io_executor>: both serialize the
+    // client's work, and both know when a call comes from inside them.
+    rt::replay_server s({{response_of("01-system-info.http")}});
+    auto check = [&](const pb::client::executor_type& ex) {
+        pb::client c(ex, opts(s.socket_path()));
+        std::promise<std::pair<pb::error_code, bool>> done;
+        c.async_system_info([&](pb::error_code ec, pb::system_info) {
+            bool threw = false;
+            try {
+                c.plan();
+            } catch (const std::logic_error&) {
+                threw = true;
+            }
+            done.set_value({ec, threw});
+        });
+        auto f = done.get_future();
+        REQUIRE(f.wait_for(5s) == std::future_status::ready);
+        const auto [ec, threw] = f.get();
+        CHECK_FALSE(ec);
+        CHECK(threw);
+    };
+    SECTION("an io_context's executor, run by another thread") {
+        asio::io_context ctx;
+        auto work = asio::make_work_guard(ctx);
+        std::thread runner([&] { ctx.run(); });
+        check(ctx.get_executor());
+        work.reset();
+        runner.join();
+    }
+    SECTION("a thread pool's executor") {
+        asio::thread_pool pool(1);
+        check(pool.get_executor());
+        pool.join();
+    }
+    CHECK(s.requests().size() == 1);  // the system-info; the refused plan never left
 }
 
 TEST_CASE("JSON numbers become integers only when the field's type holds them exactly", "[pebble][fuzz]") {

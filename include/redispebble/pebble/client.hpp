@@ -96,7 +96,10 @@ public:
     template <class T>
     using handler = boost::asio::any_completion_handler<typename detail::signature_of<T>::type>;
 
-    /// A client whose operations run on `ex`. Synchronous calls then block on a future: `ex` must
+    /// A client whose operations run on `ex`, serialized on a strand of it (any number of threads
+    /// may run `ex`; a client's own work never runs on two at once). Over an io_context's own
+    /// executor the strand holds it without allocating when Asio copies it; over other executors
+    /// it is a strand<any_io_executor>. Synchronous calls then block on a future: `ex` must
     /// be run by another thread. When nothing runs `ex` (its io_context is stopped, or nothing
     /// picks up work within `connect_timeout`), a synchronous call fails with error::timeout, its
     /// diagnostics saying so, instead of waiting for ever; the operation is then never started.
