@@ -660,7 +660,8 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
     static void make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner);
     static std::optional<std::vector<part>> parse_multipart(const std::string& body, const std::string& boundary);
     reply post_files(const http::request<http::string_body>& req);
-    reply write_files(const std::string& body, const std::string& ctype);
+    reply write_files(const std::string& body, const std::string& boundary);
+    void write_file(const json::object& fo, const std::string& path, const std::string& content, json::object& r);
     reply get_files(const http::request<http::string_body>& req, const target_t& t);
 
     // api_checks.cpp

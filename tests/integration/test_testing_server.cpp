@@ -29,6 +29,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -975,6 +976,107 @@ TEST_CASE("POST /v1/files decodes make-dirs remove and write bodies of the wrong
     if (auto bin = redispebble::test::pebble_bin()) {
         redispebble::test::pebble_daemon real(*bin);
         check_on(real.socket_path(), "real Pebble");
+    }
+}
+
+TEST_CASE("POST /v1/files answers by the Content-Type's media type and refuses a file part without metadata as Pebble does",
+          "[testing-server][files]") {
+    // Pebble v1.26's v1PostFiles reads the Content-Type with mime.ParseMediaType: none, or one that
+    // does not parse, is `invalid Content-Type "<header>"`; a type other than multipart/form-data
+    // and application/json is `invalid media type "<type>"` (the test server took every body that
+    // was not multipart for JSON). writeFiles reads the parts in order: a file part whose path no
+    // metadata entry has is 400 `no metadata for path "<path>"`, after the parts before it were
+    // written (the test server wrote the files named in the metadata and ignored the rest).
+    redispebble::test::temp_dir dir;
+    const std::string d = dir.path;
+    const std::string bad = R"({"type":"error","status-code":400,"status":"Bad Request","result":{"message":")";
+    const std::string end = R"("}})";
+    const std::string make_a = R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a"}]})";
+    const auto post = [](const std::optional<std::string>& ctype, const std::string& body) {
+        std::string r = "POST /v1/files HTTP/1.1\r\nHost: localhost\r\n";
+        if (ctype) r += "Content-Type: " + *ctype + "\r\n";
+        return r + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    };
+    const std::vector<std::pair<std::optional<std::string>, std::string>> refused{
+        {std::nullopt, R"(invalid Content-Type \"\")"},
+        {"text/plain", R"(invalid media type \"text/plain\")"},
+        {"TEXT/Plain; charset=utf-8", R"(invalid media type \"text/plain\")"},
+        {"application/x-www-form-urlencoded", R"(invalid media type \"application/x-www-form-urlencoded\")"},
+        {"application/json; charset", R"(invalid Content-Type \"application/json; charset\")"},
+        {"application/json/x", R"(invalid Content-Type \"application/json/x\")"},
+        {"application/json; a=1; a=2", R"(invalid Content-Type \"application/json; a=1; a=2\")"},
+        {"application/\"json\"", R"(invalid Content-Type \"application/\\\"json\\\"\")"},
+        {"multipart/form-data", R"(invalid boundary \"\")"},
+        {"multipart/form-data; boundary=\"short\"", R"(invalid boundary \"short\")"},
+    };
+    const std::string boundary = "0123456789abcdef0123456789abcdef01";
+    const auto part = [&](const std::string& name, const std::string& filename, const std::string& content) {
+        return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+               (filename.empty() ? "" : "; filename=\"" + filename + "\"") + "\r\n\r\n" + content + "\r\n";
+    };
+    const std::string meta = R"({"action":"write","files":[{"path":")" + d + R"(/w1"},{"path":")" + d + R"(/w3"}]})";
+    auto check_on = [&](const std::string& socket, const char* who) {
+        std::filesystem::remove_all(d + "/a");
+        for (const char* f : {"/w1", "/w2", "/w3"}) std::filesystem::remove(d + f);
+        raw_client c(socket);
+        for (const auto& [ctype, message] : refused) {
+            INFO(who << ": Content-Type " << ctype.value_or("(none)"));
+            auto [ec, res] = c.roundtrip(post(ctype, make_a));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 400);
+            CHECK(res.body() == bad + message + end);
+        }
+        CHECK_FALSE(std::filesystem::exists(d + "/a"));
+        {
+            INFO(who << ": a JSON media type with parameters, in any case");
+            auto [ec, res] = c.roundtrip(post("Application/JSON ; charset=\"utf-8\";", make_a));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 200);
+            CHECK(std::filesystem::is_directory(d + "/a"));
+        }
+        const std::string multipart = "multipart/form-data; boundary=" + boundary;
+        {
+            INFO(who << ": a file part without metadata after one with it");
+            const std::string body = part("request", "", meta) + part("files", d + "/w1", "one") +
+                                     part("files", d + "/w2", "two") + part("files", d + "/w3", "three") + "--" + boundary + "--\r\n";
+            auto [ec, res] = c.roundtrip(post(multipart, body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 400);
+            CHECK(res.body() == bad + R"(no metadata for path \")" + d + R"(/w2\")" + end);
+            CHECK(std::filesystem::is_regular_file(d + "/w1"));  // written before the refused part
+            CHECK_FALSE(std::filesystem::exists(d + "/w2"));
+            CHECK_FALSE(std::filesystem::exists(d + "/w3"));
+        }
+        {
+            INFO(who << ": a part whose field name is not files");
+            const std::string body = part("request", "", meta) + part("other", d + "/w3", "three") + "--" + boundary + "--\r\n";
+            auto [ec, res] = c.roundtrip(post(multipart, body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 400);
+            CHECK(res.body() == bad + R"(field name must be \"files\", got \"other\")" + end);
+            CHECK_FALSE(std::filesystem::exists(d + "/w3"));
+        }
+        {
+            INFO(who << ": the parts in any order, the results in the metadata's");
+            const std::string body = part("request", "", meta) + part("files", d + "/w3", "three") + "--" + boundary + "--\r\n";
+            auto [ec, res] = c.roundtrip(post(multipart, body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 200);
+            CHECK(res.body() == R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":")" + d +
+                                    R"(/w1","error":{"message":"no file content for path \")" + d +
+                                    R"(/w1\"","kind":"generic-file-error"}},{"path":")" + d + R"(/w3"}]})");
+            CHECK(std::filesystem::is_regular_file(d + "/w3"));
+        }
+    };
+    {
+        pebble_server s(quick());
+        check_on(s.socket_path(), "test server");
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon real(*bin);
+        check_on(real.socket_path(), "real Pebble");
+    } else {
+        WARN("PEBBLE_BIN not set: ran on the test server only");
     }
 }
 
