@@ -352,6 +352,63 @@ TEST_CASE("Adding a layer never restarts and replan restarts only changed servic
     CHECK(s.plan_yaml().find("/bin/two") != std::string::npos);
 }
 
+TEST_CASE("A layer merging an empty environment leaves the plan as it was and a replan restarts nothing",
+          "[testing-server][services]") {
+    // Pebble v1.26's Service.Merge copies the upper layer's environment key by key: `environment:
+    // {}` merged over a service adds nothing, whether the service has an environment or not, so
+    // the plan renders as before and ServiceManager.Replan (reflect.DeepEqual of the config a
+    // service was started with and the plan's) stops nothing. The layer model (merge_into,
+    // plan_differences) agrees: test_layer.cpp.
+    auto check_on = [](const std::string& socket, const char* who) {
+        INFO(who);
+        const auto add = [&](const std::string& label, const std::string& yaml) {
+            json::object body{{"action", "add"}, {"label", label}, {"format", "yaml"}, {"layer", yaml}};
+            unsigned status = 0;
+            call_socket(socket, "POST", "/v1/layers", json::serialize(body), &status);
+            REQUIRE(status == 200);
+        };
+        const auto replan = [&] {
+            const auto c = call_socket(socket, "POST", "/v1/services", R"({"action":"replan"})");
+            const auto w = call_socket(socket, "GET", "/v1/changes/" + std::string(c.at("change").as_string()) + "/wait?timeout=30s");
+            REQUIRE(w.at("result").at("status").as_string() == "Done");
+            std::vector<std::string> tasks;
+            for (const auto& t : w.at("result").at("tasks").as_array()) tasks.emplace_back(t.at("summary").as_string());
+            return tasks;
+        };
+        const auto plan = [&] { return std::string(call_socket(socket, "GET", "/v1/plan?format=yaml").at("result").as_string()); };
+        const auto since = [&] {
+            std::map<std::string, std::string> out;
+            const auto services = call_socket(socket, "GET", "/v1/services?names=env,noenv");
+            for (const auto& sv : services.at("result").as_array())
+                out[std::string(sv.at("name").as_string())] = std::string(sv.at("current-since").as_string());
+            return out;
+        };
+        add("base", "services:\n"
+                    "  env:\n    override: replace\n    startup: enabled\n    command: /bin/sleep 1000\n    environment:\n      A: \"1\"\n"
+                    "  noenv:\n    override: replace\n    startup: enabled\n    command: /bin/sleep 1000\n");
+        replan();
+        const std::string before = plan();
+        CHECK(before.find("        environment:\n            A: \"1\"\n") != std::string::npos);
+        const auto started = since();
+        REQUIRE(started.size() == 2);
+        add("empty-environment", "services:\n  env:\n    override: merge\n    environment: {}\n"
+                                 "  noenv:\n    override: merge\n    environment: {}\n");
+        CHECK(plan() == before);
+        CHECK(replan() == std::vector<std::string>{"Start service \"env\"", "Start service \"noenv\""});
+        CHECK(since() == started);
+    };
+    {
+        pebble_server s(quick());
+        check_on(s.socket_path(), "test server");
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon real(*bin);
+        check_on(real.socket_path(), "real Pebble");
+    } else {
+        WARN("PEBBLE_BIN not set: ran on the test server only");
+    }
+}
+
 TEST_CASE("Restarting the daemon forgets layers and keeps change ids", "[testing-server]") {
     server_options o = quick();
     o.run_processes = false;
