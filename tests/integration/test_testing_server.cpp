@@ -199,6 +199,21 @@ server_options quick() {
     return o;
 }
 
+/// Runs `check_on(socket, who)` on the test server (quick()), then on real Pebble when PEBBLE_BIN
+/// names it (a warning otherwise).
+void on_test_server_and_real_pebble(const std::function<void(const std::string&, const char*)>& check_on) {
+    {
+        pebble_server s(quick());
+        check_on(s.socket_path(), "test server");
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon real(*bin);
+        check_on(real.socket_path(), "real Pebble");
+    } else {
+        WARN("PEBBLE_BIN not set: ran on the test server only");
+    }
+}
+
 void wait_change(const pebble_server& s, const std::string& id) {
     // A generous bound that ends as soon as the change is ready (sanitizer builds under load are slow).
     raw_client c(s.socket_path());
@@ -397,16 +412,7 @@ TEST_CASE("A layer merging an empty environment leaves the plan as it was and a 
         CHECK(replan() == std::vector<std::string>{"Start service \"env\"", "Start service \"noenv\""});
         CHECK(since() == started);
     };
-    {
-        pebble_server s(quick());
-        check_on(s.socket_path(), "test server");
-    }
-    if (auto bin = redispebble::test::pebble_bin()) {
-        redispebble::test::pebble_daemon real(*bin);
-        check_on(real.socket_path(), "real Pebble");
-    } else {
-        WARN("PEBBLE_BIN not set: ran on the test server only");
-    }
+    on_test_server_and_real_pebble(check_on);
 }
 
 TEST_CASE("Restarting the daemon forgets layers and keeps change ids", "[testing-server]") {
@@ -1125,16 +1131,7 @@ TEST_CASE("POST /v1/files answers by the Content-Type's media type and refuses a
             CHECK(std::filesystem::is_regular_file(d + "/w3"));
         }
     };
-    {
-        pebble_server s(quick());
-        check_on(s.socket_path(), "test server");
-    }
-    if (auto bin = redispebble::test::pebble_bin()) {
-        redispebble::test::pebble_daemon real(*bin);
-        check_on(real.socket_path(), "real Pebble");
-    } else {
-        WARN("PEBBLE_BIN not set: ran on the test server only");
-    }
+    on_test_server_and_real_pebble(check_on);
 }
 
 // Found in CI: the test server noticed an exit only at its monitor's next 100 ms tick, so a GET
