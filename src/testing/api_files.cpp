@@ -174,6 +174,127 @@ reply each_path(const json::object& o, const char* key, Each each) {
     return sync(std::move(results));
 }
 
+// Go's %q of a string (strconv.Quote) for what a header or a multipart part carries: `"` and `\`
+// escaped, \a \b \f \n \r \t \v, any other control byte as \xNN; bytes of 0x80 and above are
+// kept as they are (Go escapes those that are not valid UTF-8 or not printable).
+std::string go_quote(std::string_view s) {
+    std::string out = "\"";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (ch) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\a': out += "\\a"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\v': out += "\\v"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+            else out += ch;
+        }
+    }
+    return out + "\"";
+}
+
+// A media type and its parameters as Go's mime.ParseMediaType reads a Content-Type (Go's
+// mime/mediatype.go): the type before the first ';' lower-cased and trimmed, a token or
+// token/token; then `; key=value` parameters, keys lower-cased, a value a token or a quoted
+// string, trailing semicolons allowed, a repeated key only with the same value. nullopt where Go
+// answers an error. (RFC 2231 continuations, `key*`, are parsed but not decoded: such a key is
+// not returned.)
+struct media_type {
+    std::string type;
+    std::map<std::string, std::string> params;
+};
+std::optional<media_type> parse_media_type(std::string_view v) {
+    const auto tspecial = [](char c) { return std::string_view("()<>@,;:\\\"/[]?=").find(c) != std::string_view::npos; };
+    const auto token_char = [&](char c) { return c > 0x20 && c < 0x7f && !tspecial(c); };
+    const auto token = [&](std::string_view& in) {  // consumeToken
+        std::size_t n = 0;
+        while (n < in.size() && token_char(in[n])) ++n;
+        const std::string_view t = in.substr(0, n);
+        in.remove_prefix(n);
+        return t;
+    };
+    const auto trim_left = [](std::string_view& in) {  // unicode.IsSpace on the ASCII a header carries
+        while (!in.empty() && std::string_view(" \t\n\v\f\r").find(in.front()) != std::string_view::npos) in.remove_prefix(1);
+    };
+    const auto lower = [](std::string_view in) {
+        std::string out(in);
+        for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        return out;
+    };
+    const std::string_view base = v.substr(0, v.find(';'));
+    std::string_view t = base;
+    trim_left(t);
+    while (!t.empty() && std::string_view(" \t\n\v\f\r").find(t.back()) != std::string_view::npos) t.remove_suffix(1);
+    media_type out{lower(t), {}};
+    // checkMediaTypeDisposition: a token, optionally "/" and a token, nothing after.
+    std::string_view rest = out.type;
+    if (token(rest).empty()) return std::nullopt;
+    if (!rest.empty()) {
+        if (rest.front() != '/') return std::nullopt;
+        rest.remove_prefix(1);
+        if (token(rest).empty() || !rest.empty()) return std::nullopt;
+    }
+    std::map<std::string, std::string> continued;  // `key*` parameters
+    for (v.remove_prefix(base.size()); !v.empty();) {
+        trim_left(v);
+        if (v.empty()) break;
+        // consumeMediaParam: "; key = value".
+        std::string_view p = v;
+        std::optional<std::pair<std::string, std::string>> kv;
+        if (p.front() == ';') {
+            p.remove_prefix(1);
+            trim_left(p);
+            const std::string key = lower(token(p));
+            trim_left(p);
+            if (!key.empty() && !p.empty() && p.front() == '=') {
+                p.remove_prefix(1);
+                trim_left(p);
+                std::string value;
+                bool got = false;
+                if (!p.empty() && p.front() == '"') {  // consumeValue's quoted string ("" is a value)
+                    for (std::size_t i = 1; i < p.size(); ++i) {
+                        const char c = p[i];
+                        if (c == '"') {
+                            p.remove_prefix(i + 1);
+                            got = true;
+                            break;
+                        }
+                        if (c == '\\' && i + 1 < p.size() && tspecial(p[i + 1])) {
+                            value += p[++i];
+                            continue;
+                        }
+                        if (c == '\r' || c == '\n') break;
+                        value += c;
+                    }
+                } else {
+                    value = std::string(token(p));
+                    got = !value.empty();
+                }
+                if (got) kv = std::pair{key, std::move(value)};
+            }
+        }
+        if (!kv) {
+            std::string_view r = v;  // Go ignores trailing semicolons
+            trim_left(r);
+            while (!r.empty() && std::string_view(" \t\n\v\f\r").find(r.back()) != std::string_view::npos) r.remove_suffix(1);
+            if (r == ";") break;
+            return std::nullopt;  // ErrInvalidMediaParameter
+        }
+        auto& params = kv->first.find('*') == std::string::npos ? out.params : continued;
+        if (auto it = params.find(kv->first); it != params.end() && it->second != kv->second)
+            return std::nullopt;  // "mime: duplicate parameter name"
+        params[kv->first] = kv->second;
+        v = p;
+    }
+    return out;
+}
+
 // api_files.go's nonAbsolutePathError, for a path that is not absolute ("" included).
 bool refuse_relative(const std::string& path, json::object& r) {
     if (!path.empty() && path.front() == '/') return false;
@@ -290,9 +411,19 @@ std::optional<std::vector<pebble_server::impl::part>> pebble_server::impl::parse
     return parts;
 }
 
+/// POST /v1/files (v1PostFiles): the Content-Type as mime.ParseMediaType reads it decides.
+/// multipart/form-data is a write (write_files); application/json a make-dirs or remove; a header
+/// that does not parse (none included) is 400 `invalid Content-Type "<header>"`, any other type
+/// 400 `invalid media type "<type, lower-cased>"`.
 reply pebble_server::impl::post_files(const http::request<http::string_body>& req) {
-    const std::string ctype = std::string(req[http::field::content_type]);
-    if (ctype.rfind("multipart/form-data", 0) == 0) return write_files(req.body(), ctype);
+    const std::string_view ctype = req[http::field::content_type];
+    const auto media = parse_media_type(ctype);
+    if (!media) return error(400, "invalid Content-Type " + go_quote(ctype));
+    if (media->type == "multipart/form-data") {
+        auto b = media->params.find("boundary");
+        return write_files(req.body(), b == media->params.end() ? "" : b->second);
+    }
+    if (media->type != "application/json") return error(400, "invalid media type " + go_quote(media->type));
     reply bad;
     const auto v = decode_go(req.body(), files_payload, "cannot decode request body", bad);
     if (!v) return bad;
@@ -329,13 +460,14 @@ reply pebble_server::impl::post_files(const http::request<http::string_body>& re
     return error(400, fmt::format("invalid action \"{}\"", action));
 }
 
-reply pebble_server::impl::write_files(const std::string& body, const std::string& ctype) {
-    std::string boundary;
-    if (auto b = ctype.find("boundary="); b != std::string::npos) {
-        boundary = ctype.substr(b + 9);
-        if (!boundary.empty() && boundary.front() == '"') boundary = boundary.substr(1, boundary.find('"', 1) - 1);
-    }
-    if (boundary.size() < 32) return error(400, fmt::format("invalid boundary \"{}\"", boundary));
+/// writeFiles: the "request" part's metadata, then each part in order (Pebble reads them as they
+/// come): one whose field name is not "files" is 400 `field name must be "files", got "<name>"`,
+/// one whose filename no metadata entry has is 400 `no metadata for path "<filename>"`, the parts
+/// before it written as they would have been (Pebble answers after writing them); each other part
+/// is written with its entry's settings. The results follow the metadata's order, an entry without
+/// a part `no file content for path "<path>"`.
+reply pebble_server::impl::write_files(const std::string& body, const std::string& boundary) {
+    if (boundary.size() < 32) return error(400, "invalid boundary " + go_quote(boundary));
     auto parts = parse_multipart(body, boundary);
     if (!parts || parts->empty() || (*parts)[0].name != "request")
         return error(400, "must specify request metadata as the first part");
@@ -346,44 +478,64 @@ reply pebble_server::impl::write_files(const std::string& body, const std::strin
     if (str_of(mo, "action") != "write")
         return error(400, fmt::format("multipart action must be \"write\", got \"{}\"", str_of(mo, "action")));
     if (!mo.contains("files") || mo.at("files").as_array().empty()) return error(400, "must specify one or more files");
-    return each_path(mo, "files", [&](const json::object& fo, const std::string& path, json::object& r) {
-        auto content = std::find_if(parts->begin() + 1, parts->end(), [&](const part& pt) { return pt.filename == path; });
-        auto perm = parse_perm(str_of(fo, "permissions"), 0644);
-        std::string owner_err;
-        auto owner = owner_of(fo, owner_err);
-        // writeFile's order: the path, the owner, the parent directories, then the permissions.
-        if (content == parts->end()) {
-            r["error"] = file_error(fmt::format("no file content for path \"{}\"", path));
-        } else if (refuse_relative(path, r)) {
-        } else if (!owner_err.empty()) {
-            r["error"] = file_error("cannot look up user and group: " + owner_err);
-        } else if (!perm) {
-            r["error"] = file_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions")));
-        } else {
-            try {
-                const fs::path target(path);
-                if (bool_of(fo, "make-dirs")) make_parents(target.parent_path(), 0755, owner);
-                const std::string tmp = path + "." + random_hex(12) + "~";
-                {
-                    std::ofstream out(tmp, std::ios::binary);
-                    if (!out) {
-                        const bool missing = !fs::exists(target.parent_path());
-                        r["error"] = file_error(fmt::format("open {}: {}", tmp, missing ? "no such file or directory" : std::strerror(errno)),
-                                                missing ? "not-found" : "generic-file-error");
-                        return;
-                    }
-                    out << content->body;
-                }
-                ::chmod(tmp.c_str(), *perm);
-                if (owner) (void)!::chown(tmp.c_str(), owner->first, owner->second);
-                fs::rename(tmp, target);
-                std::lock_guard<std::mutex> lock(m);
-                ++rec.files_written;
-            } catch (const std::exception& e) {
-                r["error"] = file_error(e.what());
-            }
-        }
+    std::map<std::string, const json::object*> infos;  // by path, a later entry winning (Go's map)
+    for (const auto& v : mo.at("files").as_array()) infos[str_of(v.as_object(), "path")] = &v.as_object();
+    std::map<std::string, json::object> written;  // each written path's result (an "error" when it failed)
+    for (auto pt = parts->begin() + 1; pt != parts->end(); ++pt) {
+        if (pt->name != "files") return error(400, "field name must be \"files\", got " + go_quote(pt->name));
+        auto info = infos.find(pt->filename);
+        if (info == infos.end()) return error(400, "no metadata for path " + go_quote(pt->filename));
+        json::object r;
+        write_file(*info->second, pt->filename, pt->body, r);
+        written[pt->filename] = std::move(r);
+    }
+    return each_path(mo, "files", [&](const json::object&, const std::string& path, json::object& r) {
+        auto w = written.find(path);
+        if (w == written.end()) r["error"] = file_error(fmt::format("no file content for path \"{}\"", path));
+        else if (auto e = w->second.find("error"); e != w->second.end()) r["error"] = e->value();
     });
+}
+
+/// writeFile: `content` to `path` with the settings of its metadata entry `fo`; an "error" in `r`
+/// when it fails. The path, then the owner, as Pebble checks them; then the permissions (Pebble
+/// makes the parent directories first), the parent directories and an atomic rename of a
+/// temporary file.
+void pebble_server::impl::write_file(const json::object& fo, const std::string& path, const std::string& content,
+                                     json::object& r) {
+    auto perm = parse_perm(str_of(fo, "permissions"), 0644);
+    std::string owner_err;
+    auto owner = owner_of(fo, owner_err);
+    if (refuse_relative(path, r)) return;
+    if (!owner_err.empty()) {
+        r["error"] = file_error("cannot look up user and group: " + owner_err);
+        return;
+    }
+    if (!perm) {
+        r["error"] = file_error(fmt::format("permissions must be a 3-digit octal string, got \"{}\"", str_of(fo, "permissions")));
+        return;
+    }
+    try {
+        const fs::path target(path);
+        if (bool_of(fo, "make-dirs")) make_parents(target.parent_path(), 0755, owner);
+        const std::string tmp = path + "." + random_hex(12) + "~";
+        {
+            std::ofstream out(tmp, std::ios::binary);
+            if (!out) {
+                const bool missing = !fs::exists(target.parent_path());
+                r["error"] = file_error(fmt::format("open {}: {}", tmp, missing ? "no such file or directory" : std::strerror(errno)),
+                                        missing ? "not-found" : "generic-file-error");
+                return;
+            }
+            out << content;
+        }
+        ::chmod(tmp.c_str(), *perm);
+        if (owner) (void)!::chown(tmp.c_str(), owner->first, owner->second);
+        fs::rename(tmp, target);
+        std::lock_guard<std::mutex> lock(m);
+        ++rec.files_written;
+    } catch (const std::exception& e) {
+        r["error"] = file_error(e.what());
+    }
 }
 
 reply pebble_server::impl::get_files(const http::request<http::string_body>& req, const target_t& t) {

@@ -58,6 +58,10 @@ reply pebble_server::impl::post_services(const json::object& o) {
         } else {
             return error(400, fmt::format("invalid action \"{}\"", action));
         }
+        // Pebble's replan also starts every enabled check that is not running (CheckManager.Replan),
+        // before the replan change is made: the check changes have the lower ids. (Pebble skips it
+        // when ServiceManager.Replan fails; with no names given, the test server's cannot.)
+        if (action == "replan") checks.replan_locked(plan_locked());
         c = changes.services_change_locked(action, names, err);
         if (!c) return err;
         if (c->tasks.empty()) changes.finish_change_locked(*c);

@@ -241,6 +241,11 @@ bool check_manager::start_check_locked(const std::string& name, const redispebbl
     return true;
 }
 
+void check_manager::replan_locked(const layer& plan) {
+    for (const auto& [name, c] : plan.checks)
+        if (c.startup.value_or("") != "disabled") start_check_locked(name, c);
+}
+
 bool check_manager::stop_check_locked(const std::string& name, const redispebble::check& c) {
     auto it = checks_.find(name);
     if (it == checks_.end() || it->second.change_id.empty()) return false;

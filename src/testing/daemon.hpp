@@ -533,6 +533,11 @@ public:
     // merged: Pebble's StartChecks), counters 0; stop: its change aborted (ends Done), counters kept.
     bool start_check_locked(const std::string& name, const redispebble::check& c);
     bool stop_check_locked(const std::string& name, const redispebble::check& c);
+    // checkstate's Replan (Pebble v1.26 internals/overlord/checkstate/manager.go), which the
+    // replan of POST /v1/services calls: every check of `plan` the manager knows whose startup is
+    // not disabled and that is not running (a stopped one too) is started as start_check_locked
+    // starts it (the plan's check without its service-context, counters 0).
+    void replan_locked(const layer& plan);
     // POST /v1/checks/refresh (RefreshCheck): the config to run for the plan's check `c` and the
     // change that runs it ("" when the check is not running: then `c` as the plan has it runs
     // directly, and nothing is counted).
@@ -655,7 +660,8 @@ struct pebble_server::impl : server_host, daemon_core, plan_state, fault_state {
     static void make_parents(const fs::path& dir, unsigned perm, const std::optional<std::pair<uid_t, gid_t>>& owner);
     static std::optional<std::vector<part>> parse_multipart(const std::string& body, const std::string& boundary);
     reply post_files(const http::request<http::string_body>& req);
-    reply write_files(const std::string& body, const std::string& ctype);
+    reply write_files(const std::string& body, const std::string& boundary);
+    void write_file(const json::object& fo, const std::string& path, const std::string& content, json::object& r);
     reply get_files(const http::request<http::string_body>& req, const target_t& t);
 
     // api_checks.cpp

@@ -569,6 +569,63 @@ TEST_CASE("A plan change starts a stopped enabled check again and resets a stopp
     });
 }
 
+TEST_CASE("A replan starts every stopped check whose startup is not disabled without its service-context", "[checks][replan]") {
+    // Pebble v1.26's replan (v1PostServices) calls CheckManager.Replan: each check of the plan that
+    // is not running and not `startup: disabled` gets a perform-check change (before the replan
+    // change, so a lower id) with the plan's check as it is (no mergeServiceContext: this one
+    // misses the service's FOO) and counters 0; running and disabled checks are left alone. (The
+    // test server left the stopped checks inactive.) The service is enabled so that the replan has
+    // a task: Pebble runs the new check changes at its next ensure, which a replan without tasks
+    // does not ask for, and a refresh of a check whose change has not run yet waits for it.
+    on_each_pebble([](pebble_under_test& p) {
+        add_layer(p.socket, "services:\n  svc:\n    override: replace\n    startup: enabled\n    command: sleep 1000\n"
+                            "    environment:\n      FOO: bar\n"
+                            "checks:\n" + exec_check("on", "    period: 1h\n") +
+                                exec_check("off", "    startup: disabled\n    period: 1h\n") +
+                                exec_check("ctx", "    period: 1h\n    threshold: 5\n", "sh -c 'test \"$FOO\" = bar'\n"
+                                                  "      service-context: svc") +
+                                exec_check("run", "    period: 1h\n"));
+        post_checks(p.socket, "start", {"off"});
+        refresh(p.socket, "on");
+        post_checks(p.socket, "stop", {"on", "off", "ctx"});
+        CHECK(counter(check_info(p.socket, "on"), "successes") == 1);
+        const std::string run_id = change_id_of(check_info(p.socket, "run"));
+        REQUIRE(!run_id.empty());
+
+        const auto replan = [&] {
+            auto a = unix_http(p.socket, "POST", "/v1/services", R"({"action":"replan"})");
+            INFO(a.body);
+            REQUIRE(a.status == 202);
+            const std::string id(a.json().as_object().at("change").as_string());
+            CHECK(ready_change(p.socket, id).at("status").as_string() == "Done");
+            return std::stoi(id);
+        };
+        const int replan_id = replan();
+        std::map<std::string, std::string> ids;
+        for (const char* name : {"on", "ctx"}) {
+            INFO(name);
+            const auto o = check_info(p.socket, name);
+            CHECK(o.at("status").as_string() == "up");
+            CHECK(counter(o, "successes") == 0);
+            ids[name] = change_id_of(o);
+            REQUIRE(!ids[name].empty());
+            CHECK(std::stoi(ids[name]) < replan_id);
+            CHECK(change_of(p.socket, ids[name]).at("kind").as_string() == "perform-check");
+        }
+        const auto off = check_info(p.socket, "off");
+        CHECK(off.at("status").as_string() == "inactive");
+        CHECK(change_id_of(off).empty());
+        CHECK(change_id_of(check_info(p.socket, "run")) == run_id);
+        CHECK(refresh(p.socket, "ctx").at("error").as_string() == "exit status 1");
+
+        replan();  // everything that should run runs: nothing changes
+        CHECK(change_id_of(check_info(p.socket, "on")) == ids["on"]);
+        CHECK(change_id_of(check_info(p.socket, "ctx")) == ids["ctx"]);
+        CHECK(change_id_of(check_info(p.socket, "run")) == run_id);
+        CHECK(check_status(p.socket, "off") == "inactive");
+    });
+}
+
 TEST_CASE("A check started through POST /v1/checks runs without its service-context until a plan change restarts it", "[checks][plan-changed]") {
     // Pebble v1.26's StartChecks makes the change with the plan's check as it is (PlanChanged
     // merges the service-context in): the started check misses the service's environment; the

@@ -32,6 +32,7 @@
 #include <functional>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <regex>
 #include <string>
 #include <thread>
@@ -201,6 +202,21 @@ server_options quick() {
     return o;
 }
 
+/// Runs `check_on(socket, who)` on the test server (quick()), then on real Pebble when PEBBLE_BIN
+/// names it (a warning otherwise).
+void on_test_server_and_real_pebble(const std::function<void(const std::string&, const char*)>& check_on) {
+    {
+        pebble_server s(quick());
+        check_on(s.socket_path(), "test server");
+    }
+    if (auto bin = redispebble::test::pebble_bin()) {
+        redispebble::test::pebble_daemon real(*bin);
+        check_on(real.socket_path(), "real Pebble");
+    } else {
+        WARN("PEBBLE_BIN not set: ran on the test server only");
+    }
+}
+
 void wait_change(const pebble_server& s, const std::string& id) {
     // A generous bound that ends as soon as the change is ready (sanitizer builds under load are slow).
     raw_client c(s.socket_path());
@@ -352,6 +368,54 @@ TEST_CASE("Adding a layer never restarts and replan restarts only changed servic
     CHECK(rec.starts.at("a") == 2);
     CHECK(rec.starts.at("b") == 1);
     CHECK(s.plan_yaml().find("/bin/two") != std::string::npos);
+}
+
+TEST_CASE("A layer merging an empty environment leaves the plan as it was and a replan restarts nothing",
+          "[testing-server][services]") {
+    // Pebble v1.26's Service.Merge copies the upper layer's environment key by key: `environment:
+    // {}` merged over a service adds nothing, whether the service has an environment or not, so
+    // the plan renders as before and ServiceManager.Replan (reflect.DeepEqual of the config a
+    // service was started with and the plan's) stops nothing. The layer model (merge_into,
+    // plan_differences) agrees: test_layer.cpp.
+    auto check_on = [](const std::string& socket, const char* who) {
+        INFO(who);
+        const auto add = [&](const std::string& label, const std::string& yaml) {
+            json::object body{{"action", "add"}, {"label", label}, {"format", "yaml"}, {"layer", yaml}};
+            unsigned status = 0;
+            call_socket(socket, "POST", "/v1/layers", json::serialize(body), &status);
+            REQUIRE(status == 200);
+        };
+        const auto replan = [&] {
+            const auto c = call_socket(socket, "POST", "/v1/services", R"({"action":"replan"})");
+            const auto w = call_socket(socket, "GET", "/v1/changes/" + std::string(c.at("change").as_string()) + "/wait?timeout=30s");
+            REQUIRE(w.at("result").at("status").as_string() == "Done");
+            std::vector<std::string> tasks;
+            for (const auto& t : w.at("result").at("tasks").as_array()) tasks.emplace_back(t.at("summary").as_string());
+            return tasks;
+        };
+        const auto plan = [&] { return std::string(call_socket(socket, "GET", "/v1/plan?format=yaml").at("result").as_string()); };
+        const auto since = [&] {
+            std::map<std::string, std::string> out;
+            const auto services = call_socket(socket, "GET", "/v1/services?names=env,noenv");
+            for (const auto& sv : services.at("result").as_array())
+                out[std::string(sv.at("name").as_string())] = std::string(sv.at("current-since").as_string());
+            return out;
+        };
+        add("base", "services:\n"
+                    "  env:\n    override: replace\n    startup: enabled\n    command: /bin/sleep 1000\n    environment:\n      A: \"1\"\n"
+                    "  noenv:\n    override: replace\n    startup: enabled\n    command: /bin/sleep 1000\n");
+        replan();
+        const std::string before = plan();
+        CHECK(before.find("        environment:\n            A: \"1\"\n") != std::string::npos);
+        const auto started = since();
+        REQUIRE(started.size() == 2);
+        add("empty-environment", "services:\n  env:\n    override: merge\n    environment: {}\n"
+                                 "  noenv:\n    override: merge\n    environment: {}\n");
+        CHECK(plan() == before);
+        CHECK(replan() == std::vector<std::string>{"Start service \"env\"", "Start service \"noenv\""});
+        CHECK(since() == started);
+    };
+    on_test_server_and_real_pebble(check_on);
 }
 
 TEST_CASE("Restarting the daemon forgets layers and keeps change ids", "[testing-server]") {
@@ -979,6 +1043,98 @@ TEST_CASE("POST /v1/files decodes make-dirs remove and write bodies of the wrong
         redispebble::test::pebble_daemon real(*bin);
         check_on(real.socket_path(), "real Pebble");
     }
+}
+
+TEST_CASE("POST /v1/files answers by the Content-Type's media type and refuses a file part without metadata as Pebble does",
+          "[testing-server][files]") {
+    // Pebble v1.26's v1PostFiles reads the Content-Type with mime.ParseMediaType: none, or one that
+    // does not parse, is `invalid Content-Type "<header>"`; a type other than multipart/form-data
+    // and application/json is `invalid media type "<type>"` (the test server took every body that
+    // was not multipart for JSON). writeFiles reads the parts in order: a file part whose path no
+    // metadata entry has is 400 `no metadata for path "<path>"`, after the parts before it were
+    // written (the test server wrote the files named in the metadata and ignored the rest).
+    redispebble::test::temp_dir dir;
+    const std::string d = dir.path;
+    const std::string bad = R"({"type":"error","status-code":400,"status":"Bad Request","result":{"message":")";
+    const std::string end = R"("}})";
+    const std::string make_a = R"({"action":"make-dirs","dirs":[{"path":")" + d + R"(/a"}]})";
+    const auto post = [](const std::optional<std::string>& ctype, const std::string& body) {
+        std::string r = "POST /v1/files HTTP/1.1\r\nHost: localhost\r\n";
+        if (ctype) r += "Content-Type: " + *ctype + "\r\n";
+        return r + "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
+    };
+    const std::vector<std::pair<std::optional<std::string>, std::string>> refused{
+        {std::nullopt, R"(invalid Content-Type \"\")"},
+        {"text/plain", R"(invalid media type \"text/plain\")"},
+        {"TEXT/Plain; charset=utf-8", R"(invalid media type \"text/plain\")"},
+        {"application/x-www-form-urlencoded", R"(invalid media type \"application/x-www-form-urlencoded\")"},
+        {"application/json; charset", R"(invalid Content-Type \"application/json; charset\")"},
+        {"application/json/x", R"(invalid Content-Type \"application/json/x\")"},
+        {"application/json; a=1; a=2", R"(invalid Content-Type \"application/json; a=1; a=2\")"},
+        {"application/\"json\"", R"(invalid Content-Type \"application/\\\"json\\\"\")"},
+        {"multipart/form-data", R"(invalid boundary \"\")"},
+        {"multipart/form-data; boundary=\"short\"", R"(invalid boundary \"short\")"},
+    };
+    const std::string boundary = "0123456789abcdef0123456789abcdef01";
+    const auto part = [&](const std::string& name, const std::string& filename, const std::string& content) {
+        return "--" + boundary + "\r\nContent-Disposition: form-data; name=\"" + name + "\"" +
+               (filename.empty() ? "" : "; filename=\"" + filename + "\"") + "\r\n\r\n" + content + "\r\n";
+    };
+    const std::string meta = R"({"action":"write","files":[{"path":")" + d + R"(/w1"},{"path":")" + d + R"(/w3"}]})";
+    auto check_on = [&](const std::string& socket, const char* who) {
+        std::filesystem::remove_all(d + "/a");
+        for (const char* f : {"/w1", "/w2", "/w3"}) std::filesystem::remove(d + f);
+        raw_client c(socket);
+        for (const auto& [ctype, message] : refused) {
+            INFO(who << ": Content-Type " << ctype.value_or("(none)"));
+            auto [ec, res] = c.roundtrip(post(ctype, make_a));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 400);
+            CHECK(res.body() == bad + message + end);
+        }
+        CHECK_FALSE(std::filesystem::exists(d + "/a"));
+        {
+            INFO(who << ": a JSON media type with parameters, in any case");
+            auto [ec, res] = c.roundtrip(post("Application/JSON ; charset=\"utf-8\";", make_a));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 200);
+            CHECK(std::filesystem::is_directory(d + "/a"));
+        }
+        const std::string multipart = "multipart/form-data; boundary=" + boundary;
+        {
+            INFO(who << ": a file part without metadata after one with it");
+            const std::string body = part("request", "", meta) + part("files", d + "/w1", "one") +
+                                     part("files", d + "/w2", "two") + part("files", d + "/w3", "three") + "--" + boundary + "--\r\n";
+            auto [ec, res] = c.roundtrip(post(multipart, body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 400);
+            CHECK(res.body() == bad + R"(no metadata for path \")" + d + R"(/w2\")" + end);
+            CHECK(std::filesystem::is_regular_file(d + "/w1"));  // written before the refused part
+            CHECK_FALSE(std::filesystem::exists(d + "/w2"));
+            CHECK_FALSE(std::filesystem::exists(d + "/w3"));
+        }
+        {
+            INFO(who << ": a part whose field name is not files");
+            const std::string body = part("request", "", meta) + part("other", d + "/w3", "three") + "--" + boundary + "--\r\n";
+            auto [ec, res] = c.roundtrip(post(multipart, body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 400);
+            CHECK(res.body() == bad + R"(field name must be \"files\", got \"other\")" + end);
+            CHECK_FALSE(std::filesystem::exists(d + "/w3"));
+        }
+        {
+            INFO(who << ": the parts in any order, the results in the metadata's");
+            const std::string body = part("request", "", meta) + part("files", d + "/w3", "three") + "--" + boundary + "--\r\n";
+            auto [ec, res] = c.roundtrip(post(multipart, body));
+            REQUIRE_FALSE(ec);
+            CHECK(res.result_int() == 200);
+            CHECK(res.body() == R"({"type":"sync","status-code":200,"status":"OK","result":[{"path":")" + d +
+                                    R"(/w1","error":{"message":"no file content for path \")" + d +
+                                    R"(/w1\"","kind":"generic-file-error"}},{"path":")" + d + R"(/w3"}]})");
+            CHECK(std::filesystem::is_regular_file(d + "/w3"));
+        }
+    };
+    on_test_server_and_real_pebble(check_on);
 }
 
 // Found in CI: the test server noticed an exit only at its monitor's next 100 ms tick, so a GET

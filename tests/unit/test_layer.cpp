@@ -259,6 +259,22 @@ TEST_CASE("merge_into follows Pebble's merge and replace rules", "[layer]") {
     CHECK(base.services.at("s").after.empty());
 }
 
+TEST_CASE("An empty environment merged over a service changes nothing as Pebble's Service.Merge", "[layer]") {
+    // Pebble v1.26's Service.Merge copies other.Environment key by key: `environment: {}` adds no
+    // key, so the combined plan is the one below it, with or without an environment there (real
+    // Pebble renders the same plan and a replan restarts nothing: test_testing_server.cpp).
+    const layer base = parse_layer("services:\n  env:\n    override: replace\n    command: a\n    environment: {A: '1'}\n"
+                                   "  noenv:\n    override: replace\n    command: b\n");
+    const layer upper = parse_layer("services:\n  env:\n    override: merge\n    environment: {}\n"
+                                    "  noenv:\n    override: merge\n    environment: {}\n");
+    const layer plan = combine({base});
+    const layer merged = combine({base, upper});
+    CHECK(merged == plan);
+    CHECK(merged.services.at("env").environment == std::map<std::string, std::string>{{"A", "1"}});
+    CHECK(to_plan_yaml(merged) == to_plan_yaml(plan));
+    CHECK(plan_differences(plan, upper).empty());
+}
+
 TEST_CASE("Go durations parse and render like Go", "[layer]") {
     CHECK(parse_go_duration("1m") == 60000000000LL);
     CHECK(parse_go_duration("1.5s") == 1500000000LL);
