@@ -332,10 +332,12 @@ prepared_desired prepare(const desired_state& desired, const secret& secrets_key
         certificates = std::move(plan.files);
     }
     try {
-        p.flags = describe(redis_flags(cfg, desired.peer));
+        const detail::redis_inputs in = detail::redis_inputs_of(cfg, desired.peer);  // once for all below
+        p.flags = describe(in.flags);
         if (cfg.secrets == secret_mode::config_file) p.secrets_key = secrets_key.empty() ? new_secrets_key() : secrets_key;
-        p.wanted = make_layer(cfg, desired.peer, certificates, p.secrets_key);
-        if (auto secrets = secrets_file(cfg, desired.peer, p.secrets_key)) p.files.push_back(std::move(*secrets));
+        p.wanted = detail::make_layer(cfg, desired.peer, in, certificates, p.secrets_key);
+        if (auto secrets = detail::secrets_file(cfg, desired.peer, in.password_lines, p.secrets_key))
+            p.files.push_back(std::move(*secrets));
         for (auto& f : companion_files(cfg, desired.peer)) p.files.push_back(std::move(f));
     } catch (const input_error& e) {
         p.verdict = blocked(std::move(d), e.what());
@@ -367,9 +369,10 @@ prepared_desired rekey(prepared_desired p, const desired_state& desired, const s
     // Without a key in them (a verdict, command-line secrets), the prepared inputs do not change.
     if (p.verdict || cfg.secrets != secret_mode::config_file) return p;
     p.secrets_key = secrets_key.empty() ? new_secrets_key() : secrets_key;
-    detail::rekey_layer(p.wanted, cfg, desired.peer, p.secrets_key);
+    const detail::redis_inputs in = detail::redis_inputs_of(cfg, desired.peer);
+    detail::rekey_layer(p.wanted, cfg, desired.peer, in.password_lines, p.secrets_key);
     for (auto& f : p.files)
-        if (f.origin == "secrets") f = *secrets_file(cfg, desired.peer, p.secrets_key);
+        if (f.origin == "secrets") f = *detail::secrets_file(cfg, desired.peer, in.password_lines, p.secrets_key);
     return p;
 }
 

@@ -167,14 +167,23 @@ file_spec private_file(const redis_config& cfg, std::string path, std::string co
     return f;
 }
 
-// The password lines of the secrets file, in redis.conf syntax.
-std::string password_lines(const redis_config& cfg, const peer_data& peer) {
+// The password lines of the secrets file, in redis.conf syntax, from redis_flags().
+std::string password_lines(const std::vector<redis_flag>& flags) {
     std::string content;
-    for (const auto& f : redis_flags(cfg, peer))
+    for (const auto& f : flags)
         if (f.is_secret) content += f.name + ' ' + redis_conf_quote(f.values.front()) + '\n';
     return content;
 }
 } // namespace
+
+namespace detail {
+redis_inputs redis_inputs_of(const redis_config& cfg, const peer_data& peer) {
+    redis_inputs in;
+    in.flags = redis_flags(cfg, peer);
+    in.password_lines = password_lines(in.flags);
+    return in;
+}
+} // namespace detail
 
 secret new_secrets_key() { return secret(random_hex(32)); }
 
@@ -187,17 +196,30 @@ std::optional<secret> parse_secrets_key(std::string_view content) {
     return secret(std::string(key));
 }
 
-std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
+namespace detail {
+std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const std::string& lines,
+                                      const secret& secrets_key) {
     if (cfg.secrets != secret_mode::config_file || !peer.enable_password) return std::nullopt;
     const secret key = checked_key(secrets_key);
-    return private_file(cfg, secrets_file_path(cfg),
-                        std::string(secrets_key_prefix) + key.reveal() + '\n' + password_lines(cfg, peer), "secrets");
+    return private_file(cfg, secrets_file_path(cfg), std::string(secrets_key_prefix) + key.reveal() + '\n' + lines,
+                        "secrets");
+}
+
+std::string secrets_digest(const redis_config& cfg, const std::string& lines, const secret& secrets_key) {
+    if (cfg.secrets != secret_mode::config_file) return {};
+    const secret key = checked_key(secrets_key);
+    return "hmac-sha256:" + hmac_sha256_hex(key.reveal(), lines);
+}
+} // namespace detail
+
+std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
+    if (cfg.secrets != secret_mode::config_file || !peer.enable_password) return std::nullopt;
+    return detail::secrets_file(cfg, peer, password_lines(redis_flags(cfg, peer)), secrets_key);
 }
 
 std::string secrets_digest(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
     if (cfg.secrets != secret_mode::config_file) return {};
-    const secret key = checked_key(secrets_key);
-    return "hmac-sha256:" + hmac_sha256_hex(key.reveal(), password_lines(cfg, peer));
+    return detail::secrets_digest(cfg, password_lines(redis_flags(cfg, peer)), secrets_key);
 }
 
 certificate_plan_result certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {
@@ -306,7 +328,10 @@ void check_certificates(const std::map<std::string, secret>& resources) {
 }
 
 std::string redis_command(const redis_config& cfg, const peer_data& peer) {
-    const auto flags = redis_flags(cfg, peer);
+    return detail::redis_command(cfg, peer, redis_flags(cfg, peer));
+}
+
+std::string detail::redis_command(const redis_config& cfg, const peer_data& peer, const std::vector<redis_flag>& flags) {
     std::vector<std::string> argv{"redis-server"};
     if (cfg.secrets == secret_mode::config_file && peer.enable_password) {
         argv.push_back(secrets_file_path(cfg));
@@ -433,13 +458,18 @@ service& detail::charm_service(layer& l, const std::string& name, std::string su
 
 layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vector<file_spec>& certificate_files,
                  const secret& secrets_key) {
+    return detail::make_layer(cfg, peer, detail::redis_inputs_of(cfg, peer), certificate_files, secrets_key);
+}
+
+layer detail::make_layer(const redis_config& cfg, const peer_data& peer, const redis_inputs& in,
+                         const std::vector<file_spec>& certificate_files, const secret& secrets_key) {
     layer l;
     l.summary = "Redis layer";
     l.description = "Redis layer";
-    service& s = detail::charm_service(l, cfg.service_name, "Redis", redis_command(cfg, peer), cfg);
+    service& s = detail::charm_service(l, cfg.service_name, "Redis", detail::redis_command(cfg, peer, in.flags), cfg);
     s.working_dir = cfg.storage_path;  // redis-server keeps its dump and AOF files in its working directory
     if (cfg.secrets == secret_mode::config_file && peer.enable_password)
-        s.environment["REDISPEBBLE_SECRETS_DIGEST"] = secrets_digest(cfg, peer, secrets_key);
+        s.environment["REDISPEBBLE_SECRETS_DIGEST"] = detail::secrets_digest(cfg, in.password_lines, secrets_key);
     if (!certificate_files.empty()) {
         std::string listing;
         for (const auto& f : certificate_files) listing += f.path + ' ' + f.sha256 + '\n';
@@ -502,11 +532,12 @@ layer make_layer(const redis_config& cfg, const peer_data& peer, const std::vect
 
 namespace detail {
 
-void rekey_layer(layer& l, const redis_config& cfg, const peer_data& peer, const secret& key) {
+void rekey_layer(layer& l, const redis_config& cfg, const peer_data& peer, const std::string& password_lines,
+                 const secret& key) {
     service& s = l.services.at(cfg.service_name);
     const std::string fingerprint(layer_fingerprint_key);
     if (cfg.secrets == secret_mode::config_file && peer.enable_password) {
-        const std::string digest = secrets_digest(cfg, peer, key);
+        const std::string digest = secrets_digest(cfg, password_lines, key);
         s.environment["REDISPEBBLE_SECRETS_DIGEST"] = digest;
         if (cfg.metrics) l.services.at(exporter_service_name(cfg)).environment["REDISPEBBLE_SECRETS_DIGEST"] = digest;
     }

@@ -4,8 +4,11 @@
 
 #include <redispebble/config.hpp>
 #include <redispebble/layer.hpp>
+#include <redispebble/redis.hpp>
 
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace redispebble::detail {
 
@@ -16,10 +19,30 @@ namespace redispebble::detail {
 service& charm_service(layer& l, const std::string& name, std::string summary, std::string command,
                        const redis_config& cfg);
 
+/// What prepare() and rekey() compute once per unit and hand to each step that needs it, instead of
+/// each step computing redis_flags() again (six times per unit, each validating the whole config):
+/// redis_flags(cfg, peer) and the secrets file's password lines (redis.conf syntax; secret: never
+/// logged or printed). Throws as redis_flags() does. redis.cpp.
+struct redis_inputs {
+    std::vector<redis_flag> flags;
+    std::string password_lines;
+};
+redis_inputs redis_inputs_of(const redis_config& cfg, const peer_data& peer);
+
+/// redis_command(), make_layer(), secrets_file() and secrets_digest() (redis.hpp) from inputs
+/// already computed: the public functions compute them and call these. redis.cpp.
+std::string redis_command(const redis_config& cfg, const peer_data& peer, const std::vector<redis_flag>& flags);
+layer make_layer(const redis_config& cfg, const peer_data& peer, const redis_inputs& in,
+                 const std::vector<file_spec>& certificate_files, const secret& secrets_key);
+std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const std::string& password_lines,
+                                      const secret& secrets_key);
+std::string secrets_digest(const redis_config& cfg, const std::string& password_lines, const secret& secrets_key);
+
 /// Makes `l` = make_layer(cfg, peer, certificates, key) from make_layer(cfg, peer, certificates,
-/// another key): the secrets digests of Redis and its exporter, then the fingerprint. redis.cpp,
-/// beside make_layer.
-void rekey_layer(layer& l, const redis_config& cfg, const peer_data& peer, const secret& key);
+/// another key): the secrets digests of Redis and its exporter, then the fingerprint.
+/// `password_lines` as in redis_inputs. redis.cpp, beside make_layer.
+void rekey_layer(layer& l, const redis_config& cfg, const peer_data& peer, const std::string& password_lines,
+                 const secret& key);
 
 } // namespace redispebble::detail
 
