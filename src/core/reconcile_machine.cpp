@@ -245,7 +245,13 @@ std::optional<pebble_request> reconcile_machine::next_action() {
     }
     // Did it take effect? A layer above ours may replace the service (issue 8).
     if (d.add_layer && !verified_) {
-        r.expected_plan = combine({observed_.plan.value_or(layer{}), *d.add_layer});
+        // combine({plan, ours}) without copying both layers into a vector first.
+        layer expected;
+        if (observed_.plan) merge_into(expected, *observed_.plan);
+        merge_into(expected, *d.add_layer);
+        expected.summary.reset();
+        expected.description.reset();
+        r.expected_plan = std::move(expected);
         return ask(phase::verify, kind::get_plan);
     }
     if (!d.stop_checks.empty() && !checks_stopped_) {
