@@ -313,6 +313,9 @@ void client::pull_impl(handler<std::vector<file_result>> h, diagnostics* diag, p
         if (ec) co_return fail_transport(ec);
         const auto boundary = detail::multipart_boundary(p.get()[http::field::content_type]);
         std::size_t chunk = detail::pull_first_chunk;
+        // A body Pebble says is smaller than the first piece gets a piece its size (a unit's pull is
+        // about 1.7 KiB: with 1000 units in flight, 2.3 MiB less memory touched).
+        if (const auto n = p.content_length(); n && *n > 0 && *n < chunk) chunk = static_cast<std::size_t>(*n);
         std::vector<char> buf(chunk);
         // Reads the body piece by piece into `consume`: large reads straight from the socket into
         // the connection's buffer, which the parser decodes (Content-Length or chunked) into `buf`.

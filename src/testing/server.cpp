@@ -154,9 +154,6 @@ std::string pebble_server::impl::get_json(const std::string& target, unsigned& s
 awaitable<void> pebble_server::impl::serve(local::socket sock) {
     beast::basic_stream<local, asio::any_io_executor> stream(std::move(sock));
     beast::flat_buffer buf;
-    // Beast reads at most the buffer's free space, and at least 512 bytes: a 512-byte start read a
-    // layer's POST in two recvmsg calls. Requests past 4 KiB grow the buffer as before.
-    buf.reserve(4096);
     for (;;) {
         http::request_parser<http::string_body> parser;
         parser.body_limit(std::uint64_t(4) << 30);
