@@ -18,6 +18,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <queue>
 #include <stdexcept>
 #include <string>
@@ -28,6 +29,7 @@
 #include <sys/epoll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -62,6 +64,15 @@ struct result {
 };
 
 namespace detail {
+
+// Runs f when the scope ends, however it ends.
+template <class F>
+struct at_exit {
+    F f;
+    ~at_exit() { f(); }
+};
+template <class F>
+at_exit(F) -> at_exit<F>;
 
 inline void fail(const char* what) { throw std::runtime_error(std::string("raw units: ") + what + ": " + std::strerror(errno)); }
 
@@ -112,23 +123,33 @@ inline result run(int n, std::chrono::milliseconds window, const std::string& pa
     sockaddr_un addr{};
     addr.sun_family = AF_UNIX;
     std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
-    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) detail::fail("bind");
-    if (::listen(listener, SOMAXCONN) != 0) detail::fail("listen");
+    if (::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(listener, SOMAXCONN) != 0) {
+        const int e = errno;
+        ::close(listener);
+        errno = e;
+        detail::fail("bind or listen");
+    }
     const std::size_t last = exchanges.size() - 1;
     std::atomic<bool> stop{false};
     result out;
 
     // The server: reads each request whole, answers it at once, and the last one `window` after
     // the one before it.
-    std::thread server([&] {
+    auto serve = [&] {
         const thread_cpu c0 = this_thread_cpu();
-        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
-        detail::add(ep, listener, EPOLLIN, ~std::uint64_t{0});
         struct conn {
             int fd = -1;
             std::size_t step = 0, got = 0;
         };
         std::vector<conn> conns;
+        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) detail::fail("epoll_create1");
+        detail::at_exit close_all{[&] {
+            for (auto& c : conns)
+                if (c.fd >= 0) ::close(c.fd);
+            ::close(ep);
+        }};
+        detail::add(ep, listener, EPOLLIN, ~std::uint64_t{0});
         using due_t = std::pair<clock::time_point, std::size_t>;
         std::priority_queue<due_t, std::vector<due_t>, std::greater<>> due;
         std::vector<char> buf(64 * 1024);
@@ -169,36 +190,67 @@ inline result run(int n, std::chrono::milliseconds window, const std::string& pa
                 if (c.fd >= 0) detail::write_all(c.fd, bytes, exchanges[last].answer);
             }
         }
-        for (auto& c : conns)
-            if (c.fd >= 0) ::close(c.fd);
-        ::close(ep);
         const thread_cpu c1 = this_thread_cpu();
         out.server = {c1.user - c0.user, c1.sys - c0.sys};
+    };
+    std::exception_ptr server_failure;
+    std::thread server([&] {
+        try {
+            serve();
+        } catch (...) {
+            server_failure = std::current_exception();
+        }
     });
+    // However the clients' part ends (a failed system call throws), the server stops and is
+    // joined, the listener is closed and the socket removed.
+    detail::at_exit done_with_server{[&] {
+        stop = true;
+        if (server.joinable()) server.join();
+        ::close(listener);
+        ::unlink(path.c_str());
+    }};
 
     // The clients, on this thread: connect, then one exchange after another.
     const thread_cpu c0 = this_thread_cpu();
     const auto t0 = clock::now();
+    // How long the clients wait for any answer before giving up on the rest: past the window.
+    const int quiet_ms = static_cast<int>(window.count()) + 10000;
     {
-        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
         struct unit {
             int fd = -1;
             std::size_t step = 0, got = 0;
         };
         std::vector<unit> units(static_cast<std::size_t>(n));
+        const int ep = ::epoll_create1(EPOLL_CLOEXEC);
+        if (ep < 0) detail::fail("epoll_create1");
+        // The units' sockets still open and the epoll set are closed however this block ends.
+        struct fds {
+            int ep;
+            std::vector<unit>& units;
+            ~fds() {
+                for (auto& u : units)
+                    if (u.fd >= 0) ::close(u.fd);
+                ::close(ep);
+            }
+        } guard{ep, units};
         std::vector<char> buf(64 * 1024);
         for (std::size_t u = 0; u < units.size(); ++u) {
-            const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+            // Connected blocking (a full accept backlog waits instead of failing with EAGAIN),
+            // then non-blocking for the exchanges.
+            const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
             if (fd < 0) detail::fail("socket");
-            if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) detail::fail("connect");
             units[u].fd = fd;
+            const timeval bound{10, 0};  // a connect waiting on a full backlog gives up after 10 s
+            ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &bound, sizeof bound);
+            if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) detail::fail("connect");
+            if (::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK) != 0) detail::fail("fcntl");
             detail::add(ep, fd, EPOLLIN, u);
             detail::write_all(fd, bytes, exchanges[0].request);
         }
         std::vector<epoll_event> events(256);
         int open = n;
         while (open > 0) {
-            const int k = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), 10000);
+            const int k = ::epoll_wait(ep, events.data(), static_cast<int>(events.size()), quiet_ms);
             if (k == 0) break;  // a server that stopped answering: the run counts what was done
             for (int i = 0; i < k; ++i) {
                 unit& u = units[events[static_cast<std::size_t>(i)].data.u64];
@@ -219,17 +271,13 @@ inline result run(int n, std::chrono::milliseconds window, const std::string& pa
                 detail::write_all(u.fd, bytes, exchanges[u.step].request);
             }
         }
-        for (auto& u : units)
-            if (u.fd >= 0) ::close(u.fd);
-        ::close(ep);
     }
     out.seconds = std::chrono::duration<double>(clock::now() - t0).count();
     const thread_cpu c1 = this_thread_cpu();
     out.client = {c1.user - c0.user, c1.sys - c0.sys};
     stop = true;
-    server.join();
-    ::close(listener);
-    ::unlink(path.c_str());
+    server.join();  // done_with_server then closes the listener and removes the socket
+    if (server_failure) std::rethrow_exception(server_failure);
     return out;
 }
 

@@ -212,14 +212,18 @@ std::string secrets_digest(const redis_config& cfg, const std::string& lines, co
 }
 } // namespace detail
 
+// The key is checked before the flags are computed, as before the internal forms existed: a bad
+// key is std::invalid_argument whatever else is wrong.
 std::optional<file_spec> secrets_file(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
     if (cfg.secrets != secret_mode::config_file || !peer.enable_password) return std::nullopt;
-    return detail::secrets_file(cfg, peer, password_lines(redis_flags(cfg, peer)), secrets_key);
+    const secret key = checked_key(secrets_key);
+    return detail::secrets_file(cfg, peer, password_lines(redis_flags(cfg, peer)), key);
 }
 
 std::string secrets_digest(const redis_config& cfg, const peer_data& peer, const secret& secrets_key) {
     if (cfg.secrets != secret_mode::config_file) return {};
-    return detail::secrets_digest(cfg, password_lines(redis_flags(cfg, peer)), secrets_key);
+    const secret key = checked_key(secrets_key);
+    return detail::secrets_digest(cfg, password_lines(redis_flags(cfg, peer)), key);
 }
 
 certificate_plan_result certificate_plan(const redis_config& cfg, const std::map<std::string, secret>& resources) {

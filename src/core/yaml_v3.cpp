@@ -212,9 +212,15 @@ scalar_analysis analyze(const std::string& s) {
             continue;
         }
         const char32_t c = b < 0x80 ? (w = 1, char32_t{b}) : code_point(s, i, w);
-        // The next code point is a space or a tab only if its first byte is (UTF-8 never uses
-        // ASCII bytes inside a multi-byte sequence): no need to decode it.
-        const bool followed_by_ws = i + w >= s.size() || s[i + w] == ' ' || s[i + w] == '\t';
+        // The next code point: an ASCII byte is itself; anything else is decoded as before, since
+        // code_point() reads an overlong form ("\xC0\xA0") as the space it spells.
+        const bool followed_by_ws = [&] {
+            if (i + w >= s.size()) return true;
+            const auto nb = static_cast<unsigned char>(s[i + w]);
+            std::size_t w2 = 0;
+            const char32_t next = nb < 0x80 ? char32_t{nb} : code_point(s, i + w, w2);
+            return next == ' ' || next == '\t';
+        }();
         if (i == 0) {
             switch (c) {
             case '#': case ',': case '[': case ']': case '{': case '}': case '&': case '*': case '!': case '|':

@@ -37,10 +37,17 @@ bool with_buffer(F&& f) {
 // Names by id, as read from one account database file (/etc/passwd or /etc/group). A file listing
 // names each entry's owner, and each getpwuid_r/getgrgid_r reads and parses the file again (about
 // ten system calls: nscd probes, open, read, close), which was a fifth of the test servers' CPU for
-// a unit's reconcile. The cache is dropped whenever the file changes (inode, size or modification
-// time), so a user or group added while a server runs is seen as Pebble, which looks it up on each
-// request, sees it. Shared by every server in the process.
+// a unit's reconcile. The cache is dropped whenever the file changes (inode, size, modification or
+// change time), so a user or group added while a server runs is seen as Pebble, which looks it up
+// on each request, sees it. Only answers are kept (a name, or "no such id"): a look-up that failed
+// (EMFILE, EIO, ...) is asked again next time. Shared by every server in the process.
 struct name_cache {
+    /// What a look-up gives: whether it got an answer, and the name (nullopt: no such id).
+    struct answer {
+        bool answered = false;
+        std::optional<std::string> name;
+    };
+
     std::mutex m;
     bool valid = false;
     struct stat key {};
@@ -52,15 +59,17 @@ struct name_cache {
         const bool known = ::stat(file, &now) == 0;
         std::lock_guard<std::mutex> lock(m);
         if (!known || !valid || now.st_ino != key.st_ino || now.st_size != key.st_size ||
-            now.st_mtim.tv_sec != key.st_mtim.tv_sec || now.st_mtim.tv_nsec != key.st_mtim.tv_nsec) {
+            now.st_mtim.tv_sec != key.st_mtim.tv_sec || now.st_mtim.tv_nsec != key.st_mtim.tv_nsec ||
+            now.st_ctim.tv_sec != key.st_ctim.tv_sec || now.st_ctim.tv_nsec != key.st_ctim.tv_nsec) {
             names.clear();
             key = now;
             valid = known;
         }
-        if (!valid) return lookup(id);  // no file to watch (another NSS source): ask every time
-        auto it = names.find(id);
-        if (it == names.end()) it = names.emplace(id, lookup(id)).first;
-        return it->second;
+        if (!valid) return lookup(id).name;  // no file to watch (another NSS source): ask every time
+        if (auto it = names.find(id); it != names.end()) return it->second;
+        answer a = lookup(id);
+        if (a.answered) names.emplace(id, a.name);
+        return std::move(a.name);
     }
 };
 
@@ -113,26 +122,35 @@ inline std::optional<std::pair<std::string, gid_t>> user_by_id(uid_t uid) {
     return out;
 }
 
-/// The name of user `uid`; nullopt when unknown. Cached while /etc/passwd is unchanged.
+/// The name of user `uid`; nullopt when unknown (or the look-up failed). Cached while /etc/passwd
+/// is unchanged.
 inline std::optional<std::string> user_name(uid_t uid) {
     return detail::user_names().get("/etc/passwd", uid, [](unsigned id) {
-        auto u = user_by_id(static_cast<uid_t>(id));
-        return u ? std::optional<std::string>(std::move(u->first)) : std::nullopt;
+        detail::name_cache::answer a;
+        a.answered = detail::with_buffer([&](char* b, std::size_t n) {
+            passwd pw{};
+            passwd* res = nullptr;
+            const int rc = ::getpwuid_r(static_cast<uid_t>(id), &pw, b, n, &res);
+            if (rc == 0 && res) a.name = std::string(pw.pw_name);
+            return rc;
+        });
+        return a;
     });
 }
 
-/// The name of group `gid`; nullopt when unknown. Cached while /etc/group is unchanged.
+/// The name of group `gid`; nullopt when unknown (or the look-up failed). Cached while /etc/group
+/// is unchanged.
 inline std::optional<std::string> group_name(gid_t gid) {
     return detail::group_names().get("/etc/group", gid, [](unsigned id) {
-        std::optional<std::string> out;
-        detail::with_buffer([&](char* b, std::size_t n) {
+        detail::name_cache::answer a;
+        a.answered = detail::with_buffer([&](char* b, std::size_t n) {
             ::group gr{};
             ::group* res = nullptr;
             const int rc = ::getgrgid_r(static_cast<gid_t>(id), &gr, b, n, &res);
-            if (rc == 0 && res) out = std::string(gr.gr_name);
+            if (rc == 0 && res) a.name = std::string(gr.gr_name);
             return rc;
         });
-        return out;
+        return a;
     });
 }
 

@@ -1235,31 +1235,42 @@ TEST_CASE("A server fleet serves many Pebbles on one thread, each with its own s
 
 TEST_CASE("Owner names are looked up once while the account file is unchanged", "[testing-server][files]") {
     namespace fs = std::filesystem;
+    using cache_t = redispebble::accounts::detail::name_cache;
     const fs::path db = fs::temp_directory_path() / ("redispebble-accounts-" + std::to_string(::getpid()));
     std::ofstream(db) << "a:x:1:1::/:/bin/sh\n";
-    redispebble::accounts::detail::name_cache cache;
+    cache_t cache;
     int lookups = 0;
     std::string second_name;  // what the database says user 2 is called, "" for unknown
-    auto lookup = [&](unsigned id) -> std::optional<std::string> {
+    bool failing = false;     // the look-up fails (EMFILE, EIO, ...): no answer
+    auto lookup = [&](unsigned id) {
         ++lookups;
-        if (id == 1) return "a";
-        if (id == 2 && !second_name.empty()) return second_name;
-        return std::nullopt;
+        cache_t::answer a;
+        a.answered = !failing;
+        if (failing) return a;
+        if (id == 1) a.name = "a";
+        if (id == 2 && !second_name.empty()) a.name = second_name;
+        return a;
     };
     CHECK(cache.get(db.c_str(), 1, lookup) == "a");
     CHECK(cache.get(db.c_str(), 1, lookup) == "a");
     CHECK(cache.get(db.c_str(), 2, lookup) == std::nullopt);  // an unknown id is remembered too
     CHECK(cache.get(db.c_str(), 2, lookup) == std::nullopt);
     CHECK(lookups == 2);
+    // A failed look-up is not remembered: the next one asks again.
+    failing = true;
+    CHECK(cache.get(db.c_str(), 3, lookup) == std::nullopt);
+    failing = false;
+    CHECK(cache.get(db.c_str(), 3, lookup) == std::nullopt);
+    CHECK(lookups == 4);
     // A user added to the file is seen on the next look-up, as Pebble (no cache) sees it.
     second_name = "b";
     std::ofstream(db, std::ios::app) << "b:x:2:2::/:/bin/sh\n";
     CHECK(cache.get(db.c_str(), 2, lookup) == "b");
     CHECK(cache.get(db.c_str(), 1, lookup) == "a");
-    CHECK(lookups == 4);
+    CHECK(lookups == 6);
     // No file to watch: every look-up asks.
     fs::remove(db);
     CHECK(cache.get(db.c_str(), 1, lookup) == "a");
     CHECK(cache.get(db.c_str(), 1, lookup) == "a");
-    CHECK(lookups == 6);
+    CHECK(lookups == 8);
 }

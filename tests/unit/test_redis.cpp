@@ -327,6 +327,9 @@ TEST_CASE("A secrets key is read back only from a well-formed first line", "[red
     upper.back() = 'A';
     CHECK_FALSE(parse_secrets_key(upper + "\n"));
     CHECK_THROWS_AS(secrets_file(redis_config{}, peer("one", "m", "h"), secret("short")), std::invalid_argument);
+    // A bad key is named first, whatever else is wrong (here: no current-master in the peer data).
+    CHECK_THROWS_AS(secrets_file(redis_config{}, peer("one", "", "h"), secret("short")), std::invalid_argument);
+    CHECK_THROWS_AS(secrets_digest(redis_config{}, peer("one", "", "h"), secret("short")), std::invalid_argument);
 }
 
 TEST_CASE("No digest in the plan is an unsalted or fixed-salt hash of the password", "[redis][secrets]") {
