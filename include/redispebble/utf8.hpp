@@ -3,6 +3,7 @@
 #define REDISPEBBLE_UTF8_HPP
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace redispebble {
@@ -20,6 +21,11 @@ struct text_position {
     int line = 1, column = 1;
 };
 [[nodiscard]] text_position position_of(std::string_view text, std::size_t offset) noexcept;
+
+/// `s` as Go's strconv.Quote writes it (Pebble's %q in its error messages): in double quotes, `"`
+/// and `\` escaped, \a \b \f \n \r \t \v, other control bytes and DEL as \xhh. Bytes of 0x80 and
+/// above are kept as they are (Go escapes those that are not valid, printable UTF-8).
+[[nodiscard]] std::string go_quote(std::string_view s);
 
 } // namespace redispebble
 

@@ -409,6 +409,28 @@ text_position position_of(std::string_view text, std::size_t offset) noexcept {
     return p;
 }
 
+std::string go_quote(std::string_view s) {
+    std::string out = "\"";
+    for (const char ch : s) {
+        const auto c = static_cast<unsigned char>(ch);
+        switch (ch) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\a': out += "\\a"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\v': out += "\\v"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
+            else out += ch;
+        }
+    }
+    return out + "\"";
+}
+
 std::string_view to_string(secret_mode m) noexcept {
     return m == secret_mode::config_file ? "config-file" : "command-line";
 }

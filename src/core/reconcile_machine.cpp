@@ -61,36 +61,6 @@ int reconcile_report::writes() const noexcept {
 
 namespace {
 
-// Go's strconv.Quote body (Pebble's %q in its messages): \a \b \f \n \r \t \v \\ \" and \xHH for
-// other control bytes and DEL; printable bytes as they are.
-std::string go_quoted_body(const std::string& p) {
-    std::string out;
-    for (char c : p) {
-        const auto b = static_cast<unsigned char>(c);
-        switch (c) {
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
-        case '\\': out += "\\\\"; break;
-        case '"': out += "\\\""; break;
-        default:
-            if (b < 0x20 || b == 0x7f) {
-                static constexpr char hex[] = "0123456789abcdef";
-                out += "\\x";
-                out += hex[b >> 4];
-                out += hex[b & 0xf];
-            } else {
-                out += c;
-            }
-        }
-    }
-    return out;
-}
-
 // Every form the password can take in Redis's or Pebble's output: as is, as the secrets file
 // writes it (redis.conf escapes, which Redis echoes in its "Bad directive" errors), as Go quotes
 // it, as Pebble's command syntax quotes it.
@@ -99,7 +69,8 @@ std::vector<std::string> password_forms(const secret& password) {
     std::vector<std::string> forms{p};
     const std::string conf = redis_conf_quote(p);
     forms.push_back(conf.substr(1, conf.size() - 2));
-    forms.push_back(go_quoted_body(p));
+    const std::string go = go_quote(p);  // as Pebble's %q writes it in its messages
+    forms.push_back(go.substr(1, go.size() - 2));
     if (valid_utf8(p)) forms.push_back(shlex_quote(p));
     std::sort(forms.begin(), forms.end());
     forms.erase(std::unique(forms.begin(), forms.end()), forms.end());

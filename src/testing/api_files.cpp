@@ -174,31 +174,6 @@ reply each_path(const json::object& o, const char* key, Each each) {
     return sync(std::move(results));
 }
 
-// Go's %q of a string (strconv.Quote) for what a header or a multipart part carries: `"` and `\`
-// escaped, \a \b \f \n \r \t \v, any other control byte as \xNN; bytes of 0x80 and above are
-// kept as they are (Go escapes those that are not valid UTF-8 or not printable).
-std::string go_quote(std::string_view s) {
-    std::string out = "\"";
-    for (const char ch : s) {
-        const auto c = static_cast<unsigned char>(ch);
-        switch (ch) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\a': out += "\\a"; break;
-        case '\b': out += "\\b"; break;
-        case '\f': out += "\\f"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
-        case '\v': out += "\\v"; break;
-        default:
-            if (c < 0x20 || c == 0x7f) out += fmt::format("\\x{:02x}", c);
-            else out += ch;
-        }
-    }
-    return out + "\"";
-}
-
 // A media type and its parameters as Go's mime.ParseMediaType reads a Content-Type (Go's
 // mime/mediatype.go): the type before the first ';' lower-cased and trimmed, a token or
 // token/token; then `; key=value` parameters, keys lower-cased, a value a token or a quoted

@@ -1,6 +1,7 @@
 #include <redispebble/config.hpp>
 
 #include <redispebble/error.hpp>
+#include <redispebble/utf8.hpp>
 
 #include "support/input_errors.hpp"
 
@@ -367,4 +368,15 @@ TEST_CASE("Invalid UTF-8 in a configuration or peer data is refused with its pla
     } catch (const input_error& e) {
         CHECK(std::string(e.what()).find("pw") == std::string::npos);
     }
+}
+
+TEST_CASE("go_quote writes a string as Go's strconv.Quote does for Pebble's messages", "[config]") {
+    using redispebble::go_quote;
+    CHECK(go_quote("") == "\"\"");
+    CHECK(go_quote("/var/lib/redis") == "\"/var/lib/redis\"");
+    CHECK(go_quote("a\"b\\c") == "\"a\\\"b\\\\c\"");
+    CHECK(go_quote("\a\b\f\n\r\t\v") == "\"\\a\\b\\f\\n\\r\\t\\v\"");
+    CHECK(go_quote(std::string("\x01\x1f\x7f", 3)) == "\"\\x01\\x1f\\x7f\"");
+    CHECK(go_quote(std::string(1, '\0')) == "\"\\x00\"");
+    CHECK(go_quote("caf\xc3\xa9") == "\"caf\xc3\xa9\"");  // bytes of 0x80 and above as they are
 }
